@@ -1,0 +1,159 @@
+//! What a channel said: [`RawAppeal`], before any normalization.
+//!
+//! Connectors fill these fields as faithfully as the wire allows; cleaning
+//! (NFKC, phone formats, towns) is the pipeline's job, so the raw values here
+//! are what an auditor would want to see.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The seven inbound channels. The snake_case id is used in config, metrics,
+/// log fields, routing keys and `ticket_id` derivation, so it never changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    #[serde(rename = "hotline_12345")]
+    Hotline12345,
+    Supervision,
+    YunshangApp,
+    Wechat,
+    #[serde(rename = "police_110")]
+    Police110,
+    #[serde(rename = "tax_12366")]
+    Tax12366,
+    Grid,
+}
+
+impl Channel {
+    /// Every channel, in the order reports list them.
+    pub const ALL: [Channel; 7] = [
+        Channel::Hotline12345,
+        Channel::Supervision,
+        Channel::YunshangApp,
+        Channel::Wechat,
+        Channel::Police110,
+        Channel::Tax12366,
+        Channel::Grid,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Channel::Hotline12345 => "hotline_12345",
+            Channel::Supervision => "supervision",
+            Channel::YunshangApp => "yunshang_app",
+            Channel::Wechat => "wechat",
+            Channel::Police110 => "police_110",
+            Channel::Tax12366 => "tax_12366",
+            Channel::Grid => "grid",
+        }
+    }
+
+    /// Push channels call us; the others are pulled on a schedule.
+    pub fn is_push(self) -> bool {
+        matches!(self, Channel::Wechat | Channel::Grid)
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.id() == s)
+            .ok_or_else(|| {
+                let ids: Vec<_> = Channel::ALL.iter().map(|c| c.id()).collect();
+                format!("unknown channel `{s}`; expected one of {}", ids.join(", "))
+            })
+    }
+}
+
+/// A WGS-84 coordinate, as grid workers' phones and WeChat report it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Who raised the appeal, as the channel reported it. Personal data: never log
+/// these fields in clear; the pipeline hashes and masks them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// WeChat openid, for appeals from the official account.
+    pub openid: Option<String>,
+    pub anonymous: bool,
+}
+
+/// One appeal as a channel said it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawAppeal {
+    pub channel: Channel,
+    /// The channel's own id for the record; with `channel` it names the appeal.
+    pub source_id: String,
+    /// Edit version for channels whose posts can be edited (云上大冶); 0 elsewhere.
+    pub version: u32,
+    pub received_at: DateTime<FixedOffset>,
+    pub title: Option<String>,
+    pub content: String,
+    pub contact: Contact,
+    pub location: Option<String>,
+    pub coordinates: Option<GeoPoint>,
+    /// The channel's own appeal-type code (e.g. 12345's `sqlx`).
+    pub appeal_type_code: Option<String>,
+    /// The channel's own category code or label.
+    pub category_code: Option<String>,
+    pub attachments: Vec<String>,
+    /// The record as it came over the wire (decoded to UTF-8), for audit and replay.
+    pub raw: String,
+}
+
+/// A record that could not be decoded or mapped. It goes to quarantine with
+/// its raw bytes and a reason that names the field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub channel: Channel,
+    /// The channel's id for the record when it could be read at all.
+    pub source_id: Option<String>,
+    pub raw: Vec<u8>,
+    pub reason: String,
+}
+
+/// What a connector hands on: an appeal, or a record for quarantine. Both are
+/// durably accepted before a checkpoint moves, so nothing is lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Inbound {
+    Appeal(Box<RawAppeal>),
+    Rejected(Rejected),
+}
+
+impl Inbound {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Inbound::Appeal(a) => a.channel,
+            Inbound::Rejected(r) => r.channel,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_ids_round_trip() {
+        for c in Channel::ALL {
+            assert_eq!(c.id().parse::<Channel>().unwrap(), c);
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.id()));
+        }
+        assert!("fax".parse::<Channel>().unwrap_err().contains("hotline_12345"));
+    }
+}

@@ -1,0 +1,89 @@
+//! A simulator of the 12345 platform's work-order API.
+
+use super::wire::{PATH, signing_string};
+use super::TIME_FMT;
+use crate::sign::verify_hmac_sha256_hex;
+use crate::sim::faults::{FaultInjector, inject};
+use crate::sim::{Entry, EntryKind, Malform, server, visible};
+use crate::timefmt::{format_local, parse_local};
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct Sim {
+    pub feed: Arc<Vec<Entry>>,
+    pub app_key: String,
+    pub app_secret: String,
+}
+
+pub fn router(sim: Sim, faults: Arc<FaultInjector>) -> Router {
+    Router::new()
+        .route(PATH, get(workorders))
+        .layer(axum::middleware::from_fn_with_state(faults, inject))
+        .with_state(Arc::new(sim))
+}
+
+async fn workorders(State(sim): State<Arc<Sim>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let query = q.unwrap_or_default();
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ts: i64 = h("x-timestamp").parse().unwrap_or(0);
+    if (chrono::Utc::now().timestamp() - ts).abs() > 300 {
+        return (StatusCode::UNAUTHORIZED, "timestamp outside the 300 s window").into_response();
+    }
+    let msg = signing_string(h("x-app-key"), h("x-timestamp"), h("x-nonce"), PATH, &query);
+    if h("x-app-key") != sim.app_key || !verify_hmac_sha256_hex(sim.app_secret.as_bytes(), msg.as_bytes(), h("x-signature")) {
+        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+    }
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.replace("%20", " ").replace("%3A", ":")))
+        .collect();
+    let Some(since) = params.get("updated_since").and_then(|s| parse_local(s, TIME_FMT).ok()) else {
+        return (StatusCode::BAD_REQUEST, "updated_since is required as yyyy-MM-dd HH:mm:ss").into_response();
+    };
+    let page: usize = params.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let size: usize = params.get("page_size").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+    let feed = &sim.feed[..visible(&sim.feed, server::now())];
+    let start = feed.partition_point(|e| e.delivered_at <= since);
+    let window = &feed[start..];
+    let records: Vec<_> = window.iter().skip((page - 1) * size).take(size).map(render).collect();
+    axum::Json(json!({
+        "code": 0,
+        "msg": "成功",
+        "data": {"total": window.len(), "page": page, "page_size": size, "records": records}
+    }))
+    .into_response()
+}
+
+fn render(e: &Entry) -> serde_json::Value {
+    let a = &e.appeal;
+    let mut v = json!({
+        "gdbh": a.source_id,
+        "ldsj": format_local(&a.received_at, TIME_FMT),
+        "gxsj": format_local(&e.delivered_at, TIME_FMT),
+        "ldrxm": if a.anonymous { serde_json::Value::Null } else { a.person.name.clone().into() },
+        "lxdh": a.phone_shown,
+        "sfnm": if a.anonymous { "1" } else { "0" },
+        "sqbt": a.text.title,
+        "sqnr": a.text.content,
+        "sqlx": a.text.type_code,
+        "ywfl": a.text.category,
+        "sjdz": a.text.address,
+        "fj": [],
+    });
+    match e.kind {
+        EntryKind::Malformed(Malform::MissingContent) => {
+            v.as_object_mut().map(|o| o.remove("sqnr"));
+        }
+        EntryKind::Malformed(Malform::BadDate) => v["ldsj"] = "2026-02-30 25:61:00".into(),
+        EntryKind::Malformed(Malform::Oversize) => v["sqnr"] = a.text.content.repeat(2000).into(),
+        _ => {}
+    }
+    v
+}

@@ -1,0 +1,43 @@
+//! Channel connectors for minqing: what each of the seven appeal channels says,
+//! turned into [`RawAppeal`]s.
+//!
+//! # Layout
+//!
+//! - [`appeal`]: [`RawAppeal`] (what a channel said), [`Channel`] and [`Inbound`]
+//!   (an appeal, or a record that could not be mapped and goes to quarantine).
+//! - [`pull`]: the [`pull::PullConnector`] trait and [`pull::PullRunner`], which
+//!   pages through a channel and moves the checkpoint only after the sink has
+//!   durably accepted the page.
+//! - [`sink`]: [`sink::AppealSink`], the one way a connector hands appeals on. A
+//!   connector knows nothing of queues or databases.
+//! - [`http`]: the retrying HTTP client shared by pull connectors (capped,
+//!   jittered backoff; honours `Retry-After`).
+//! - One module per channel: `hotline12345`, `supervision`, `yunshang`, `wechat`,
+//!   `police110`, `tax12366`, `grid`. Each holds its wire types, its client or
+//!   webhook handler, its mapping, and (feature `sim`) a simulator of the
+//!   upstream server that speaks the same contract over real HTTP.
+//! - [`sim`] (feature `sim`): the shared appeal generator and fault plan that
+//!   the simulators serve from.
+
+pub mod appeal;
+pub mod error;
+pub mod http;
+pub mod pull;
+pub mod sign;
+pub mod sink;
+pub mod timefmt;
+pub mod xml;
+
+pub mod grid;
+pub mod hotline12345;
+pub mod police110;
+pub mod supervision;
+pub mod tax12366;
+pub mod wechat;
+pub mod yunshang;
+
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use appeal::{Channel, Contact, GeoPoint, Inbound, RawAppeal, Rejected};
+pub use error::ConnectorError;

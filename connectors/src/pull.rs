@@ -1,0 +1,138 @@
+//! Pull connectors and the runner that pages through them.
+//!
+//! [`PullRunner::poll`] loads the checkpoint, asks the connector for a page,
+//! hands the page to the [`AppealSink`] and saves the page's cursor only after
+//! the sink has durably accepted it. A crash between the two re-reads a page
+//! (the pipeline dedups the replay), never skips one.
+
+use crate::appeal::{Channel, Inbound};
+use crate::error::ConnectorError;
+use crate::sink::AppealSink;
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+/// One page from a channel.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// Appeals and quarantined records, in the channel's order.
+    pub items: Vec<Inbound>,
+    /// The cursor to persist once `items` are accepted; `None` keeps the old one.
+    pub next: Option<String>,
+    /// Whether another page is ready now; otherwise wait for the next tick.
+    pub more: bool,
+}
+
+/// A channel that minqing pulls from on a schedule.
+#[async_trait]
+pub trait PullConnector: Send + Sync {
+    /// Stable id; used in config, metrics and log fields.
+    fn channel(&self) -> Channel;
+    /// Cheap reachability probe for /readyz; must not emit appeals.
+    async fn check(&self) -> Result<(), ConnectorError>;
+    /// Fetches the page after `cursor` (`None`: start from the configured point).
+    async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError>;
+}
+
+/// Where cursors live. Implemented by the workflow store.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    async fn load(&self, channel: Channel) -> Result<Option<String>, String>;
+    async fn save(&self, channel: Channel, cursor: &str) -> Result<(), String>;
+}
+
+/// Counters and the last error of one channel, for `/status` and metrics.
+#[derive(Debug, Default)]
+pub struct ChannelStats {
+    pub polls: AtomicU64,
+    pub pages: AtomicU64,
+    pub items: AtomicU64,
+    pub errors: AtomicU64,
+    /// Unix milliseconds of the last successful poll or push.
+    pub last_success_ms: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl ChannelStats {
+    pub fn record_success(&self, items: usize) {
+        self.items.fetch_add(items as u64, Ordering::Relaxed);
+        self.last_success_ms.store(now_ms(), Ordering::Relaxed);
+        *self.last_error.lock().expect("stats lock") = None;
+    }
+
+    pub fn record_error(&self, err: &dyn std::fmt::Display) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        *self.last_error.lock().expect("stats lock") = Some(err.to_string());
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().expect("stats lock").clone()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Drives one [`PullConnector`]: pages until the channel has nothing more.
+pub struct PullRunner {
+    pub connector: Arc<dyn PullConnector>,
+    pub sink: Arc<dyn AppealSink>,
+    pub checkpoints: Arc<dyn CheckpointStore>,
+    pub stats: Arc<ChannelStats>,
+}
+
+impl PullRunner {
+    /// One poll: pages until the upstream has no more or `cancel` fires.
+    /// Returns the number of items handed on.
+    pub async fn poll(&self, cancel: &CancellationToken) -> Result<u64, ConnectorError> {
+        let channel = self.connector.channel();
+        self.stats.polls.fetch_add(1, Ordering::Relaxed);
+        let result = self.poll_pages(channel, cancel).await;
+        match &result {
+            Ok(n) => self.stats.record_success(*n as usize),
+            Err(e) => {
+                self.stats.record_error(e);
+                tracing::warn!(connector = %channel, error = %e, "Poll failed; the checkpoint stays where it was.");
+            }
+        }
+        result
+    }
+
+    async fn poll_pages(&self, channel: Channel, cancel: &CancellationToken) -> Result<u64, ConnectorError> {
+        let mut cursor = self
+            .checkpoints
+            .load(channel)
+            .await
+            .map_err(ConnectorError::Checkpoint)?;
+        let mut total = 0u64;
+        while !cancel.is_cancelled() {
+            let page = self.connector.pull(cursor.as_deref()).await?;
+            let n = page.items.len() as u64;
+            if !page.items.is_empty() {
+                self.sink
+                    .accept(page.items)
+                    .await
+                    .map_err(|e| ConnectorError::Sink(e.to_string()))?;
+            }
+            if let Some(next) = page.next {
+                self.checkpoints
+                    .save(channel, &next)
+                    .await
+                    .map_err(ConnectorError::Checkpoint)?;
+                cursor = Some(next);
+            }
+            self.stats.pages.fetch_add(1, Ordering::Relaxed);
+            total += n;
+            if !page.more {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}

@@ -1,0 +1,226 @@
+//! 今日大冶 WeChat official account: push, the public WeChat server-message
+//! protocol, exactly.
+//!
+//! - **URL verification:** `GET ?signature&timestamp&nonce&echostr`; we answer
+//!   `echostr` when `signature` = SHA-1(sorted token, timestamp, nonce).
+//! - **Messages:** `POST` with the same query plus `openid`; in safe mode also
+//!   `encrypt_type=aes` and `msg_signature`, and the body is
+//!   `<xml><ToUserName/><Encrypt/></xml>` with AES-256-CBC from the
+//!   EncodingAESKey (see [`crypto`]). `mode` is `plain`, `compat` (either) or
+//!   `safe` (encrypted only).
+//! - **Types:** text, image, location (voice, video and link too) become
+//!   appeals; a `subscribe` event gets a welcome; other events are answered
+//!   `success`.
+//! - **Retries:** WeChat re-sends a message up to three times when it has no
+//!   answer in 5 s. The `MsgId` is the appeal's source id, so a retry maps to
+//!   the same ticket and is deduplicated; the reply repeats the same number.
+//! - **Reply:** a passive text reply with the acceptance number, encrypted in
+//!   safe mode. We reply only after the appeal is durably accepted; if it is
+//!   not, we answer 503 and WeChat retries.
+//! - **Bad input:** a bad signature (401), a bad AES block or bad XML (400) is
+//!   quarantined with the reason.
+//!
+//! The contract is written out in `docs/channels/wechat.md`.
+
+pub mod crypto;
+mod wire;
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use wire::{Meaning, Message, encrypted_reply, interpret, parse_message, text_reply};
+
+use crate::appeal::{Channel, Inbound, RawAppeal, Rejected};
+use crate::pull::ChannelStats;
+use crate::sign::ct_eq;
+use crate::sink::AppealSink;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use crypto::{WxCrypt, sha1_sorted};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub const PATH: &str = "/webhooks/wechat";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Plain,
+    Compat,
+    Safe,
+}
+
+/// `[connectors.wechat]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub enabled: bool,
+    pub token: String,
+    /// The 43-character EncodingAESKey from the WeChat console.
+    pub encoding_aes_key: String,
+    pub app_id: String,
+    /// The account's original id (`gh_…`), the sender of our replies.
+    pub account_id: String,
+    pub mode: Mode,
+    /// Reply to an appeal; `{no}` becomes the acceptance number.
+    pub reply_template: String,
+    pub welcome: String,
+}
+
+/// Gives the acceptance number citizens are told for an appeal.
+pub type AcceptanceNo = Arc<dyn Fn(&RawAppeal) -> String + Send + Sync>;
+
+pub struct Webhook {
+    pub cfg: Config,
+    pub crypt: WxCrypt,
+    pub sink: Arc<dyn AppealSink>,
+    pub stats: Arc<ChannelStats>,
+    pub acceptance_no: AcceptanceNo,
+}
+
+impl Webhook {
+    pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>, acceptance_no: AcceptanceNo) -> Result<Self, String> {
+        let crypt = WxCrypt::new(&cfg.encoding_aes_key, &cfg.app_id)?;
+        Ok(Webhook { cfg, crypt, sink, stats, acceptance_no })
+    }
+
+    /// Re-maps a quarantined body: decrypts it if it is a safe-mode envelope.
+    pub fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String> {
+        let text = std::str::from_utf8(raw).map_err(|e| format!("the body is not UTF-8: {e}"))?;
+        let plain = match quick_xml::de::from_str::<wire::Encrypted>(text) {
+            Ok(env) => self.crypt.decrypt(&env.encrypt)?,
+            Err(_) => text.to_owned(),
+        };
+        match interpret(&parse_message(&plain)?, &plain)? {
+            Meaning::Appeal(a) => Ok(*a),
+            _ => Err("the message is an event, not an appeal".into()),
+        }
+    }
+}
+
+pub fn router(hook: Arc<Webhook>) -> Router {
+    Router::new()
+        .route(PATH, get(verify).post(receive))
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .with_state(hook)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    #[serde(default)]
+    signature: String,
+    #[serde(default)]
+    timestamp: String,
+    #[serde(default)]
+    nonce: String,
+    echostr: Option<String>,
+    encrypt_type: Option<String>,
+    msg_signature: Option<String>,
+}
+
+fn signed(token: &str, p: &Params) -> bool {
+    ct_eq(sha1_sorted(&[token, &p.timestamp, &p.nonce]).as_bytes(), p.signature.as_bytes())
+}
+
+async fn verify(State(hook): State<Arc<Webhook>>, Query(p): Query<Params>) -> Response {
+    match (&p.echostr, signed(&hook.cfg.token, &p)) {
+        (Some(echo), true) => echo.clone().into_response(),
+        _ => (StatusCode::UNAUTHORIZED, "signature check failed").into_response(),
+    }
+}
+
+/// Why a push was refused: it is quarantined and answered with `status`.
+struct Refusal {
+    status: StatusCode,
+    reason: String,
+    raw: Vec<u8>,
+}
+
+fn refuse(status: StatusCode, reason: impl Into<String>, raw: &[u8]) -> Refusal {
+    Refusal { status, reason: reason.into(), raw: raw.to_vec() }
+}
+
+async fn receive(State(hook): State<Arc<Webhook>>, Query(p): Query<Params>, body: String) -> Response {
+    match decode(&hook, &p, &body) {
+        Ok((plain, true)) => respond(&hook, &plain, true).await,
+        Ok((plain, false)) => respond(&hook, &plain, false).await,
+        Err(r) => {
+            let item = Inbound::Rejected(Rejected { channel: Channel::Wechat, source_id: None, raw: r.raw, reason: r.reason.clone() });
+            if let Err(e) = hook.sink.accept(vec![item]).await {
+                hook.stats.record_error(&e);
+                return (StatusCode::SERVICE_UNAVAILABLE, "retry").into_response();
+            }
+            hook.stats.record_error(&r.reason);
+            (r.status, r.reason).into_response()
+        }
+    }
+}
+
+/// Checks signatures and decrypts: the plaintext XML, and whether it was encrypted.
+fn decode(hook: &Webhook, p: &Params, body: &str) -> Result<(String, bool), Refusal> {
+    if !signed(&hook.cfg.token, p) {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "bad signature: `signature` does not match token, timestamp and nonce", body.as_bytes()));
+    }
+    let encrypted = p.encrypt_type.as_deref() == Some("aes");
+    if !encrypted {
+        if hook.cfg.mode == Mode::Safe {
+            return Err(refuse(StatusCode::BAD_REQUEST, "plaintext message refused: the account is in safe mode", body.as_bytes()));
+        }
+        return Ok((body.to_owned(), false));
+    }
+    if hook.cfg.mode == Mode::Plain {
+        return Err(refuse(StatusCode::BAD_REQUEST, "encrypted message refused: the account is in plaintext mode", body.as_bytes()));
+    }
+    let env: wire::Encrypted = quick_xml::de::from_str(body)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the safe-mode envelope has no <Encrypt>: {e}"), body.as_bytes()))?;
+    let want = sha1_sorted(&[&hook.cfg.token, &p.timestamp, &p.nonce, &env.encrypt]);
+    if !ct_eq(want.as_bytes(), p.msg_signature.as_deref().unwrap_or("").as_bytes()) {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "bad signature: `msg_signature` does not match the Encrypt element", body.as_bytes()));
+    }
+    let plain = hook.crypt.decrypt(&env.encrypt).map_err(|e| refuse(StatusCode::BAD_REQUEST, e, body.as_bytes()))?;
+    Ok((plain, true))
+}
+
+async fn respond(hook: &Webhook, plain: &str, encrypted: bool) -> Response {
+    let meaning = parse_message(plain).and_then(|m| interpret(&m, plain).map(|x| (m, x)));
+    let (msg, meaning) = match meaning {
+        Ok(v) => v,
+        Err(reason) => {
+            let item = Inbound::Rejected(Rejected { channel: Channel::Wechat, source_id: None, raw: plain.as_bytes().to_vec(), reason: reason.clone() });
+            if hook.sink.accept(vec![item]).await.is_err() {
+                return (StatusCode::SERVICE_UNAVAILABLE, "retry").into_response();
+            }
+            hook.stats.record_error(&reason);
+            return (StatusCode::BAD_REQUEST, reason).into_response();
+        }
+    };
+    let text = match meaning {
+        Meaning::Appeal(a) => {
+            let no = (hook.acceptance_no)(&a);
+            if let Err(e) = hook.sink.accept(vec![Inbound::Appeal(a)]).await {
+                hook.stats.record_error(&e);
+                tracing::warn!(connector = "wechat", error = %e, "Message not accepted; answering 503 so WeChat retries.");
+                return (StatusCode::SERVICE_UNAVAILABLE, "retry").into_response();
+            }
+            hook.stats.record_success(1);
+            hook.cfg.reply_template.replace("{no}", &no)
+        }
+        Meaning::Subscribe => hook.cfg.welcome.clone(),
+        Meaning::OtherEvent => return "success".into_response(),
+    };
+    let to = msg.from_user.unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    let reply = text_reply(&to, &hook.cfg.account_id, now, &text);
+    let body = if encrypted {
+        let enc = hook.crypt.encrypt(&reply, rand::random());
+        let ts = now.to_string();
+        let nonce = format!("{}", rand::random::<u32>());
+        let sig = sha1_sorted(&[&hook.cfg.token, &ts, &nonce, &enc]);
+        encrypted_reply(&enc, &sig, &ts, &nonce)
+    } else {
+        reply
+    };
+    ([("content-type", "application/xml")], body).into_response()
+}

@@ -1,0 +1,123 @@
+//! 云上大冶 (Yunshang Daye) app: pull, JSON REST.
+//!
+//! - **Auth:** OAuth2 client credentials. `POST /oauth/token` with HTTP Basic
+//!   client id and secret gives a bearer token with `expires_in`; the
+//!   connector refreshes it shortly before it expires, and once more when the
+//!   API answers 401 anyway (clock skew, revocation).
+//! - **Paging:** an opaque `next_cursor`, stored as-is as the checkpoint.
+//! - **Quirks:** image attachments; edited posts come back with the same
+//!   `post_id` and a higher `version`.
+//!
+//! The contract is written out in `docs/channels/yunshang_app.md`.
+
+mod token;
+mod wire;
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use wire::{POSTS_PATH, TOKEN_PATH, map_record};
+
+use crate::appeal::{Channel, Inbound, Rejected};
+use crate::error::ConnectorError;
+use crate::http::HttpClient;
+use crate::pull::{Page, PullConnector};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use token::TokenCache;
+
+/// `[connectors.yunshang_app]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub enabled: bool,
+    pub schedule: String,
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub page_size: u32,
+}
+
+pub struct Yunshang {
+    cfg: Config,
+    http: HttpClient,
+    token: TokenCache,
+}
+
+impl Yunshang {
+    pub fn new(cfg: Config, http: HttpClient) -> Self {
+        let token = TokenCache::new(
+            format!("{}{TOKEN_PATH}", cfg.base_url),
+            cfg.client_id.clone(),
+            cfg.client_secret.clone(),
+        );
+        Yunshang { cfg, http, token }
+    }
+
+    async fn fetch(&self, cursor: Option<&str>, limit: u32) -> Result<wire::PostsPage, ConnectorError> {
+        let endpoint = format!("{}{POSTS_PATH}", self.cfg.base_url);
+        let mut refreshed = false;
+        loop {
+            let bearer = self.token.get(&self.http).await?;
+            let res = self
+                .http
+                .send(&endpoint, |c| {
+                    let mut r = c.get(&endpoint).bearer_auth(&bearer).query(&[("limit", limit)]);
+                    if let Some(cur) = cursor {
+                        r = r.query(&[("cursor", cur)]);
+                    }
+                    r
+                })
+                .await;
+            match res {
+                Ok(resp) => {
+                    let body = self.http.body(&endpoint, resp).await?;
+                    return serde_json::from_slice(&body).map_err(|e| ConnectorError::Contract {
+                        endpoint,
+                        reason: format!("the posts page is not the expected JSON: {e}"),
+                    });
+                }
+                Err(ConnectorError::Status { status: 401, .. }) if !refreshed => {
+                    // The token was revoked or our clock is off: fetch a new one once.
+                    self.token.invalidate(&bearer).await;
+                    refreshed = true;
+                }
+                Err(ConnectorError::Status { status: 401 | 403, body, .. }) => {
+                    return Err(ConnectorError::Auth { endpoint, reason: body });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PullConnector for Yunshang {
+    fn channel(&self) -> Channel {
+        Channel::YunshangApp
+    }
+
+    async fn check(&self) -> Result<(), ConnectorError> {
+        self.token.get(&self.http).await.map(|_| ())
+    }
+
+    async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
+        let page = self.fetch(cursor, self.cfg.page_size).await?;
+        let items = page
+            .posts
+            .into_iter()
+            .map(|p| {
+                let raw = p.to_string();
+                match map_record(&raw) {
+                    Ok(a) => Inbound::Appeal(Box::new(a)),
+                    Err(reason) => Inbound::Rejected(Rejected {
+                        channel: Channel::YunshangApp,
+                        source_id: p.get("post_id").and_then(|v| v.as_str()).map(str::to_owned),
+                        raw: raw.into_bytes(),
+                        reason,
+                    }),
+                }
+            })
+            .collect();
+        Ok(Page { items, next: page.next_cursor, more: page.has_more })
+    }
+}
