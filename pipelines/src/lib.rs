@@ -1,1 +1,25 @@
+//! The pipeline of minqing: from what channels said to tickets in the stores.
+//!
+//! # Layout
+//!
+//! - [`ticket`]: the canonical [`ticket::Ticket`] and [`ticket::TicketEvent`],
+//!   with deterministic ids so every consumer can be idempotent.
+//! - [`normalize`]: text, phones, times and towns (the gazetteer).
+//! - [`dedup`]: replays and cross-channel duplicates.
+//! - [`intake`]: the single active consumer of raw appeals: normalize → dedup
+//!   → ticket events, with quarantine for what cannot be normalized.
+//! - [`bus`]: the [`bus::Bus`] seam and its in-process implementation, whose
+//!   publish resolves only when every bound consumer has committed.
+//! - [`store`]: the [`store::WorkflowStore`] seam and its SQLite
+//!   implementation (tickets, events, checkpoints, quarantine).
+//! - [`warehouse`]: the [`warehouse::Warehouse`] seam for analytics sinks.
+//! - [`sink`]: the consumer that applies ticket events to the workflow store.
 
+pub mod bus;
+pub mod dedup;
+pub mod intake;
+pub mod normalize;
+pub mod sink;
+pub mod store;
+pub mod ticket;
+pub mod warehouse;

@@ -1,0 +1,68 @@
+-- minqing workflow store, SQLite (embedded default). Add-only: never edit a
+-- merged migration; add a new file.
+
+CREATE TABLE tickets (
+    ticket_id         TEXT PRIMARY KEY,        -- UUIDv5 of channel:source_id
+    short_no          TEXT NOT NULL,           -- acceptance number told to citizens
+    channel           TEXT NOT NULL,
+    source_id         TEXT NOT NULL,
+    version           INTEGER NOT NULL,
+    received_at       TEXT NOT NULL,           -- RFC 3339, Asia/Shanghai offset
+    received_ts       INTEGER NOT NULL,        -- unix seconds, for windows
+    title             TEXT,
+    content           TEXT NOT NULL,
+    content_truncated INTEGER NOT NULL,
+    appeal_type       TEXT,
+    category          TEXT,
+    town              TEXT,
+    location          TEXT,
+    lat               REAL,
+    lon               REAL,
+    citizen_key       TEXT,
+    contact_name      TEXT,                    -- for return visits; never warehoused
+    contact_phone     TEXT,                    -- for return visits; never warehoused
+    phone_masked      TEXT,
+    anonymous         INTEGER NOT NULL,
+    attachments       TEXT NOT NULL,           -- JSON array of URLs
+    text_hash         TEXT NOT NULL,
+    duplicate_of      TEXT REFERENCES tickets (ticket_id),
+    cluster_id        TEXT,
+    status            TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    UNIQUE (channel, source_id)
+);
+CREATE INDEX tickets_citizen ON tickets (citizen_key, text_hash);
+CREATE INDEX tickets_short_no ON tickets (short_no);
+CREATE INDEX tickets_received ON tickets (received_ts);
+
+CREATE TABLE ticket_events (
+    event_id       TEXT PRIMARY KEY,           -- deterministic: redelivery is a no-op
+    ticket_id      TEXT NOT NULL REFERENCES tickets (ticket_id),
+    event_type     TEXT NOT NULL,
+    occurred_at    TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    payload        TEXT NOT NULL,              -- JSON
+    recorded_at    TEXT NOT NULL
+);
+CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id);
+
+CREATE TABLE connector_checkpoints (
+    channel    TEXT PRIMARY KEY,
+    cursor     TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE quarantine (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    digest      TEXT NOT NULL UNIQUE,          -- sha256 of channel and raw bytes
+    channel     TEXT NOT NULL,
+    source_id   TEXT,
+    reason      TEXT NOT NULL,
+    raw         BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'held',  -- held | replayed
+    resolved_at TEXT,
+    resolution  TEXT
+);
+CREATE INDEX quarantine_status ON quarantine (status, channel);

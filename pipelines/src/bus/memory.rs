@@ -1,0 +1,207 @@
+//! The in-process bus of the embedded default.
+//!
+//! Nothing here survives the process, so durability comes from the other
+//! end: `publish_*` resolves only when every consumer has acked, which it
+//! does after committing. A connector therefore moves its checkpoint only
+//! after the tickets are in the store, and a crash at any point re-reads
+//! rather than loses.
+//!
+//! Consumers take whatever is waiting, up to `max_batch` items, as one
+//! delivery, so many small publishes (one WeChat message each) share one
+//! commit.
+
+use super::{Acker, Bus, BusError, Consumer, Delivery, EventQueue};
+use crate::ticket::TicketEvent;
+use async_trait::async_trait;
+use minqing_connectors::Inbound;
+use std::sync::Mutex;
+use tokio::sync::{mpsc, oneshot};
+
+struct Msg<T> {
+    items: Vec<T>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+struct Queue<T> {
+    name: &'static str,
+    tx: mpsc::Sender<Msg<T>>,
+    /// Taken by the one consumer.
+    rx: Mutex<Option<mpsc::Receiver<Msg<T>>>>,
+}
+
+impl<T: Send + 'static> Queue<T> {
+    fn new(name: &'static str, depth: usize) -> Self {
+        let (tx, rx) = mpsc::channel(depth);
+        Queue { name, tx, rx: Mutex::new(Some(rx)) }
+    }
+
+    async fn send(&self, items: Vec<T>) -> Result<oneshot::Receiver<Result<(), String>>, BusError> {
+        let (done, wait) = oneshot::channel();
+        self.tx.send(Msg { items, done }).await.map_err(|_| BusError::Closed)?;
+        Ok(wait)
+    }
+
+    fn take(&self, max_batch: usize) -> Result<Box<dyn Consumer<T>>, BusError> {
+        let rx = self.rx.lock().expect("queue lock").take().ok_or(BusError::Busy(self.name))?;
+        Ok(Box::new(MemoryConsumer { rx, max_batch }))
+    }
+}
+
+async fn settled(wait: oneshot::Receiver<Result<(), String>>) -> Result<(), BusError> {
+    match wait.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(reason)) => Err(BusError::Refused(reason)),
+        // The consumer dropped the delivery unsettled: it stopped mid-work.
+        Err(_) => Err(BusError::Closed),
+    }
+}
+
+pub struct MemoryBus {
+    raw: Queue<Inbound>,
+    events: Vec<(EventQueue, Queue<TicketEvent>)>,
+    max_batch: usize,
+}
+
+impl MemoryBus {
+    /// A bus with `queues` bound to the ticket-event exchange.
+    pub fn new(queues: &[EventQueue], max_batch: usize) -> Self {
+        MemoryBus {
+            raw: Queue::new("raw.intake", 1024),
+            events: queues.iter().map(|q| (*q, Queue::new(q.name(), 64))).collect(),
+            max_batch: max_batch.max(1),
+        }
+    }
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn publish_raw(&self, items: Vec<Inbound>) -> Result<(), BusError> {
+        settled(self.raw.send(items).await?).await
+    }
+
+    async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
+        let mut waits = Vec::with_capacity(self.events.len());
+        for (_, q) in &self.events {
+            waits.push(q.send(events.clone()).await?);
+        }
+        for w in waits {
+            settled(w).await?;
+        }
+        Ok(())
+    }
+
+    async fn consume_raw(&self) -> Result<Box<dyn Consumer<Inbound>>, BusError> {
+        self.raw.take(self.max_batch)
+    }
+
+    async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError> {
+        let q = self.events.iter().find(|(n, _)| *n == queue).map(|(_, q)| q);
+        q.ok_or(BusError::Broker(format!("queue {} is not bound on this bus", queue.name())))?.take(self.max_batch)
+    }
+}
+
+struct MemoryConsumer<T> {
+    rx: mpsc::Receiver<Msg<T>>,
+    max_batch: usize,
+}
+
+#[async_trait]
+impl<T: Send + 'static> Consumer<T> for MemoryConsumer<T> {
+    async fn next(&mut self) -> Option<Delivery<T>> {
+        let first = self.rx.recv().await?;
+        let mut items = first.items;
+        let mut dones = vec![first.done];
+        while items.len() < self.max_batch {
+            match self.rx.try_recv() {
+                Ok(m) => {
+                    items.extend(m.items);
+                    dones.push(m.done);
+                }
+                Err(_) => break,
+            }
+        }
+        Some(Delivery::new(items, Box::new(MemoryAcker { dones })))
+    }
+}
+
+struct MemoryAcker {
+    dones: Vec<oneshot::Sender<Result<(), String>>>,
+}
+
+#[async_trait]
+impl Acker for MemoryAcker {
+    async fn ack(self: Box<Self>) -> Result<(), BusError> {
+        for d in self.dones {
+            // A publisher that gave up waiting is fine: the effect is committed.
+            let _ = d.send(Ok(()));
+        }
+        Ok(())
+    }
+
+    async fn nack(self: Box<Self>, reason: String) -> Result<(), BusError> {
+        for d in self.dones {
+            let _ = d.send(Err(reason.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minqing_connectors::{Channel, Rejected};
+
+    fn item(n: u8) -> Inbound {
+        Inbound::Rejected(Rejected { channel: Channel::Grid, source_id: None, raw: vec![n], reason: String::new() })
+    }
+
+    #[tokio::test]
+    async fn publish_resolves_on_ack_and_fails_on_nack() {
+        let bus = std::sync::Arc::new(MemoryBus::new(&[EventQueue::Workflow], 100));
+        let mut c = bus.consume_raw().await.unwrap();
+        assert!(matches!(bus.consume_raw().await, Err(BusError::Busy(_))));
+        let b = bus.clone();
+        let p1 = tokio::spawn(async move { b.publish_raw(vec![item(1)]).await });
+        let d = c.next().await.unwrap();
+        assert_eq!(d.items.len(), 1);
+        assert!(!p1.is_finished());
+        d.ack().await.unwrap();
+        assert!(p1.await.unwrap().is_ok());
+
+        let b = bus.clone();
+        let p2 = tokio::spawn(async move { b.publish_raw(vec![item(2)]).await });
+        c.next().await.unwrap().nack("store down".into()).await.unwrap();
+        assert!(matches!(p2.await.unwrap(), Err(BusError::Refused(r)) if r == "store down"));
+    }
+
+    #[tokio::test]
+    async fn waiting_publishes_are_coalesced_into_one_delivery() {
+        let bus = std::sync::Arc::new(MemoryBus::new(&[], 100));
+        let mut c = bus.consume_raw().await.unwrap();
+        let mut pubs = Vec::new();
+        for n in 0..5 {
+            let b = bus.clone();
+            pubs.push(tokio::spawn(async move { b.publish_raw(vec![item(n)]).await }));
+        }
+        tokio::task::yield_now().await;
+        while bus.raw.tx.capacity() > 1024 - 5 {
+            tokio::task::yield_now().await;
+        }
+        let d = c.next().await.unwrap();
+        assert_eq!(d.items.len(), 5);
+        d.ack().await.unwrap();
+        for p in pubs {
+            assert!(p.await.unwrap().is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_delivery_fails_the_publisher() {
+        let bus = std::sync::Arc::new(MemoryBus::new(&[], 100));
+        let mut c = bus.consume_raw().await.unwrap();
+        let b = bus.clone();
+        let p = tokio::spawn(async move { b.publish_raw(vec![item(1)]).await });
+        drop(c.next().await.unwrap());
+        assert!(matches!(p.await.unwrap(), Err(BusError::Closed)));
+    }
+}

@@ -1,0 +1,90 @@
+//! The [`Bus`] seam between stages, with the topology of DESIGN.md §3:
+//! raw appeals go to one queue with a single active consumer (intake);
+//! ticket events fan out to one queue per sink.
+//!
+//! Delivery is at-least-once. A consumer acks a [`Delivery`] only after its
+//! effect is committed; a nack sends it back to the publisher (memory bus) or
+//! to the dead-letter queue (broker), with the reason.
+
+pub mod memory;
+
+use crate::ticket::TicketEvent;
+use async_trait::async_trait;
+use minqing_connectors::Inbound;
+use serde::{Deserialize, Serialize};
+
+/// The sink queues bound to the ticket-event exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventQueue {
+    Workflow,
+    Warehouse,
+    Forward,
+}
+
+impl EventQueue {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventQueue::Workflow => "tickets.workflow",
+            EventQueue::Warehouse => "tickets.warehouse",
+            EventQueue::Forward => "tickets.forward",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the bus is shut down")]
+    Closed,
+    #[error("a consumer refused the message: {0}")]
+    Refused(String),
+    #[error("queue {0} already has its single consumer")]
+    Busy(&'static str),
+    #[error("broker error: {0}")]
+    Broker(String),
+}
+
+/// Settles a delivery. Called exactly once, by [`Delivery::ack`] or [`Delivery::nack`].
+#[async_trait]
+pub trait Acker: Send {
+    async fn ack(self: Box<Self>) -> Result<(), BusError>;
+    async fn nack(self: Box<Self>, reason: String) -> Result<(), BusError>;
+}
+
+/// Messages handed to a consumer together, settled together.
+pub struct Delivery<T> {
+    pub items: Vec<T>,
+    acker: Box<dyn Acker>,
+}
+
+impl<T> Delivery<T> {
+    pub fn new(items: Vec<T>, acker: Box<dyn Acker>) -> Self {
+        Delivery { items, acker }
+    }
+
+    /// Call only once the effect of every item is committed.
+    pub async fn ack(self) -> Result<(), BusError> {
+        self.acker.ack().await
+    }
+
+    pub async fn nack(self, reason: String) -> Result<(), BusError> {
+        self.acker.nack(reason).await
+    }
+}
+
+#[async_trait]
+pub trait Consumer<T>: Send {
+    /// The next delivery; `None` once the bus is closed.
+    async fn next(&mut self) -> Option<Delivery<T>>;
+}
+
+#[async_trait]
+pub trait Bus: Send + Sync {
+    /// Publishes raw appeals to `minqing.raw`. Resolves once they are durable:
+    /// on the memory bus, once intake has committed their effect.
+    async fn publish_raw(&self, items: Vec<Inbound>) -> Result<(), BusError>;
+    /// Publishes ticket events to `minqing.tickets`, to every bound queue.
+    async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError>;
+    async fn consume_raw(&self) -> Result<Box<dyn Consumer<Inbound>>, BusError>;
+    async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError>;
+}

@@ -1,0 +1,237 @@
+//! Deduplication, two levels for now:
+//!
+//! 1. **Replay:** the same `channel:source_id` is the same `ticket_id`; a
+//!    repeat makes no new ticket. A newer version of an edited post updates it.
+//! 2. **Cross-channel duplicate:** the same citizen (`citizen_key`) with the
+//!    same text (`text_hash`) within the window is stored with
+//!    `duplicate_of` pointing at the original.
+//!
+//! [`DedupIndex`] is a cache over the store: intake loads what a batch needs
+//! from the store, decides the whole batch against cache plus batch, and
+//! commits the decisions to the cache only after the batch is published, so
+//! a failed batch leaves no trace and is decided afresh on redelivery.
+
+use crate::store::DupCandidate;
+use crate::ticket::Ticket;
+use chrono::{DateTime, Duration, FixedOffset};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// What to do with a normalized ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    New,
+    /// New, and a duplicate of this original.
+    Duplicate(Uuid),
+    /// Seen before with this version or a newer one.
+    Replay,
+    /// Seen before with an older version: replace the text.
+    Update,
+}
+
+type Key = (String, String);
+
+#[derive(Debug, Default)]
+pub struct DedupIndex {
+    /// Known tickets and their versions.
+    known: HashMap<Uuid, u32>,
+    /// Originals by (citizen_key, text_hash).
+    roots: HashMap<Key, Vec<(Uuid, DateTime<FixedOffset>)>>,
+    /// Citizens whose originals have been loaded from the store.
+    loaded: std::collections::HashSet<String>,
+    window: Duration,
+    capacity: usize,
+}
+
+/// Decisions of one batch, applied to the index once the batch is published.
+#[derive(Debug, Default)]
+pub struct Pending {
+    known: Vec<(Uuid, u32)>,
+    roots: Vec<(Key, Uuid, DateTime<FixedOffset>)>,
+}
+
+impl DedupIndex {
+    pub fn new(window_hours: i64, capacity: usize) -> Self {
+        DedupIndex { window: Duration::hours(window_hours), capacity: capacity.max(1000), ..Default::default() }
+    }
+
+    /// Forgets everything when the cache is over capacity; the store still knows.
+    pub fn trim(&mut self) {
+        if self.known.len() > self.capacity || self.loaded.len() > self.capacity {
+            self.known.clear();
+            self.roots.clear();
+            self.loaded.clear();
+        }
+    }
+
+    /// Ids among `ids` the cache does not know; ask the store about these.
+    pub fn unknown_ids<'a>(&self, ids: impl IntoIterator<Item = &'a Uuid>) -> Vec<Uuid> {
+        ids.into_iter().filter(|id| !self.known.contains_key(id)).copied().collect()
+    }
+
+    /// Citizens whose originals are not loaded yet.
+    pub fn unloaded_citizens<'a>(&self, keys: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        let mut v: Vec<String> = keys.into_iter().filter(|k| !self.loaded.contains(*k)).cloned().collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    pub fn absorb_known(&mut self, known: HashMap<Uuid, u32>) {
+        for (id, v) in known {
+            let e = self.known.entry(id).or_insert(v);
+            *e = (*e).max(v);
+        }
+    }
+
+    pub fn absorb_roots(&mut self, citizens: &[String], found: Vec<DupCandidate>) {
+        self.loaded.extend(citizens.iter().cloned());
+        for c in found {
+            let list = self.roots.entry((c.citizen_key, c.text_hash)).or_default();
+            if !list.iter().any(|(id, _)| *id == c.ticket_id) {
+                list.push((c.ticket_id, c.received_at));
+            }
+        }
+    }
+
+    /// Decides a batch in order; later tickets see earlier ones of the batch.
+    pub fn decide(&self, tickets: &[Ticket]) -> (Vec<Decision>, Pending) {
+        let mut pending = Pending::default();
+        let mut batch_known: HashMap<Uuid, u32> = HashMap::new();
+        let mut batch_roots: HashMap<Key, Vec<(Uuid, DateTime<FixedOffset>)>> = HashMap::new();
+        let mut out = Vec::with_capacity(tickets.len());
+        for t in tickets {
+            let seen = batch_known.get(&t.ticket_id).or_else(|| self.known.get(&t.ticket_id)).copied();
+            let decision = match seen {
+                Some(v) if t.version > v => Decision::Update,
+                Some(_) => Decision::Replay,
+                None => {
+                    let key = t.citizen_key.clone().map(|c| (c, t.text_hash.clone()));
+                    let root = key.as_ref().and_then(|k| {
+                        let near = |list: Option<&Vec<(Uuid, DateTime<FixedOffset>)>>| {
+                            list.into_iter()
+                                .flatten()
+                                .filter(|(_, at)| (*at - t.received_at).abs() <= self.window)
+                                .min_by_key(|(_, at)| (*at - t.received_at).abs())
+                                .map(|(id, _)| *id)
+                        };
+                        near(self.roots.get(k)).or_else(|| near(batch_roots.get(k)))
+                    });
+                    match (root, key) {
+                        (Some(r), _) => Decision::Duplicate(r),
+                        (None, Some(k)) => {
+                            batch_roots.entry(k.clone()).or_default().push((t.ticket_id, t.received_at));
+                            pending.roots.push((k, t.ticket_id, t.received_at));
+                            Decision::New
+                        }
+                        (None, None) => Decision::New,
+                    }
+                }
+            };
+            if decision != Decision::Replay {
+                batch_known.insert(t.ticket_id, t.version.max(seen.unwrap_or(0)));
+                pending.known.push((t.ticket_id, t.version));
+            }
+            out.push(decision);
+        }
+        (out, pending)
+    }
+
+    pub fn commit(&mut self, p: Pending) {
+        for (id, v) in p.known {
+            let e = self.known.entry(id).or_insert(v);
+            *e = (*e).max(v);
+        }
+        for (k, id, at) in p.roots {
+            self.roots.entry(k).or_default().push((id, at));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::ticket_id;
+    use minqing_connectors::Channel;
+
+    fn t(ch: Channel, id: &str, citizen: Option<&str>, text: &str, at: &str, version: u32) -> Ticket {
+        let tid = ticket_id(ch, id);
+        Ticket {
+            ticket_id: tid,
+            short_no: String::new(),
+            channel: ch,
+            source_id: id.into(),
+            version,
+            received_at: DateTime::parse_from_rfc3339(at).unwrap(),
+            title: None,
+            content: text.into(),
+            content_truncated: false,
+            appeal_type: None,
+            category: None,
+            town: None,
+            location: None,
+            coordinates: None,
+            citizen_key: citizen.map(str::to_owned),
+            contact_name: None,
+            contact_phone: None,
+            phone_masked: None,
+            anonymous: false,
+            attachments: vec![],
+            text_hash: text.into(),
+            duplicate_of: None,
+            cluster_id: None,
+        }
+    }
+
+    #[test]
+    fn replays_updates_and_duplicates_within_a_batch() {
+        let idx = DedupIndex::new(72, 10_000);
+        let a = t(Channel::Hotline12345, "1", Some("c1"), "路灯坏了", "2026-06-01T09:00:00+08:00", 0);
+        let replay = a.clone();
+        let dup = t(Channel::Supervision, "9", Some("c1"), "路灯坏了", "2026-06-03T08:00:00+08:00", 0);
+        let late = t(Channel::Grid, "5", Some("c1"), "路灯坏了", "2026-06-05T10:00:00+08:00", 0);
+        let other = t(Channel::Grid, "6", Some("c2"), "路灯坏了", "2026-06-01T10:00:00+08:00", 0);
+        let v1 = t(Channel::YunshangApp, "p", None, "x", "2026-06-01T09:00:00+08:00", 1);
+        let v2 = t(Channel::YunshangApp, "p", None, "y", "2026-06-01T09:00:00+08:00", 2);
+        let (d, _) = idx.decide(&[a.clone(), replay, dup, late, other, v1.clone(), v2, v1]);
+        assert_eq!(
+            d,
+            vec![
+                Decision::New,
+                Decision::Replay,
+                Decision::Duplicate(a.ticket_id),
+                Decision::New, // 73 hours after the original: outside the window
+                Decision::New, // another citizen
+                Decision::New,
+                Decision::Update,
+                Decision::Replay,
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_is_remembered_until_commit() {
+        let mut idx = DedupIndex::new(72, 10_000);
+        let a = t(Channel::Hotline12345, "1", Some("c1"), "x", "2026-06-01T09:00:00+08:00", 0);
+        let (_, pending) = idx.decide(std::slice::from_ref(&a));
+        assert_eq!(idx.decide(std::slice::from_ref(&a)).0, vec![Decision::New]);
+        idx.commit(pending);
+        assert_eq!(idx.decide(std::slice::from_ref(&a)).0, vec![Decision::Replay]);
+        let b = t(Channel::Grid, "2", Some("c1"), "x", "2026-06-02T09:00:00+08:00", 0);
+        assert_eq!(idx.decide(&[b]).0, vec![Decision::Duplicate(a.ticket_id)]);
+    }
+
+    #[test]
+    fn store_answers_fill_the_cache() {
+        let mut idx = DedupIndex::new(72, 10_000);
+        let a = t(Channel::Hotline12345, "1", Some("c1"), "x", "2026-06-01T09:00:00+08:00", 0);
+        assert_eq!(idx.unknown_ids([&a.ticket_id]), vec![a.ticket_id]);
+        idx.absorb_known(HashMap::from([(a.ticket_id, 0)]));
+        assert!(idx.unknown_ids([&a.ticket_id]).is_empty());
+        let root = Uuid::new_v4();
+        idx.absorb_roots(&["c9".into()], vec![DupCandidate { ticket_id: root, citizen_key: "c9".into(), text_hash: "y".into(), received_at: a.received_at }]);
+        assert!(idx.unloaded_citizens([&"c9".to_string()]).is_empty());
+        let b = t(Channel::Grid, "2", Some("c9"), "y", "2026-06-01T10:00:00+08:00", 0);
+        assert_eq!(idx.decide(&[a, b]).0, vec![Decision::Replay, Decision::Duplicate(root)]);
+    }
+}

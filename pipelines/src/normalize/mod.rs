@@ -1,0 +1,252 @@
+//! Normalize: a [`RawAppeal`] becomes a [`Ticket`], or a [`NormalizeError`]
+//! that names the field, for quarantine.
+//!
+//! - text: NFKC, HTML stripped, control characters dropped, whitespace
+//!   collapsed, capped at `max_content_chars` (content beyond the hard limit
+//!   `max_content_bytes` is refused as oversize);
+//! - phones: `+86`, `0086`, Huangshi `0714` landlines; a keyed hash as
+//!   `citizen_key` and a masked form for display;
+//! - times: naive local times were read as Asia/Shanghai by the connectors;
+//!   here impossible ones (far future, before 2000) are refused;
+//! - town from the gazetteer: the address first, then title and content;
+//! - appeal type from the channel's code, else cue words.
+
+pub mod phone;
+pub mod text;
+pub mod town;
+
+use crate::ticket::{AppealType, Ticket, short_no, ticket_id};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use hmac::{Hmac, Mac};
+use minqing_connectors::RawAppeal;
+use minqing_connectors::timefmt::shanghai;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+pub use town::Gazetteer;
+
+/// `[pipeline]` settings that shape normalization.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Longer content is cut to this many characters (and flagged).
+    pub max_content_chars: usize,
+    /// Content larger than this many bytes is refused as oversize.
+    pub max_content_bytes: usize,
+    /// Key of the citizen hash. Set it per deployment, and keep it: changing
+    /// it breaks duplicate detection across the change.
+    pub citizen_key_secret: String,
+    /// Area code assumed for a bare local number.
+    pub default_area_code: String,
+    /// How far in the future a receive time may lie (clock skew).
+    pub future_tolerance_hours: i64,
+    /// Cross-channel duplicates are looked for within this many hours.
+    pub dedup_window_hours: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_content_chars: 4000,
+            max_content_bytes: 64 * 1024,
+            citizen_key_secret: "change-me".into(),
+            default_area_code: "0714".into(),
+            future_tolerance_hours: 24,
+            dedup_window_hours: 72,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("field `{field}`: {reason}")]
+pub struct NormalizeError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+pub struct Normalizer {
+    settings: Settings,
+    gazetteer: Gazetteer,
+}
+
+impl Normalizer {
+    pub fn new(settings: Settings, gazetteer: Gazetteer) -> Self {
+        Normalizer { settings, gazetteer }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// A keyed hash: equal for the same citizen, useless without the key.
+    pub fn citizen_key(&self, kind: &str, value: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.settings.citizen_key_secret.as_bytes()).expect("any key length");
+        mac.update(kind.as_bytes());
+        mac.update(b":");
+        mac.update(value.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    pub fn normalize(&self, a: &RawAppeal) -> Result<Ticket, NormalizeError> {
+        let s = &self.settings;
+        if a.content.len() > s.max_content_bytes {
+            return Err(NormalizeError {
+                field: "content",
+                reason: format!("oversize text: {} bytes is over the {}-byte limit", a.content.len(), s.max_content_bytes),
+            });
+        }
+        let (content, content_truncated) = text::clean(&a.content, s.max_content_chars);
+        if content.is_empty() {
+            return Err(NormalizeError { field: "content", reason: "empty after cleaning".into() });
+        }
+        let received_at = check_time(a.received_at, s.future_tolerance_hours)?;
+        let title = a.title.as_deref().map(|t| text::clean(t, 200).0).filter(|t| !t.is_empty());
+        let phone = a.contact.phone.as_deref().and_then(|p| phone::normalize(p, &s.default_area_code));
+        let citizen_key = match (&phone, &a.contact.openid) {
+            (Some(p), _) => Some(self.citizen_key("tel", &p.0)),
+            (None, Some(o)) if !o.trim().is_empty() => Some(self.citizen_key("wx", o.trim())),
+            _ => None,
+        };
+        let location = a.location.as_deref().map(|l| text::clean(l, 300).0).filter(|l| !l.is_empty());
+        let town = self
+            .gazetteer
+            .resolve([location.as_deref().unwrap_or(""), title.as_deref().unwrap_or(""), content.as_str()])
+            .map(|t| t.name.clone());
+        let appeal_type = a
+            .appeal_type_code
+            .as_deref()
+            .and_then(type_from_code)
+            .or_else(|| type_from_cues(title.as_deref().unwrap_or(""), &content));
+        let id = ticket_id(a.channel, &a.source_id);
+        Ok(Ticket {
+            ticket_id: id,
+            short_no: short_no(&id),
+            channel: a.channel,
+            source_id: a.source_id.clone(),
+            version: a.version,
+            received_at,
+            text_hash: text::dedup_hash(&content),
+            title,
+            content,
+            content_truncated,
+            appeal_type,
+            category: a.category_code.as_deref().map(|c| text::clean(c, 100).0).filter(|c| !c.is_empty()),
+            town,
+            location,
+            coordinates: a.coordinates,
+            citizen_key,
+            contact_name: a.contact.name.as_deref().map(|n| text::clean(n, 50).0).filter(|n| !n.is_empty()),
+            phone_masked: phone.as_ref().map(phone::Phone::masked),
+            contact_phone: phone.map(|p| p.0),
+            anonymous: a.contact.anonymous,
+            attachments: a.attachments.clone(),
+            duplicate_of: None,
+            cluster_id: None,
+        })
+    }
+}
+
+fn check_time(t: DateTime<FixedOffset>, future_hours: i64) -> Result<DateTime<FixedOffset>, NormalizeError> {
+    let now = Utc::now();
+    if t.with_timezone(&Utc) > now + Duration::hours(future_hours) {
+        return Err(NormalizeError { field: "received_at", reason: format!("{} lies in the future", t.to_rfc3339()) });
+    }
+    if t.naive_utc().and_utc().timestamp() < 946_656_000 {
+        return Err(NormalizeError { field: "received_at", reason: format!("{} is before 2000", t.to_rfc3339()) });
+    }
+    Ok(t.with_timezone(&shanghai()))
+}
+
+/// The 12345 platform's codes and the Chinese labels other channels send.
+fn type_from_code(code: &str) -> Option<AppealType> {
+    Some(match code.trim() {
+        "ZX" | "咨询" => AppealType::Consultation,
+        "QZ" | "求助" => AppealType::Help,
+        "TS" | "投诉" => AppealType::Complaint,
+        "JB" | "举报" => AppealType::Report,
+        "JY" | "建议" => AppealType::Suggestion,
+        "BY" | "表扬" => AppealType::Praise,
+        _ => return None,
+    })
+}
+
+fn type_from_cues(title: &str, content: &str) -> Option<AppealType> {
+    const CUES: &[(AppealType, &[&str])] = &[
+        (AppealType::Report, &["举报", "查处", "偷排", "非法"]),
+        (AppealType::Praise, &["表扬", "感谢", "点赞"]),
+        (AppealType::Complaint, &["投诉", "扰民", "推诿", "不作为"]),
+        (AppealType::Suggestion, &["建议", "希望增设", "希望增加"]),
+        (AppealType::Consultation, &["咨询", "请问", "想了解", "如何办理"]),
+        (AppealType::Help, &["求助", "请求帮助", "帮忙", "请求"]),
+    ];
+    CUES.iter()
+        .find(|(_, cues)| cues.iter().any(|c| title.contains(c) || content.contains(c)))
+        .map(|(t, _)| *t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minqing_connectors::{Channel, Contact};
+
+    fn normalizer() -> Normalizer {
+        let g = Gazetteer::from_toml(include_str!("../../../config/gazetteer.toml")).unwrap();
+        Normalizer::new(Settings { max_content_chars: 50, max_content_bytes: 1000, ..Settings::default() }, g)
+    }
+
+    fn raw(content: &str, phone: Option<&str>) -> RawAppeal {
+        RawAppeal {
+            channel: Channel::Hotline12345,
+            source_id: "GD1".into(),
+            version: 0,
+            received_at: DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap(),
+            title: Some("<b>路灯</b>不亮".into()),
+            content: content.into(),
+            contact: Contact { name: Some("王伟".into()), phone: phone.map(str::to_owned), openid: None, anonymous: false },
+            location: Some("大冶市金湖街道港湖村".into()),
+            coordinates: None,
+            appeal_type_code: Some("TS".into()),
+            category_code: Some("城乡建设".into()),
+            attachments: vec![],
+            raw: String::new(),
+        }
+    }
+
+    #[test]
+    fn normalizes_a_whole_appeal() {
+        let t = normalizer().normalize(&raw("路灯坏了，请维修", Some("+86 138 1234 5678"))).unwrap();
+        assert_eq!(t.title.as_deref(), Some("路灯 不亮"));
+        assert_eq!(t.town.as_deref(), Some("金湖街道"));
+        assert_eq!(t.appeal_type, Some(AppealType::Complaint));
+        assert_eq!(t.contact_phone.as_deref(), Some("13812345678"));
+        assert_eq!(t.phone_masked.as_deref(), Some("138****5678"));
+        assert_eq!(t.citizen_key.as_ref().unwrap().len(), 32);
+        assert!(!t.citizen_key.as_ref().unwrap().contains("5678"));
+    }
+
+    #[test]
+    fn same_citizen_same_key_across_formats() {
+        let n = normalizer();
+        let a = n.normalize(&raw("x", Some("13812345678"))).unwrap();
+        let b = n.normalize(&raw("x", Some("１３８-1234-5678"))).unwrap();
+        assert_eq!(a.citizen_key, b.citizen_key);
+    }
+
+    #[test]
+    fn refuses_oversize_empty_and_future() {
+        let n = normalizer();
+        assert_eq!(n.normalize(&raw(&"长".repeat(400), None)).unwrap_err().field, "content");
+        assert!(n.normalize(&raw(&"长".repeat(60), None)).unwrap().content_truncated);
+        assert!(n.normalize(&raw("<p> </p>", None)).unwrap_err().reason.contains("empty"));
+        let mut future = raw("x", None);
+        future.received_at = DateTime::parse_from_rfc3339("2099-01-01T00:00:00+08:00").unwrap();
+        assert_eq!(n.normalize(&future).unwrap_err().field, "received_at");
+    }
+
+    #[test]
+    fn type_from_cues_when_no_code() {
+        let mut r = raw("我要举报河道偷排", None);
+        r.appeal_type_code = None;
+        r.title = None;
+        assert_eq!(normalizer().normalize(&r).unwrap().appeal_type, Some(AppealType::Report));
+    }
+}

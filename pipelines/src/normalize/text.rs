@@ -1,0 +1,172 @@
+//! Text cleaning: HTML, NFKC, control characters, whitespace, length cap;
+//! the duplicate-comparison key; and redaction of phones and ID numbers.
+
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+/// Cleans `s` and caps it at `max_chars` characters. Returns the text and
+/// whether it was cut.
+pub fn clean(s: &str, max_chars: usize) -> (String, bool) {
+    let unhtml = if looks_like_html(s) { strip_html(s) } else { s.to_owned() };
+    let mut out = String::with_capacity(unhtml.len());
+    let mut space = false;
+    for c in unhtml.nfkc() {
+        if c.is_whitespace() || c.is_control() || c == '\u{200b}' || c == '\u{feff}' {
+            // Control characters become spaces so words do not run together.
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    match out.char_indices().nth(max_chars) {
+        Some((cut, _)) => {
+            out.truncate(cut);
+            (out, true)
+        }
+        None => (out, false),
+    }
+}
+
+fn looks_like_html(s: &str) -> bool {
+    s.contains('&') || s.as_bytes().windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+}
+
+/// Drops tags (block tags become a space) and decodes entities.
+fn strip_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(['<', '&']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('<') {
+            let is_tag = rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!');
+            match rest.find('>') {
+                Some(end) if is_tag => {
+                    out.push(' ');
+                    rest = &rest[end + 1..];
+                }
+                _ => {
+                    out.push('<');
+                    rest = &rest[1..];
+                }
+            }
+        } else {
+            let end = rest[..rest.len().min(12)].find(';');
+            let decoded = end.and_then(|e| entity(&rest[1..e]).map(|c| (c, e)));
+            match decoded {
+                Some((c, e)) => {
+                    out.push(c);
+                    rest = &rest[e + 1..];
+                }
+                None => {
+                    out.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn entity(name: &str) -> Option<char> {
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "hellip" => '…',
+        "mdash" => '—',
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse().ok()?,
+            };
+            char::from_u32(code)?
+        }
+    })
+}
+
+/// The key under which two texts count as the same: letters and digits only,
+/// lowercased, hashed. Punctuation and spacing differences do not matter.
+pub fn dedup_hash(clean_text: &str) -> String {
+    let mut h = Sha256::new();
+    let mut buf = [0u8; 4];
+    for c in clean_text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase) {
+        h.update(c.encode_utf8(&mut buf).as_bytes());
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Masks mainland mobile numbers and 18-character ID numbers inside free
+/// text, for places where text leaves the workflow store (logs, warehouse).
+pub fn redact(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit() || **c == 'X' || **c == 'x').count();
+        let boundary = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+        if boundary && run == 18 && chars[i..i + 17].iter().all(char::is_ascii_digit) {
+            out.extend(&chars[i..i + 6]);
+            out.push_str("********");
+            out.extend(&chars[i + 14..i + 18]);
+            i += 18;
+        } else if boundary && run == 11 && chars[i] == '1' && chars[i..i + 11].iter().all(char::is_ascii_digit) {
+            out.extend(&chars[i..i + 3]);
+            out.push_str("****");
+            out.extend(&chars[i + 7..i + 11]);
+            i += 11;
+        } else if run > 0 {
+            out.extend(&chars[i..i + run]);
+            i += run;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_html_width_controls_and_space() {
+        let (t, cut) = clean("<p>路灯&nbsp;坏了</p><br/>ＡＢＣ１２３\u{0007}  \t 请&amp;尽快", 100);
+        assert_eq!(t, "路灯 坏了 ABC123 请&尽快");
+        assert!(!cut);
+        assert_eq!(clean("a < b 且 3<5 &x", 100).0, "a < b 且 3<5 &x");
+    }
+
+    #[test]
+    fn caps_length_in_characters() {
+        let (t, cut) = clean(&"路".repeat(10), 4);
+        assert_eq!((t.as_str(), cut), ("路路路路", true));
+    }
+
+    #[test]
+    fn dedup_hash_ignores_punctuation_case_and_width() {
+        let a = dedup_hash(&clean("路灯坏了，请尽快维修！ABC", 999).0);
+        let b = dedup_hash(&clean("路灯坏了 请尽快维修 ａｂｃ", 999).0);
+        assert_eq!(a, b);
+        assert_ne!(a, dedup_hash("路灯好了"));
+    }
+
+    #[test]
+    fn redacts_mobiles_and_id_numbers_only() {
+        assert_eq!(redact("电话13812345678，身份证42028119900101123X"), "电话138****5678，身份证420281********123X");
+        assert_eq!(redact("编号202606010000001"), "编号202606010000001");
+        assert_eq!(redact("共12户"), "共12户");
+    }
+}

@@ -1,0 +1,230 @@
+//! The canonical ticket and its events.
+//!
+//! `ticket_id` is the UUIDv5 of `channel:source_id`, so a re-pull of the same
+//! record maps to the same ticket; `event_id` is the UUIDv5 of the ticket and
+//! what happened, so a redelivered event is recognised by every sink.
+
+use chrono::{DateTime, FixedOffset};
+use minqing_connectors::{Channel, GeoPoint};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// Bumped when the event payload changes shape.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// The namespace of every minqing UUIDv5.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6d69_6e71_696e_4700_8000_0000_7469_636b);
+
+pub fn ticket_id(channel: Channel, source_id: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{}:{}", channel.id(), source_id).as_bytes())
+}
+
+/// The acceptance number told to citizens: `DY-` and 50 bits of the ticket id
+/// in Crockford base 32 (no I, L, O or U, so it reads well over the phone).
+pub fn short_no(id: &Uuid) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits = u64::from_be_bytes(id.as_bytes()[..8].try_into().expect("8 bytes")) >> 14;
+    let c: String = (0..10).rev().map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect();
+    format!("DY-{}-{}", &c[..5], &c[5..])
+}
+
+/// 咨询, 求助, 投诉, 举报, 建议, 表扬.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealType {
+    Consultation,
+    Help,
+    Complaint,
+    Report,
+    Suggestion,
+    Praise,
+}
+
+impl AppealType {
+    pub fn label(self) -> &'static str {
+        match self {
+            AppealType::Consultation => "咨询",
+            AppealType::Help => "求助",
+            AppealType::Complaint => "投诉",
+            AppealType::Report => "举报",
+            AppealType::Suggestion => "建议",
+            AppealType::Praise => "表扬",
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            AppealType::Consultation => "consultation",
+            AppealType::Help => "help",
+            AppealType::Complaint => "complaint",
+            AppealType::Report => "report",
+            AppealType::Suggestion => "suggestion",
+            AppealType::Praise => "praise",
+        }
+    }
+}
+
+/// A normalized appeal. Contact fields stay in the workflow store, which
+/// needs them for return visits; sinks for analytics keep only `citizen_key`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub ticket_id: Uuid,
+    pub short_no: String,
+    pub channel: Channel,
+    pub source_id: String,
+    pub version: u32,
+    pub received_at: DateTime<FixedOffset>,
+    pub title: Option<String>,
+    pub content: String,
+    pub content_truncated: bool,
+    pub appeal_type: Option<AppealType>,
+    pub category: Option<String>,
+    pub town: Option<String>,
+    pub location: Option<String>,
+    pub coordinates: Option<GeoPoint>,
+    /// Keyed hash of the normalized phone or openid.
+    pub citizen_key: Option<String>,
+    pub contact_name: Option<String>,
+    /// Normalized phone, for the call-back; never logged, never warehoused.
+    pub contact_phone: Option<String>,
+    pub phone_masked: Option<String>,
+    pub anonymous: bool,
+    pub attachments: Vec<String>,
+    /// Hash of the text as compared for duplicates.
+    pub text_hash: String,
+    pub duplicate_of: Option<Uuid>,
+    pub cluster_id: Option<String>,
+}
+
+/// Never prints personal data.
+impl fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ticket")
+            .field("ticket_id", &self.ticket_id)
+            .field("channel", &self.channel)
+            .field("source_id", &self.source_id)
+            .field("version", &self.version)
+            .field("town", &self.town)
+            .field("phone", &self.phone_masked)
+            .field("duplicate_of", &self.duplicate_of)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    Received,
+    /// A newer version of an edited post replaced the text.
+    Updated,
+    DuplicateLinked,
+    Forwarded,
+    Rejected,
+    AnsweredOnline,
+    Dispatched,
+    Signed,
+    Returned,
+    Replied,
+    OnAccount,
+    ExtensionRequested,
+    ExtensionGranted,
+    Visited,
+    DeductionRequested,
+    DeductionDecided,
+    Supervised,
+    Escalated,
+    Closed,
+    SignOverdue,
+    ReplyOverdue,
+}
+
+impl EventType {
+    pub fn id(self) -> &'static str {
+        match self {
+            EventType::Received => "received",
+            EventType::Updated => "updated",
+            EventType::DuplicateLinked => "duplicate_linked",
+            EventType::Forwarded => "forwarded",
+            EventType::Rejected => "rejected",
+            EventType::AnsweredOnline => "answered_online",
+            EventType::Dispatched => "dispatched",
+            EventType::Signed => "signed",
+            EventType::Returned => "returned",
+            EventType::Replied => "replied",
+            EventType::OnAccount => "on_account",
+            EventType::ExtensionRequested => "extension_requested",
+            EventType::ExtensionGranted => "extension_granted",
+            EventType::Visited => "visited",
+            EventType::DeductionRequested => "deduction_requested",
+            EventType::DeductionDecided => "deduction_decided",
+            EventType::Supervised => "supervised",
+            EventType::Escalated => "escalated",
+            EventType::Closed => "closed",
+            EventType::SignOverdue => "sign_overdue",
+            EventType::ReplyOverdue => "reply_overdue",
+        }
+    }
+}
+
+/// What an event carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventPayload {
+    Received { ticket: Box<Ticket> },
+    Updated { version: u32, title: Option<String>, content: String, content_truncated: bool, text_hash: String },
+    DuplicateLinked { duplicate_of: Uuid },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    pub event_id: Uuid,
+    pub ticket_id: Uuid,
+    pub event_type: EventType,
+    pub occurred_at: DateTime<FixedOffset>,
+    pub schema_version: u16,
+    pub channel: Channel,
+    pub payload: EventPayload,
+}
+
+impl TicketEvent {
+    /// `discriminator` tells apart events of one type on one ticket (a version).
+    pub fn new(ticket_id: Uuid, channel: Channel, event_type: EventType, discriminator: &str, occurred_at: DateTime<FixedOffset>, payload: EventPayload) -> Self {
+        let event_id = Uuid::new_v5(&ticket_id, format!("{}:{discriminator}", event_type.id()).as_bytes());
+        TicketEvent { event_id, ticket_id, event_type, occurred_at, schema_version: SCHEMA_VERSION, channel, payload }
+    }
+
+    /// The topic routing key: `ticket.<event>.<channel>`.
+    pub fn routing_key(&self) -> String {
+        format!("ticket.{}.{}", self.event_type.id(), self.channel.id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_deterministic() {
+        let a = ticket_id(Channel::Hotline12345, "GD1");
+        assert_eq!(a, ticket_id(Channel::Hotline12345, "GD1"));
+        assert_ne!(a, ticket_id(Channel::Supervision, "GD1"));
+        let no = short_no(&a);
+        assert_eq!(no.len(), "DY-XXXXX-XXXXX".len());
+        assert!(no.starts_with("DY-") && !no.contains(['I', 'L', 'O', 'U']));
+        assert_eq!(no, short_no(&a));
+    }
+
+    #[test]
+    fn event_ids_differ_by_type_and_version() {
+        let t = ticket_id(Channel::YunshangApp, "ys1");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
+        let p = EventPayload::DuplicateLinked { duplicate_of: t };
+        let e1 = TicketEvent::new(t, Channel::YunshangApp, EventType::Updated, "2", at, p.clone());
+        let e2 = TicketEvent::new(t, Channel::YunshangApp, EventType::Updated, "3", at, p.clone());
+        let e3 = TicketEvent::new(t, Channel::YunshangApp, EventType::Updated, "2", at, p);
+        assert_ne!(e1.event_id, e2.event_id);
+        assert_eq!(e1.event_id, e3.event_id);
+        assert_eq!(e1.routing_key(), "ticket.updated.yunshang_app");
+    }
+}

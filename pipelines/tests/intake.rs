@@ -1,0 +1,103 @@
+//! Intake over a real SQLite store and the memory bus: tickets, replays,
+//! duplicates, edits and quarantine, before and after a restart.
+
+use minqing_connectors::{Channel, Contact, Inbound, RawAppeal, Rejected};
+use minqing_pipelines::bus::memory::MemoryBus;
+use minqing_pipelines::bus::{Bus, EventQueue};
+use minqing_pipelines::dedup::DedupIndex;
+use minqing_pipelines::intake::Intake;
+use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
+use minqing_pipelines::sink::run_workflow_sink;
+use minqing_pipelines::store::sqlite::SqliteStore;
+use minqing_pipelines::store::{QuarantineQuery, WorkflowStore};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+fn appeal(ch: Channel, id: &str, phone: &str, text: &str, at: &str, version: u32) -> Inbound {
+    Inbound::Appeal(Box::new(RawAppeal {
+        channel: ch,
+        source_id: id.into(),
+        version,
+        received_at: chrono::DateTime::parse_from_rfc3339(at).unwrap(),
+        title: None,
+        content: text.into(),
+        contact: Contact { name: Some("王伟".into()), phone: Some(phone.into()), openid: None, anonymous: false },
+        location: Some("金湖街道".into()),
+        coordinates: None,
+        appeal_type_code: None,
+        category_code: None,
+        attachments: vec![],
+        raw: format!("{{\"id\":\"{id}\"}}"),
+    }))
+}
+
+struct Pipe {
+    bus: Arc<MemoryBus>,
+    store: Arc<SqliteStore>,
+    cancel: CancellationToken,
+    stats: Arc<minqing_pipelines::intake::IntakeStats>,
+}
+
+async fn start(dir: &std::path::Path) -> Pipe {
+    let store = Arc::new(SqliteStore::open(&dir.join("minqing.db")).await.unwrap());
+    let bus = Arc::new(MemoryBus::new(&[EventQueue::Workflow], 1000));
+    let cancel = CancellationToken::new();
+    let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
+    let stats = Arc::new(Default::default());
+    let intake = Intake {
+        normalizer: Arc::new(Normalizer::new(Settings { max_content_bytes: 200, ..Settings::default() }, g)),
+        store: store.clone(),
+        bus: bus.clone(),
+        index: DedupIndex::new(72, 100_000),
+        stats: Arc::clone(&stats),
+    };
+    tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
+    tokio::spawn(run_workflow_sink(store.clone(), bus.consume_events(EventQueue::Workflow).await.unwrap(), cancel.clone()));
+    Pipe { bus, store, cancel, stats }
+}
+
+fn batch() -> Vec<Inbound> {
+    vec![
+        appeal(Channel::Hotline12345, "GD1", "13812345678", "港湖村路灯坏了", "2026-06-01T09:00:00+08:00", 0),
+        appeal(Channel::Hotline12345, "GD1", "13812345678", "港湖村路灯坏了", "2026-06-01T09:00:00+08:00", 0),
+        appeal(Channel::Supervision, "JD1", "+86 138 1234 5678", "港湖村路灯坏了！", "2026-06-02T09:00:00+08:00", 0),
+        appeal(Channel::YunshangApp, "ys1", "13900000000", "垃圾没人清运", "2026-06-01T09:00:00+08:00", 1),
+        appeal(Channel::YunshangApp, "ys1", "13900000000", "垃圾没人清运（补充）", "2026-06-01T09:00:00+08:00", 2),
+        appeal(Channel::Grid, "WG1", "13700000000", &"长".repeat(100), "2026-06-01T09:00:00+08:00", 0),
+        Inbound::Rejected(Rejected { channel: Channel::Police110, source_id: Some("J1".into()), raw: vec![0xFF, 0x3C], reason: "bad GBK".into() }),
+    ]
+}
+
+#[tokio::test]
+async fn a_batch_becomes_tickets_and_a_restart_sees_only_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(dir.path()).await;
+    p.bus.publish_raw(batch()).await.unwrap();
+    let counts = p.store.channel_counts().await.unwrap();
+    assert_eq!(counts[&Channel::Hotline12345].tickets, 1);
+    assert_eq!(counts[&Channel::Supervision].duplicates, 1);
+    assert_eq!(counts[&Channel::YunshangApp].tickets, 1);
+    assert_eq!(counts[&Channel::Grid].quarantined, 1, "oversize text is quarantined");
+    assert_eq!(counts[&Channel::Police110].quarantined, 1);
+    let s = p.stats.snapshot();
+    assert_eq!((s[&Channel::Hotline12345].tickets, s[&Channel::Hotline12345].replays), (1, 1));
+    assert_eq!(s[&Channel::YunshangApp].updates, 1);
+    let content: String = sqlx::query_scalar("SELECT content FROM tickets WHERE source_id = 'ys1'").fetch_one(p.store.pool()).await.unwrap();
+    assert_eq!(content, "垃圾没人清运(补充)", "the newer version replaced the text");
+    let q = p.store.list_quarantine(&QuarantineQuery::default()).await.unwrap();
+    assert!(q.iter().any(|r| r.reason.contains("oversize")));
+    p.cancel.cancel();
+
+    // A new process on the same data: a cold cache, the same answers.
+    let p2 = start(dir.path()).await;
+    p2.bus.publish_raw(batch()).await.unwrap();
+    let again = p2.store.channel_counts().await.unwrap();
+    for c in Channel::ALL {
+        let (a, b) = (counts.get(&c).copied().unwrap_or_default(), again.get(&c).copied().unwrap_or_default());
+        assert_eq!((a.tickets, a.duplicates, a.quarantined), (b.tickets, b.duplicates, b.quarantined), "{c}");
+    }
+    let s = p2.stats.snapshot();
+    let total: u64 = s.values().map(|c| c.tickets + c.quarantined).sum();
+    assert_eq!(total, 0, "a second delivery creates nothing");
+    assert_eq!(s.values().map(|c| c.replays).sum::<u64>(), 7);
+}
