@@ -1,1 +1,137 @@
-fn main() {}
+//! `minqing`: the gateway and ETL pipeline of Daye City's 民情通 platform.
+//! See `docs/architecture.md` for the map of the code.
+
+mod api;
+mod cli;
+mod config;
+mod demo;
+mod quarantine;
+mod runtime;
+mod scheduler;
+mod sims;
+mod telemetry;
+
+use anyhow::Result;
+use clap::Parser;
+use cli::{Cli, Command, QuarantineAction};
+use minqing_connectors::Channel;
+use minqing_pipelines::store::QuarantineQuery;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the tokio runtime starts");
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::CheckConfig = cli.command {
+        return Ok(match config::load(cli.config.as_deref()) {
+            Ok(s) => {
+                println!("configuration ok: store {:?}, bus {:?}, data in {}", s.store.backend, s.bus.backend, s.data_dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        });
+    }
+    let settings = config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Run => {
+            telemetry::init(&settings.log.filter);
+            run(settings).await?;
+        }
+        Command::Demo { appeals, seed, data_dir, json, no_faults, timeout_secs } => {
+            telemetry::init("warn");
+            let args = demo::DemoArgs { appeals, seed, data_dir, faults: !no_faults, timeout: Duration::from_secs(timeout_secs), progress: !json };
+            let report = demo::run(settings, args).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            if report.totals.missing != 0 {
+                eprintln!("error: {} appeal(s) not accounted for", report.totals.missing);
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Quarantine { action } => {
+            telemetry::init("warn");
+            let channel = |c: Option<String>| c.map(|c| Channel::from_str(&c)).transpose().map_err(|e| anyhow::anyhow!(e));
+            let out = match action {
+                QuarantineAction::List { channel: c, all, limit, json } => {
+                    let q = QuarantineQuery { channel: channel(c)?, include_resolved: all, id: None, limit };
+                    quarantine::list(&settings, &q, json).await?
+                }
+                QuarantineAction::Replay { id, channel: c } => {
+                    let q = QuarantineQuery { channel: channel(c)?, include_resolved: false, id, limit: 0 };
+                    quarantine::replay(&settings, &q).await?
+                }
+            };
+            print!("{out}");
+        }
+        Command::CheckConfig => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `minqing run`: until SIGINT or SIGTERM.
+async fn run(mut settings: config::Settings) -> Result<()> {
+    let fleet = if settings.simulators.enabled {
+        let sim = &settings.simulators;
+        let scenario = minqing_connectors::sim::Scenario::generate(minqing_connectors::sim::SimSettings {
+            seed: sim.seed,
+            appeals: (sim.appeals_per_hour * sim.hours) as usize,
+            start: chrono::Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai()),
+            span_hours: sim.hours as i64,
+            ..Default::default()
+        });
+        let faults = sim.faults;
+        tracing::info!(appeals = scenario.expected.values().map(|e| e.generated).sum::<u64>(), "Built-in simulators on; set simulators.enabled = false to use real upstreams.");
+        Some(sims::Fleet::start(scenario, &mut settings.connectors, faults).await?)
+    } else {
+        None
+    };
+    let runtime = runtime::Runtime::start(&settings, runtime::StartOptions { poll_at_start: true }).await?;
+    if let Some(f) = &fleet {
+        f.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
+    }
+    shutdown_signal().await;
+    tracing::info!("Shutting down.");
+    if let Some(f) = fleet {
+        f.stop().await;
+    }
+    runtime.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -166,7 +166,7 @@ impl Intake {
                 let t = tally.at(q.channel);
                 if new {
                     t.quarantined += 1;
-                    tracing::info!(connector = %q.channel, reason = %q.reason, "Record quarantined.");
+                    tracing::info!(connector = %q.channel, reason = %crate::normalize::text::redact(&q.reason), "Record quarantined.");
                 } else {
                     t.replays += 1;
                 }

@@ -47,6 +47,7 @@ impl Pusher {
             }
             let mut batch = Vec::new();
             let mut forged = false;
+            let first = next;
             while next < upto && batch.len() < self.batch_size {
                 let e = &self.feed[next];
                 let bad = e.kind == EntryKind::Malformed(Malform::BadSignature);
@@ -61,7 +62,10 @@ impl Pusher {
                 }
             }
             batch_no += 1;
-            let body = json!({"batch_id": format!("B{batch_no:07}"), "sent_at": server::now().to_rfc3339(), "reports": batch}).to_string();
+            // Stamped from the feed, not the clock, so a re-sent batch is byte
+            // for byte the same, as the grid app's own retry would be.
+            let sent_at = self.feed[first..next].iter().map(|e| e.delivered_at).max().unwrap_or_else(server::now);
+            let body = json!({"batch_id": format!("B{batch_no:07}"), "sent_at": sent_at.to_rfc3339(), "reports": batch}).to_string();
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
             let (client, url, secret, stats, cancel) = (client.clone(), url.clone(), self.secret.clone(), self.stats.clone(), cancel.clone());
             let n = batch.len() as u64;

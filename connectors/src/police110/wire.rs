@@ -77,11 +77,17 @@ fn between<'a>(hay: &'a [u8], open: &[u8], close: &[u8]) -> Option<&'a [u8]> {
     Some(&hay[s..e])
 }
 
-/// Maps one `<Record>` element, given in GBK bytes.
+/// Maps one `<Record>` element, given in GBK bytes as on the wire, or in
+/// UTF-8 as kept after decoding (a record quarantined after decoding is
+/// stored decoded). Chinese text in GBK is practically never valid UTF-8, so
+/// trying UTF-8 first is safe.
 pub fn map_record(raw: &[u8]) -> Result<RawAppeal, String> {
-    let text = GBK
-        .decode_without_bom_handling_and_without_replacement(raw)
-        .ok_or("the record is not valid GBK: bad encoding")?;
+    let text = match std::str::from_utf8(raw) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => GBK
+            .decode_without_bom_handling_and_without_replacement(raw)
+            .ok_or("the record is not valid GBK: bad encoding")?,
+    };
     let r: Record = quick_xml::de::from_str(&text).map_err(|e| format!("the <Record> element is not well-formed XML: {e}"))?;
     let id = r.jjdbh.filter(|s| !s.trim().is_empty()).ok_or("element <JJDBH> (接警单编号) is missing")?;
     let at = r.bjsj.ok_or("element <BJSJ> (报警时间) is missing")?;

@@ -217,9 +217,12 @@ impl Scenario {
             for _ in 0..dups {
                 let Some(src) = sources.choose(&mut rng).copied() else { break };
                 let list = &fresh[&src];
+                // Only originals: a copy of a copy could fall outside the
+                // original's window and would not be a duplicate of it; an
+                // anonymous original carries no contact to match on.
                 let idx = (0..8)
                     .map(|_| rng.random_range(0..list.len()))
-                    .find(|i| !used.contains(&(src, *i)));
+                    .find(|i| !used.contains(&(src, *i)) && list[*i].0 == EntryKind::Fresh && !list[*i].1.anonymous);
                 let Some(idx) = idx else { continue };
                 used.insert((src, idx));
                 let orig = &list[idx].1;

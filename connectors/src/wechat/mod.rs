@@ -86,17 +86,19 @@ impl Webhook {
         Ok(Webhook { cfg, crypt, sink, stats, acceptance_no })
     }
 
-    /// Re-maps a quarantined body: decrypts it if it is a safe-mode envelope.
-    pub fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String> {
-        let text = std::str::from_utf8(raw).map_err(|e| format!("the body is not UTF-8: {e}"))?;
-        let plain = match quick_xml::de::from_str::<wire::Encrypted>(text) {
-            Ok(env) => self.crypt.decrypt(&env.encrypt)?,
-            Err(_) => text.to_owned(),
-        };
-        match interpret(&parse_message(&plain)?, &plain)? {
-            Meaning::Appeal(a) => Ok(*a),
-            _ => Err("the message is an event, not an appeal".into()),
-        }
+}
+
+/// Re-maps a quarantined body (for `quarantine replay`): decrypts it first
+/// if it is a safe-mode envelope.
+pub fn remap(crypt: &WxCrypt, raw: &[u8]) -> Result<RawAppeal, String> {
+    let text = std::str::from_utf8(raw).map_err(|e| format!("the body is not UTF-8: {e}"))?;
+    let plain = match quick_xml::de::from_str::<wire::Encrypted>(text) {
+        Ok(env) => crypt.decrypt(&env.encrypt)?,
+        Err(_) => text.to_owned(),
+    };
+    match interpret(&parse_message(&plain)?, &plain)? {
+        Meaning::Appeal(a) => Ok(*a),
+        _ => Err("the message is an event, not an appeal".into()),
     }
 }
 

@@ -90,7 +90,10 @@ impl Pusher {
             return Shot { query: format!("signature={sig}&timestamp={ts}&nonce={nonce}&openid={openid}"), body: plain.to_owned(), encrypted: false };
         }
         let enc = if bad_aes {
-            base64::engine::general_purpose::STANDARD.encode([0x5Au8; 33])
+            // A corrupted ciphertext: 33 bytes, never a whole number of blocks.
+            let mut junk = [0x5Au8; 33];
+            junk[..8].copy_from_slice(&e.appeal.serial.to_be_bytes());
+            base64::engine::general_purpose::STANDARD.encode(junk)
         } else {
             self.crypt.encrypt(plain, [(serial % 251) as u8; 16])
         };

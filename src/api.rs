@@ -1,0 +1,98 @@
+//! The HTTP API besides the webhooks: `/healthz`, `/readyz`, `/status` (per
+//! channel) and `/metrics` (Prometheus text format).
+
+use crate::runtime::ChannelInfo;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minqing_connectors::Channel;
+use minqing_pipelines::intake::IntakeStats;
+use minqing_pipelines::store::WorkflowStore;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub struct ApiState {
+    pub store: Arc<dyn WorkflowStore>,
+    pub intake_stats: Arc<IntakeStats>,
+    pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
+    pub started: std::time::Instant,
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn readyz(State(s): State<Arc<ApiState>>) -> Response {
+    match s.store.ping().await {
+        Ok(()) => axum::Json(json!({"ready": true, "workflow_store": "ok", "bus": "memory"})).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"ready": false, "workflow_store": e.to_string()}))).into_response(),
+    }
+}
+
+async fn status(State(s): State<Arc<ApiState>>) -> Response {
+    let intake = s.intake_stats.snapshot();
+    let channels: serde_json::Map<String, serde_json::Value> = s
+        .channels
+        .iter()
+        .map(|(c, info)| {
+            let st = &info.stats;
+            let last = st.last_success_ms.load(Ordering::Relaxed);
+            let v = json!({
+                "kind": if info.push { "push" } else { "pull" },
+                "enabled": info.enabled,
+                "healthy": st.last_error().is_none(),
+                "polls": st.polls.load(Ordering::Relaxed),
+                "pages": st.pages.load(Ordering::Relaxed),
+                "items": st.items.load(Ordering::Relaxed),
+                "errors": st.errors.load(Ordering::Relaxed),
+                "last_success_unix_ms": (last > 0).then_some(last),
+                "last_error": st.last_error(),
+                "intake": intake.get(c),
+            });
+            (c.id().to_owned(), v)
+        })
+        .collect();
+    axum::Json(json!({"uptime_secs": s.started.elapsed().as_secs(), "channels": channels})).into_response()
+}
+
+async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
+    let mut out = String::new();
+    let intake = s.intake_stats.snapshot();
+    let series: [(&str, &str, fn(&minqing_pipelines::intake::CountersSnapshot) -> u64); 5] = [
+        ("minqing_intake_tickets_total", "Tickets created.", |c| c.tickets),
+        ("minqing_intake_replays_total", "Repeat deliveries ignored.", |c| c.replays),
+        ("minqing_intake_duplicates_total", "Tickets linked as cross-channel duplicates.", |c| c.duplicates),
+        ("minqing_intake_quarantined_total", "Records sent to quarantine.", |c| c.quarantined),
+        ("minqing_intake_updates_total", "Edited posts applied.", |c| c.updates),
+    ];
+    for (name, help, f) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (c, v) in &intake {
+            let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {}", f(v));
+        }
+    }
+    let conn: [(&str, &str, fn(&minqing_connectors::pull::ChannelStats) -> u64); 3] = [
+        ("minqing_connector_polls_total", "Polls started.", |s| s.polls.load(Ordering::Relaxed)),
+        ("minqing_connector_items_total", "Records handed on.", |s| s.items.load(Ordering::Relaxed)),
+        ("minqing_connector_errors_total", "Failed polls or refused pushes.", |s| s.errors.load(Ordering::Relaxed)),
+    ];
+    for (name, help, f) in conn {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (c, info) in s.channels.iter() {
+            let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {}", f(&info.stats));
+        }
+    }
+    let _ = writeln!(out, "# HELP minqing_intake_batch_failures_total Intake batches handed back.\n# TYPE minqing_intake_batch_failures_total counter");
+    let _ = writeln!(out, "minqing_intake_batch_failures_total {}", s.intake_stats.failures.load(Ordering::Relaxed));
+    ([("content-type", "text/plain; version=0.0.4")], out).into_response()
+}

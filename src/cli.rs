@@ -1,0 +1,70 @@
+//! The command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "minqing", version, about = "Gateway and ETL pipeline of Daye City's 民情通 citizen-appeal platform")]
+pub struct Cli {
+    /// A TOML file layered over the embedded default (config/default.toml).
+    #[arg(long, global = true, env = "MINQING_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway: schedules, webhooks, /healthz, /readyz, /status, /metrics.
+    Run,
+    /// Ingest simulated appeals from all seven channels and report what happened.
+    Demo {
+        /// Appeals to generate across all channels (faults included).
+        #[arg(long, default_value_t = 5000)]
+        appeals: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the SQLite files go (default: data_dir from config).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Turn off injected HTTP 500s, 429s and slow answers.
+        #[arg(long)]
+        no_faults: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+    },
+    /// Load the configuration and explain every error with its key's path.
+    CheckConfig,
+    /// Inspect or replay quarantined records.
+    Quarantine {
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineAction {
+    /// List quarantined records.
+    List {
+        #[arg(long)]
+        channel: Option<String>,
+        /// Include records already replayed.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run held records through the mappings and the pipeline again.
+    Replay {
+        #[arg(long)]
+        id: Option<i64>,
+        #[arg(long)]
+        channel: Option<String>,
+    },
+}

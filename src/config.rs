@@ -1,0 +1,269 @@
+//! Settings: `config/default.toml` (compiled in) → `--config FILE` →
+//! `MINQING__SECTION__KEY` environment variables. Unknown keys are errors,
+//! and every error names the key's path and where the value came from.
+
+use anyhow::Result;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use minqing_connectors::http::RetryPolicy;
+use minqing_connectors::{grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
+use minqing_pipelines::normalize;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const GAZETTEER_TOML: &str = include_str!("../config/gazetteer.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where the SQLite files live.
+    pub data_dir: PathBuf,
+    pub log: LogSettings,
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub bus: BusSettings,
+    pub pipeline: normalize::Settings,
+    /// Gazetteer file; empty uses the built-in `config/gazetteer.toml`.
+    pub gazetteer: Option<PathBuf>,
+    pub http: RetryPolicy,
+    pub simulators: SimulatorSettings,
+    pub connectors: Connectors,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `minqing=debug,warn`; `RUST_LOG` wins.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address of the HTTP API: webhooks, health, status, metrics.
+    pub listen: String,
+    /// Seconds to let in-flight requests finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreBackend {
+    Sqlite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    /// SQLite file, relative to `data_dir`.
+    pub sqlite_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum BusBackend {
+    Memory,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusSettings {
+    pub backend: BusBackend,
+    /// Most items a consumer takes as one delivery (one commit).
+    pub max_batch: usize,
+}
+
+/// The built-in channel simulators, which feed `minqing run` on a machine
+/// with no real upstreams. Turn them off in production.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSettings {
+    pub enabled: bool,
+    pub seed: u64,
+    /// Appeals across all channels per hour of simulated traffic.
+    pub appeals_per_hour: u64,
+    /// Hours of traffic a `run` gets.
+    pub hours: u64,
+    /// Transport faults injected by the simulated servers.
+    pub faults: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connectors {
+    pub hotline_12345: hotline12345::Config,
+    pub supervision: supervision::Config,
+    pub yunshang_app: yunshang::Config,
+    pub wechat: wechat::Config,
+    pub police_110: police110::Config,
+    pub tax_12366: tax12366::Config,
+    pub grid: grid::Config,
+}
+
+/// Builds the layered figment.
+pub fn figment(file: Option<&Path>) -> Figment {
+    let mut f = Figment::from(Toml::string(DEFAULT_TOML));
+    if let Some(path) = file {
+        f = f.merge(Toml::file_exact(path));
+    }
+    f.merge(Env::prefixed("MINQING__").split("__"))
+}
+
+/// Loads and validates; the error lists every problem with its key path.
+pub fn load(file: Option<&Path>) -> Result<Settings> {
+    let settings: Settings = figment(file).extract().map_err(|e| anyhow::anyhow!(explain(e)))?;
+    let problems = validate(&settings);
+    if !problems.is_empty() {
+        anyhow::bail!("invalid configuration:\n  {}", problems.join("\n  "));
+    }
+    Ok(settings)
+}
+
+/// One line per error: the key path, what is wrong, and where it came from.
+pub fn explain(err: figment::Error) -> String {
+    let lines: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let mut path = e.path.join(".");
+            let what = match &e.kind {
+                figment::error::Kind::UnknownField(field, expected) => {
+                    path = if path.is_empty() { field.clone() } else { format!("{path}.{field}") };
+                    format!("unknown key; expected one of: {}", expected.join(", "))
+                }
+                figment::error::Kind::MissingField(field) => {
+                    path = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+                    "missing key".to_owned()
+                }
+                other => other.to_string(),
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(s) => format!(" (from {s})"),
+                    None => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            format!("`{path}`: {what}{source}")
+        })
+        .collect();
+    format!("invalid configuration:\n  {}", lines.join("\n  "))
+}
+
+/// Checks what types cannot: cron expressions, URLs, keys, sizes.
+pub fn validate(s: &Settings) -> Vec<String> {
+    let mut p = Vec::new();
+    let c = &s.connectors;
+    let pulls: [(&str, bool, &str, &str, u32); 5] = [
+        ("hotline_12345", c.hotline_12345.enabled, &c.hotline_12345.schedule, &c.hotline_12345.base_url, c.hotline_12345.page_size),
+        ("supervision", c.supervision.enabled, &c.supervision.schedule, &c.supervision.base_url, c.supervision.page_size),
+        ("yunshang_app", c.yunshang_app.enabled, &c.yunshang_app.schedule, &c.yunshang_app.base_url, c.yunshang_app.page_size),
+        ("police_110", c.police_110.enabled, &c.police_110.schedule, &c.police_110.base_url, c.police_110.page_size),
+        ("tax_12366", c.tax_12366.enabled, &c.tax_12366.schedule, &c.tax_12366.base_url, c.tax_12366.page_size),
+    ];
+    for (name, _enabled, schedule, url, page) in pulls {
+        if let Err(e) = cron::Schedule::from_str(schedule) {
+            p.push(format!("`connectors.{name}.schedule`: `{schedule}` is not a cron expression with seconds ({e}); e.g. \"0 */5 * * * *\""));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            p.push(format!("`connectors.{name}.base_url`: `{url}` must start with http:// or https://"));
+        }
+        if page == 0 {
+            p.push(format!("`connectors.{name}.page_size`: must be at least 1"));
+        }
+    }
+    for (name, v) in [("hotline_12345", &c.hotline_12345.start_from), ("supervision", &c.supervision.start_from), ("tax_12366", &c.tax_12366.start_from)] {
+        let fmt = if name == "hotline_12345" { hotline12345::TIME_FMT } else { supervision::WINDOW_FMT };
+        if let Some(t) = v
+            && let Err(e) = minqing_connectors::timefmt::parse_local(t, fmt)
+        {
+            p.push(format!("`connectors.{name}.start_from`: {e}"));
+        }
+    }
+    if let Err(e) = wechat::crypto::WxCrypt::new(&c.wechat.encoding_aes_key, &c.wechat.app_id) {
+        p.push(format!("`connectors.wechat.encoding_aes_key`: {e}"));
+    }
+    if !c.wechat.reply_template.contains("{no}") {
+        p.push("`connectors.wechat.reply_template`: must contain {no}, where the acceptance number goes".into());
+    }
+    if s.server.listen.parse::<std::net::SocketAddr>().is_err() {
+        p.push(format!("`server.listen`: `{}` is not an address such as 127.0.0.1:8080", s.server.listen));
+    }
+    if s.pipeline.max_content_chars == 0 || s.pipeline.max_content_bytes == 0 {
+        p.push("`pipeline.max_content_chars` and `pipeline.max_content_bytes` must be positive".into());
+    }
+    if s.pipeline.citizen_key_secret.len() < 8 {
+        p.push("`pipeline.citizen_key_secret`: use at least 8 characters".into());
+    }
+    if s.bus.max_batch == 0 {
+        p.push("`bus.max_batch`: must be at least 1".into());
+    }
+    if s.http.max_attempts == 0 {
+        p.push("`http.max_attempts`: must be at least 1".into());
+    }
+    if let Some(g) = &s.gazetteer
+        && let Err(e) = std::fs::read_to_string(g).map_err(|e| e.to_string()).and_then(|t| normalize::Gazetteer::from_toml(&t))
+    {
+        p.push(format!("`gazetteer`: {}: {e}", g.display()));
+    }
+    p
+}
+
+impl Settings {
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join(&self.store.sqlite_file)
+    }
+
+    pub fn gazetteer(&self) -> Result<normalize::Gazetteer> {
+        let text = match &self.gazetteer {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading gazetteer {}: {e}", p.display()))?,
+            None => GAZETTEER_TOML.to_owned(),
+        };
+        normalize::Gazetteer::from_toml(&text).map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        figment::Jail::expect_with(|_| {
+            let s = load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.store.backend, StoreBackend::Sqlite);
+            assert!(s.simulators.enabled);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_path() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[connectors.hotline_12345]\napp_sekret = \"x\"\n")?;
+            let err = load(Some(Path::new("bad.toml"))).unwrap_err().to_string();
+            assert!(err.contains("`connectors.hotline_12345.app_sekret`: unknown key"), "{err}");
+            assert!(err.contains("bad.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn env_overrides_and_bad_values_name_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MINQING__CONNECTORS__HOTLINE_12345__PAGE_SIZE", "250");
+            assert_eq!(load(None).map_err(|e| e.to_string())?.connectors.hotline_12345.page_size, 250);
+            jail.set_env("MINQING__CONNECTORS__HOTLINE_12345__PAGE_SIZE", "many");
+            let err = load(None).unwrap_err().to_string();
+            assert!(err.contains("`connectors.hotline_12345.page_size`"), "{err}");
+            jail.set_env("MINQING__CONNECTORS__HOTLINE_12345__PAGE_SIZE", "100");
+            jail.set_env("MINQING__CONNECTORS__SUPERVISION__SCHEDULE", "every minute");
+            let err = load(None).unwrap_err().to_string();
+            assert!(err.contains("`connectors.supervision.schedule`"), "{err}");
+            Ok(())
+        });
+    }
+}

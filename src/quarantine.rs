@@ -1,0 +1,89 @@
+//! `minqing quarantine list|replay`: what was held back, and running it again
+//! through the mappings and the pipeline after a fix.
+
+use crate::config::Settings;
+use anyhow::{Context, Result};
+use minqing_connectors::{Channel, Inbound, RawAppeal, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
+use minqing_pipelines::normalize::Normalizer;
+use minqing_pipelines::store::{QuarantineQuery, QuarantineRow};
+use minqing_pipelines::ticket::short_no;
+use std::str::FromStr;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub async fn list(settings: &Settings, q: &QuarantineQuery, json: bool) -> Result<String> {
+    let store = crate::runtime::open_store(settings).await?;
+    let rows = store.list_quarantine(q).await?;
+    if json {
+        return Ok(serde_json::to_string_pretty(&rows)?);
+    }
+    let mut out = format!("{:>6}  {:<14} {:<22} {:>7}  {:<6}  reason\n", "id", "channel", "source_id", "bytes", "status");
+    for r in &rows {
+        out.push_str(&format!(
+            "{:>6}  {:<14} {:<22} {:>7}  {:<6}  {}\n",
+            r.id,
+            r.channel,
+            r.source_id.as_deref().unwrap_or("-"),
+            r.raw_bytes,
+            r.status,
+            minqing_pipelines::normalize::text::redact(&r.reason)
+        ));
+    }
+    out.push_str(&format!("{} record(s)\n", rows.len()));
+    Ok(out)
+}
+
+/// Runs a quarantined record through its channel's mapping again.
+pub fn remap(settings: &Settings, row: &QuarantineRow) -> Result<RawAppeal, String> {
+    if row.reason.starts_with("bad signature") {
+        return Err("signature failures are never replayed: the sender must send it again, signed".into());
+    }
+    let channel = Channel::from_str(&row.channel)?;
+    let text = || std::str::from_utf8(&row.raw).map_err(|e| format!("the record is not UTF-8: {e}"));
+    match channel {
+        Channel::Hotline12345 => hotline12345::map_record(text()?),
+        Channel::Supervision => supervision::map_record(text()?),
+        Channel::YunshangApp => yunshang::map_record(text()?),
+        Channel::Police110 => police110::map_record(&row.raw),
+        Channel::Tax12366 => tax12366::map_record(text()?),
+        Channel::Grid => grid::map_report(text()?),
+        Channel::Wechat => {
+            let c = &settings.connectors.wechat;
+            let crypt = wechat::crypto::WxCrypt::new(&c.encoding_aes_key, &c.app_id)?;
+            wechat::remap(&crypt, &row.raw)
+        }
+    }
+}
+
+/// Replays held records; those that now map and normalize become tickets
+/// and are marked replayed, the others stay held with the new reason shown.
+pub async fn replay(settings: &Settings, q: &QuarantineQuery) -> Result<String> {
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let pipe = crate::runtime::start_pipeline(settings, &tracker, &cancel).await?;
+    let normalizer = Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?);
+    let rows = pipe.store.list_quarantine(q).await?;
+    let mut out = String::new();
+    let (mut ok, mut held) = (0, 0);
+    for row in rows {
+        let outcome = remap(settings, &row).and_then(|a| normalizer.normalize(&a).map(|t| (a, t)).map_err(|e| e.to_string()));
+        match outcome {
+            Ok((a, t)) => {
+                pipe.bus.publish_raw(vec![Inbound::Appeal(Box::new(a))]).await.context("publishing the replayed record")?;
+                let no = short_no(&t.ticket_id);
+                pipe.store.resolve_quarantine(row.id, &format!("replayed as ticket {no}")).await?;
+                out.push_str(&format!("{:>6}  {:<14} replayed as ticket {no}\n", row.id, row.channel));
+                ok += 1;
+            }
+            Err(reason) => {
+                out.push_str(&format!("{:>6}  {:<14} still held: {}\n", row.id, row.channel, minqing_pipelines::normalize::text::redact(&reason)));
+                held += 1;
+            }
+        }
+    }
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+    out.push_str(&format!("{ok} replayed, {held} still held\n"));
+    Ok(out)
+}

@@ -1,0 +1,165 @@
+//! The composition root: store → bus → intake and sinks → connectors and
+//! their schedules → HTTP API. [`Runtime::start`] brings it all up;
+//! [`Runtime::shutdown`] stops intake and connectors between batches, so
+//! nothing half-done is left behind.
+
+use crate::api;
+use crate::config::Settings;
+use crate::scheduler;
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use minqing_connectors::http::HttpClient;
+use minqing_connectors::pull::{ChannelStats, PullConnector, PullRunner};
+use minqing_connectors::sink::{AppealSink, SinkError};
+use minqing_connectors::{Channel, Inbound, RawAppeal, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
+use minqing_pipelines::bus::memory::MemoryBus;
+use minqing_pipelines::bus::{Bus, EventQueue};
+use minqing_pipelines::dedup::DedupIndex;
+use minqing_pipelines::intake::{Intake, IntakeStats};
+use minqing_pipelines::normalize::Normalizer;
+use minqing_pipelines::sink::run_workflow_sink;
+use minqing_pipelines::store::sqlite::SqliteStore;
+use minqing_pipelines::store::{Checkpoints, WorkflowStore};
+use minqing_pipelines::ticket::{short_no, ticket_id};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Hands connector output to the bus; resolves once it is durable.
+pub struct BusSink(pub Arc<dyn Bus>);
+
+#[async_trait]
+impl AppealSink for BusSink {
+    async fn accept(&self, items: Vec<Inbound>) -> Result<(), SinkError> {
+        self.0.publish_raw(items).await.map_err(|e| SinkError(e.to_string()))
+    }
+}
+
+/// How a channel is doing, for `/status`.
+pub struct ChannelInfo {
+    pub stats: Arc<ChannelStats>,
+    pub push: bool,
+    pub enabled: bool,
+}
+
+pub struct StartOptions {
+    /// Poll every connector once at start instead of waiting for its first tick.
+    pub poll_at_start: bool,
+}
+
+pub struct Runtime {
+    pub store: Arc<dyn WorkflowStore>,
+    pub bus: Arc<dyn Bus>,
+    pub intake_stats: Arc<IntakeStats>,
+    pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
+    pub api_addr: SocketAddr,
+    pub cancel: CancellationToken,
+    tracker: TaskTracker,
+    grace: Duration,
+}
+
+/// The acceptance number told to citizens for an appeal.
+pub fn acceptance_no(a: &RawAppeal) -> String {
+    short_no(&ticket_id(a.channel, &a.source_id))
+}
+
+/// Opens the configured workflow store.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn WorkflowStore>> {
+    let path = settings.sqlite_path();
+    let store = SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("opening the SQLite workflow store at {}; check data_dir and its permissions", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Store, bus, intake and the workflow sink: everything downstream of connectors.
+pub struct Pipeline {
+    pub store: Arc<dyn WorkflowStore>,
+    pub bus: Arc<dyn Bus>,
+    pub intake_stats: Arc<IntakeStats>,
+}
+
+pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: &CancellationToken) -> Result<Pipeline> {
+    let store = open_store(settings).await?;
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(&[EventQueue::Workflow], settings.bus.max_batch));
+    let intake_stats = Arc::new(IntakeStats::default());
+    let intake = Intake {
+        normalizer: Arc::new(Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?)),
+        store: store.clone(),
+        bus: bus.clone(),
+        index: DedupIndex::new(settings.pipeline.dedup_window_hours, 2_000_000),
+        stats: intake_stats.clone(),
+    };
+    tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
+    tracker.spawn(run_workflow_sink(store.clone(), bus.consume_events(EventQueue::Workflow).await?, cancel.clone()));
+    Ok(Pipeline { store, bus, intake_stats })
+}
+
+impl Runtime {
+    pub async fn start(settings: &Settings, opts: StartOptions) -> Result<Runtime> {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let Pipeline { store, bus, intake_stats } = start_pipeline(settings, &tracker, &cancel).await?;
+        let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
+        let http = HttpClient::new(settings.http.clone());
+        let c = &settings.connectors;
+        let pulls: Vec<(Arc<dyn PullConnector>, bool, &str)> = vec![
+            (Arc::new(hotline12345::Hotline12345::new(c.hotline_12345.clone(), http.clone())), c.hotline_12345.enabled, &c.hotline_12345.schedule),
+            (Arc::new(supervision::Supervision::new(c.supervision.clone(), http.clone())), c.supervision.enabled, &c.supervision.schedule),
+            (Arc::new(yunshang::Yunshang::new(c.yunshang_app.clone(), http.clone())), c.yunshang_app.enabled, &c.yunshang_app.schedule),
+            (Arc::new(police110::Police110::new(c.police_110.clone(), http.clone())), c.police_110.enabled, &c.police_110.schedule),
+            (Arc::new(tax12366::Tax12366::new(c.tax_12366.clone(), http.clone())), c.tax_12366.enabled, &c.tax_12366.schedule),
+        ];
+        let mut channels = BTreeMap::new();
+        for (conn, enabled, schedule) in pulls {
+            let stats = Arc::new(ChannelStats::default());
+            channels.insert(conn.channel(), ChannelInfo { stats: stats.clone(), push: false, enabled });
+            if enabled {
+                let runner = Arc::new(PullRunner { connector: conn, sink: sink.clone(), checkpoints: Arc::new(Checkpoints(store.clone())), stats });
+                scheduler::spawn(&tracker, runner, schedule, opts.poll_at_start, cancel.clone())?;
+            }
+        }
+        let mut router = axum::Router::new();
+        let wx_stats = Arc::new(ChannelStats::default());
+        channels.insert(Channel::Wechat, ChannelInfo { stats: wx_stats.clone(), push: true, enabled: c.wechat.enabled });
+        if c.wechat.enabled {
+            let hook = wechat::Webhook::new(c.wechat.clone(), sink.clone(), wx_stats, Arc::new(acceptance_no)).map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
+            router = router.merge(wechat::router(Arc::new(hook)));
+        }
+        let grid_stats = Arc::new(ChannelStats::default());
+        channels.insert(Channel::Grid, ChannelInfo { stats: grid_stats.clone(), push: true, enabled: c.grid.enabled });
+        if c.grid.enabled {
+            router = router.merge(grid::router(Arc::new(grid::Webhook { cfg: c.grid.clone(), sink: sink.clone(), stats: grid_stats })));
+        }
+        let channels = Arc::new(channels);
+        let state = api::ApiState { store: store.clone(), intake_stats: intake_stats.clone(), channels: channels.clone(), started: std::time::Instant::now() };
+        let app = router.merge(api::router(Arc::new(state)));
+        let listener = tokio::net::TcpListener::bind(&settings.server.listen)
+            .await
+            .with_context(|| format!("binding server.listen {}; is another minqing running there?", settings.server.listen))?;
+        let api_addr = listener.local_addr()?;
+        let shutdown = cancel.clone();
+        tracker.spawn(async move {
+            let res = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(e) = res {
+                tracing::error!(error = %e, "The HTTP server stopped.");
+            }
+        });
+        tracing::info!(addr = %api_addr, "Listening.");
+        Ok(Runtime { store, bus, intake_stats, channels, api_addr, cancel, tracker, grace: Duration::from_secs(settings.server.shutdown_grace_secs) })
+    }
+
+    /// Stops connectors, the server and the pipeline, waiting up to the grace period.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(self.grace, self.tracker.wait()).await.is_err() {
+            tracing::warn!("Some tasks did not stop within the grace period; unacknowledged work will be redelivered on restart.");
+        }
+    }
+}
