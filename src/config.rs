@@ -74,6 +74,8 @@ pub struct BusSettings {
     pub backend: BusBackend,
     /// Most items a consumer takes as one delivery (one commit).
     pub max_batch: usize,
+    /// Intake batches whose events may be committing at once.
+    pub max_in_flight: usize,
 }
 
 /// The built-in channel simulators, which feed `minqing run` on a machine
@@ -198,8 +200,8 @@ pub fn validate(s: &Settings) -> Vec<String> {
     if s.pipeline.citizen_key_secret.len() < 8 {
         p.push("`pipeline.citizen_key_secret`: use at least 8 characters".into());
     }
-    if s.bus.max_batch == 0 {
-        p.push("`bus.max_batch`: must be at least 1".into());
+    if s.bus.max_batch == 0 || s.bus.max_in_flight == 0 {
+        p.push("`bus.max_batch` and `bus.max_in_flight`: must be at least 1".into());
     }
     if s.http.max_attempts == 0 {
         p.push("`http.max_attempts`: must be at least 1".into());

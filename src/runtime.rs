@@ -92,6 +92,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         bus: bus.clone(),
         index: DedupIndex::new(settings.pipeline.dedup_window_hours, 2_000_000),
         stats: intake_stats.clone(),
+        max_in_flight: settings.bus.max_in_flight,
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     tracker.spawn(run_workflow_sink(store.clone(), bus.consume_events(EventQueue::Workflow).await?, cancel.clone()));

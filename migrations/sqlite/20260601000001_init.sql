@@ -29,23 +29,25 @@ CREATE TABLE tickets (
     cluster_id        TEXT,
     status            TEXT NOT NULL,
     created_at        TEXT NOT NULL,
-    updated_at        TEXT NOT NULL,
-    UNIQUE (channel, source_id)
+    updated_at        TEXT NOT NULL
+    -- (channel, source_id) is unique through ticket_id, its UUIDv5.
 );
-CREATE INDEX tickets_citizen ON tickets (citizen_key, text_hash);
+-- Duplicate lookups are by citizen; their few tickets are compared in memory.
+CREATE INDEX tickets_citizen ON tickets (citizen_key);
 CREATE INDEX tickets_short_no ON tickets (short_no);
-CREATE INDEX tickets_received ON tickets (received_ts);
 
+-- Clustered by ticket: one B-tree gives a ticket's history and, since
+-- event_id is derived from ticket_id, makes a redelivered event a no-op.
 CREATE TABLE ticket_events (
-    event_id       TEXT PRIMARY KEY,           -- deterministic: redelivery is a no-op
-    ticket_id      TEXT NOT NULL REFERENCES tickets (ticket_id),
+    ticket_id      TEXT NOT NULL,
+    event_id       TEXT NOT NULL,              -- deterministic: redelivery is a no-op
     event_type     TEXT NOT NULL,
     occurred_at    TEXT NOT NULL,
     schema_version INTEGER NOT NULL,
     payload        TEXT NOT NULL,              -- JSON
-    recorded_at    TEXT NOT NULL
-);
-CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id);
+    recorded_at    TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, event_id)
+) WITHOUT ROWID;
 
 CREATE TABLE connector_checkpoints (
     channel    TEXT PRIMARY KEY,

@@ -41,6 +41,8 @@ pub struct DedupIndex {
     loaded: std::collections::HashSet<String>,
     window: Duration,
     capacity: usize,
+    /// The cache holds everything the store holds: no lookups needed.
+    complete: bool,
 }
 
 /// Decisions of one batch, applied to the index once the batch is published.
@@ -55,22 +57,51 @@ impl DedupIndex {
         DedupIndex { window: Duration::hours(window_hours), capacity: capacity.max(1000), ..Default::default() }
     }
 
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Forgets everything when the cache is over capacity; the store still knows.
     pub fn trim(&mut self) {
         if self.known.len() > self.capacity || self.loaded.len() > self.capacity {
-            self.known.clear();
-            self.roots.clear();
-            self.loaded.clear();
+            self.reset();
         }
+    }
+
+    /// Forgets everything; later batches ask the store again. Used when the
+    /// cache may hold decisions that were never committed.
+    pub fn reset(&mut self) {
+        self.known.clear();
+        self.roots.clear();
+        self.loaded.clear();
+        self.complete = false;
+    }
+
+    /// Loads the whole store's dedup state (see `WorkflowStore::dedup_snapshot`).
+    pub fn load_complete(&mut self, known: HashMap<Uuid, u32>, roots: Vec<DupCandidate>) {
+        self.reset();
+        self.known = known;
+        self.absorb_roots(&[], roots);
+        self.complete = true;
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// Ids among `ids` the cache does not know; ask the store about these.
     pub fn unknown_ids<'a>(&self, ids: impl IntoIterator<Item = &'a Uuid>) -> Vec<Uuid> {
+        if self.complete {
+            return Vec::new();
+        }
         ids.into_iter().filter(|id| !self.known.contains_key(id)).copied().collect()
     }
 
     /// Citizens whose originals are not loaded yet.
     pub fn unloaded_citizens<'a>(&self, keys: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        if self.complete {
+            return Vec::new();
+        }
         let mut v: Vec<String> = keys.into_iter().filter(|k| !self.loaded.contains(*k)).cloned().collect();
         v.sort_unstable();
         v.dedup();
@@ -219,6 +250,18 @@ mod tests {
         assert_eq!(idx.decide(std::slice::from_ref(&a)).0, vec![Decision::Replay]);
         let b = t(Channel::Grid, "2", Some("c1"), "x", "2026-06-02T09:00:00+08:00", 0);
         assert_eq!(idx.decide(&[b]).0, vec![Decision::Duplicate(a.ticket_id)]);
+    }
+
+    #[test]
+    fn a_complete_cache_asks_nothing_until_reset() {
+        let mut idx = DedupIndex::new(72, 10_000);
+        let id = Uuid::new_v4();
+        idx.load_complete(HashMap::new(), vec![]);
+        assert!(idx.unknown_ids([&id]).is_empty());
+        assert!(idx.unloaded_citizens([&"c".to_string()]).is_empty());
+        idx.reset();
+        assert_eq!(idx.unknown_ids([&id]), vec![id]);
+        assert!(!idx.is_complete());
     }
 
     #[test]

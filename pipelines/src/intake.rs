@@ -2,10 +2,10 @@
 //!
 //! For each delivery: quarantine what cannot be normalized, decide replays
 //! and duplicates, publish the ticket events, and only then ack. A failure
-//! anywhere nacks the delivery, so the publisher (or the broker) tries again
-//! and nothing is half-done.
+//! anywhere nacks the delivery, so the publisher (or the broker) sends it
+//! again and nothing is half-done.
 
-use crate::bus::{Bus, Consumer};
+use crate::bus::{Bus, Consumer, Delivery};
 use crate::dedup::{Decision, DedupIndex};
 use crate::normalize::Normalizer;
 use crate::store::{NewQuarantine, WorkflowStore};
@@ -14,7 +14,7 @@ use minqing_connectors::{Channel, Inbound};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 
 /// Counters of one channel, as intake saw it in this process.
@@ -86,6 +86,15 @@ pub struct Intake {
     pub bus: Arc<dyn Bus>,
     pub index: DedupIndex,
     pub stats: Arc<IntakeStats>,
+    /// Batches whose events may be in flight to the sinks at once.
+    pub max_in_flight: usize,
+}
+
+/// A batch decided and on its way to the sinks.
+struct InFlight {
+    delivery: Delivery<Inbound>,
+    tally: Tally,
+    publish: tokio::task::JoinHandle<Result<(), crate::bus::BusError>>,
 }
 
 /// Tallies of one batch, added to the shared counters once it is done.
@@ -112,31 +121,54 @@ impl Tally {
 
 impl Intake {
     /// Consumes until the bus closes or `cancel` fires.
+    ///
+    /// Batch k+1 is decided while batch k's events are still being committed
+    /// (up to `max_in_flight` batches), and deliveries are settled strictly in
+    /// order by a second task. Decisions enter the dedup cache before their
+    /// commit; if a commit fails, its delivery is nacked (so its publisher
+    /// sends it again) and the cache is reset to what the store holds.
     pub async fn run(mut self, mut consumer: Box<dyn Consumer<Inbound>>, cancel: CancellationToken) {
+        match self.store.dedup_snapshot(self.index.capacity() as u64).await {
+            Ok(Some((known, roots))) => self.index.load_complete(known, roots),
+            Ok(None) => tracing::info!("The store is larger than the dedup cache; intake looks tickets up per batch."),
+            Err(e) => tracing::warn!(error = %e, "Loading the dedup cache failed; intake looks tickets up per batch."),
+        }
+        let poisoned = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = tokio::sync::mpsc::channel::<InFlight>(self.max_in_flight.max(1));
+        let settler = tokio::spawn(settle(rx, self.stats.clone(), poisoned.clone()));
         loop {
             let delivery = tokio::select! {
                 d = consumer.next() => d,
                 _ = cancel.cancelled() => None,
             };
             let Some(d) = delivery else { break };
-            match self.process(&d.items).await {
-                Ok(()) => {
-                    if let Err(e) = d.ack().await {
-                        tracing::warn!(error = %e, "Ack failed; the batch will be redelivered and deduplicated.");
+            if poisoned.swap(false, Ordering::AcqRel) {
+                self.index.reset();
+            }
+            match self.prepare(&d.items).await {
+                Ok((events, tally)) => {
+                    let bus = self.bus.clone();
+                    let publish = tokio::spawn(async move { if events.is_empty() { Ok(()) } else { bus.publish_events(events).await } });
+                    if tx.send(InFlight { delivery: d, tally, publish }).await.is_err() {
+                        break;
                     }
                 }
                 Err(e) => {
+                    self.index.reset();
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(error = %e, count = d.items.len(), "Intake batch failed; handing it back.");
                     let _ = d.nack(e.to_string()).await;
                 }
             }
         }
+        drop(tx);
+        let _ = settler.await;
     }
 
-    /// Processes one batch; every effect is committed when it returns `Ok`.
+    /// Quarantines, looks up and decides one batch. The decisions are in the
+    /// dedup cache when it returns; the events still need publishing.
     #[tracing::instrument(skip_all, fields(count = items.len()))]
-    pub async fn process(&mut self, items: &[Inbound]) -> Result<(), IntakeError> {
+    async fn prepare(&mut self, items: &[Inbound]) -> Result<(Vec<TicketEvent>, Tally), IntakeError> {
         let mut tally = Tally::default();
         let mut quarantine = Vec::new();
         let mut tickets: Vec<Ticket> = Vec::with_capacity(items.len());
@@ -184,6 +216,7 @@ impl Intake {
             self.index.absorb_roots(&citizens, roots);
         }
         let (decisions, pending) = self.index.decide(&tickets);
+        self.index.commit(pending);
         let mut events = Vec::with_capacity(tickets.len());
         for (mut t, d) in tickets.into_iter().zip(decisions) {
             let c = tally.at(t.channel);
@@ -216,12 +249,31 @@ impl Intake {
                 }
             }
         }
-        if !events.is_empty() {
-            self.bus.publish_events(events).await?;
+        Ok((events, tally))
+    }
+}
+
+/// Settles deliveries in the order they were decided.
+async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<IntakeStats>, poisoned: Arc<AtomicBool>) {
+    while let Some(f) = rx.recv().await {
+        let result = match f.publish.await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the publish task failed: {e}")),
+        };
+        match result {
+            Ok(()) => {
+                if let Err(e) = f.delivery.ack().await {
+                    tracing::warn!(error = %e, "Ack failed; the batch will be redelivered and deduplicated.");
+                }
+                f.tally.publish(&stats);
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                poisoned.store(true, Ordering::Release);
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, count = f.delivery.items.len(), "Publishing ticket events failed; handing the batch back.");
+                let _ = f.delivery.nack(e).await;
+            }
         }
-        self.index.commit(pending);
-        tally.publish(&self.stats);
-        self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 }

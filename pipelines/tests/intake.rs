@@ -50,6 +50,7 @@ async fn start(dir: &std::path::Path) -> Pipe {
         bus: bus.clone(),
         index: DedupIndex::new(72, 100_000),
         stats: Arc::clone(&stats),
+        max_in_flight: 4,
     };
     tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
     tokio::spawn(run_workflow_sink(store.clone(), bus.consume_events(EventQueue::Workflow).await.unwrap(), cancel.clone()));

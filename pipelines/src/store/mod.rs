@@ -86,6 +86,9 @@ pub trait WorkflowStore: Send + Sync {
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError>;
     /// Original (non-duplicate) tickets of these citizens.
     async fn duplicate_roots(&self, citizen_keys: &[String]) -> Result<Vec<DupCandidate>, StoreError>;
+    /// Every ticket's version and every original with a citizen key, if the
+    /// store holds at most `limit` tickets; intake then needs no lookups.
+    async fn dedup_snapshot(&self, limit: u64) -> Result<Option<(HashMap<Uuid, u32>, Vec<DupCandidate>)>, StoreError>;
     async fn load_checkpoint(&self, channel: Channel) -> Result<Option<String>, StoreError>;
     async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError>;
     async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError>;
