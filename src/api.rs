@@ -16,6 +16,9 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+/// A metric: name, help text, and how to read it from a channel's counters.
+type Series<T> = (&'static str, &'static str, fn(&T) -> u64);
+
 pub struct ApiState {
     pub store: Arc<dyn WorkflowStore>,
     pub intake_stats: Arc<IntakeStats>,
@@ -35,7 +38,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
 async fn readyz(State(s): State<Arc<ApiState>>) -> Response {
     match s.store.ping().await {
         Ok(()) => axum::Json(json!({"ready": true, "workflow_store": "ok", "bus": "memory"})).into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"ready": false, "workflow_store": e.to_string()}))).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"ready": false, "workflow_store": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 
@@ -68,10 +75,14 @@ async fn status(State(s): State<Arc<ApiState>>) -> Response {
 async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
     let mut out = String::new();
     let intake = s.intake_stats.snapshot();
-    let series: [(&str, &str, fn(&minqing_pipelines::intake::CountersSnapshot) -> u64); 5] = [
+    let series: [Series<minqing_pipelines::intake::CountersSnapshot>; 5] = [
         ("minqing_intake_tickets_total", "Tickets created.", |c| c.tickets),
         ("minqing_intake_replays_total", "Repeat deliveries ignored.", |c| c.replays),
-        ("minqing_intake_duplicates_total", "Tickets linked as cross-channel duplicates.", |c| c.duplicates),
+        (
+            "minqing_intake_duplicates_total",
+            "Tickets linked as cross-channel duplicates.",
+            |c| c.duplicates,
+        ),
         ("minqing_intake_quarantined_total", "Records sent to quarantine.", |c| c.quarantined),
         ("minqing_intake_updates_total", "Edited posts applied.", |c| c.updates),
     ];
@@ -81,10 +92,16 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
             let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {}", f(v));
         }
     }
-    let conn: [(&str, &str, fn(&minqing_connectors::pull::ChannelStats) -> u64); 3] = [
-        ("minqing_connector_polls_total", "Polls started.", |s| s.polls.load(Ordering::Relaxed)),
-        ("minqing_connector_items_total", "Records handed on.", |s| s.items.load(Ordering::Relaxed)),
-        ("minqing_connector_errors_total", "Failed polls or refused pushes.", |s| s.errors.load(Ordering::Relaxed)),
+    let conn: [Series<minqing_connectors::pull::ChannelStats>; 3] = [
+        ("minqing_connector_polls_total", "Polls started.", |s| {
+            s.polls.load(Ordering::Relaxed)
+        }),
+        ("minqing_connector_items_total", "Records handed on.", |s| {
+            s.items.load(Ordering::Relaxed)
+        }),
+        ("minqing_connector_errors_total", "Failed polls or refused pushes.", |s| {
+            s.errors.load(Ordering::Relaxed)
+        }),
     ];
     for (name, help, f) in conn {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -92,7 +109,14 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
             let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {}", f(&info.stats));
         }
     }
-    let _ = writeln!(out, "# HELP minqing_intake_batch_failures_total Intake batches handed back.\n# TYPE minqing_intake_batch_failures_total counter");
-    let _ = writeln!(out, "minqing_intake_batch_failures_total {}", s.intake_stats.failures.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "# HELP minqing_intake_batch_failures_total Intake batches handed back.\n# TYPE minqing_intake_batch_failures_total counter"
+    );
+    let _ = writeln!(
+        out,
+        "minqing_intake_batch_failures_total {}",
+        s.intake_stats.failures.load(Ordering::Relaxed)
+    );
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "minqing", version, about = "Gateway and ETL pipeline of Daye City's 民情通 citizen-appeal platform")]
+#[command(
+    name = "minqing",
+    version,
+    about = "Gateway and ETL pipeline of Daye City's 民情通 citizen-appeal platform"
+)]
 pub struct Cli {
     /// A TOML file layered over the embedded default (config/default.toml).
     #[arg(long, global = true, env = "MINQING_CONFIG")]

@@ -132,11 +132,19 @@ pub fn explain(err: figment::Error) -> String {
             let mut path = e.path.join(".");
             let what = match &e.kind {
                 figment::error::Kind::UnknownField(field, expected) => {
-                    path = if path.is_empty() { field.clone() } else { format!("{path}.{field}") };
+                    path = if path.is_empty() {
+                        field.clone()
+                    } else {
+                        format!("{path}.{field}")
+                    };
                     format!("unknown key; expected one of: {}", expected.join(", "))
                 }
                 figment::error::Kind::MissingField(field) => {
-                    path = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+                    path = if path.is_empty() {
+                        field.to_string()
+                    } else {
+                        format!("{path}.{field}")
+                    };
                     "missing key".to_owned()
                 }
                 other => other.to_string(),
@@ -160,15 +168,47 @@ pub fn validate(s: &Settings) -> Vec<String> {
     let mut p = Vec::new();
     let c = &s.connectors;
     let pulls: [(&str, bool, &str, &str, u32); 5] = [
-        ("hotline_12345", c.hotline_12345.enabled, &c.hotline_12345.schedule, &c.hotline_12345.base_url, c.hotline_12345.page_size),
-        ("supervision", c.supervision.enabled, &c.supervision.schedule, &c.supervision.base_url, c.supervision.page_size),
-        ("yunshang_app", c.yunshang_app.enabled, &c.yunshang_app.schedule, &c.yunshang_app.base_url, c.yunshang_app.page_size),
-        ("police_110", c.police_110.enabled, &c.police_110.schedule, &c.police_110.base_url, c.police_110.page_size),
-        ("tax_12366", c.tax_12366.enabled, &c.tax_12366.schedule, &c.tax_12366.base_url, c.tax_12366.page_size),
+        (
+            "hotline_12345",
+            c.hotline_12345.enabled,
+            &c.hotline_12345.schedule,
+            &c.hotline_12345.base_url,
+            c.hotline_12345.page_size,
+        ),
+        (
+            "supervision",
+            c.supervision.enabled,
+            &c.supervision.schedule,
+            &c.supervision.base_url,
+            c.supervision.page_size,
+        ),
+        (
+            "yunshang_app",
+            c.yunshang_app.enabled,
+            &c.yunshang_app.schedule,
+            &c.yunshang_app.base_url,
+            c.yunshang_app.page_size,
+        ),
+        (
+            "police_110",
+            c.police_110.enabled,
+            &c.police_110.schedule,
+            &c.police_110.base_url,
+            c.police_110.page_size,
+        ),
+        (
+            "tax_12366",
+            c.tax_12366.enabled,
+            &c.tax_12366.schedule,
+            &c.tax_12366.base_url,
+            c.tax_12366.page_size,
+        ),
     ];
     for (name, _enabled, schedule, url, page) in pulls {
         if let Err(e) = cron::Schedule::from_str(schedule) {
-            p.push(format!("`connectors.{name}.schedule`: `{schedule}` is not a cron expression with seconds ({e}); e.g. \"0 */5 * * * *\""));
+            p.push(format!(
+                "`connectors.{name}.schedule`: `{schedule}` is not a cron expression with seconds ({e}); e.g. \"0 */5 * * * *\""
+            ));
         }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             p.push(format!("`connectors.{name}.base_url`: `{url}` must start with http:// or https://"));
@@ -177,8 +217,16 @@ pub fn validate(s: &Settings) -> Vec<String> {
             p.push(format!("`connectors.{name}.page_size`: must be at least 1"));
         }
     }
-    for (name, v) in [("hotline_12345", &c.hotline_12345.start_from), ("supervision", &c.supervision.start_from), ("tax_12366", &c.tax_12366.start_from)] {
-        let fmt = if name == "hotline_12345" { hotline12345::TIME_FMT } else { supervision::WINDOW_FMT };
+    for (name, v) in [
+        ("hotline_12345", &c.hotline_12345.start_from),
+        ("supervision", &c.supervision.start_from),
+        ("tax_12366", &c.tax_12366.start_from),
+    ] {
+        let fmt = if name == "hotline_12345" {
+            hotline12345::TIME_FMT
+        } else {
+            supervision::WINDOW_FMT
+        };
         if let Some(t) = v
             && let Err(e) = minqing_connectors::timefmt::parse_local(t, fmt)
         {
@@ -192,7 +240,10 @@ pub fn validate(s: &Settings) -> Vec<String> {
         p.push("`connectors.wechat.reply_template`: must contain {no}, where the acceptance number goes".into());
     }
     if s.server.listen.parse::<std::net::SocketAddr>().is_err() {
-        p.push(format!("`server.listen`: `{}` is not an address such as 127.0.0.1:8080", s.server.listen));
+        p.push(format!(
+            "`server.listen`: `{}` is not an address such as 127.0.0.1:8080",
+            s.server.listen
+        ));
     }
     if s.pipeline.max_content_chars == 0 || s.pipeline.max_content_bytes == 0 {
         p.push("`pipeline.max_content_chars` and `pipeline.max_content_bytes` must be positive".into());
@@ -207,7 +258,9 @@ pub fn validate(s: &Settings) -> Vec<String> {
         p.push("`http.max_attempts`: must be at least 1".into());
     }
     if let Some(g) = &s.gazetteer
-        && let Err(e) = std::fs::read_to_string(g).map_err(|e| e.to_string()).and_then(|t| normalize::Gazetteer::from_toml(&t))
+        && let Err(e) = std::fs::read_to_string(g)
+            .map_err(|e| e.to_string())
+            .and_then(|t| normalize::Gazetteer::from_toml(&t))
     {
         p.push(format!("`gazetteer`: {}: {e}", g.display()));
     }
@@ -229,6 +282,8 @@ impl Settings {
 }
 
 #[cfg(test)]
+// figment's Jail hands back figment::Error, which is large; fine in tests.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

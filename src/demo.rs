@@ -82,7 +82,13 @@ pub fn demo_settings(mut settings: Settings, data_dir: Option<PathBuf>) -> Setti
     c.hotline_12345.start_from = Some(format_local(&from, hotline12345::TIME_FMT));
     c.supervision.start_from = Some(format_local(&from, supervision::WINDOW_FMT));
     c.tax_12366.start_from = Some(format_local(&from, supervision::WINDOW_FMT));
-    for s in [&mut c.hotline_12345.schedule, &mut c.supervision.schedule, &mut c.yunshang_app.schedule, &mut c.police_110.schedule, &mut c.tax_12366.schedule] {
+    for s in [
+        &mut c.hotline_12345.schedule,
+        &mut c.supervision.schedule,
+        &mut c.yunshang_app.schedule,
+        &mut c.police_110.schedule,
+        &mut c.tax_12366.schedule,
+    ] {
         *s = "* * * * * *".into();
     }
     c.hotline_12345.enabled = true;
@@ -101,7 +107,10 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let expected_by_channel = scenario.expected.clone();
     let fleet = Fleet::start(scenario, &mut settings.connectors, args.faults).await?;
     // The simulators are new upstreams: cursors from an earlier run mean nothing to them.
-    crate::runtime::open_store(&settings).await?.clear_checkpoints(&Channel::ALL).await?;
+    crate::runtime::open_store(&settings)
+        .await?
+        .clear_checkpoints(&Channel::ALL)
+        .await?;
     let started = Instant::now();
     let runtime = Runtime::start(&settings, StartOptions { poll_at_start: true }).await?;
     fleet.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
@@ -117,7 +126,10 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         });
         if args.progress && (last_print.elapsed() >= Duration::from_millis(500) || done) {
             let secs = started.elapsed().as_secs_f64().max(0.001);
-            eprint!("\r  {accounted:>8} / {generated} appeals accounted for, {:>8.0}/s  ", accounted as f64 / secs);
+            eprint!(
+                "\r  {accounted:>8} / {generated} appeals accounted for, {:>8.0}/s  ",
+                accounted as f64 / secs
+            );
             let _ = std::io::stderr().flush();
             last_print = Instant::now();
         }
@@ -132,7 +144,10 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     }
     let snap = runtime.intake_stats.snapshot();
     let faults = fleet.faults();
-    let (wx_ok, wx_bad) = (fleet.wechat.replies_ok.load(std::sync::atomic::Ordering::Relaxed), fleet.wechat.replies_bad.load(std::sync::atomic::Ordering::Relaxed));
+    let (wx_ok, wx_bad) = (
+        fleet.wechat.replies_ok.load(std::sync::atomic::Ordering::Relaxed),
+        fleet.wechat.replies_bad.load(std::sync::atomic::Ordering::Relaxed),
+    );
     runtime.shutdown().await;
     fleet.stop().await;
 
@@ -198,7 +213,12 @@ impl Report {
         ));
         out.push_str(&format!(
             "transport faults injected: {} HTTP 500, {} HTTP 429, {} slow answers in {} requests; WeChat replies verified: {} ok, {} bad\n",
-            self.faults.http_500, self.faults.http_429, self.faults.slow, self.faults.requests, self.wechat_replies_ok, self.wechat_replies_bad
+            self.faults.http_500,
+            self.faults.http_429,
+            self.faults.slow,
+            self.faults.requests,
+            self.wechat_replies_ok,
+            self.wechat_replies_bad
         ));
         out.push_str(&format!(
             "elapsed {:.2} s, {:.0} appeals/s; data in {}\n",

@@ -1,24 +1,14 @@
-//! `minqing`: the gateway and ETL pipeline of Daye City's 民情通 platform.
-//! See `docs/architecture.md` for the map of the code.
+//! The `minqing` command; everything it does lives in the library (`lib.rs`).
 
 /// mimalloc: the pipeline allocates many small strings across threads, where
 /// glibc malloc spent a tenth of all CPU time in a profile of the demo.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod api;
-mod cli;
-mod config;
-mod demo;
-mod quarantine;
-mod runtime;
-mod scheduler;
-mod sims;
-mod telemetry;
-
 use anyhow::Result;
 use clap::Parser;
-use cli::{Cli, Command, QuarantineAction};
+use minqing::cli::{Cli, Command, QuarantineAction};
+use minqing::{config, demo, quarantine, runtime, sims, telemetry};
 use minqing_connectors::Channel;
 use minqing_pipelines::store::QuarantineQuery;
 use std::process::ExitCode;
@@ -27,7 +17,10 @@ use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the tokio runtime starts");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
     match rt.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -41,7 +34,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Command::CheckConfig = cli.command {
         return Ok(match config::load(cli.config.as_deref()) {
             Ok(s) => {
-                println!("configuration ok: store {:?}, bus {:?}, data in {}", s.store.backend, s.bus.backend, s.data_dir.display());
+                println!(
+                    "configuration ok: store {:?}, bus {:?}, data in {}",
+                    s.store.backend,
+                    s.bus.backend,
+                    s.data_dir.display()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -56,9 +54,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             telemetry::init(&settings.log.filter);
             run(settings).await?;
         }
-        Command::Demo { appeals, seed, data_dir, json, no_faults, timeout_secs } => {
+        Command::Demo {
+            appeals,
+            seed,
+            data_dir,
+            json,
+            no_faults,
+            timeout_secs,
+        } => {
             telemetry::init("warn");
-            let args = demo::DemoArgs { appeals, seed, data_dir, faults: !no_faults, timeout: Duration::from_secs(timeout_secs), progress: !json };
+            let args = demo::DemoArgs {
+                appeals,
+                seed,
+                data_dir,
+                faults: !no_faults,
+                timeout: Duration::from_secs(timeout_secs),
+                progress: !json,
+            };
             let report = demo::run(settings, args).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
@@ -74,12 +86,27 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             telemetry::init("warn");
             let channel = |c: Option<String>| c.map(|c| Channel::from_str(&c)).transpose().map_err(|e| anyhow::anyhow!(e));
             let out = match action {
-                QuarantineAction::List { channel: c, all, limit, json } => {
-                    let q = QuarantineQuery { channel: channel(c)?, include_resolved: all, id: None, limit };
+                QuarantineAction::List {
+                    channel: c,
+                    all,
+                    limit,
+                    json,
+                } => {
+                    let q = QuarantineQuery {
+                        channel: channel(c)?,
+                        include_resolved: all,
+                        id: None,
+                        limit,
+                    };
                     quarantine::list(&settings, &q, json).await?
                 }
                 QuarantineAction::Replay { id, channel: c } => {
-                    let q = QuarantineQuery { channel: channel(c)?, include_resolved: false, id, limit: 0 };
+                    let q = QuarantineQuery {
+                        channel: channel(c)?,
+                        include_resolved: false,
+                        id,
+                        limit: 0,
+                    };
                     quarantine::replay(&settings, &q).await?
                 }
             };
@@ -102,7 +129,10 @@ async fn run(mut settings: config::Settings) -> Result<()> {
             ..Default::default()
         });
         let faults = sim.faults;
-        tracing::info!(appeals = scenario.expected.values().map(|e| e.generated).sum::<u64>(), "Built-in simulators on; set simulators.enabled = false to use real upstreams.");
+        tracing::info!(
+            appeals = scenario.expected.values().map(|e| e.generated).sum::<u64>(),
+            "Built-in simulators on; set simulators.enabled = false to use real upstreams."
+        );
         Some(sims::Fleet::start(scenario, &mut settings.connectors, faults).await?)
     } else {
         None

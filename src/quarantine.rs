@@ -17,7 +17,10 @@ pub async fn list(settings: &Settings, q: &QuarantineQuery, json: bool) -> Resul
     if json {
         return Ok(serde_json::to_string_pretty(&rows)?);
     }
-    let mut out = format!("{:>6}  {:<14} {:<22} {:>7}  {:<6}  reason\n", "id", "channel", "source_id", "bytes", "status");
+    let mut out = format!(
+        "{:>6}  {:<14} {:<22} {:>7}  {:<6}  reason\n",
+        "id", "channel", "source_id", "bytes", "status"
+    );
     for r in &rows {
         out.push_str(&format!(
             "{:>6}  {:<14} {:<22} {:>7}  {:<6}  {}\n",
@@ -69,14 +72,22 @@ pub async fn replay(settings: &Settings, q: &QuarantineQuery) -> Result<String> 
         let outcome = remap(settings, &row).and_then(|a| normalizer.normalize(&a).map(|t| (a, t)).map_err(|e| e.to_string()));
         match outcome {
             Ok((a, t)) => {
-                pipe.bus.publish_raw(vec![Inbound::Appeal(Box::new(a))]).await.context("publishing the replayed record")?;
+                pipe.bus
+                    .publish_raw(vec![Inbound::Appeal(Box::new(a))])
+                    .await
+                    .context("publishing the replayed record")?;
                 let no = short_no(&t.ticket_id);
                 pipe.store.resolve_quarantine(row.id, &format!("replayed as ticket {no}")).await?;
                 out.push_str(&format!("{:>6}  {:<14} replayed as ticket {no}\n", row.id, row.channel));
                 ok += 1;
             }
             Err(reason) => {
-                out.push_str(&format!("{:>6}  {:<14} still held: {}\n", row.id, row.channel, minqing_pipelines::normalize::text::redact(&reason)));
+                out.push_str(&format!(
+                    "{:>6}  {:<14} still held: {}\n",
+                    row.id,
+                    row.channel,
+                    minqing_pipelines::normalize::text::redact(&reason)
+                ));
                 held += 1;
             }
         }

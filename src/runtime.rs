@@ -69,9 +69,12 @@ pub fn acceptance_no(a: &RawAppeal) -> String {
 /// Opens the configured workflow store.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn WorkflowStore>> {
     let path = settings.sqlite_path();
-    let store = SqliteStore::open(&path)
-        .await
-        .with_context(|| format!("opening the SQLite workflow store at {}; check data_dir and its permissions", path.display()))?;
+    let store = SqliteStore::open(&path).await.with_context(|| {
+        format!(
+            "opening the SQLite workflow store at {}; check data_dir and its permissions",
+            path.display()
+        )
+    })?;
     Ok(Arc::new(store))
 }
 
@@ -95,7 +98,11 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         max_in_flight: settings.bus.max_in_flight,
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
-    tracker.spawn(run_workflow_sink(store.clone(), bus.consume_events(EventQueue::Workflow).await?, cancel.clone()));
+    tracker.spawn(run_workflow_sink(
+        store.clone(),
+        bus.consume_events(EventQueue::Workflow).await?,
+        cancel.clone(),
+    ));
     Ok(Pipeline { store, bus, intake_stats })
 }
 
@@ -108,39 +115,98 @@ impl Runtime {
         let http = HttpClient::new(settings.http.clone());
         let c = &settings.connectors;
         let pulls: Vec<(Arc<dyn PullConnector>, bool, &str)> = vec![
-            (Arc::new(hotline12345::Hotline12345::new(c.hotline_12345.clone(), http.clone())), c.hotline_12345.enabled, &c.hotline_12345.schedule),
-            (Arc::new(supervision::Supervision::new(c.supervision.clone(), http.clone())), c.supervision.enabled, &c.supervision.schedule),
-            (Arc::new(yunshang::Yunshang::new(c.yunshang_app.clone(), http.clone())), c.yunshang_app.enabled, &c.yunshang_app.schedule),
-            (Arc::new(police110::Police110::new(c.police_110.clone(), http.clone())), c.police_110.enabled, &c.police_110.schedule),
-            (Arc::new(tax12366::Tax12366::new(c.tax_12366.clone(), http.clone())), c.tax_12366.enabled, &c.tax_12366.schedule),
+            (
+                Arc::new(hotline12345::Hotline12345::new(c.hotline_12345.clone(), http.clone())),
+                c.hotline_12345.enabled,
+                &c.hotline_12345.schedule,
+            ),
+            (
+                Arc::new(supervision::Supervision::new(c.supervision.clone(), http.clone())),
+                c.supervision.enabled,
+                &c.supervision.schedule,
+            ),
+            (
+                Arc::new(yunshang::Yunshang::new(c.yunshang_app.clone(), http.clone())),
+                c.yunshang_app.enabled,
+                &c.yunshang_app.schedule,
+            ),
+            (
+                Arc::new(police110::Police110::new(c.police_110.clone(), http.clone())),
+                c.police_110.enabled,
+                &c.police_110.schedule,
+            ),
+            (
+                Arc::new(tax12366::Tax12366::new(c.tax_12366.clone(), http.clone())),
+                c.tax_12366.enabled,
+                &c.tax_12366.schedule,
+            ),
         ];
         let mut channels = BTreeMap::new();
         for (conn, enabled, schedule) in pulls {
             let stats = Arc::new(ChannelStats::default());
-            channels.insert(conn.channel(), ChannelInfo { stats: stats.clone(), push: false, enabled });
+            channels.insert(
+                conn.channel(),
+                ChannelInfo {
+                    stats: stats.clone(),
+                    push: false,
+                    enabled,
+                },
+            );
             if enabled {
-                let runner = Arc::new(PullRunner { connector: conn, sink: sink.clone(), checkpoints: Arc::new(Checkpoints(store.clone())), stats });
+                let runner = Arc::new(PullRunner {
+                    connector: conn,
+                    sink: sink.clone(),
+                    checkpoints: Arc::new(Checkpoints(store.clone())),
+                    stats,
+                });
                 scheduler::spawn(&tracker, runner, schedule, opts.poll_at_start, cancel.clone())?;
             }
         }
         let mut router = axum::Router::new();
         let wx_stats = Arc::new(ChannelStats::default());
-        channels.insert(Channel::Wechat, ChannelInfo { stats: wx_stats.clone(), push: true, enabled: c.wechat.enabled });
+        channels.insert(
+            Channel::Wechat,
+            ChannelInfo {
+                stats: wx_stats.clone(),
+                push: true,
+                enabled: c.wechat.enabled,
+            },
+        );
         if c.wechat.enabled {
-            let hook = wechat::Webhook::new(c.wechat.clone(), sink.clone(), wx_stats, Arc::new(acceptance_no)).map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
+            let hook = wechat::Webhook::new(c.wechat.clone(), sink.clone(), wx_stats, Arc::new(acceptance_no))
+                .map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
             router = router.merge(wechat::router(Arc::new(hook)));
         }
         let grid_stats = Arc::new(ChannelStats::default());
-        channels.insert(Channel::Grid, ChannelInfo { stats: grid_stats.clone(), push: true, enabled: c.grid.enabled });
+        channels.insert(
+            Channel::Grid,
+            ChannelInfo {
+                stats: grid_stats.clone(),
+                push: true,
+                enabled: c.grid.enabled,
+            },
+        );
         if c.grid.enabled {
-            router = router.merge(grid::router(Arc::new(grid::Webhook { cfg: c.grid.clone(), sink: sink.clone(), stats: grid_stats })));
+            router = router.merge(grid::router(Arc::new(grid::Webhook {
+                cfg: c.grid.clone(),
+                sink: sink.clone(),
+                stats: grid_stats,
+            })));
         }
         let channels = Arc::new(channels);
-        let state = api::ApiState { store: store.clone(), intake_stats: intake_stats.clone(), channels: channels.clone(), started: std::time::Instant::now() };
+        let state = api::ApiState {
+            store: store.clone(),
+            intake_stats: intake_stats.clone(),
+            channels: channels.clone(),
+            started: std::time::Instant::now(),
+        };
         let app = router.merge(api::router(Arc::new(state)));
-        let listener = tokio::net::TcpListener::bind(&settings.server.listen)
-            .await
-            .with_context(|| format!("binding server.listen {}; is another minqing running there?", settings.server.listen))?;
+        let listener = tokio::net::TcpListener::bind(&settings.server.listen).await.with_context(|| {
+            format!(
+                "binding server.listen {}; is another minqing running there?",
+                settings.server.listen
+            )
+        })?;
         let api_addr = listener.local_addr()?;
         let shutdown = cancel.clone();
         tracker.spawn(async move {
@@ -152,7 +218,16 @@ impl Runtime {
             }
         });
         tracing::info!(addr = %api_addr, "Listening.");
-        Ok(Runtime { store, bus, intake_stats, channels, api_addr, cancel, tracker, grace: Duration::from_secs(settings.server.shutdown_grace_secs) })
+        Ok(Runtime {
+            store,
+            bus,
+            intake_stats,
+            channels,
+            api_addr,
+            cancel,
+            tracker,
+            grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+        })
     }
 
     /// Stops connectors, the server and the pipeline, waiting up to the grace period.

@@ -11,7 +11,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Spawns the poll loop of one connector.
-pub fn spawn(tracker: &TaskTracker, runner: Arc<PullRunner>, schedule: &str, poll_at_start: bool, cancel: CancellationToken) -> anyhow::Result<()> {
+pub fn spawn(
+    tracker: &TaskTracker,
+    runner: Arc<PullRunner>,
+    schedule: &str,
+    poll_at_start: bool,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let schedule = cron::Schedule::from_str(schedule).map_err(|e| anyhow::anyhow!("schedule `{schedule}`: {e}"))?;
     let channel = runner.connector.channel();
     tracker.spawn(async move {

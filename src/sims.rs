@@ -38,39 +38,67 @@ impl Fleet {
     pub async fn start(scenario: Scenario, connectors: &mut Connectors, faults: bool) -> Result<Fleet> {
         let scenario = Arc::new(scenario);
         let cancel = CancellationToken::new();
-        let http = if faults { scenario.settings.http.clone() } else { HttpFaults::none() };
+        let http = if faults {
+            scenario.settings.http.clone()
+        } else {
+            HttpFaults::none()
+        };
         let seed = scenario.settings.seed;
         let any: SocketAddr = "127.0.0.1:0".parse()?;
         let mut injectors = Vec::new();
         let mut serve = async |c: Channel, router_of: &dyn Fn(Arc<FaultInjector>) -> axum::Router| -> Result<String> {
-            let inj = FaultInjector::new(seed ^ (c as u64 + 1) * 0x5851_F42D, http.clone());
+            let inj = FaultInjector::new(seed ^ ((c as u64 + 1) * 0x5851_F42D), http.clone());
             injectors.push((c, inj.clone()));
             Ok(server::serve(router_of(inj), any, cancel.clone()).await?.base_url())
         };
         let c = connectors.clone();
         connectors.hotline_12345.base_url = serve(Channel::Hotline12345, &|f| {
             hotline12345::sim::router(
-                hotline12345::sim::Sim { feed: scenario.feed(Channel::Hotline12345), app_key: c.hotline_12345.app_key.clone(), app_secret: c.hotline_12345.app_secret.clone() },
+                hotline12345::sim::Sim {
+                    feed: scenario.feed(Channel::Hotline12345),
+                    app_key: c.hotline_12345.app_key.clone(),
+                    app_secret: c.hotline_12345.app_secret.clone(),
+                },
                 f,
             )
         })
         .await?;
         connectors.supervision.base_url = serve(Channel::Supervision, &|f| {
-            supervision::sim::router(supervision::sim::Sim { feed: scenario.feed(Channel::Supervision), token: c.supervision.token.clone() }, f)
+            supervision::sim::router(
+                supervision::sim::Sim {
+                    feed: scenario.feed(Channel::Supervision),
+                    token: c.supervision.token.clone(),
+                },
+                f,
+            )
         })
         .await?;
         connectors.yunshang_app.base_url = serve(Channel::YunshangApp, &|f| {
-            let sim = yunshang::sim::Sim::new(scenario.feed(Channel::YunshangApp), &c.yunshang_app.client_id, &c.yunshang_app.client_secret, Duration::from_secs(3));
+            let sim = yunshang::sim::Sim::new(
+                scenario.feed(Channel::YunshangApp),
+                &c.yunshang_app.client_id,
+                &c.yunshang_app.client_secret,
+                Duration::from_secs(3),
+            );
             yunshang::sim::router(sim, f)
         })
         .await?;
         connectors.police_110.base_url = serve(Channel::Police110, &|f| {
-            let sim = police110::sim::Sim { feed: scenario.feed(Channel::Police110), token: c.police_110.token.clone(), allow: vec!["127.0.0.1".parse().expect("literal")] };
+            let sim = police110::sim::Sim {
+                feed: scenario.feed(Channel::Police110),
+                token: c.police_110.token.clone(),
+                allow: vec!["127.0.0.1".parse().expect("literal")],
+            };
             police110::sim::router(sim, f)
         })
         .await?;
         connectors.tax_12366.base_url = serve(Channel::Tax12366, &|f| {
-            let sim = tax12366::sim::Sim::new(scenario.feed(Channel::Tax12366), &c.tax_12366.username, &c.tax_12366.password, if faults { 13 } else { 0 });
+            let sim = tax12366::sim::Sim::new(
+                scenario.feed(Channel::Tax12366),
+                &c.tax_12366.username,
+                &c.tax_12366.password,
+                if faults { 13 } else { 0 },
+            );
             tax12366::sim::router(sim, f)
         })
         .await?;

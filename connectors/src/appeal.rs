@@ -65,13 +65,10 @@ impl fmt::Display for Channel {
 impl FromStr for Channel {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Channel::ALL
-            .into_iter()
-            .find(|c| c.id() == s)
-            .ok_or_else(|| {
-                let ids: Vec<_> = Channel::ALL.iter().map(|c| c.id()).collect();
-                format!("unknown channel `{s}`; expected one of {}", ids.join(", "))
-            })
+        Channel::ALL.into_iter().find(|c| c.id() == s).ok_or_else(|| {
+            let ids: Vec<_> = Channel::ALL.iter().map(|c| c.id()).collect();
+            format!("unknown channel `{s}`; expected one of {}", ids.join(", "))
+        })
     }
 }
 

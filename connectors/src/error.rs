@@ -12,11 +12,7 @@ pub enum ConnectorError {
         source: reqwest::Error,
     },
     #[error("{endpoint} answered HTTP {status}: {body}")]
-    Status {
-        endpoint: String,
-        status: u16,
-        body: String,
-    },
+    Status { endpoint: String, status: u16, body: String },
     #[error("authentication with {endpoint} failed: {reason}; check the channel's credentials in config")]
     Auth { endpoint: String, reason: String },
     #[error("{endpoint} sent a response that breaks the contract: {reason}")]
@@ -29,11 +25,7 @@ pub enum ConnectorError {
         retryable: bool,
     },
     #[error("gave up on {endpoint} after {attempts} attempts: {last}")]
-    Exhausted {
-        endpoint: String,
-        attempts: u32,
-        last: String,
-    },
+    Exhausted { endpoint: String, attempts: u32, last: String },
     #[error("the downstream sink refused the batch: {0}")]
     Sink(String),
     #[error("the checkpoint store failed: {0}")]

@@ -83,11 +83,7 @@ impl HttpClient {
     /// `build` runs once per attempt, so signatures get a fresh timestamp and
     /// nonce. Returns the response of the first 2xx answer; a non-retryable
     /// status is returned as [`ConnectorError::Status`] at once.
-    pub async fn send(
-        &self,
-        endpoint: &str,
-        build: impl Fn(&Client) -> RequestBuilder,
-    ) -> Result<Response, ConnectorError> {
+    pub async fn send(&self, endpoint: &str, build: impl Fn(&Client) -> RequestBuilder) -> Result<Response, ConnectorError> {
         self.send_accepting(endpoint, &[], build).await
     }
 

@@ -105,11 +105,7 @@ impl PullRunner {
     }
 
     async fn poll_pages(&self, channel: Channel, cancel: &CancellationToken) -> Result<u64, ConnectorError> {
-        let mut cursor = self
-            .checkpoints
-            .load(channel)
-            .await
-            .map_err(ConnectorError::Checkpoint)?;
+        let mut cursor = self.checkpoints.load(channel).await.map_err(ConnectorError::Checkpoint)?;
         let mut total = 0u64;
         while !cancel.is_cancelled() {
             let page = self.connector.pull(cursor.as_deref()).await?;
@@ -121,10 +117,7 @@ impl PullRunner {
                     .map_err(|e| ConnectorError::Sink(e.to_string()))?;
             }
             if let Some(next) = page.next {
-                self.checkpoints
-                    .save(channel, &next)
-                    .await
-                    .map_err(ConnectorError::Checkpoint)?;
+                self.checkpoints.save(channel, &next).await.map_err(ConnectorError::Checkpoint)?;
                 cursor = Some(next);
             }
             self.stats.pages.fetch_add(1, Ordering::Relaxed);

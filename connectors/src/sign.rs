@@ -37,10 +37,7 @@ mod tests {
     #[test]
     fn hmac_matches_rfc4231_case_2() {
         let sig = hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            sig,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+        assert_eq!(sig, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
         assert!(verify_hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?", &sig));
         assert!(!verify_hmac_sha256_hex(b"Jefe", b"tampered", &sig));
         assert!(!verify_hmac_sha256_hex(b"Jefe", b"x", "not hex"));

@@ -10,8 +10,7 @@ pub fn shanghai() -> FixedOffset {
 
 /// Parses a naive local time in `fmt` as Asia/Shanghai.
 pub fn parse_local(s: &str, fmt: &str) -> Result<DateTime<FixedOffset>, String> {
-    let naive = NaiveDateTime::parse_from_str(s.trim(), fmt)
-        .map_err(|e| format!("`{s}` is not a valid time in format {fmt}: {e}"))?;
+    let naive = NaiveDateTime::parse_from_str(s.trim(), fmt).map_err(|e| format!("`{s}` is not a valid time in format {fmt}: {e}"))?;
     shanghai()
         .from_local_datetime(&naive)
         .single()

@@ -63,7 +63,7 @@ pub fn first_text(doc: &str, tag: &str) -> Option<String> {
         match reader.read_event().ok()? {
             Event::Start(e) if e.local_name().as_ref() == tag.as_bytes() => inside = true,
             Event::End(e) if inside && e.local_name().as_ref() == tag.as_bytes() => return Some(text),
-            Event::Text(t) if inside => text.push_str(&t.decode().ok()?.into_owned()),
+            Event::Text(t) if inside => text.push_str(&t.decode().ok()?),
             Event::GeneralRef(r) if inside => {
                 let name = r.decode().ok()?;
                 text.push_str(&quick_xml::escape::unescape(&format!("&{name};")).ok()?);

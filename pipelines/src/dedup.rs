@@ -54,7 +54,11 @@ pub struct Pending {
 
 impl DedupIndex {
     pub fn new(window_hours: i64, capacity: usize) -> Self {
-        DedupIndex { window: Duration::hours(window_hours), capacity: capacity.max(1000), ..Default::default() }
+        DedupIndex {
+            window: Duration::hours(window_hours),
+            capacity: capacity.max(1000),
+            ..Default::default()
+        }
     }
 
     pub fn capacity(&self) -> usize {
@@ -272,7 +276,15 @@ mod tests {
         idx.absorb_known(HashMap::from([(a.ticket_id, 0)]));
         assert!(idx.unknown_ids([&a.ticket_id]).is_empty());
         let root = Uuid::new_v4();
-        idx.absorb_roots(&["c9".into()], vec![DupCandidate { ticket_id: root, citizen_key: "c9".into(), text_hash: "y".into(), received_at: a.received_at }]);
+        idx.absorb_roots(
+            &["c9".into()],
+            vec![DupCandidate {
+                ticket_id: root,
+                citizen_key: "c9".into(),
+                text_hash: "y".into(),
+                received_at: a.received_at,
+            }],
+        );
         assert!(idx.unloaded_citizens([&"c9".to_string()]).is_empty());
         let b = t(Channel::Grid, "2", Some("c9"), "y", "2026-06-01T10:00:00+08:00", 0);
         assert_eq!(idx.decide(&[a, b]).0, vec![Decision::Replay, Decision::Duplicate(root)]);

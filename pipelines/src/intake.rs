@@ -59,14 +59,17 @@ impl IntakeStats {
             .map(|c| {
                 let k = self.channel(c);
                 let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
-                (c, CountersSnapshot {
-                    received: l(&k.received),
-                    tickets: l(&k.tickets),
-                    replays: l(&k.replays),
-                    updates: l(&k.updates),
-                    duplicates: l(&k.duplicates),
-                    quarantined: l(&k.quarantined),
-                })
+                (
+                    c,
+                    CountersSnapshot {
+                        received: l(&k.received),
+                        tickets: l(&k.tickets),
+                        replays: l(&k.replays),
+                        updates: l(&k.updates),
+                        duplicates: l(&k.duplicates),
+                        quarantined: l(&k.quarantined),
+                    },
+                )
             })
             .collect()
     }
@@ -148,8 +151,22 @@ impl Intake {
             match self.prepare(&d.items).await {
                 Ok((events, tally)) => {
                     let bus = self.bus.clone();
-                    let publish = tokio::spawn(async move { if events.is_empty() { Ok(()) } else { bus.publish_events(events).await } });
-                    if tx.send(InFlight { delivery: d, tally, publish }).await.is_err() {
+                    let publish = tokio::spawn(async move {
+                        if events.is_empty() {
+                            Ok(())
+                        } else {
+                            bus.publish_events(events).await
+                        }
+                    });
+                    if tx
+                        .send(InFlight {
+                            delivery: d,
+                            tally,
+                            publish,
+                        })
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -232,19 +249,40 @@ impl Intake {
                         content_truncated: t.content_truncated,
                         text_hash: t.text_hash.clone(),
                     };
-                    events.push(TicketEvent::new(t.ticket_id, t.channel, EventType::Updated, &t.version.to_string(), t.received_at, payload));
+                    events.push(TicketEvent::new(
+                        t.ticket_id,
+                        t.channel,
+                        EventType::Updated,
+                        &t.version.to_string(),
+                        t.received_at,
+                        payload,
+                    ));
                 }
                 Decision::New | Decision::Duplicate(_) => {
                     c.tickets += 1;
                     let linked = if let Decision::Duplicate(root) = d {
                         c.duplicates += 1;
                         t.duplicate_of = Some(root);
-                        Some(TicketEvent::new(t.ticket_id, t.channel, EventType::DuplicateLinked, "", t.received_at, EventPayload::DuplicateLinked { duplicate_of: root }))
+                        Some(TicketEvent::new(
+                            t.ticket_id,
+                            t.channel,
+                            EventType::DuplicateLinked,
+                            "",
+                            t.received_at,
+                            EventPayload::DuplicateLinked { duplicate_of: root },
+                        ))
                     } else {
                         None
                     };
                     let (id, ch, at) = (t.ticket_id, t.channel, t.received_at);
-                    events.push(TicketEvent::new(id, ch, EventType::Received, "", at, EventPayload::Received { ticket: Box::new(t) }));
+                    events.push(TicketEvent::new(
+                        id,
+                        ch,
+                        EventType::Received,
+                        "",
+                        at,
+                        EventPayload::Received { ticket: Box::new(t) },
+                    ));
                     events.extend(linked);
                 }
             }

@@ -171,9 +171,19 @@ impl EventType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventPayload {
-    Received { ticket: Box<Ticket> },
-    Updated { version: u32, title: Option<String>, content: String, content_truncated: bool, text_hash: String },
-    DuplicateLinked { duplicate_of: Uuid },
+    Received {
+        ticket: Box<Ticket>,
+    },
+    Updated {
+        version: u32,
+        title: Option<String>,
+        content: String,
+        content_truncated: bool,
+        text_hash: String,
+    },
+    DuplicateLinked {
+        duplicate_of: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,9 +199,24 @@ pub struct TicketEvent {
 
 impl TicketEvent {
     /// `discriminator` tells apart events of one type on one ticket (a version).
-    pub fn new(ticket_id: Uuid, channel: Channel, event_type: EventType, discriminator: &str, occurred_at: DateTime<FixedOffset>, payload: EventPayload) -> Self {
+    pub fn new(
+        ticket_id: Uuid,
+        channel: Channel,
+        event_type: EventType,
+        discriminator: &str,
+        occurred_at: DateTime<FixedOffset>,
+        payload: EventPayload,
+    ) -> Self {
         let event_id = Uuid::new_v5(&ticket_id, format!("{}:{discriminator}", event_type.id()).as_bytes());
-        TicketEvent { event_id, ticket_id, event_type, occurred_at, schema_version: SCHEMA_VERSION, channel, payload }
+        TicketEvent {
+            event_id,
+            ticket_id,
+            event_type,
+            occurred_at,
+            schema_version: SCHEMA_VERSION,
+            channel,
+            payload,
+        }
     }
 
     /// The topic routing key: `ticket.<event>.<channel>`.

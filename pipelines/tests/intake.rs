@@ -21,7 +21,12 @@ fn appeal(ch: Channel, id: &str, phone: &str, text: &str, at: &str, version: u32
         received_at: chrono::DateTime::parse_from_rfc3339(at).unwrap(),
         title: None,
         content: text.into(),
-        contact: Contact { name: Some("王伟".into()), phone: Some(phone.into()), openid: None, anonymous: false },
+        contact: Contact {
+            name: Some("王伟".into()),
+            phone: Some(phone.into()),
+            openid: None,
+            anonymous: false,
+        },
         location: Some("金湖街道".into()),
         coordinates: None,
         appeal_type_code: None,
@@ -45,7 +50,13 @@ async fn start(dir: &std::path::Path) -> Pipe {
     let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
     let stats = Arc::new(Default::default());
     let intake = Intake {
-        normalizer: Arc::new(Normalizer::new(Settings { max_content_bytes: 200, ..Settings::default() }, g)),
+        normalizer: Arc::new(Normalizer::new(
+            Settings {
+                max_content_bytes: 200,
+                ..Settings::default()
+            },
+            g,
+        )),
         store: store.clone(),
         bus: bus.clone(),
         index: DedupIndex::new(72, 100_000),
@@ -53,19 +64,70 @@ async fn start(dir: &std::path::Path) -> Pipe {
         max_in_flight: 4,
     };
     tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
-    tokio::spawn(run_workflow_sink(store.clone(), bus.consume_events(EventQueue::Workflow).await.unwrap(), cancel.clone()));
+    tokio::spawn(run_workflow_sink(
+        store.clone(),
+        bus.consume_events(EventQueue::Workflow).await.unwrap(),
+        cancel.clone(),
+    ));
     Pipe { bus, store, cancel, stats }
 }
 
 fn batch() -> Vec<Inbound> {
     vec![
-        appeal(Channel::Hotline12345, "GD1", "13812345678", "港湖村路灯坏了", "2026-06-01T09:00:00+08:00", 0),
-        appeal(Channel::Hotline12345, "GD1", "13812345678", "港湖村路灯坏了", "2026-06-01T09:00:00+08:00", 0),
-        appeal(Channel::Supervision, "JD1", "+86 138 1234 5678", "港湖村路灯坏了！", "2026-06-02T09:00:00+08:00", 0),
-        appeal(Channel::YunshangApp, "ys1", "13900000000", "垃圾没人清运", "2026-06-01T09:00:00+08:00", 1),
-        appeal(Channel::YunshangApp, "ys1", "13900000000", "垃圾没人清运（补充）", "2026-06-01T09:00:00+08:00", 2),
-        appeal(Channel::Grid, "WG1", "13700000000", &"长".repeat(100), "2026-06-01T09:00:00+08:00", 0),
-        Inbound::Rejected(Rejected { channel: Channel::Police110, source_id: Some("J1".into()), raw: vec![0xFF, 0x3C], reason: "bad GBK".into() }),
+        appeal(
+            Channel::Hotline12345,
+            "GD1",
+            "13812345678",
+            "港湖村路灯坏了",
+            "2026-06-01T09:00:00+08:00",
+            0,
+        ),
+        appeal(
+            Channel::Hotline12345,
+            "GD1",
+            "13812345678",
+            "港湖村路灯坏了",
+            "2026-06-01T09:00:00+08:00",
+            0,
+        ),
+        appeal(
+            Channel::Supervision,
+            "JD1",
+            "+86 138 1234 5678",
+            "港湖村路灯坏了！",
+            "2026-06-02T09:00:00+08:00",
+            0,
+        ),
+        appeal(
+            Channel::YunshangApp,
+            "ys1",
+            "13900000000",
+            "垃圾没人清运",
+            "2026-06-01T09:00:00+08:00",
+            1,
+        ),
+        appeal(
+            Channel::YunshangApp,
+            "ys1",
+            "13900000000",
+            "垃圾没人清运（补充）",
+            "2026-06-01T09:00:00+08:00",
+            2,
+        ),
+        appeal(
+            Channel::Grid,
+            "WG1",
+            "13700000000",
+            &"长".repeat(100),
+            "2026-06-01T09:00:00+08:00",
+            0,
+        ),
+        Inbound::Rejected(Rejected {
+            channel: Channel::Police110,
+            source_id: Some("J1".into()),
+            raw: vec![0xFF, 0x3C],
+            reason: "bad GBK".into(),
+        }),
     ]
 }
 
@@ -83,7 +145,10 @@ async fn a_batch_becomes_tickets_and_a_restart_sees_only_replays() {
     let s = p.stats.snapshot();
     assert_eq!((s[&Channel::Hotline12345].tickets, s[&Channel::Hotline12345].replays), (1, 1));
     assert_eq!(s[&Channel::YunshangApp].updates, 1);
-    let content: String = sqlx::query_scalar("SELECT content FROM tickets WHERE source_id = 'ys1'").fetch_one(p.store.pool()).await.unwrap();
+    let content: String = sqlx::query_scalar("SELECT content FROM tickets WHERE source_id = 'ys1'")
+        .fetch_one(p.store.pool())
+        .await
+        .unwrap();
     assert_eq!(content, "垃圾没人清运(补充)", "the newer version replaced the text");
     let q = p.store.list_quarantine(&QuarantineQuery::default()).await.unwrap();
     assert!(q.iter().any(|r| r.reason.contains("oversize")));
@@ -94,8 +159,15 @@ async fn a_batch_becomes_tickets_and_a_restart_sees_only_replays() {
     p2.bus.publish_raw(batch()).await.unwrap();
     let again = p2.store.channel_counts().await.unwrap();
     for c in Channel::ALL {
-        let (a, b) = (counts.get(&c).copied().unwrap_or_default(), again.get(&c).copied().unwrap_or_default());
-        assert_eq!((a.tickets, a.duplicates, a.quarantined), (b.tickets, b.duplicates, b.quarantined), "{c}");
+        let (a, b) = (
+            counts.get(&c).copied().unwrap_or_default(),
+            again.get(&c).copied().unwrap_or_default(),
+        );
+        assert_eq!(
+            (a.tickets, a.duplicates, a.quarantined),
+            (b.tickets, b.duplicates, b.quarantined),
+            "{c}"
+        );
     }
     let s = p2.stats.snapshot();
     let total: u64 = s.values().map(|c| c.tickets + c.quarantined).sum();

@@ -12,9 +12,9 @@
 //!
 //! The contract is written out in `docs/channels/grid.md`.
 
-mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod wire;
 
 pub use wire::{Batch, map_report};
 
@@ -61,7 +61,12 @@ pub fn router(hook: Arc<Webhook>) -> Router {
 }
 
 fn reject(channel_reason: &str, body: &[u8]) -> Inbound {
-    Inbound::Rejected(Rejected { channel: Channel::Grid, source_id: None, raw: body.to_vec(), reason: channel_reason.to_owned() })
+    Inbound::Rejected(Rejected {
+        channel: Channel::Grid,
+        source_id: None,
+        raw: body.to_vec(),
+        reason: channel_reason.to_owned(),
+    })
 }
 
 async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -72,7 +77,10 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
     signed.push(b'.');
     signed.extend_from_slice(&body);
     let (status, reason) = if !fresh {
-        (StatusCode::UNAUTHORIZED, "bad signature: X-Grid-Timestamp is missing or more than 300 s off")
+        (
+            StatusCode::UNAUTHORIZED,
+            "bad signature: X-Grid-Timestamp is missing or more than 300 s off",
+        )
     } else if !verify_hmac_sha256_hex(hook.cfg.secret.as_bytes(), &signed, h("x-grid-signature")) {
         (StatusCode::UNAUTHORIZED, "bad signature: X-Grid-Signature does not match the body")
     } else {
@@ -100,7 +108,12 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
                         Err(reason) => {
                             let id = r.get("report_id").and_then(|v| v.as_str()).map(str::to_owned);
                             quarantined.push(json!({"index": i, "report_id": id, "reason": reason}));
-                            Inbound::Rejected(Rejected { channel: Channel::Grid, source_id: id, raw: raw.into_bytes(), reason })
+                            Inbound::Rejected(Rejected {
+                                channel: Channel::Grid,
+                                source_id: id,
+                                raw: raw.into_bytes(),
+                                reason,
+                            })
                         }
                     }
                 })

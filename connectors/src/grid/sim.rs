@@ -31,7 +31,10 @@ impl Pusher {
     /// Pushes every entry as it becomes visible, until all are delivered or
     /// `cancel` fires. Badly signed entries go alone in a batch of their own.
     pub async fn run(self, cancel: CancellationToken) {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("static client");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("static client");
         let url = format!("{}{PATH}", self.target);
         let sem = Arc::new(tokio::sync::Semaphore::new(self.concurrency.max(1)));
         let mut next = 0;
@@ -64,10 +67,15 @@ impl Pusher {
             batch_no += 1;
             // Stamped from the feed, not the clock, so a re-sent batch is byte
             // for byte the same, as the grid app's own retry would be.
-            let sent_at = self.feed[first..next].iter().map(|e| e.delivered_at).max().unwrap_or_else(server::now);
+            let sent_at = self.feed[first..next]
+                .iter()
+                .map(|e| e.delivered_at)
+                .max()
+                .unwrap_or_else(server::now);
             let body = json!({"batch_id": format!("B{batch_no:07}"), "sent_at": sent_at.to_rfc3339(), "reports": batch}).to_string();
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
-            let (client, url, secret, stats, cancel) = (client.clone(), url.clone(), self.secret.clone(), self.stats.clone(), cancel.clone());
+            let (client, url, secret, stats, cancel) =
+                (client.clone(), url.clone(), self.secret.clone(), self.stats.clone(), cancel.clone());
             let n = batch.len() as u64;
             tasks.spawn(async move {
                 let _permit = permit;
@@ -80,7 +88,15 @@ impl Pusher {
     }
 }
 
-async fn deliver(client: &reqwest::Client, url: &str, secret: &str, body: String, forged: bool, stats: &PushStats, cancel: &CancellationToken) {
+async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: String,
+    forged: bool,
+    stats: &PushStats,
+    cancel: &CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
     while !cancel.is_cancelled() {
         let ts = chrono::Utc::now().timestamp().to_string();

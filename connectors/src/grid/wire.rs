@@ -44,7 +44,10 @@ pub fn map_report(raw: &str) -> Result<RawAppeal, String> {
     let id = r.report_id.filter(|s| !s.trim().is_empty()).ok_or("field `report_id` is missing")?;
     let at = r.reported_at.ok_or("field `reported_at` is missing")?;
     let received_at = DateTime::parse_from_rfc3339(&at).map_err(|e| format!("field `reported_at`: `{at}` is not an RFC 3339 time: {e}"))?;
-    let content = r.description.filter(|s| !s.trim().is_empty()).ok_or("field `description` is missing or empty")?;
+    let content = r
+        .description
+        .filter(|s| !s.trim().is_empty())
+        .ok_or("field `description` is missing or empty")?;
     let coordinates = match r.gps {
         Some(g) if !(-90.0..=90.0).contains(&g.lat) => return Err(format!("field `gps.lat`: {} is outside [-90, 90]", g.lat)),
         Some(g) if !(-180.0..=180.0).contains(&g.lng) => return Err(format!("field `gps.lng`: {} is outside [-180, 180]", g.lng)),
@@ -63,7 +66,12 @@ pub fn map_report(raw: &str) -> Result<RawAppeal, String> {
         received_at,
         title: None,
         content,
-        contact: Contact { name, phone, openid: None, anonymous: false },
+        contact: Contact {
+            name,
+            phone,
+            openid: None,
+            anonymous: false,
+        },
         location,
         coordinates,
         appeal_type_code: None,
@@ -92,6 +100,10 @@ mod tests {
     #[test]
     fn rejects_impossible_gps_and_missing_text() {
         assert!(map_report(&GOOD.replace("30.09", "123.4")).unwrap_err().contains("`gps.lat`"));
-        assert!(map_report(&GOOD.replace(r#""description":"河道垃圾堆积","#, "")).unwrap_err().contains("`description`"));
+        assert!(
+            map_report(&GOOD.replace(r#""description":"河道垃圾堆积","#, ""))
+                .unwrap_err()
+                .contains("`description`")
+        );
     }
 }

@@ -12,9 +12,9 @@
 //!
 //! The contract is written out in `docs/channels/hotline_12345.md`.
 
-mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod wire;
 
 pub use wire::{PATH, map_record, signing_string};
 
@@ -71,10 +71,12 @@ impl Hotline12345 {
         match &self.cfg.start_from {
             Some(s) => parse_local(s, TIME_FMT)
                 .map(|t| format_local(&t, TIME_FMT))
-                .map_err(|reason| ConnectorError::Contract { endpoint: "config start_from".into(), reason }),
+                .map_err(|reason| ConnectorError::Contract {
+                    endpoint: "config start_from".into(),
+                    reason,
+                }),
             None => {
-                let t = chrono::Utc::now().with_timezone(&shanghai())
-                    - chrono::Duration::days(i64::from(self.cfg.backfill_days));
+                let t = chrono::Utc::now().with_timezone(&shanghai()) - chrono::Duration::days(i64::from(self.cfg.backfill_days));
                 Ok(format_local(&t, TIME_FMT))
             }
         }
@@ -119,7 +121,9 @@ impl Hotline12345 {
 
 fn auth_error(e: ConnectorError, endpoint: &str) -> ConnectorError {
     match e {
-        ConnectorError::Status { status: 401 | 403, body, .. } => ConnectorError::Auth {
+        ConnectorError::Status {
+            status: 401 | 403, body, ..
+        } => ConnectorError::Auth {
             endpoint: endpoint.to_owned(),
             reason: body,
         },
@@ -140,10 +144,16 @@ impl PullConnector for Hotline12345 {
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
         let cur = match cursor {
-            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| ConnectorError::Checkpoint(format!(
-                "the stored hotline_12345 cursor `{c}` is unreadable ({e}); delete it to start from start_from"
-            )))?,
-            None => Cursor { since: self.initial_since()?, page: 1, max_seen: None },
+            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| {
+                ConnectorError::Checkpoint(format!(
+                    "the stored hotline_12345 cursor `{c}` is unreadable ({e}); delete it to start from start_from"
+                ))
+            })?,
+            None => Cursor {
+                since: self.initial_since()?,
+                page: 1,
+                max_seen: None,
+            },
         };
         let env = self.fetch(&cur.since, cur.page, self.cfg.page_size).await?;
         let records = env.data.map(|d| d.records).unwrap_or_default();
@@ -169,12 +179,24 @@ impl PullConnector for Hotline12345 {
             });
         }
         let next = if full {
-            Cursor { since: cur.since, page: cur.page + 1, max_seen }
+            Cursor {
+                since: cur.since,
+                page: cur.page + 1,
+                max_seen,
+            }
         } else {
             match max_seen {
-                Some(m) => Cursor { since: m, page: 1, max_seen: None },
+                Some(m) => Cursor {
+                    since: m,
+                    page: 1,
+                    max_seen: None,
+                },
                 None if items.is_empty() && cur.page == 1 => return Ok(Page::default()),
-                None => Cursor { since: cur.since, page: 1, max_seen: None },
+                None => Cursor {
+                    since: cur.since,
+                    page: 1,
+                    max_seen: None,
+                },
             }
         };
         Ok(Page {

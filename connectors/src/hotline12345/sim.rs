@@ -1,7 +1,7 @@
 //! A simulator of the 12345 platform's work-order API.
 
-use super::wire::{PATH, signing_string};
 use super::TIME_FMT;
+use super::wire::{PATH, signing_string};
 use crate::sign::verify_hmac_sha256_hex;
 use crate::sim::faults::{FaultInjector, inject};
 use crate::sim::{Entry, EntryKind, Malform, server, visible};

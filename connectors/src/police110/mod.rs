@@ -11,9 +11,9 @@
 //!
 //! The contract is written out in `docs/channels/police_110.md`.
 
-mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod wire;
 
 pub use wire::{PATH, map_record};
 
@@ -58,7 +58,9 @@ impl Police110 {
             })
             .await
             .map_err(|e| match e {
-                ConnectorError::Status { status: 401 | 403, body, .. } => ConnectorError::Auth {
+                ConnectorError::Status {
+                    status: 401 | 403, body, ..
+                } => ConnectorError::Auth {
                     endpoint: endpoint.clone(),
                     reason: format!("{body} (is this gateway's address on the centre's allow-list?)"),
                 },
@@ -76,21 +78,33 @@ impl PullConnector for Police110 {
 
     async fn check(&self) -> Result<(), ConnectorError> {
         let body = self.fetch(u64::MAX / 2, 1).await?;
-        wire::parse_page(&body).map(|_| ()).map_err(|reason| ConnectorError::Contract { endpoint: self.cfg.base_url.clone(), reason })
+        wire::parse_page(&body).map(|_| ()).map_err(|reason| ConnectorError::Contract {
+            endpoint: self.cfg.base_url.clone(),
+            reason,
+        })
     }
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
         let last_id = match cursor {
-            Some(c) => c.parse::<u64>().map_err(|e| ConnectorError::Checkpoint(format!(
-                "the stored police_110 cursor `{c}` is not a number ({e}); delete it to start from the beginning"
-            )))?,
+            Some(c) => c.parse::<u64>().map_err(|e| {
+                ConnectorError::Checkpoint(format!(
+                    "the stored police_110 cursor `{c}` is not a number ({e}); delete it to start from the beginning"
+                ))
+            })?,
             None => 0,
         };
         let body = self.fetch(last_id, self.cfg.page_size).await?;
-        let page = wire::parse_page(&body).map_err(|reason| ConnectorError::Contract { endpoint: format!("{}{PATH}", self.cfg.base_url), reason })?;
+        let page = wire::parse_page(&body).map_err(|reason| ConnectorError::Contract {
+            endpoint: format!("{}{PATH}", self.cfg.base_url),
+            reason,
+        })?;
         let more = page.items.len() as u32 >= self.cfg.page_size;
         let next = page.max_seq.filter(|m| *m > last_id).map(|m| m.to_string());
-        Ok(Page { items: page.items, next, more: more && next_is_some(&page.max_seq, last_id) })
+        Ok(Page {
+            items: page.items,
+            next,
+            more: more && next_is_some(&page.max_seq, last_id),
+        })
     }
 }
 

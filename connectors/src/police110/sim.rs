@@ -42,22 +42,41 @@ fn default_limit() -> usize {
 }
 
 fn gbk_xml(status: StatusCode, body: &str) -> Response {
-    (status, [("content-type", "application/xml; charset=GBK")], GBK.encode(body).0.into_owned()).into_response()
+    (
+        status,
+        [("content-type", "application/xml; charset=GBK")],
+        GBK.encode(body).0.into_owned(),
+    )
+        .into_response()
 }
 
-async fn records(State(sim): State<Arc<Sim>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
+async fn records(
+    State(sim): State<Arc<Sim>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(p): Query<Params>,
+) -> Response {
     if !sim.allow.contains(&peer.ip()) {
-        return gbk_xml(StatusCode::FORBIDDEN, "<?xml version=\"1.0\" encoding=\"GBK\"?><Root><ResultCode>403</ResultCode><ResultMsg>地址不在白名单</ResultMsg></Root>");
+        return gbk_xml(
+            StatusCode::FORBIDDEN,
+            "<?xml version=\"1.0\" encoding=\"GBK\"?><Root><ResultCode>403</ResultCode><ResultMsg>地址不在白名单</ResultMsg></Root>",
+        );
     }
     let token = headers.get("x-token").map(|v| v.as_bytes()).unwrap_or_default();
     if !ct_eq(token, sim.token.as_bytes()) {
-        return gbk_xml(StatusCode::UNAUTHORIZED, "<?xml version=\"1.0\" encoding=\"GBK\"?><Root><ResultCode>401</ResultCode><ResultMsg>令牌无效</ResultMsg></Root>");
+        return gbk_xml(
+            StatusCode::UNAUTHORIZED,
+            "<?xml version=\"1.0\" encoding=\"GBK\"?><Root><ResultCode>401</ResultCode><ResultMsg>令牌无效</ResultMsg></Root>",
+        );
     }
     let feed = &sim.feed[..visible(&sim.feed, server::now())];
     // Seq is the 1-based position in the feed.
     let start = usize::try_from(p.last_id).unwrap_or(usize::MAX).min(feed.len());
     let end = (start + p.limit.clamp(1, 1000)).min(feed.len());
-    let mut out: Vec<u8> = GBK.encode("<?xml version=\"1.0\" encoding=\"GBK\"?>\n<Root><ResultCode>0</ResultCode><ResultMsg>成功</ResultMsg><Records>").0.into_owned();
+    let mut out: Vec<u8> = GBK
+        .encode("<?xml version=\"1.0\" encoding=\"GBK\"?>\n<Root><ResultCode>0</ResultCode><ResultMsg>成功</ResultMsg><Records>")
+        .0
+        .into_owned();
     for (i, e) in feed[start..end].iter().enumerate() {
         out.extend(render(start + i + 1, e));
     }

@@ -46,7 +46,10 @@ pub fn parse_page(body: &[u8]) -> Result<ParsedPage, String> {
     let (head, _, _) = GBK.decode(&body[..head_end]);
     let code = first_text(&head, "ResultCode").ok_or("the response has no <ResultCode>")?;
     if code.trim() != "0" {
-        return Err(format!("the centre answered ResultCode {code}: {}", first_text(&head, "ResultMsg").unwrap_or_default()));
+        return Err(format!(
+            "the centre answered ResultCode {code}: {}",
+            first_text(&head, "ResultMsg").unwrap_or_default()
+        ));
     }
     let mut max_seq = None;
     let mut items = Vec::new();
@@ -89,10 +92,16 @@ pub fn map_record(raw: &[u8]) -> Result<RawAppeal, String> {
             .ok_or("the record is not valid GBK: bad encoding")?,
     };
     let r: Record = quick_xml::de::from_str(&text).map_err(|e| format!("the <Record> element is not well-formed XML: {e}"))?;
-    let id = r.jjdbh.filter(|s| !s.trim().is_empty()).ok_or("element <JJDBH> (接警单编号) is missing")?;
+    let id = r
+        .jjdbh
+        .filter(|s| !s.trim().is_empty())
+        .ok_or("element <JJDBH> (接警单编号) is missing")?;
     let at = r.bjsj.ok_or("element <BJSJ> (报警时间) is missing")?;
     let received_at = parse_local(&at, TIME_FMT).map_err(|e| format!("element <BJSJ> (报警时间): {e}"))?;
-    let content = r.bjnr.filter(|s| !s.trim().is_empty()).ok_or("element <BJNR> (报警内容) is missing or empty")?;
+    let content = r
+        .bjnr
+        .filter(|s| !s.trim().is_empty())
+        .ok_or("element <BJNR> (报警内容) is missing or empty")?;
     let _ = r.seq;
     Ok(RawAppeal {
         channel: Channel::Police110,
@@ -101,7 +110,12 @@ pub fn map_record(raw: &[u8]) -> Result<RawAppeal, String> {
         received_at,
         title: None,
         content,
-        contact: Contact { name: r.bjrxm, phone: r.bjdh, openid: None, anonymous: false },
+        contact: Contact {
+            name: r.bjrxm,
+            phone: r.bjdh,
+            openid: None,
+            anonymous: false,
+        },
         location: r.sfdz,
         coordinates: r.zby.zip(r.zbx).map(|(lat, lon)| GeoPoint { lat, lon }),
         appeal_type_code: None,
@@ -146,16 +160,24 @@ mod tests {
         let page = parse_page(&doc).unwrap();
         assert_eq!(page.max_seq, Some(9));
         assert!(matches!(page.items[0], Inbound::Appeal(_)));
-        let Inbound::Rejected(r) = &page.items[1] else { panic!("bad GBK must be rejected") };
+        let Inbound::Rejected(r) = &page.items[1] else {
+            panic!("bad GBK must be rejected")
+        };
         assert!(r.reason.contains("GBK"), "{}", r.reason);
         assert_eq!(r.raw, bad);
-        let Inbound::Rejected(r) = &page.items[2] else { panic!("bad date must be rejected") };
+        let Inbound::Rejected(r) = &page.items[2] else {
+            panic!("bad date must be rejected")
+        };
         assert!(r.reason.contains("<BJSJ>"), "{}", r.reason);
     }
 
     #[test]
     fn an_error_code_is_an_error() {
-        let e = parse_page(&gbk("<Root><ResultCode>403</ResultCode><ResultMsg>地址不在白名单</ResultMsg></Root>")).err().unwrap();
+        let e = parse_page(&gbk(
+            "<Root><ResultCode>403</ResultCode><ResultMsg>地址不在白名单</ResultMsg></Root>",
+        ))
+        .err()
+        .unwrap();
         assert!(e.contains("403") && e.contains("白名单"));
     }
 }

@@ -66,7 +66,11 @@ pub struct FaultInjector {
 
 impl FaultInjector {
     pub fn new(seed: u64, cfg: HttpFaults) -> Arc<Self> {
-        Arc::new(FaultInjector { seed, cfg, counts: FaultCounts::default() })
+        Arc::new(FaultInjector {
+            seed,
+            cfg,
+            counts: FaultCounts::default(),
+        })
     }
 
     /// A number in `[0, 1)` from the seed and the request number (splitmix64).

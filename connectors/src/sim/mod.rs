@@ -195,7 +195,11 @@ impl Scenario {
             // Replays need something to repeat.
             let replays = replays.min(n.saturating_sub(malformed + dups + replays).max(1) * 4);
             let originals = n.saturating_sub(malformed + replays + dups);
-            let (replays, malformed) = if originals == 0 { (0, n.saturating_sub(dups)) } else { (replays, malformed) };
+            let (replays, malformed) = if originals == 0 {
+                (0, n.saturating_sub(dups))
+            } else {
+                (replays, malformed)
+            };
             plan.insert(c, (originals, dups, replays, malformed));
             let list = fresh.entry(c).or_default();
             for _ in 0..originals {
@@ -233,7 +237,10 @@ impl Scenario {
                 dup.person = orig.person.clone();
                 dup.phone_shown = corpus::phone_variant(&mut rng, &orig.person.phone);
                 dup.anonymous = false;
-                fresh.get_mut(&c).expect("every channel has a list").push((EntryKind::Duplicate, dup));
+                fresh
+                    .get_mut(&c)
+                    .expect("every channel has a list")
+                    .push((EntryKind::Duplicate, dup));
             }
         }
 
@@ -272,7 +279,11 @@ impl Scenario {
                     src.appeal.clone()
                 };
                 let kind = if edit { EntryKind::Edit } else { EntryKind::Replay };
-                entries.push(Entry { kind, appeal, delivered_at: later });
+                entries.push(Entry {
+                    kind,
+                    appeal,
+                    delivered_at: later,
+                });
                 exp.replays += 1;
             }
             let kinds = Malform::for_channel(c);
@@ -372,7 +383,10 @@ mod tests {
 
     #[test]
     fn a_seed_gives_the_same_scenario_and_counts_add_up() {
-        let s = SimSettings { appeals: 3000, ..SimSettings::default() };
+        let s = SimSettings {
+            appeals: 3000,
+            ..SimSettings::default()
+        };
         let a = Scenario::generate(s.clone());
         let b = Scenario::generate(s);
         let total: u64 = a.expected.values().map(|e| e.generated).sum();
@@ -383,7 +397,10 @@ mod tests {
             assert!(fa.iter().zip(fb.iter()).all(|(x, y)| x.appeal.source_id == y.appeal.source_id));
             let e = a.expected[&c];
             assert_eq!(e.generated, e.tickets + e.replays + e.quarantined, "{c}");
-            assert!(fa.windows(2).all(|w| w[0].delivered_at < w[1].delivered_at), "{c} not strictly ordered");
+            assert!(
+                fa.windows(2).all(|w| w[0].delivered_at < w[1].delivered_at),
+                "{c} not strictly ordered"
+            );
         }
         let dups: u64 = a.expected.values().map(|e| e.duplicates).sum();
         let quarantined: u64 = a.expected.values().map(|e| e.quarantined).sum();

@@ -11,9 +11,9 @@
 //!
 //! The contract is written out in `docs/channels/supervision.md`.
 
-mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod wire;
 
 pub use wire::{PATH, map_record};
 
@@ -77,7 +77,12 @@ impl Supervision {
             })
             .await
             .map_err(|e| match e {
-                ConnectorError::Status { status: 401 | 403, body, .. } => ConnectorError::Auth { endpoint: endpoint.clone(), reason: body },
+                ConnectorError::Status {
+                    status: 401 | 403, body, ..
+                } => ConnectorError::Auth {
+                    endpoint: endpoint.clone(),
+                    reason: body,
+                },
                 other => other,
             })?;
         let body = self.http.body(&endpoint, resp).await?;
@@ -98,15 +103,23 @@ impl PullConnector for Supervision {
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
         let cur = match cursor {
-            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| ConnectorError::Checkpoint(format!(
-                "the stored supervision cursor `{c}` is unreadable ({e}); delete it to start from start_from"
-            )))?,
+            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| {
+                ConnectorError::Checkpoint(format!(
+                    "the stored supervision cursor `{c}` is unreadable ({e}); delete it to start from start_from"
+                ))
+            })?,
             None => {
                 let from = match &self.cfg.start_from {
-                    Some(s) => parse_local(s, WINDOW_FMT).map_err(|reason| ConnectorError::Contract { endpoint: "config start_from".into(), reason })?,
+                    Some(s) => parse_local(s, WINDOW_FMT).map_err(|reason| ConnectorError::Contract {
+                        endpoint: "config start_from".into(),
+                        reason,
+                    })?,
                     None => Self::now() - Duration::days(i64::from(self.cfg.backfill_days)),
                 };
-                Cursor { from: format_local(&from, WINDOW_FMT), offset: 0 }
+                Cursor {
+                    from: format_local(&from, WINDOW_FMT),
+                    offset: 0,
+                }
             }
         };
         let from = parse_local(&cur.from, WINDOW_FMT).map_err(ConnectorError::Checkpoint)?;
@@ -119,18 +132,36 @@ impl PullConnector for Supervision {
         let (total, items) = self.fetch(&cur.from, &to_s, cur.offset, self.cfg.page_size).await?;
         let seen = cur.offset + items.len() as u32;
         let (next, more) = if !items.is_empty() && seen < total {
-            (Cursor { from: cur.from, offset: seen }, true)
+            (
+                Cursor {
+                    from: cur.from,
+                    offset: seen,
+                },
+                true,
+            )
         } else {
             (Cursor { from: to_s, offset: 0 }, to < horizon)
         };
-        Ok(Page { items, next: Some(serde_json::to_string(&next).expect("cursor serializes")), more })
+        Ok(Page {
+            items,
+            next: Some(serde_json::to_string(&next).expect("cursor serializes")),
+            more,
+        })
     }
 }
 
 /// Turns a record's mapping result into what the sink takes.
 pub(crate) fn inbound(raw: &[u8], id: Option<String>) -> Inbound {
-    match std::str::from_utf8(raw).map_err(|e| format!("the record is not valid UTF-8: {e}")).and_then(map_record) {
+    match std::str::from_utf8(raw)
+        .map_err(|e| format!("the record is not valid UTF-8: {e}"))
+        .and_then(map_record)
+    {
         Ok(a) => Inbound::Appeal(Box::new(a)),
-        Err(reason) => Inbound::Rejected(Rejected { channel: Channel::Supervision, source_id: id, raw: raw.to_vec(), reason }),
+        Err(reason) => Inbound::Rejected(Rejected {
+            channel: Channel::Supervision,
+            source_id: id,
+            raw: raw.to_vec(),
+            reason,
+        }),
     }
 }

@@ -42,8 +42,16 @@ fn default_limit() -> usize {
 }
 
 fn xml_error(code: u16, msg: &str) -> Response {
-    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><response><code>{code}</code><message>{}</message></response>", escape(msg));
-    (StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST), [("content-type", "application/xml")], body).into_response()
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><response><code>{code}</code><message>{}</message></response>",
+        escape(msg)
+    );
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+        [("content-type", "application/xml")],
+        body,
+    )
+        .into_response()
 }
 
 async fn clues(State(sim): State<Arc<Sim>>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
@@ -91,7 +99,12 @@ fn render(out: &mut String, e: &Entry) {
     if a.anonymous {
         out.push_str("<anonymous>true</anonymous>");
     } else {
-        let _ = write!(out, "<reporter><name>{}</name><mobile>{}</mobile></reporter>", escape(&a.person.name), escape(&a.phone_shown));
+        let _ = write!(
+            out,
+            "<reporter><name>{}</name><mobile>{}</mobile></reporter>",
+            escape(&a.person.name),
+            escape(&a.phone_shown)
+        );
     }
     if a.serial % 3 != 0 {
         let _ = write!(out, "<address>{}</address>", escape(&a.text.address));

@@ -114,22 +114,30 @@ mod tests {
     fn maps_good_clues_and_quarantines_bad_ones() {
         let (total, items) = parse_page(PAGE.as_bytes()).unwrap();
         assert_eq!(total, 3);
-        let Inbound::Appeal(a) = &items[0] else { panic!("first clue should map: {:?}", items[0]) };
+        let Inbound::Appeal(a) = &items[0] else {
+            panic!("first clue should map: {:?}", items[0])
+        };
         assert_eq!(a.title.as_deref(), Some("河道被倾倒<垃圾>"));
         assert_eq!(a.content, "河水发黑 & 发臭");
         assert_eq!(a.location.as_deref(), Some("金湖街道 & 港湖村"));
         assert_eq!(a.attachments.len(), 2);
         assert_eq!(a.received_at.to_rfc3339(), "2026-06-01T09:00:00+08:00");
-        let Inbound::Rejected(r) = &items[1] else { panic!("bad XML must be rejected") };
+        let Inbound::Rejected(r) = &items[1] else {
+            panic!("bad XML must be rejected")
+        };
         assert!(r.reason.contains("well-formed"), "{}", r.reason);
         assert_eq!(r.source_id.as_deref(), Some("JD-2"));
-        let Inbound::Rejected(r) = &items[2] else { panic!("bad date must be rejected") };
+        let Inbound::Rejected(r) = &items[2] else {
+            panic!("bad date must be rejected")
+        };
         assert!(r.reason.contains("<submitted_at>"), "{}", r.reason);
     }
 
     #[test]
     fn optional_elements_may_be_absent() {
-        let a = map_record("<clue><clue_id>JD-9</clue_id><submitted_at>2026-06-01T09:00:00</submitted_at><content>路灯不亮</content></clue>").unwrap();
+        let a =
+            map_record("<clue><clue_id>JD-9</clue_id><submitted_at>2026-06-01T09:00:00</submitted_at><content>路灯不亮</content></clue>")
+                .unwrap();
         assert_eq!(a.contact, Contact::default());
         assert!(a.attachments.is_empty() && a.location.is_none());
         let e = map_record("<clue><clue_id>JD-9</clue_id><submitted_at>2026-06-01T09:00:00</submitted_at></clue>").unwrap_err();

@@ -11,9 +11,9 @@
 //!
 //! The contract is written out in `docs/channels/tax_12366.md`.
 
-mod soap;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod soap;
 
 pub use soap::{PATH, SOAP_ACTION, map_record, password_digest};
 
@@ -74,7 +74,12 @@ impl Tax12366 {
         chrono::Utc::now().with_timezone(&shanghai())
     }
 
-    async fn call(&self, start: &DateTime<FixedOffset>, end: &DateTime<FixedOffset>, page: u32) -> Result<soap::QueryResult, ConnectorError> {
+    async fn call(
+        &self,
+        start: &DateTime<FixedOffset>,
+        end: &DateTime<FixedOffset>,
+        page: u32,
+    ) -> Result<soap::QueryResult, ConnectorError> {
         let endpoint = format!("{}{PATH}", self.cfg.base_url);
         let mut attempt = 0;
         loop {
@@ -110,7 +115,11 @@ impl Tax12366 {
                 Err(soap::ResponseError::Invalid(reason)) if status == 500 => {
                     // A bare 500 from a proxy in front of the service: retry.
                     if attempt >= self.http.policy().max_attempts {
-                        return Err(ConnectorError::Status { endpoint, status, body: reason });
+                        return Err(ConnectorError::Status {
+                            endpoint,
+                            status,
+                            body: reason,
+                        });
                     }
                 }
                 Err(soap::ResponseError::Invalid(reason)) => return Err(ConnectorError::Contract { endpoint, reason }),
@@ -133,15 +142,23 @@ impl PullConnector for Tax12366 {
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
         let cur = match cursor {
-            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| ConnectorError::Checkpoint(format!(
-                "the stored tax_12366 cursor `{c}` is unreadable ({e}); delete it to start from start_from"
-            )))?,
+            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| {
+                ConnectorError::Checkpoint(format!(
+                    "the stored tax_12366 cursor `{c}` is unreadable ({e}); delete it to start from start_from"
+                ))
+            })?,
             None => {
                 let start = match &self.cfg.start_from {
-                    Some(s) => parse_local(s, WINDOW_FMT).map_err(|reason| ConnectorError::Contract { endpoint: "config start_from".into(), reason })?,
+                    Some(s) => parse_local(s, WINDOW_FMT).map_err(|reason| ConnectorError::Contract {
+                        endpoint: "config start_from".into(),
+                        reason,
+                    })?,
                     None => Self::now() - Duration::days(i64::from(self.cfg.backfill_days)),
                 };
-                Cursor { start: start.to_rfc3339(), page: 1 }
+                Cursor {
+                    start: start.to_rfc3339(),
+                    page: 1,
+                }
             }
         };
         let start = DateTime::parse_from_rfc3339(&cur.start).map_err(|e| ConnectorError::Checkpoint(e.to_string()))?;
@@ -153,10 +170,26 @@ impl PullConnector for Tax12366 {
         let r = self.call(&start, &end, cur.page).await?;
         let seen = (cur.page - 1) * self.cfg.page_size + r.items.len() as u32;
         let (next, more) = if !r.items.is_empty() && seen < r.total {
-            (Cursor { start: cur.start, page: cur.page + 1 }, true)
+            (
+                Cursor {
+                    start: cur.start,
+                    page: cur.page + 1,
+                },
+                true,
+            )
         } else {
-            (Cursor { start: end.to_rfc3339(), page: 1 }, end < horizon)
+            (
+                Cursor {
+                    start: end.to_rfc3339(),
+                    page: 1,
+                },
+                end < horizon,
+            )
         };
-        Ok(Page { items: r.items, next: Some(serde_json::to_string(&next).expect("cursor serializes")), more })
+        Ok(Page {
+            items: r.items,
+            next: Some(serde_json::to_string(&next).expect("cursor serializes")),
+            more,
+        })
     }
 }

@@ -52,7 +52,12 @@ fn fault(code: &str, msg: &str) -> Response {
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{NS_SOAP}"><soapenv:Body><soapenv:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#,
         escape(msg)
     );
-    (StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "text/xml; charset=utf-8")], body).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [("content-type", "text/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 fn authenticate(sim: &Sim, body: &str) -> Result<(), &'static str> {

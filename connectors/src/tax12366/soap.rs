@@ -68,7 +68,10 @@ pub(super) fn parse_response(body: &[u8]) -> Result<QueryResult, ResponseError> 
     }
     if let Some(code) = first_text(text, "faultcode") {
         let message = first_text(text, "faultstring").unwrap_or_default();
-        return Err(ResponseError::Fault { code: code.trim().to_owned(), message });
+        return Err(ResponseError::Fault {
+            code: code.trim().to_owned(),
+            message,
+        });
     }
     let head = text.split("<Appeals").next().unwrap_or(text);
     let total = first_text(head, "Total")
@@ -109,10 +112,17 @@ struct Appeal {
 /// Maps one `<Appeal>` element.
 pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
     let a: Appeal = quick_xml::de::from_str(raw).map_err(|e| format!("the <Appeal> element is not well-formed XML: {e}"))?;
-    let id = a.appeal_no.filter(|s| !s.trim().is_empty()).ok_or("element <AppealNo> is missing")?;
+    let id = a
+        .appeal_no
+        .filter(|s| !s.trim().is_empty())
+        .ok_or("element <AppealNo> is missing")?;
     let at = a.accept_time.ok_or("element <AcceptTime> is missing")?;
-    let received_at = DateTime::parse_from_rfc3339(at.trim()).map_err(|e| format!("element <AcceptTime>: `{at}` is not an xs:dateTime with offset: {e}"))?;
-    let content = a.content.filter(|s| !s.trim().is_empty()).ok_or("element <Content> is missing or empty")?;
+    let received_at = DateTime::parse_from_rfc3339(at.trim())
+        .map_err(|e| format!("element <AcceptTime>: `{at}` is not an xs:dateTime with offset: {e}"))?;
+    let content = a
+        .content
+        .filter(|s| !s.trim().is_empty())
+        .ok_or("element <Content> is missing or empty")?;
     Ok(RawAppeal {
         channel: Channel::Tax12366,
         source_id: id.trim().to_owned(),
@@ -120,7 +130,12 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         received_at,
         title: a.subject,
         content,
-        contact: Contact { name: a.caller_name, phone: a.caller_phone, openid: None, anonymous: false },
+        contact: Contact {
+            name: a.caller_name,
+            phone: a.caller_phone,
+            openid: None,
+            anonymous: false,
+        },
         location: a.region,
         coordinates: None,
         appeal_type_code: None,
@@ -150,12 +165,18 @@ mod tests {
 <Appeal><AppealNo>NS2</AppealNo><AcceptTime>2026-06-01T09:00:00+08:00</AcceptTime></Appeal>
 </Appeals></QueryAppealsResponse></soapenv:Body></soapenv:Envelope>"#
         );
-        let Ok(r) = parse_response(ok.as_bytes()) else { panic!("should parse") };
+        let Ok(r) = parse_response(ok.as_bytes()) else {
+            panic!("should parse")
+        };
         assert_eq!(r.total, 2);
         assert!(matches!(&r.items[0], Inbound::Appeal(a) if a.source_id == "NS1" && a.contact.phone.as_deref() == Some("13312345678")));
         assert!(matches!(&r.items[1], Inbound::Rejected(x) if x.reason.contains("<Content>")));
-        let fault = format!(r#"<soapenv:Envelope xmlns:soapenv="{NS_SOAP}"><soapenv:Body><soapenv:Fault><faultcode>wsse:FailedAuthentication</faultcode><faultstring>认证失败</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#);
-        let Err(ResponseError::Fault { code, message }) = parse_response(fault.as_bytes()) else { panic!("should be a fault") };
+        let fault = format!(
+            r#"<soapenv:Envelope xmlns:soapenv="{NS_SOAP}"><soapenv:Body><soapenv:Fault><faultcode>wsse:FailedAuthentication</faultcode><faultstring>认证失败</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#
+        );
+        let Err(ResponseError::Fault { code, message }) = parse_response(fault.as_bytes()) else {
+            panic!("should be a fault")
+        };
         assert_eq!((code.as_str(), message.as_str()), ("wsse:FailedAuthentication", "认证失败"));
     }
 }

@@ -14,7 +14,10 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 
 /// EncodingAESKeys are 43 arbitrary Base64 characters, so the last one may
 /// carry bits past the 32 bytes: decode leniently, as WeChat's own SDKs do.
-const KEY_ENGINE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true));
+const KEY_ENGINE: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
 use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use sha1::{Digest, Sha1};
@@ -46,7 +49,10 @@ impl WxCrypt {
         let key: [u8; 32] = bytes
             .try_into()
             .map_err(|b: Vec<u8>| format!("encoding_aes_key decodes to {} bytes; WeChat keys decode to 32", b.len()))?;
-        Ok(WxCrypt { key, app_id: app_id.to_owned() })
+        Ok(WxCrypt {
+            key,
+            app_id: app_id.to_owned(),
+        })
     }
 
     /// Encrypts a message, with `random16` as the random prefix.
@@ -58,16 +64,20 @@ impl WxCrypt {
         buf.extend_from_slice(self.app_id.as_bytes());
         let pad = 32 - buf.len() % 32;
         buf.extend(std::iter::repeat_n(pad as u8, pad));
-        let enc = cbc::Encryptor::<Aes256>::new((&self.key).into(), (&self.key[..16]).into())
-            .encrypt_padded_vec_mut::<NoPadding>(&buf);
+        let enc = cbc::Encryptor::<Aes256>::new((&self.key).into(), (&self.key[..16]).into()).encrypt_padded_vec_mut::<NoPadding>(&buf);
         STANDARD.encode(enc)
     }
 
     /// Decrypts an `Encrypt` value; every failure says what was wrong.
     pub fn decrypt(&self, encrypt: &str) -> Result<String, String> {
-        let data = STANDARD.decode(encrypt.trim()).map_err(|e| format!("bad AES block: Encrypt is not Base64: {e}"))?;
+        let data = STANDARD
+            .decode(encrypt.trim())
+            .map_err(|e| format!("bad AES block: Encrypt is not Base64: {e}"))?;
         if data.is_empty() || data.len() % 16 != 0 {
-            return Err(format!("bad AES block: {} bytes is not a whole number of 16-byte blocks", data.len()));
+            return Err(format!(
+                "bad AES block: {} bytes is not a whole number of 16-byte blocks",
+                data.len()
+            ));
         }
         let plain = cbc::Decryptor::<Aes256>::new((&self.key).into(), (&self.key[..16]).into())
             .decrypt_padded_vec_mut::<NoPadding>(&data)
@@ -81,10 +91,15 @@ impl WxCrypt {
             return Err("bad AES block: the plaintext is too short".into());
         }
         let len = u32::from_be_bytes([body[16], body[17], body[18], body[19]]) as usize;
-        let msg = body.get(20..20 + len).ok_or("bad AES block: the message length is beyond the plaintext")?;
+        let msg = body
+            .get(20..20 + len)
+            .ok_or("bad AES block: the message length is beyond the plaintext")?;
         let app_id = &body[20 + len..];
         if app_id != self.app_id.as_bytes() {
-            return Err(format!("bad AES block: the message is for AppID `{}`, not ours", String::from_utf8_lossy(app_id)));
+            return Err(format!(
+                "bad AES block: the message is for AppID `{}`, not ours",
+                String::from_utf8_lossy(app_id)
+            ));
         }
         String::from_utf8(msg.to_vec()).map_err(|_| "bad AES block: the message is not UTF-8".into())
     }
@@ -119,7 +134,9 @@ mod tests {
         assert!(c.decrypt("%%%").unwrap_err().contains("Base64"));
         let other = WxCrypt::new(KEY, "wxother").unwrap().encrypt("hi", [0; 16]);
         assert!(c.decrypt(&other).unwrap_err().contains("AppID"));
-        let wrong_key = WxCrypt::new("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg", "wx1234567890abcdef").unwrap().encrypt("hi", [0; 16]);
+        let wrong_key = WxCrypt::new("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg", "wx1234567890abcdef")
+            .unwrap()
+            .encrypt("hi", [0; 16]);
         assert!(c.decrypt(&wrong_key).is_err());
         assert!(WxCrypt::new("short", "x").is_err());
     }

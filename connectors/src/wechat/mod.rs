@@ -23,9 +23,9 @@
 //! The contract is written out in `docs/channels/wechat.md`.
 
 pub mod crypto;
-mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod wire;
 
 pub use wire::{Meaning, Message, encrypted_reply, interpret, parse_message, text_reply};
 
@@ -83,9 +83,14 @@ pub struct Webhook {
 impl Webhook {
     pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>, acceptance_no: AcceptanceNo) -> Result<Self, String> {
         let crypt = WxCrypt::new(&cfg.encoding_aes_key, &cfg.app_id)?;
-        Ok(Webhook { cfg, crypt, sink, stats, acceptance_no })
+        Ok(Webhook {
+            cfg,
+            crypt,
+            sink,
+            stats,
+            acceptance_no,
+        })
     }
-
 }
 
 /// Re-maps a quarantined body (for `quarantine replay`): decrypts it first
@@ -141,7 +146,11 @@ struct Refusal {
 }
 
 fn refuse(status: StatusCode, reason: impl Into<String>, raw: &[u8]) -> Refusal {
-    Refusal { status, reason: reason.into(), raw: raw.to_vec() }
+    Refusal {
+        status,
+        reason: reason.into(),
+        raw: raw.to_vec(),
+    }
 }
 
 async fn receive(State(hook): State<Arc<Webhook>>, Query(p): Query<Params>, body: String) -> Response {
@@ -149,7 +158,12 @@ async fn receive(State(hook): State<Arc<Webhook>>, Query(p): Query<Params>, body
         Ok((plain, true)) => respond(&hook, &plain, true).await,
         Ok((plain, false)) => respond(&hook, &plain, false).await,
         Err(r) => {
-            let item = Inbound::Rejected(Rejected { channel: Channel::Wechat, source_id: None, raw: r.raw, reason: r.reason.clone() });
+            let item = Inbound::Rejected(Rejected {
+                channel: Channel::Wechat,
+                source_id: None,
+                raw: r.raw,
+                reason: r.reason.clone(),
+            });
             if let Err(e) = hook.sink.accept(vec![item]).await {
                 hook.stats.record_error(&e);
                 return (StatusCode::SERVICE_UNAVAILABLE, "retry").into_response();
@@ -163,25 +177,49 @@ async fn receive(State(hook): State<Arc<Webhook>>, Query(p): Query<Params>, body
 /// Checks signatures and decrypts: the plaintext XML, and whether it was encrypted.
 fn decode(hook: &Webhook, p: &Params, body: &str) -> Result<(String, bool), Refusal> {
     if !signed(&hook.cfg.token, p) {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "bad signature: `signature` does not match token, timestamp and nonce", body.as_bytes()));
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "bad signature: `signature` does not match token, timestamp and nonce",
+            body.as_bytes(),
+        ));
     }
     let encrypted = p.encrypt_type.as_deref() == Some("aes");
     if !encrypted {
         if hook.cfg.mode == Mode::Safe {
-            return Err(refuse(StatusCode::BAD_REQUEST, "plaintext message refused: the account is in safe mode", body.as_bytes()));
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "plaintext message refused: the account is in safe mode",
+                body.as_bytes(),
+            ));
         }
         return Ok((body.to_owned(), false));
     }
     if hook.cfg.mode == Mode::Plain {
-        return Err(refuse(StatusCode::BAD_REQUEST, "encrypted message refused: the account is in plaintext mode", body.as_bytes()));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "encrypted message refused: the account is in plaintext mode",
+            body.as_bytes(),
+        ));
     }
-    let env: wire::Encrypted = quick_xml::de::from_str(body)
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the safe-mode envelope has no <Encrypt>: {e}"), body.as_bytes()))?;
+    let env: wire::Encrypted = quick_xml::de::from_str(body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("the safe-mode envelope has no <Encrypt>: {e}"),
+            body.as_bytes(),
+        )
+    })?;
     let want = sha1_sorted(&[&hook.cfg.token, &p.timestamp, &p.nonce, &env.encrypt]);
     if !ct_eq(want.as_bytes(), p.msg_signature.as_deref().unwrap_or("").as_bytes()) {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "bad signature: `msg_signature` does not match the Encrypt element", body.as_bytes()));
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "bad signature: `msg_signature` does not match the Encrypt element",
+            body.as_bytes(),
+        ));
     }
-    let plain = hook.crypt.decrypt(&env.encrypt).map_err(|e| refuse(StatusCode::BAD_REQUEST, e, body.as_bytes()))?;
+    let plain = hook
+        .crypt
+        .decrypt(&env.encrypt)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, e, body.as_bytes()))?;
     Ok((plain, true))
 }
 
@@ -190,7 +228,12 @@ async fn respond(hook: &Webhook, plain: &str, encrypted: bool) -> Response {
     let (msg, meaning) = match meaning {
         Ok(v) => v,
         Err(reason) => {
-            let item = Inbound::Rejected(Rejected { channel: Channel::Wechat, source_id: None, raw: plain.as_bytes().to_vec(), reason: reason.clone() });
+            let item = Inbound::Rejected(Rejected {
+                channel: Channel::Wechat,
+                source_id: None,
+                raw: plain.as_bytes().to_vec(),
+                reason: reason.clone(),
+            });
             if hook.sink.accept(vec![item]).await.is_err() {
                 return (StatusCode::SERVICE_UNAVAILABLE, "retry").into_response();
             }

@@ -87,7 +87,11 @@ impl Pusher {
         let bad_aes = e.kind == EntryKind::Malformed(Malform::BadAes);
         let encrypt = bad_aes || (e.appeal.serial % 100) as f64 / 100.0 < self.encrypted_share;
         if !encrypt {
-            return Shot { query: format!("signature={sig}&timestamp={ts}&nonce={nonce}&openid={openid}"), body: plain.to_owned(), encrypted: false };
+            return Shot {
+                query: format!("signature={sig}&timestamp={ts}&nonce={nonce}&openid={openid}"),
+                body: plain.to_owned(),
+                encrypted: false,
+            };
         }
         let enc = if bad_aes {
             // A corrupted ciphertext: 33 bytes, never a whole number of blocks.
@@ -100,7 +104,11 @@ impl Pusher {
         let msg_sig = sha1_sorted(&[&self.token, &ts, &nonce, &enc]);
         Shot {
             query: format!("signature={sig}&timestamp={ts}&nonce={nonce}&openid={openid}&encrypt_type=aes&msg_signature={msg_sig}"),
-            body: format!("<xml><ToUserName>{}</ToUserName><Encrypt>{}</Encrypt></xml>", cdata(&self.account_id), cdata(&enc)),
+            body: format!(
+                "<xml><ToUserName>{}</ToUserName><Encrypt>{}</Encrypt></xml>",
+                cdata(&self.account_id),
+                cdata(&enc)
+            ),
             encrypted: true,
         }
     }
@@ -108,7 +116,9 @@ impl Pusher {
     /// Checks a passive reply the way the WeChat server would.
     fn reply_ok(&self, shot: &Shot, body: &str, want_number: bool) -> bool {
         let plain = if shot.encrypted {
-            let Ok(env) = quick_xml::de::from_str::<Encrypted>(body) else { return false };
+            let Ok(env) = quick_xml::de::from_str::<Encrypted>(body) else {
+                return false;
+            };
             let (Some(sig), Some(ts), Some(nonce)) = (
                 crate::xml::first_text(body, "MsgSignature"),
                 crate::xml::first_text(body, "TimeStamp"),
@@ -126,14 +136,16 @@ impl Pusher {
         } else {
             body.to_owned()
         };
-        parse_message(&plain).is_ok_and(|m| {
-            m.msg_type.as_deref() == Some("text") && (!want_number || m.content.is_some_and(|c| c.contains("DY-")))
-        })
+        parse_message(&plain)
+            .is_ok_and(|m| m.msg_type.as_deref() == Some("text") && (!want_number || m.content.is_some_and(|c| c.contains("DY-"))))
     }
 
     /// Verifies the URL, sends a few follows, then pushes every entry.
     pub async fn run(self, cancel: CancellationToken) {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("static client");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("static client");
         let url = format!("{}{PATH}", self.target);
         let ts = chrono::Utc::now().timestamp().to_string();
         let verify = format!("{url}?signature={}&timestamp={ts}&nonce=1&echostr=echo{ts}", self.sign(&ts, "1"));
@@ -180,7 +192,11 @@ impl Pusher {
             cdata(openid),
             chrono::Utc::now().timestamp()
         );
-        let e = Entry { kind: EntryKind::Fresh, appeal: Arc::new(self.feed[0].appeal.as_ref().clone()), delivered_at: server::now() };
+        let e = Entry {
+            kind: EntryKind::Fresh,
+            appeal: Arc::new(self.feed[0].appeal.as_ref().clone()),
+            delivered_at: server::now(),
+        };
         let shot = self.shot(&e, &xml, serial + 1_000_000);
         if let Ok(r) = client.post(format!("{url}?{}", shot.query)).body(shot.body.clone()).send().await
             && let Ok(body) = r.text().await
@@ -203,10 +219,20 @@ impl Pusher {
                 tokio::time::sleep(Duration::from_millis(200 * attempt.min(10))).await;
             }
             let shot = self.shot(e, plain, serial);
-            match client.post(format!("{url}?{}", shot.query)).header("content-type", "text/xml").body(shot.body.clone()).send().await {
+            match client
+                .post(format!("{url}?{}", shot.query))
+                .header("content-type", "text/xml")
+                .body(shot.body.clone())
+                .send()
+                .await
+            {
                 Ok(r) if r.status().is_success() => {
                     let body = r.text().await.unwrap_or_default();
-                    let counter = if self.reply_ok(&shot, &body, true) { &self.stats.replies_ok } else { &self.stats.replies_bad };
+                    let counter = if self.reply_ok(&shot, &body, true) {
+                        &self.stats.replies_ok
+                    } else {
+                        &self.stats.replies_bad
+                    };
                     counter.fetch_add(1, Ordering::Relaxed);
                     return;
                 }

@@ -72,22 +72,36 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
             _ => Meaning::OtherEvent,
         });
     }
-    let id = m.msg_id.clone().filter(|s| !s.trim().is_empty()).ok_or("element <MsgId> is missing")?;
+    let id = m
+        .msg_id
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or("element <MsgId> is missing")?;
     let openid = m.from_user.clone().ok_or("element <FromUserName> is missing")?;
     let ts = m.create_time.ok_or("element <CreateTime> is missing")?;
-    let received_at = shanghai().timestamp_opt(ts, 0).single().ok_or_else(|| format!("element <CreateTime>: {ts} is not a unix time"))?;
+    let received_at = shanghai()
+        .timestamp_opt(ts, 0)
+        .single()
+        .ok_or_else(|| format!("element <CreateTime>: {ts} is not a unix time"))?;
     let mut attachments = Vec::new();
     let mut coordinates = None;
     let mut location = None;
     let content = match kind {
-        "text" => m.content.clone().filter(|s| !s.trim().is_empty()).ok_or("element <Content> is missing or empty")?,
+        "text" => m
+            .content
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .ok_or("element <Content> is missing or empty")?,
         "image" => {
             let url = m.pic_url.clone().ok_or("element <PicUrl> is missing")?;
             attachments.push(url.clone());
             format!("[图片] {url}")
         }
         "location" => {
-            let (lat, lon) = m.location_x.zip(m.location_y).ok_or("elements <Location_X>/<Location_Y> are missing")?;
+            let (lat, lon) = m
+                .location_x
+                .zip(m.location_y)
+                .ok_or("elements <Location_X>/<Location_Y> are missing")?;
             coordinates = Some(GeoPoint { lat, lon });
             location = m.label.clone();
             format!("[位置] {}", m.label.clone().unwrap_or_else(|| format!("{lat},{lon}")))
@@ -112,7 +126,12 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
         received_at,
         title: None,
         content,
-        contact: Contact { name: None, phone: None, openid: Some(openid), anonymous: false },
+        contact: Contact {
+            name: None,
+            phone: None,
+            openid: Some(openid),
+            anonymous: false,
+        },
         location,
         coordinates,
         appeal_type_code: None,
@@ -155,21 +174,32 @@ mod tests {
 
     #[test]
     fn maps_text_image_and_location() {
-        let t = appeal("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU1]]></FromUserName><CreateTime>1780000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[路灯坏了]]></Content><MsgId>24000000000000001</MsgId></xml>");
+        let t = appeal(
+            "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU1]]></FromUserName><CreateTime>1780000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[路灯坏了]]></Content><MsgId>24000000000000001</MsgId></xml>",
+        );
         assert_eq!((t.source_id.as_str(), t.content.as_str()), ("24000000000000001", "路灯坏了"));
         assert_eq!(t.contact.openid.as_deref(), Some("oU1"));
-        let i = appeal("<xml><FromUserName>oU1</FromUserName><CreateTime>1780000000</CreateTime><MsgType>image</MsgType><PicUrl>http://mmbiz/1</PicUrl><MediaId>m1</MediaId><MsgId>2</MsgId></xml>");
+        let i = appeal(
+            "<xml><FromUserName>oU1</FromUserName><CreateTime>1780000000</CreateTime><MsgType>image</MsgType><PicUrl>http://mmbiz/1</PicUrl><MediaId>m1</MediaId><MsgId>2</MsgId></xml>",
+        );
         assert_eq!(i.attachments, vec!["http://mmbiz/1".to_owned()]);
-        let l = appeal("<xml><FromUserName>oU1</FromUserName><CreateTime>1780000000</CreateTime><MsgType>location</MsgType><Location_X>30.1</Location_X><Location_Y>114.9</Location_Y><Scale>15</Scale><Label><![CDATA[大冶市金湖街道]]></Label><MsgId>3</MsgId></xml>");
+        let l = appeal(
+            "<xml><FromUserName>oU1</FromUserName><CreateTime>1780000000</CreateTime><MsgType>location</MsgType><Location_X>30.1</Location_X><Location_Y>114.9</Location_Y><Scale>15</Scale><Label><![CDATA[大冶市金湖街道]]></Label><MsgId>3</MsgId></xml>",
+        );
         assert_eq!(l.coordinates, Some(GeoPoint { lat: 30.1, lon: 114.9 }));
         assert_eq!(l.location.as_deref(), Some("大冶市金湖街道"));
     }
 
     #[test]
     fn subscribe_is_not_an_appeal_and_missing_fields_are_named() {
-        let sub = parse_message("<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>").unwrap();
+        let sub = parse_message(
+            "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>",
+        )
+        .unwrap();
         assert!(matches!(interpret(&sub, ""), Ok(Meaning::Subscribe)));
-        let no_id = parse_message("<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>x</Content></xml>").unwrap();
+        let no_id =
+            parse_message("<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>x</Content></xml>")
+                .unwrap();
         assert!(interpret(&no_id, "").err().unwrap().contains("<MsgId>"));
         assert!(parse_message("<xml><Content>x</xml>").is_err());
     }

@@ -10,10 +10,10 @@
 //!
 //! The contract is written out in `docs/channels/yunshang_app.md`.
 
-mod token;
-mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod token;
+mod wire;
 
 pub use wire::{POSTS_PATH, TOKEN_PATH, map_record};
 
@@ -81,7 +81,9 @@ impl Yunshang {
                     self.token.invalidate(&bearer).await;
                     refreshed = true;
                 }
-                Err(ConnectorError::Status { status: 401 | 403, body, .. }) => {
+                Err(ConnectorError::Status {
+                    status: 401 | 403, body, ..
+                }) => {
                     return Err(ConnectorError::Auth { endpoint, reason: body });
                 }
                 Err(e) => return Err(e),
@@ -118,6 +120,10 @@ impl PullConnector for Yunshang {
                 }
             })
             .collect();
-        Ok(Page { items, next: page.next_cursor, more: page.has_more })
+        Ok(Page {
+            items,
+            next: page.next_cursor,
+            more: page.has_more,
+        })
     }
 }

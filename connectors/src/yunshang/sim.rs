@@ -79,10 +79,18 @@ fn default_limit() -> usize {
 }
 
 async fn posts(State(sim): State<Arc<Sim>>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     let valid = bearer.is_some_and(|t| sim.tokens.lock().expect("token lock").get(t).is_some_and(|u| *u > Instant::now()));
     if !valid {
-        return (StatusCode::UNAUTHORIZED, [("www-authenticate", "Bearer error=\"invalid_token\"")], "invalid or expired token").into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Bearer error=\"invalid_token\"")],
+            "invalid or expired token",
+        )
+            .into_response();
     }
     let offset = match p.cursor.as_deref().map(decode_cursor) {
         None => 0,
@@ -103,7 +111,9 @@ fn encode_cursor(offset: usize) -> String {
 fn decode_cursor(c: &str) -> Option<usize> {
     let s = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
     let mut parts = s.split(':');
-    let (Some("v1"), Some(o), Some(check)) = (parts.next(), parts.next(), parts.next()) else { return None };
+    let (Some("v1"), Some(o), Some(check)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
     let o: usize = o.parse().ok()?;
     (format!("{:x}", o.wrapping_mul(0x9E37_79B9)) == check).then_some(o)
 }

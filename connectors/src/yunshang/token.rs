@@ -17,7 +17,12 @@ pub(super) struct TokenCache {
 
 impl TokenCache {
     pub(super) fn new(endpoint: String, client_id: String, client_secret: String) -> Self {
-        TokenCache { endpoint, client_id, client_secret, current: Mutex::new(None) }
+        TokenCache {
+            endpoint,
+            client_id,
+            client_secret,
+            current: Mutex::new(None),
+        }
     }
 
     /// A token valid for a while yet, refreshing it if needed.
@@ -37,7 +42,9 @@ impl TokenCache {
             })
             .await
             .map_err(|e| match e {
-                ConnectorError::Status { status: 400 | 401, body, .. } => ConnectorError::Auth {
+                ConnectorError::Status {
+                    status: 400 | 401, body, ..
+                } => ConnectorError::Auth {
                     endpoint: self.endpoint.clone(),
                     reason: format!("the token endpoint refused the client credentials: {body}"),
                 },

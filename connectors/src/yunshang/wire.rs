@@ -61,7 +61,8 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
     let p: Post = serde_json::from_str(raw).map_err(|e| format!("the post is not valid JSON for a post: {e}"))?;
     let id = p.post_id.filter(|s| !s.trim().is_empty()).ok_or("field `post_id` is missing")?;
     let created = p.created_at.ok_or("field `created_at` is missing")?;
-    let received_at = DateTime::parse_from_rfc3339(&created).map_err(|e| format!("field `created_at`: `{created}` is not an RFC 3339 time: {e}"))?;
+    let received_at =
+        DateTime::parse_from_rfc3339(&created).map_err(|e| format!("field `created_at`: `{created}` is not an RFC 3339 time: {e}"))?;
     let content = p.body.filter(|s| !s.trim().is_empty()).ok_or("field `body` is missing or empty")?;
     let (name, phone) = p.author.map(|a| (a.real_name, a.mobile)).unwrap_or_default();
     let (location, coordinates) = match p.location {
@@ -75,7 +76,12 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         received_at,
         title: p.title,
         content,
-        contact: Contact { name, phone, openid: None, anonymous: p.anonymous },
+        contact: Contact {
+            name,
+            phone,
+            openid: None,
+            anonymous: p.anonymous,
+        },
         location,
         coordinates,
         appeal_type_code: None,
@@ -103,8 +109,20 @@ mod tests {
 
     #[test]
     fn names_missing_and_bad_fields() {
-        assert!(map_record(r#"{"post_id":"x","created_at":"2026-06-01T09:00:00+08:00"}"#).unwrap_err().contains("`body`"));
-        assert!(map_record(r#"{"post_id":"x","created_at":"2026-02-30T09:00:00+08:00","body":"b"}"#).unwrap_err().contains("`created_at`"));
-        assert!(map_record(r#"{"created_at":"2026-06-01T09:00:00+08:00","body":"b"}"#).unwrap_err().contains("`post_id`"));
+        assert!(
+            map_record(r#"{"post_id":"x","created_at":"2026-06-01T09:00:00+08:00"}"#)
+                .unwrap_err()
+                .contains("`body`")
+        );
+        assert!(
+            map_record(r#"{"post_id":"x","created_at":"2026-02-30T09:00:00+08:00","body":"b"}"#)
+                .unwrap_err()
+                .contains("`created_at`")
+        );
+        assert!(
+            map_record(r#"{"created_at":"2026-06-01T09:00:00+08:00","body":"b"}"#)
+                .unwrap_err()
+                .contains("`post_id`")
+        );
     }
 }

@@ -32,7 +32,11 @@ struct Queue<T> {
 impl<T: Send + 'static> Queue<T> {
     fn new(name: &'static str, depth: usize) -> Self {
         let (tx, rx) = mpsc::channel(depth);
-        Queue { name, tx, rx: Mutex::new(Some(rx)) }
+        Queue {
+            name,
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
     }
 
     async fn send(&self, items: Vec<T>) -> Result<oneshot::Receiver<Result<(), String>>, BusError> {
@@ -96,7 +100,8 @@ impl Bus for MemoryBus {
 
     async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError> {
         let q = self.events.iter().find(|(n, _)| *n == queue).map(|(_, q)| q);
-        q.ok_or(BusError::Broker(format!("queue {} is not bound on this bus", queue.name())))?.take(self.max_batch)
+        q.ok_or(BusError::Broker(format!("queue {} is not bound on this bus", queue.name())))?
+            .take(self.max_batch)
     }
 }
 
@@ -152,7 +157,12 @@ mod tests {
     use minqing_connectors::{Channel, Rejected};
 
     fn item(n: u8) -> Inbound {
-        Inbound::Rejected(Rejected { channel: Channel::Grid, source_id: None, raw: vec![n], reason: String::new() })
+        Inbound::Rejected(Rejected {
+            channel: Channel::Grid,
+            source_id: None,
+            raw: vec![n],
+            reason: String::new(),
+        })
     }
 
     #[tokio::test]

@@ -91,12 +91,19 @@ impl Normalizer {
         if a.content.len() > s.max_content_bytes {
             return Err(NormalizeError {
                 field: "content",
-                reason: format!("oversize text: {} bytes is over the {}-byte limit", a.content.len(), s.max_content_bytes),
+                reason: format!(
+                    "oversize text: {} bytes is over the {}-byte limit",
+                    a.content.len(),
+                    s.max_content_bytes
+                ),
             });
         }
         let (content, content_truncated) = text::clean(&a.content, s.max_content_chars);
         if content.is_empty() {
-            return Err(NormalizeError { field: "content", reason: "empty after cleaning".into() });
+            return Err(NormalizeError {
+                field: "content",
+                reason: "empty after cleaning".into(),
+            });
         }
         let received_at = check_time(a.received_at, s.future_tolerance_hours)?;
         let title = a.title.as_deref().map(|t| text::clean(t, 200).0).filter(|t| !t.is_empty());
@@ -148,10 +155,16 @@ impl Normalizer {
 fn check_time(t: DateTime<FixedOffset>, future_hours: i64) -> Result<DateTime<FixedOffset>, NormalizeError> {
     let now = Utc::now();
     if t.with_timezone(&Utc) > now + Duration::hours(future_hours) {
-        return Err(NormalizeError { field: "received_at", reason: format!("{} lies in the future", t.to_rfc3339()) });
+        return Err(NormalizeError {
+            field: "received_at",
+            reason: format!("{} lies in the future", t.to_rfc3339()),
+        });
     }
     if t.naive_utc().and_utc().timestamp() < 946_656_000 {
-        return Err(NormalizeError { field: "received_at", reason: format!("{} is before 2000", t.to_rfc3339()) });
+        return Err(NormalizeError {
+            field: "received_at",
+            reason: format!("{} is before 2000", t.to_rfc3339()),
+        });
     }
     Ok(t.with_timezone(&shanghai()))
 }
@@ -190,7 +203,14 @@ mod tests {
 
     fn normalizer() -> Normalizer {
         let g = Gazetteer::from_toml(include_str!("../../../config/gazetteer.toml")).unwrap();
-        Normalizer::new(Settings { max_content_chars: 50, max_content_bytes: 1000, ..Settings::default() }, g)
+        Normalizer::new(
+            Settings {
+                max_content_chars: 50,
+                max_content_bytes: 1000,
+                ..Settings::default()
+            },
+            g,
+        )
     }
 
     fn raw(content: &str, phone: Option<&str>) -> RawAppeal {
@@ -201,7 +221,12 @@ mod tests {
             received_at: DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap(),
             title: Some("<b>路灯</b>不亮".into()),
             content: content.into(),
-            contact: Contact { name: Some("王伟".into()), phone: phone.map(str::to_owned), openid: None, anonymous: false },
+            contact: Contact {
+                name: Some("王伟".into()),
+                phone: phone.map(str::to_owned),
+                openid: None,
+                anonymous: false,
+            },
             location: Some("大冶市金湖街道港湖村".into()),
             coordinates: None,
             appeal_type_code: Some("TS".into()),

@@ -25,7 +25,10 @@ impl Phone {
 /// Normalizes a phone as written by a channel; `None` if it is not a number
 /// we can call back.
 pub fn normalize(raw: &str, default_area: &str) -> Option<Phone> {
-    let s: String = raw.nfkc().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '（' | '）' | '.' | '\u{3000}')).collect();
+    let s: String = raw
+        .nfkc()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '（' | '）' | '.' | '\u{3000}'))
+        .collect();
     let s = s.strip_prefix('+').unwrap_or(&s);
     if !s.chars().all(|c| c.is_ascii_digit()) || s.is_empty() {
         return None;
@@ -68,7 +71,14 @@ mod tests {
 
     #[test]
     fn mobiles_in_every_shape() {
-        for s in ["13812345678", "+86 138 1234 5678", "86-13812345678", "008613812345678", "１３８１２３４５６７８", "138-1234-5678"] {
+        for s in [
+            "13812345678",
+            "+86 138 1234 5678",
+            "86-13812345678",
+            "008613812345678",
+            "１３８１２３４５６７８",
+            "138-1234-5678",
+        ] {
             assert_eq!(n(s).as_deref(), Some("13812345678"), "{s}");
         }
     }

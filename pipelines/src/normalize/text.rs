@@ -32,7 +32,10 @@ pub fn clean(s: &str, max_chars: usize) -> (String, bool) {
 }
 
 fn looks_like_html(s: &str) -> bool {
-    s.contains('&') || s.as_bytes().windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+    s.contains('&')
+        || s.as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
 }
 
 /// Drops tags (block tags become a space) and decodes entities.
@@ -114,7 +117,10 @@ pub fn redact(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < chars.len() {
-        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit() || **c == 'X' || **c == 'x').count();
+        let run = chars[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == 'X' || **c == 'x')
+            .count();
         let boundary = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
         if boundary && run == 18 && chars[i..i + 17].iter().all(char::is_ascii_digit) {
             out.extend(&chars[i..i + 6]);
@@ -165,7 +171,10 @@ mod tests {
 
     #[test]
     fn redacts_mobiles_and_id_numbers_only() {
-        assert_eq!(redact("电话13812345678，身份证42028119900101123X"), "电话138****5678，身份证420281********123X");
+        assert_eq!(
+            redact("电话13812345678，身份证42028119900101123X"),
+            "电话138****5678，身份证420281********123X"
+        );
         assert_eq!(redact("编号202606010000001"), "编号202606010000001");
         assert_eq!(redact("共12户"), "共12户");
     }

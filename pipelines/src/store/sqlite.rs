@@ -127,7 +127,9 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[TicketE
             // The received event's payload is the ticket row itself; keep the
             // event small instead of storing contact details twice.
             let payload = match &e.payload {
-                EventPayload::Received { ticket } => serde_json::json!({"kind": "received", "short_no": ticket.short_no, "version": ticket.version}).to_string(),
+                EventPayload::Received { ticket } => {
+                    serde_json::json!({"kind": "received", "short_no": ticket.short_no, "version": ticket.version}).to_string()
+                }
                 p => serde_json::to_string(p).unwrap_or_default(),
             };
             b.push_bind(e.ticket_id.to_string())
@@ -156,7 +158,14 @@ impl WorkflowStore for SqliteStore {
             .collect();
         insert_tickets(&mut tx, &tickets).await?;
         for e in events {
-            if let EventPayload::Updated { version, title, content, content_truncated, text_hash } = &e.payload {
+            if let EventPayload::Updated {
+                version,
+                title,
+                content,
+                content_truncated,
+                text_hash,
+            } = &e.payload
+            {
                 sqlx::query(
                     "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ?, updated_at = ? \
                      WHERE ticket_id = ? AND version < ?",
@@ -296,7 +305,10 @@ impl WorkflowStore for SqliteStore {
 
     async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError> {
         for c in channels {
-            sqlx::query("DELETE FROM connector_checkpoints WHERE channel = ?").bind(c.id()).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM connector_checkpoints WHERE channel = ?")
+                .bind(c.id())
+                .execute(&self.pool)
+                .await?;
         }
         Ok(())
     }
@@ -314,7 +326,8 @@ impl WorkflowStore for SqliteStore {
         if let Some(id) = f.id {
             q.push(" AND id = ").push_bind(id);
         }
-        q.push(" ORDER BY id LIMIT ").push_bind(if f.limit > 0 { f.limit } else { i64::MAX });
+        q.push(" ORDER BY id LIMIT ")
+            .push_bind(if f.limit > 0 { f.limit } else { i64::MAX });
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.into_iter()
             .map(|r| {
@@ -355,7 +368,9 @@ impl WorkflowStore for SqliteStore {
             e.tickets = r.try_get::<i64, _>(1)? as u64;
             e.duplicates = r.try_get::<i64, _>(2)? as u64;
         }
-        let q = sqlx::query("SELECT channel, COUNT(*) FROM quarantine GROUP BY channel").fetch_all(&self.pool).await?;
+        let q = sqlx::query("SELECT channel, COUNT(*) FROM quarantine GROUP BY channel")
+            .fetch_all(&self.pool)
+            .await?;
         for r in q {
             let c = channel(&r.try_get::<String, _>(0)?)?;
             out.entry(c).or_default().quarantined = r.try_get::<i64, _>(1)? as u64;

@@ -1,0 +1,24 @@
+//! minqing: the channel gateway and ETL pipeline of Daye City's 民情通
+//! unified citizen-appeal platform. This crate is the composition root; the
+//! channels live in `minqing-connectors`, the pipeline in `minqing-pipelines`.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line; [`config`]: layered settings with key paths in errors.
+//! - [`runtime`]: wires store, bus, intake, sinks, connectors and the API.
+//! - [`scheduler`]: cron-driven polls, one task per channel.
+//! - [`api`]: health, readiness, per-channel status and metrics.
+//! - [`sims`]: the built-in channel simulators as one fleet.
+//! - [`demo`]: `minqing demo`, the self-checking end-to-end run.
+//! - [`quarantine`]: listing and replaying held records.
+//! - [`telemetry`]: the tracing subscriber.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod quarantine;
+pub mod runtime;
+pub mod scheduler;
+pub mod sims;
+pub mod telemetry;

@@ -1,0 +1,58 @@
+use crate::helpers::{counts, settings};
+use minqing::demo::{self, DemoArgs};
+use minqing_connectors::Channel;
+use std::time::Duration;
+
+fn args(dir: &std::path::Path) -> DemoArgs {
+    DemoArgs {
+        appeals: 3000,
+        seed: 7,
+        data_dir: Some(dir.to_path_buf()),
+        faults: true,
+        timeout: Duration::from_secs(180),
+        progress: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = demo::run(settings(dir.path()), args(dir.path())).await.unwrap();
+    assert_eq!(first.totals.generated, 3000);
+    assert_eq!(first.totals.missing, 0, "{}", first.table());
+    for (c, row) in &first.channels {
+        assert_eq!(row.missing, 0, "{c}: {}", first.table());
+    }
+    assert_eq!(first.totals.replays, first.expected.replays, "{}", first.table());
+    assert_eq!(first.totals.duplicates, first.expected.duplicates, "{}", first.table());
+    assert_eq!(first.totals.quarantined, first.expected.quarantined, "{}", first.table());
+    assert!(first.expected.replays > 0 && first.expected.duplicates > 0 && first.expected.quarantined > 0);
+    assert!(
+        first.faults.http_500 + first.faults.http_429 + first.faults.slow > 0,
+        "faults were injected: {:?}",
+        first.faults
+    );
+    assert!(first.wechat_replies_ok > 0 && first.wechat_replies_bad == 0);
+    assert!(first.checks_out());
+
+    // What the store holds agrees with what the run reported.
+    let db = dir.path().join("minqing.db");
+    let stored = counts(&db).await;
+    for c in Channel::ALL {
+        let (row, s) = (first.channels[&c], stored.get(&c).copied().unwrap_or_default());
+        assert_eq!(
+            (s.tickets, s.duplicates, s.quarantined),
+            (row.tickets, row.duplicates, row.quarantined),
+            "{c}"
+        );
+        assert_eq!(s.received_events, s.tickets, "{c}: one received event per ticket");
+        assert_eq!(s.distinct_sources, s.tickets, "{c}: no ticket twice");
+    }
+
+    let second = demo::run(settings(dir.path()), args(dir.path())).await.unwrap();
+    assert_eq!(second.totals.missing, 0, "{}", second.table());
+    assert_eq!(second.totals.tickets, 0, "{}", second.table());
+    assert_eq!(second.totals.quarantined, 0, "{}", second.table());
+    assert_eq!(second.totals.replays, second.totals.generated, "{}", second.table());
+    assert_eq!(counts(&db).await, stored, "the second run changed the store");
+}

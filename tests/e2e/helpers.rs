@@ -1,0 +1,74 @@
+//! Shared set-up: settings isolated in a temporary directory, and counts read
+//! straight from the SQLite file.
+
+use minqing::config::{self, Settings};
+use minqing_connectors::Channel;
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+/// The embedded default, with its data in `dir`, any free port, no simulators.
+pub fn settings(dir: &Path) -> Settings {
+    let mut s = config::load(None).expect("the embedded default loads");
+    s.data_dir = dir.to_path_buf();
+    s.server.listen = "127.0.0.1:0".into();
+    s.simulators.enabled = false;
+    s
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub tickets: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub received_events: u64,
+    pub distinct_sources: u64,
+}
+
+/// Per-channel counts, read with a plain connection (no migrations), so it
+/// is safe while another process writes.
+pub async fn counts(db: &Path) -> BTreeMap<Channel, Counts> {
+    let mut out: BTreeMap<Channel, Counts> = BTreeMap::new();
+    if !db.exists() {
+        return out;
+    }
+    let opts = SqliteConnectOptions::new()
+        .filename(db)
+        .read_only(true)
+        .busy_timeout(std::time::Duration::from_secs(10));
+    let Ok(pool) = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await else {
+        return out;
+    };
+    let q = "SELECT channel, COUNT(*), SUM(duplicate_of IS NOT NULL), COUNT(DISTINCT source_id) FROM tickets GROUP BY channel";
+    if let Ok(rows) = sqlx::query(q).fetch_all(&pool).await {
+        for r in rows {
+            let c = Channel::from_str(&r.get::<String, _>(0)).unwrap();
+            let e = out.entry(c).or_default();
+            e.tickets = r.get::<i64, _>(1) as u64;
+            e.duplicates = r.get::<i64, _>(2) as u64;
+            e.distinct_sources = r.get::<i64, _>(3) as u64;
+        }
+    }
+    if let Ok(rows) = sqlx::query("SELECT channel, COUNT(*) FROM quarantine GROUP BY channel")
+        .fetch_all(&pool)
+        .await
+    {
+        for r in rows {
+            out.entry(Channel::from_str(&r.get::<String, _>(0)).unwrap())
+                .or_default()
+                .quarantined = r.get::<i64, _>(1) as u64;
+        }
+    }
+    let q = "SELECT t.channel, COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) WHERE e.event_type = 'received' GROUP BY t.channel";
+    if let Ok(rows) = sqlx::query(q).fetch_all(&pool).await {
+        for r in rows {
+            out.entry(Channel::from_str(&r.get::<String, _>(0)).unwrap())
+                .or_default()
+                .received_events = r.get::<i64, _>(1) as u64;
+        }
+    }
+    pool.close().await;
+    out
+}

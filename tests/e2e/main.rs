@@ -1,0 +1,13 @@
+//! End-to-end tests: the binary's pieces against the channel simulators over
+//! real HTTP, on the embedded default (SQLite in a temporary directory).
+
+mod helpers;
+
+/// `kill -9` of a running gateway mid-run, and a restart on the same data.
+mod crash;
+/// The demo machinery with fault injection, then a second run on the same data.
+mod demo;
+/// Quarantine list and replay after a configuration fix.
+mod quarantine;
+/// The WeChat webhook, exactly per the public spec, plus health and status.
+mod wechat;

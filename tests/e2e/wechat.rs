@@ -1,0 +1,165 @@
+use crate::helpers::{counts, settings};
+use minqing::runtime::{Runtime, StartOptions};
+use minqing_connectors::Channel;
+use minqing_connectors::wechat::crypto::{WxCrypt, sha1_sorted};
+use minqing_connectors::wechat::parse_message;
+use minqing_connectors::xml::first_text;
+use minqing_pipelines::ticket::{short_no, ticket_id};
+
+struct Wx {
+    base: String,
+    token: String,
+    crypt: WxCrypt,
+    http: reqwest::Client,
+}
+
+impl Wx {
+    fn query(&self, ts: &str, nonce: &str) -> String {
+        format!(
+            "signature={}&timestamp={ts}&nonce={nonce}&openid=oCitizen1",
+            sha1_sorted(&[&self.token, ts, nonce])
+        )
+    }
+
+    async fn post(&self, query: &str, body: String) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}/webhooks/wechat?{query}", self.base))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Posts in safe mode and returns the decrypted reply, after checking its signature.
+    async fn post_safe(&self, xml: &str) -> (u16, Option<String>) {
+        let (ts, nonce) = ("1780000000", "42");
+        let enc = self.crypt.encrypt(xml, [9; 16]);
+        let q = format!(
+            "{}&encrypt_type=aes&msg_signature={}",
+            self.query(ts, nonce),
+            sha1_sorted(&[&self.token, ts, nonce, &enc])
+        );
+        let (status, body) = self
+            .post(
+                &q,
+                format!("<xml><ToUserName><![CDATA[gh_daye_minqing]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"),
+            )
+            .await;
+        if status != 200 {
+            return (status, None);
+        }
+        let enc = first_text(&body, "Encrypt").expect("an encrypted reply");
+        let (rts, rnonce) = (first_text(&body, "TimeStamp").unwrap(), first_text(&body, "Nonce").unwrap());
+        assert_eq!(
+            first_text(&body, "MsgSignature").unwrap(),
+            sha1_sorted(&[&self.token, &rts, &rnonce, &enc]),
+            "reply signature"
+        );
+        (status, Some(self.crypt.decrypt(&enc).expect("the reply decrypts")))
+    }
+}
+
+fn text(msg_id: &str, content: &str) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[gh_daye_minqing]]></ToUserName><FromUserName><![CDATA[oCitizen1]]></FromUserName><CreateTime>1780000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_follows_the_wechat_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    let c = &mut s.connectors;
+    for e in [
+        &mut c.hotline_12345.enabled,
+        &mut c.supervision.enabled,
+        &mut c.yunshang_app.enabled,
+        &mut c.police_110.enabled,
+        &mut c.tax_12366.enabled,
+    ] {
+        *e = false;
+    }
+    let rt = Runtime::start(&s, StartOptions { poll_at_start: false }).await.unwrap();
+    let wx = Wx {
+        base: format!("http://{}", rt.api_addr),
+        token: s.connectors.wechat.token.clone(),
+        crypt: WxCrypt::new(&s.connectors.wechat.encoding_aes_key, &s.connectors.wechat.app_id).unwrap(),
+        http: reqwest::Client::new(),
+    };
+
+    // URL verification.
+    let ok = wx
+        .http
+        .get(format!("{}/webhooks/wechat?{}&echostr=hello", wx.base, wx.query("1", "2")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.text().await.unwrap(), "hello");
+    let bad = wx
+        .http
+        .get(format!(
+            "{}/webhooks/wechat?signature=00&timestamp=1&nonce=2&echostr=hello",
+            wx.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+
+    // Safe mode: the reply is encrypted and carries the acceptance number.
+    let number = short_no(&ticket_id(Channel::Wechat, "24000000000000777"));
+    let (status, reply) = wx.post_safe(&text("24000000000000777", "东岳路街道路灯不亮")).await;
+    assert_eq!(status, 200);
+    let reply = parse_message(&reply.unwrap()).unwrap();
+    assert_eq!(reply.msg_type.as_deref(), Some("text"));
+    assert_eq!(reply.to_user.as_deref(), Some("oCitizen1"));
+    assert!(reply.content.unwrap().contains(&number));
+
+    // WeChat's retry of the same MsgId: the same number, still one ticket.
+    let (_, again) = wx.post_safe(&text("24000000000000777", "东岳路街道路灯不亮")).await;
+    assert!(parse_message(&again.unwrap()).unwrap().content.unwrap().contains(&number));
+
+    // Plaintext (compat mode) gets a plaintext reply.
+    let (status, body) = wx.post(&wx.query("5", "6"), text("24000000000000778", "垃圾没人清运")).await;
+    assert_eq!(status, 200);
+    assert!(parse_message(&body).unwrap().content.unwrap().contains("DY-"));
+
+    // A follow gets the welcome; no ticket.
+    let follow = "<xml><ToUserName>gh</ToUserName><FromUserName>oCitizen2</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>";
+    let (_, welcome) = wx.post_safe(follow).await;
+    assert!(parse_message(&welcome.unwrap()).unwrap().content.unwrap().contains("欢迎"));
+
+    // Bad signature: 401; bad AES block: 400; both quarantined with the reason.
+    let (status, _) = wx.post("signature=0000&timestamp=1&nonce=2", text("1", "x")).await;
+    assert_eq!(status, 401);
+    let (ts, nonce, junk) = ("7", "8", "WldXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dX");
+    let q = format!(
+        "{}&encrypt_type=aes&msg_signature={}",
+        wx.query(ts, nonce),
+        sha1_sorted(&[&wx.token, ts, nonce, junk])
+    );
+    let (status, reason) = wx
+        .post(&q, format!("<xml><ToUserName>gh</ToUserName><Encrypt>{junk}</Encrypt></xml>"))
+        .await;
+    assert_eq!(status, 400);
+    assert!(reason.contains("bad AES block"), "{reason}");
+
+    // Health, readiness, status, metrics.
+    let get = |p: &str| wx.http.get(format!("{}{p}", wx.base)).send();
+    assert_eq!(get("/healthz").await.unwrap().text().await.unwrap(), "ok");
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    let status: serde_json::Value = get("/status").await.unwrap().json().await.unwrap();
+    assert_eq!(status["channels"].as_object().unwrap().len(), 7);
+    assert_eq!(status["channels"]["wechat"]["intake"]["tickets"], 2);
+    assert_eq!(status["channels"]["wechat"]["intake"]["replays"], 1);
+    assert_eq!(status["channels"]["hotline_12345"]["enabled"], false);
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("minqing_intake_tickets_total{channel=\"wechat\"} 2"), "{metrics}");
+
+    rt.shutdown().await;
+    let c = counts(&dir.path().join("minqing.db")).await;
+    assert_eq!(c[&Channel::Wechat].tickets, 2);
+    assert_eq!(c[&Channel::Wechat].quarantined, 2);
+}
