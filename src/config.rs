@@ -1,6 +1,8 @@
 //! Settings: `config/default.toml` (compiled in) → `--config FILE` →
 //! `MINQING__SECTION__KEY` environment variables. Unknown keys are errors,
 //! and every error names the key's path and where the value came from.
+//! Decoding stops at the first key that does not fit its type (serde's way);
+//! the checks after decoding (cron, URLs, keys, sizes) report all at once.
 
 use anyhow::Result;
 use figment::Figment;
@@ -132,35 +134,39 @@ pub fn explain(err: figment::Error) -> String {
             let mut path = e.path.join(".");
             let what = match &e.kind {
                 figment::error::Kind::UnknownField(field, expected) => {
-                    path = if path.is_empty() {
-                        field.clone()
-                    } else {
-                        format!("{path}.{field}")
-                    };
+                    path = with_field(&e.path, field);
                     format!("unknown key; expected one of: {}", expected.join(", "))
                 }
                 figment::error::Kind::MissingField(field) => {
-                    path = if path.is_empty() {
-                        field.to_string()
-                    } else {
-                        format!("{path}.{field}")
-                    };
+                    path = with_field(&e.path, field);
                     "missing key".to_owned()
                 }
                 other => other.to_string(),
             };
-            let source = e
-                .metadata
-                .as_ref()
-                .map(|m| match &m.source {
-                    Some(s) => format!(" (from {s})"),
+            let source = match e.metadata.as_ref() {
+                // Name the exact variable, which is what an operator greps for.
+                Some(m) if m.name.contains("environment") => {
+                    format!(" (from environment variable MINQING__{})", path.to_uppercase().replace('.', "__"))
+                }
+                Some(m) => match &m.source {
+                    Some(src) => format!(" (from {src})"),
                     None => format!(" (from {})", m.name),
-                })
-                .unwrap_or_default();
+                },
+                None => String::new(),
+            };
             format!("`{path}`: {what}{source}")
         })
         .collect();
     format!("invalid configuration:\n  {}", lines.join("\n  "))
+}
+
+/// The key path ending in `field`; figment's path sometimes holds it already.
+fn with_field(path: &[String], field: &str) -> String {
+    match path.last() {
+        Some(last) if last == field => path.join("."),
+        Some(_) => format!("{}.{field}", path.join(".")),
+        None => field.to_owned(),
+    }
 }
 
 /// Checks what types cannot: cron expressions, URLs, keys, sizes.

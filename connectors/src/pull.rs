@@ -129,3 +129,104 @@ impl PullRunner {
         Ok(total)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appeal::Rejected;
+    use crate::sink::SinkError;
+    use std::collections::HashMap;
+    use std::sync::atomic::AtomicBool;
+
+    /// Three pages, cursors "1", "2", "3".
+    struct Pages;
+
+    #[async_trait]
+    impl PullConnector for Pages {
+        fn channel(&self) -> Channel {
+            Channel::Police110
+        }
+        async fn check(&self) -> Result<(), ConnectorError> {
+            Ok(())
+        }
+        async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
+            let n: u32 = cursor.map(|c| c.parse().unwrap()).unwrap_or(0);
+            let item = Inbound::Rejected(Rejected {
+                channel: Channel::Police110,
+                source_id: None,
+                raw: vec![n as u8],
+                reason: String::new(),
+            });
+            Ok(Page {
+                items: vec![item],
+                next: Some((n + 1).to_string()),
+                more: n + 1 < 3,
+            })
+        }
+    }
+
+    /// Refuses once `fail` is set.
+    struct Sink {
+        fail: AtomicBool,
+        seen: Mutex<Vec<u8>>,
+    }
+
+    #[async_trait]
+    impl AppealSink for Sink {
+        async fn accept(&self, items: Vec<Inbound>) -> Result<(), SinkError> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(SinkError("store down".into()));
+            }
+            for i in items {
+                if let Inbound::Rejected(r) = i {
+                    self.seen.lock().unwrap().push(r.raw[0]);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Mem(Mutex<HashMap<Channel, String>>);
+
+    #[async_trait]
+    impl CheckpointStore for Mem {
+        async fn load(&self, c: Channel) -> Result<Option<String>, String> {
+            Ok(self.0.lock().unwrap().get(&c).cloned())
+        }
+        async fn save(&self, c: Channel, cursor: &str) -> Result<(), String> {
+            self.0.lock().unwrap().insert(c, cursor.to_owned());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cursor_moves_only_after_the_sink_accepts() {
+        let sink = Arc::new(Sink {
+            fail: AtomicBool::new(true),
+            seen: Mutex::new(vec![]),
+        });
+        let cps = Arc::new(Mem::default());
+        let runner = PullRunner {
+            connector: Arc::new(Pages),
+            sink: sink.clone(),
+            checkpoints: cps.clone(),
+            stats: Arc::default(),
+        };
+        let cancel = CancellationToken::new();
+        let err = runner.poll(&cancel).await.unwrap_err();
+        assert!(err.to_string().contains("store down"));
+        assert_eq!(
+            cps.load(Channel::Police110).await.unwrap(),
+            None,
+            "a refused page must not move the cursor"
+        );
+        assert_eq!(runner.stats.last_error().as_deref(), Some(err.to_string().as_str()));
+
+        sink.fail.store(false, Ordering::SeqCst);
+        assert_eq!(runner.poll(&cancel).await.unwrap(), 3);
+        assert_eq!(*sink.seen.lock().unwrap(), vec![0, 1, 2], "every page once, in order");
+        assert_eq!(cps.load(Channel::Police110).await.unwrap().as_deref(), Some("3"));
+        assert!(runner.stats.last_error().is_none());
+    }
+}

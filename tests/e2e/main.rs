@@ -3,10 +3,14 @@
 
 mod helpers;
 
+/// The command line itself: check-config and demo --json.
+mod cli;
 /// `kill -9` of a running gateway mid-run, and a restart on the same data.
 mod crash;
 /// The demo machinery with fault injection, then a second run on the same data.
 mod demo;
+/// One channel down while the others go on.
+mod isolation;
 /// Quarantine list and replay after a configuration fix.
 mod quarantine;
 /// The WeChat webhook, exactly per the public spec, plus health and status.
