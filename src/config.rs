@@ -78,6 +78,8 @@ pub struct BusSettings {
     pub max_batch: usize,
     /// Intake batches whose events may be committing at once.
     pub max_in_flight: usize,
+    /// Pages a pull connector may have waiting for acceptance.
+    pub pages_in_flight: usize,
 }
 
 /// The built-in channel simulators, which feed `minqing run` on a machine
@@ -257,8 +259,8 @@ pub fn validate(s: &Settings) -> Vec<String> {
     if s.pipeline.citizen_key_secret.len() < 8 {
         p.push("`pipeline.citizen_key_secret`: use at least 8 characters".into());
     }
-    if s.bus.max_batch == 0 || s.bus.max_in_flight == 0 {
-        p.push("`bus.max_batch` and `bus.max_in_flight`: must be at least 1".into());
+    if s.bus.max_batch == 0 || s.bus.max_in_flight == 0 || s.bus.pages_in_flight == 0 {
+        p.push("`bus.max_batch`, `bus.max_in_flight` and `bus.pages_in_flight`: must be at least 1".into());
     }
     if s.http.max_attempts == 0 {
         p.push("`http.max_attempts`: must be at least 1".into());

@@ -124,7 +124,8 @@ async fn run(mut settings: config::Settings) -> Result<()> {
         let scenario = minqing_connectors::sim::Scenario::generate(minqing_connectors::sim::SimSettings {
             seed: sim.seed,
             appeals: (sim.appeals_per_hour * sim.hours) as usize,
-            start: chrono::Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai()),
+            // Five minutes in the past, so a fresh `run` has traffic at once.
+            start: chrono::Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai()) - chrono::Duration::minutes(5),
             span_hours: sim.hours as i64,
             ..Default::default()
         });

@@ -158,6 +158,7 @@ impl Runtime {
                     sink: sink.clone(),
                     checkpoints: Arc::new(Checkpoints(store.clone())),
                     stats,
+                    pages_in_flight: settings.bus.pages_in_flight,
                 });
                 scheduler::spawn(&tracker, runner, schedule, opts.poll_at_start, cancel.clone())?;
             }

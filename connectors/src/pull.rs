@@ -3,7 +3,9 @@
 //! [`PullRunner::poll`] loads the checkpoint, asks the connector for a page,
 //! hands the page to the [`AppealSink`] and saves the page's cursor only after
 //! the sink has durably accepted it. A crash between the two re-reads a page
-//! (the pipeline dedups the replay), never skips one.
+//! (the pipeline dedups the replay), never skips one. While a page waits for
+//! acceptance the next one is fetched (`pages_in_flight`), but cursors are
+//! saved strictly in page order.
 
 use crate::appeal::{Channel, Inbound};
 use crate::error::ConnectorError;
@@ -85,6 +87,16 @@ pub struct PullRunner {
     pub sink: Arc<dyn AppealSink>,
     pub checkpoints: Arc<dyn CheckpointStore>,
     pub stats: Arc<ChannelStats>,
+    /// Pages that may wait for acceptance while the next is fetched. Cursors
+    /// are still saved strictly in page order.
+    pub pages_in_flight: usize,
+}
+
+/// A page handed to the sink, waiting for acceptance.
+struct Pending {
+    accept: tokio::task::JoinHandle<Result<(), crate::sink::SinkError>>,
+    next: Option<String>,
+    items: u64,
 }
 
 impl PullRunner {
@@ -106,27 +118,56 @@ impl PullRunner {
 
     async fn poll_pages(&self, channel: Channel, cancel: &CancellationToken) -> Result<u64, ConnectorError> {
         let mut cursor = self.checkpoints.load(channel).await.map_err(ConnectorError::Checkpoint)?;
+        let mut waiting: std::collections::VecDeque<Pending> = std::collections::VecDeque::new();
         let mut total = 0u64;
+        let mut fetched = Ok(());
         while !cancel.is_cancelled() {
-            let page = self.connector.pull(cursor.as_deref()).await?;
-            let n = page.items.len() as u64;
-            if !page.items.is_empty() {
-                self.sink
-                    .accept(page.items)
-                    .await
-                    .map_err(|e| ConnectorError::Sink(e.to_string()))?;
+            if waiting.len() >= self.pages_in_flight.max(1) {
+                let p = waiting.pop_front().expect("not empty");
+                total += self.settle(channel, p).await?;
             }
-            if let Some(next) = page.next {
-                self.checkpoints.save(channel, &next).await.map_err(ConnectorError::Checkpoint)?;
-                cursor = Some(next);
+            let page = match self.connector.pull(cursor.as_deref()).await {
+                Ok(p) => p,
+                Err(e) => {
+                    fetched = Err(e);
+                    break;
+                }
+            };
+            if let Some(next) = &page.next {
+                cursor = Some(next.clone());
             }
-            self.stats.pages.fetch_add(1, Ordering::Relaxed);
-            total += n;
-            if !page.more {
+            let (sink, items, more) = (self.sink.clone(), page.items, page.more);
+            let n = items.len() as u64;
+            let accept = tokio::spawn(async move { if items.is_empty() { Ok(()) } else { sink.accept(items).await } });
+            waiting.push_back(Pending {
+                accept,
+                next: page.next,
+                items: n,
+            });
+            if !more {
                 break;
             }
         }
-        Ok(total)
+        // Pages fetched before a failure are still settled and checkpointed.
+        while let Some(p) = waiting.pop_front() {
+            total += self.settle(channel, p).await?;
+        }
+        fetched.map(|()| total)
+    }
+
+    /// Waits for one page's acceptance, then saves its cursor. On error the
+    /// pages behind it are not checkpointed; they are fetched again next time.
+    async fn settle(&self, channel: Channel, p: Pending) -> Result<u64, ConnectorError> {
+        match p.accept.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(ConnectorError::Sink(e.to_string())),
+            Err(e) => return Err(ConnectorError::Sink(format!("the hand-off task failed: {e}"))),
+        }
+        if let Some(next) = p.next {
+            self.checkpoints.save(channel, &next).await.map_err(ConnectorError::Checkpoint)?;
+        }
+        self.stats.pages.fetch_add(1, Ordering::Relaxed);
+        Ok(p.items)
     }
 }
 
@@ -212,6 +253,7 @@ mod tests {
             sink: sink.clone(),
             checkpoints: cps.clone(),
             stats: Arc::default(),
+            pages_in_flight: 2,
         };
         let cancel = CancellationToken::new();
         let err = runner.poll(&cancel).await.unwrap_err();
