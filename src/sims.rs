@@ -127,7 +127,7 @@ impl Fleet {
                 wechat::Mode::Compat => 0.7,
                 wechat::Mode::Safe => 1.0,
             },
-            concurrency: 32,
+            concurrency: 128,
             stats: self.wechat.clone(),
         };
         self.tracker.spawn(pusher.run(self.cancel.clone()));
@@ -136,7 +136,7 @@ impl Fleet {
             target: target.to_owned(),
             secret: connectors.grid.secret.clone(),
             batch_size: 50,
-            concurrency: 4,
+            concurrency: 16,
             stats: self.grid.clone(),
         };
         self.tracker.spawn(g.run(self.cancel.clone()));

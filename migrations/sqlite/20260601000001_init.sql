@@ -37,8 +37,10 @@ CREATE INDEX tickets_citizen ON tickets (citizen_key);
 -- No index on short_no: the acceptance number encodes the first 50 bits of
 -- ticket_id, so a lookup by number is a range scan on the primary key.
 
--- Clustered by ticket: one B-tree gives a ticket's history and, since
--- event_id is derived from ticket_id, makes a redelivered event a no-op.
+-- Rows are appended in arrival order; the unique index gives a ticket's
+-- history and, since event_id is derived from ticket_id, makes a redelivered
+-- event a no-op. (A WITHOUT ROWID table clustered on ticket_id measured ~10%
+-- slower: its whole rows land at random places.)
 CREATE TABLE ticket_events (
     ticket_id      TEXT NOT NULL,
     event_id       TEXT NOT NULL,              -- deterministic: redelivery is a no-op
@@ -46,9 +48,9 @@ CREATE TABLE ticket_events (
     occurred_at    TEXT NOT NULL,
     schema_version INTEGER NOT NULL,
     payload        TEXT NOT NULL,              -- JSON
-    recorded_at    TEXT NOT NULL,
-    PRIMARY KEY (ticket_id, event_id)
-) WITHOUT ROWID;
+    recorded_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX ticket_events_id ON ticket_events (ticket_id, event_id);
 
 CREATE TABLE connector_checkpoints (
     channel    TEXT PRIMARY KEY,
