@@ -20,6 +20,7 @@
 //!   the simulators serve from.
 
 pub mod appeal;
+pub mod cursor;
 pub mod error;
 pub mod http;
 pub mod pull;

@@ -19,11 +19,12 @@ mod wire;
 pub use wire::{PATH, map_record, signing_string};
 
 use crate::appeal::{Channel, Inbound, Rejected};
+use crate::cursor;
 use crate::error::ConnectorError;
 use crate::http::HttpClient;
 use crate::pull::{Page, PullConnector};
 use crate::sign::hmac_sha256_hex;
-use crate::timefmt::{format_local, parse_local, shanghai};
+use crate::timefmt::{format_local, parse_local};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -68,18 +69,8 @@ impl Hotline12345 {
     }
 
     fn initial_since(&self) -> Result<String, ConnectorError> {
-        match &self.cfg.start_from {
-            Some(s) => parse_local(s, TIME_FMT)
-                .map(|t| format_local(&t, TIME_FMT))
-                .map_err(|reason| ConnectorError::Contract {
-                    endpoint: "config start_from".into(),
-                    reason,
-                }),
-            None => {
-                let t = chrono::Utc::now().with_timezone(&shanghai()) - chrono::Duration::days(i64::from(self.cfg.backfill_days));
-                Ok(format_local(&t, TIME_FMT))
-            }
-        }
+        let t = cursor::initial_time(self.cfg.start_from.as_deref(), TIME_FMT, self.cfg.backfill_days)?;
+        Ok(format_local(&t, TIME_FMT))
     }
 
     async fn fetch(&self, since: &str, page: u32, size: u32) -> Result<wire::Envelope, ConnectorError> {
@@ -138,17 +129,13 @@ impl PullConnector for Hotline12345 {
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
-        let since = format_local(&chrono::Utc::now().with_timezone(&shanghai()), TIME_FMT);
+        let since = format_local(&cursor::now(), TIME_FMT);
         self.fetch(&since, 1, 1).await.map(|_| ())
     }
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
-        let cur = match cursor {
-            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| {
-                ConnectorError::Checkpoint(format!(
-                    "the stored hotline_12345 cursor `{c}` is unreadable ({e}); delete it to start from start_from"
-                ))
-            })?,
+        let cur: Cursor = match cursor {
+            Some(c) => cursor::decode(Channel::Hotline12345, c)?,
             None => Cursor {
                 since: self.initial_since()?,
                 page: 1,
@@ -201,7 +188,7 @@ impl PullConnector for Hotline12345 {
         };
         Ok(Page {
             items,
-            next: Some(serde_json::to_string(&next).expect("cursor serializes")),
+            next: Some(cursor::encode(&next)),
             more: full,
         })
     }

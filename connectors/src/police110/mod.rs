@@ -98,16 +98,14 @@ impl PullConnector for Police110 {
             endpoint: format!("{}{PATH}", self.cfg.base_url),
             reason,
         })?;
-        let more = page.items.len() as u32 >= self.cfg.page_size;
+        // A full page that moved the cursor means more may be waiting.
+        let full = page.items.len() as u32 >= self.cfg.page_size;
         let next = page.max_seq.filter(|m| *m > last_id).map(|m| m.to_string());
+        let more = full && next.is_some();
         Ok(Page {
             items: page.items,
             next,
-            more: more && next_is_some(&page.max_seq, last_id),
+            more,
         })
     }
-}
-
-fn next_is_some(max: &Option<u64>, last: u64) -> bool {
-    max.is_some_and(|m| m > last)
 }

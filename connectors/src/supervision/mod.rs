@@ -18,12 +18,12 @@ mod wire;
 pub use wire::{PATH, map_record};
 
 use crate::appeal::{Channel, Inbound, Rejected};
+use crate::cursor;
 use crate::error::ConnectorError;
 use crate::http::HttpClient;
 use crate::pull::{Page, PullConnector};
-use crate::timefmt::{format_local, parse_local, shanghai};
+use crate::timefmt::{format_local, parse_local};
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 pub const WINDOW_FMT: &str = "%Y-%m-%dT%H:%M:%S";
@@ -61,10 +61,6 @@ impl Supervision {
         Supervision { cfg, http }
     }
 
-    fn now() -> DateTime<FixedOffset> {
-        chrono::Utc::now().with_timezone(&shanghai())
-    }
-
     async fn fetch(&self, from: &str, to: &str, offset: u32, limit: u32) -> Result<(u32, Vec<Inbound>), ConnectorError> {
         let endpoint = format!("{}{PATH}", self.cfg.base_url);
         let resp = self
@@ -97,25 +93,15 @@ impl PullConnector for Supervision {
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
-        let now = format_local(&Self::now(), WINDOW_FMT);
+        let now = format_local(&cursor::now(), WINDOW_FMT);
         self.fetch(&now, &now, 0, 1).await.map(|_| ())
     }
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
-        let cur = match cursor {
-            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| {
-                ConnectorError::Checkpoint(format!(
-                    "the stored supervision cursor `{c}` is unreadable ({e}); delete it to start from start_from"
-                ))
-            })?,
+        let cur: Cursor = match cursor {
+            Some(c) => cursor::decode(Channel::Supervision, c)?,
             None => {
-                let from = match &self.cfg.start_from {
-                    Some(s) => parse_local(s, WINDOW_FMT).map_err(|reason| ConnectorError::Contract {
-                        endpoint: "config start_from".into(),
-                        reason,
-                    })?,
-                    None => Self::now() - Duration::days(i64::from(self.cfg.backfill_days)),
-                };
+                let from = cursor::initial_time(self.cfg.start_from.as_deref(), WINDOW_FMT, self.cfg.backfill_days)?;
                 Cursor {
                     from: format_local(&from, WINDOW_FMT),
                     offset: 0,
@@ -123,11 +109,9 @@ impl PullConnector for Supervision {
             }
         };
         let from = parse_local(&cur.from, WINDOW_FMT).map_err(ConnectorError::Checkpoint)?;
-        let horizon = Self::now() - Duration::seconds(i64::from(self.cfg.lag_seconds));
-        let to = (from + Duration::hours(i64::from(self.cfg.window_hours.max(1)))).min(horizon);
-        if to <= from {
+        let Some((to, horizon)) = cursor::next_window(from, self.cfg.window_hours, self.cfg.lag_seconds) else {
             return Ok(Page::default());
-        }
+        };
         let to_s = format_local(&to, WINDOW_FMT);
         let (total, items) = self.fetch(&cur.from, &to_s, cur.offset, self.cfg.page_size).await?;
         let seen = cur.offset + items.len() as u32;
@@ -144,7 +128,7 @@ impl PullConnector for Supervision {
         };
         Ok(Page {
             items,
-            next: Some(serde_json::to_string(&next).expect("cursor serializes")),
+            next: Some(cursor::encode(&next)),
             more,
         })
     }

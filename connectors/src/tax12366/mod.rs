@@ -18,12 +18,12 @@ mod soap;
 pub use soap::{PATH, SOAP_ACTION, map_record, password_digest};
 
 use crate::appeal::Channel;
+use crate::cursor;
 use crate::error::ConnectorError;
 use crate::http::HttpClient;
 use crate::pull::{Page, PullConnector};
-use crate::timefmt::{parse_local, shanghai};
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, FixedOffset};
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 pub const WINDOW_FMT: &str = "%Y-%m-%dT%H:%M:%S";
@@ -68,10 +68,6 @@ pub struct Tax12366 {
 impl Tax12366 {
     pub fn new(cfg: Config, http: HttpClient) -> Self {
         Tax12366 { cfg, http }
-    }
-
-    fn now() -> DateTime<FixedOffset> {
-        chrono::Utc::now().with_timezone(&shanghai())
     }
 
     async fn call(
@@ -136,25 +132,15 @@ impl PullConnector for Tax12366 {
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
-        let now = Self::now();
+        let now = cursor::now();
         self.call(&now, &now, 1).await.map(|_| ())
     }
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
-        let cur = match cursor {
-            Some(c) => serde_json::from_str::<Cursor>(c).map_err(|e| {
-                ConnectorError::Checkpoint(format!(
-                    "the stored tax_12366 cursor `{c}` is unreadable ({e}); delete it to start from start_from"
-                ))
-            })?,
+        let cur: Cursor = match cursor {
+            Some(c) => cursor::decode(Channel::Tax12366, c)?,
             None => {
-                let start = match &self.cfg.start_from {
-                    Some(s) => parse_local(s, WINDOW_FMT).map_err(|reason| ConnectorError::Contract {
-                        endpoint: "config start_from".into(),
-                        reason,
-                    })?,
-                    None => Self::now() - Duration::days(i64::from(self.cfg.backfill_days)),
-                };
+                let start = cursor::initial_time(self.cfg.start_from.as_deref(), WINDOW_FMT, self.cfg.backfill_days)?;
                 Cursor {
                     start: start.to_rfc3339(),
                     page: 1,
@@ -162,11 +148,9 @@ impl PullConnector for Tax12366 {
             }
         };
         let start = DateTime::parse_from_rfc3339(&cur.start).map_err(|e| ConnectorError::Checkpoint(e.to_string()))?;
-        let horizon = Self::now() - Duration::seconds(i64::from(self.cfg.lag_seconds));
-        let end = (start + Duration::hours(i64::from(self.cfg.window_hours.max(1)))).min(horizon);
-        if end <= start {
+        let Some((end, horizon)) = cursor::next_window(start, self.cfg.window_hours, self.cfg.lag_seconds) else {
             return Ok(Page::default());
-        }
+        };
         let r = self.call(&start, &end, cur.page).await?;
         let seen = (cur.page - 1) * self.cfg.page_size + r.items.len() as u32;
         let (next, more) = if !r.items.is_empty() && seen < r.total {
@@ -188,7 +172,7 @@ impl PullConnector for Tax12366 {
         };
         Ok(Page {
             items: r.items,
-            next: Some(serde_json::to_string(&next).expect("cursor serializes")),
+            next: Some(cursor::encode(&next)),
             more,
         })
     }

@@ -19,9 +19,25 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Rows per multi-row INSERT; tickets have 28 columns and SQLite allows
-/// 32 766 bound values per statement.
-const CHUNK: usize = 500;
+/// Largest rows per multi-row INSERT; tickets have 28 columns and SQLite
+/// allows 32 766 bound values per statement.
+const CHUNK: usize = 256;
+
+/// Splits rows into chunks whose sizes are powers of two up to [`CHUNK`], so
+/// only nine SQL texts ever occur per table and all stay in sqlx's statement
+/// cache; a multi-row INSERT of whatever size came along was parsed afresh on
+/// every commit.
+fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let n = if rows.len() >= CHUNK { CHUNK } else { 1 << rows.len().ilog2() };
+        let (head, tail) = rows.split_at(n);
+        rows = tail;
+        Some(head)
+    })
+}
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -75,7 +91,7 @@ fn digest(channel: Channel, raw: &[u8]) -> String {
 
 async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Ticket]) -> Result<(), StoreError> {
     let stamp = now();
-    for chunk in tickets.chunks(CHUNK) {
+    for chunk in pow2_chunks(tickets) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_ts, \
              title, content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, \
@@ -119,7 +135,7 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Tick
 async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[TicketEvent]) -> Result<u64, StoreError> {
     let stamp = now();
     let mut new = 0;
-    for chunk in events.chunks(CHUNK) {
+    for chunk in pow2_chunks(events) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO ticket_events (ticket_id, event_id, event_type, occurred_at, schema_version, payload, recorded_at) ",
         );
@@ -211,7 +227,7 @@ impl WorkflowStore for SqliteStore {
 
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {
         let mut out = HashMap::new();
-        for chunk in ids.chunks(CHUNK) {
+        for chunk in ids.chunks(500) {
             let mut q = QueryBuilder::<Sqlite>::new("SELECT ticket_id, version FROM tickets WHERE ticket_id IN (");
             let mut sep = q.separated(", ");
             for id in chunk {
@@ -230,7 +246,7 @@ impl WorkflowStore for SqliteStore {
 
     async fn duplicate_roots(&self, citizen_keys: &[String]) -> Result<Vec<DupCandidate>, StoreError> {
         let mut out = Vec::new();
-        for chunk in citizen_keys.chunks(CHUNK) {
+        for chunk in citizen_keys.chunks(500) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT ticket_id, citizen_key, text_hash, received_at FROM tickets WHERE duplicate_of IS NULL AND citizen_key IN (",
             );
@@ -393,4 +409,20 @@ impl WorkflowStore for SqliteStore {
 
 fn channel(s: &str) -> Result<Channel, StoreError> {
     Channel::from_str(s).map_err(StoreError::Corrupt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_and_cover_everything() {
+        for n in [0usize, 1, 2, 3, 255, 256, 257, 700, 1000] {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = pow2_chunks(&rows).collect();
+            assert!(chunks.iter().all(|c| c.len().is_power_of_two() && c.len() <= CHUNK), "{n}");
+            assert_eq!(chunks.concat(), rows, "{n}");
+            assert!(chunks.len() <= n / CHUNK + 8, "{n}: {} chunks", chunks.len());
+        }
+    }
 }
