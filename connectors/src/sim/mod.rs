@@ -263,28 +263,45 @@ impl Scenario {
                 })
                 .collect();
             let originals = entries.len();
-            for r in 0..replays {
-                if originals == 0 {
-                    break;
-                }
-                let src = entries[rng.random_range(0..originals)].clone();
-                let later = src.delivered_at + Duration::seconds(rng.random_range(60..6 * 3600));
-                let edit = c == Channel::YunshangApp && r % 2 == 0;
-                let appeal = if edit {
-                    let mut a = (*src.appeal).clone();
-                    a.version += 1;
-                    a.text.content.push_str("（补充：情况仍未改善，请尽快处理。）");
-                    Arc::new(a)
+            entries.sort_by_key(|e| e.delivered_at);
+            let mut r = 0;
+            while r < replays && originals > 0 {
+                // Pull channels re-send a run of consecutive records, as a
+                // re-sent page does; WeChat retries one message 5-15 s later,
+                // as it does when our answer is late.
+                let run = if c == Channel::Wechat {
+                    1
                 } else {
-                    src.appeal.clone()
+                    rng.random_range(1..=8).min(replays - r)
                 };
-                let kind = if edit { EntryKind::Edit } else { EntryKind::Replay };
-                entries.push(Entry {
-                    kind,
-                    appeal,
-                    delivered_at: later,
-                });
-                exp.replays += 1;
+                let first = rng.random_range(0..originals);
+                let later = if c == Channel::Wechat {
+                    Duration::seconds(rng.random_range(5..15))
+                } else {
+                    Duration::seconds(rng.random_range(60..6 * 3600))
+                };
+                let resent_at = entries[first].delivered_at + later;
+                for k in 0..run {
+                    let src = entries[(first + k) % originals].clone();
+                    let edit = c == Channel::YunshangApp && (r + k) % 2 == 0;
+                    let appeal = if edit {
+                        let mut a = (*src.appeal).clone();
+                        a.version += 1;
+                        a.text.content.push_str("（补充：情况仍未改善，请尽快处理。）");
+                        Arc::new(a)
+                    } else {
+                        src.appeal.clone()
+                    };
+                    let kind = if edit { EntryKind::Edit } else { EntryKind::Replay };
+                    let at = resent_at.max(src.delivered_at + Duration::seconds(1)) + Duration::seconds(k as i64);
+                    entries.push(Entry {
+                        kind,
+                        appeal,
+                        delivered_at: at,
+                    });
+                    exp.replays += 1;
+                }
+                r += run;
             }
             let kinds = Malform::for_channel(c);
             for _ in 0..malformed {
@@ -299,6 +316,9 @@ impl Scenario {
                 });
                 exp.quarantined += 1;
             }
+            for e in &mut entries {
+                e.delivered_at = truncate_secs(e.delivered_at);
+            }
             entries.sort_by_key(|e| e.delivered_at);
             // Strictly increasing whole seconds, as the time-cursor contracts assume.
             for i in 1..entries.len() {
@@ -306,9 +326,6 @@ impl Scenario {
                 if entries[i].delivered_at <= prev {
                     entries[i].delivered_at = prev + Duration::seconds(1);
                 }
-            }
-            for e in &mut entries {
-                e.delivered_at = truncate_secs(e.delivered_at);
             }
             exp.generated = entries.len() as u64;
             feeds.insert(c, Arc::new(entries));
