@@ -179,10 +179,11 @@ impl Scenario {
         let mut plan = BTreeMap::new();
         let mut assigned = 0usize;
         for (i, c) in Channel::ALL.into_iter().enumerate() {
+            let left = settings.appeals - assigned;
             let n = if i + 1 == Channel::ALL.len() {
-                settings.appeals - assigned
+                left
             } else {
-                (settings.appeals as f64 * weight(c)).round() as usize
+                ((settings.appeals as f64 * weight(c)).round() as usize).min(left)
             };
             assigned += n;
             let malformed = (n as f64 * settings.malformed_rate).round() as usize;
@@ -192,14 +193,10 @@ impl Scenario {
             } else {
                 (n as f64 * settings.duplicate_rate).round() as usize
             };
-            // Replays need something to repeat.
-            let replays = replays.min(n.saturating_sub(malformed + dups + replays).max(1) * 4);
+            // A tiny run may leave no originals; then nothing can be
+            // replayed or duplicated and the rest is malformed.
             let originals = n.saturating_sub(malformed + replays + dups);
-            let (replays, malformed) = if originals == 0 {
-                (0, n.saturating_sub(dups))
-            } else {
-                (replays, malformed)
-            };
+            let (replays, dups, malformed) = if originals == 0 { (0, 0, n) } else { (replays, dups, malformed) };
             plan.insert(c, (originals, dups, replays, malformed));
             let list = fresh.entry(c).or_default();
             for _ in 0..originals {
