@@ -89,8 +89,10 @@ fn digest(channel: Channel, raw: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
-async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Ticket]) -> Result<(), StoreError> {
+/// Inserts the tickets not there yet; returns the `seq` of each one inserted.
+async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Ticket]) -> Result<HashMap<Uuid, i64>, StoreError> {
     let stamp = now();
+    let mut seqs = HashMap::with_capacity(tickets.len());
     for chunk in pow2_chunks(tickets) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_ts, \
@@ -127,19 +129,44 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Tick
                 .push_bind(stamp.clone())
                 .push_bind(stamp.clone());
         });
-        q.build().execute(&mut **tx).await?;
+        q.push(" RETURNING seq, ticket_id");
+        for row in q.build().fetch_all(&mut **tx).await? {
+            let id: String = row.try_get(1)?;
+            seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
+        }
+    }
+    Ok(seqs)
+}
+
+fn parse_id(id: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")))
+}
+
+/// The `seq` of tickets already stored, for events about them.
+async fn ticket_seqs(tx: &mut sqlx::Transaction<'_, Sqlite>, ids: &[Uuid], seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
+    for chunk in ids.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT seq, ticket_id FROM tickets WHERE ticket_id IN (");
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.to_string());
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut **tx).await? {
+            let id: String = row.try_get(1)?;
+            seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
+        }
     }
     Ok(())
 }
 
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[TicketEvent]) -> Result<u64, StoreError> {
+async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &TicketEvent)]) -> Result<u64, StoreError> {
     let stamp = now();
     let mut new = 0;
     for chunk in pow2_chunks(events) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO ticket_events (ticket_id, event_id, event_type, occurred_at, schema_version, payload, recorded_at) ",
+            "INSERT OR IGNORE INTO ticket_events (ticket_seq, ticket_id, event_id, event_type, occurred_at, schema_version, payload, recorded_at) ",
         );
-        q.push_values(chunk, |mut b, e| {
+        q.push_values(chunk, |mut b, (seq, e)| {
             // The received event's payload is the ticket row itself; keep the
             // event small instead of storing contact details twice.
             let payload = match &e.payload {
@@ -148,7 +175,8 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[TicketE
                 }
                 p => serde_json::to_string(p).unwrap_or_default(),
             };
-            b.push_bind(e.ticket_id.to_string())
+            b.push_bind(*seq)
+                .push_bind(e.ticket_id.to_string())
                 .push_bind(e.event_id.to_string())
                 .push_bind(e.event_type.id())
                 .push_bind(e.occurred_at.to_rfc3339())
@@ -172,7 +200,7 @@ impl WorkflowStore for SqliteStore {
                 _ => None,
             })
             .collect();
-        insert_tickets(&mut tx, &tickets).await?;
+        let mut seqs = insert_tickets(&mut tx, &tickets).await?;
         for e in events {
             if let EventPayload::Updated {
                 version,
@@ -198,7 +226,22 @@ impl WorkflowStore for SqliteStore {
                 .await?;
             }
         }
-        let new = insert_events(&mut tx, events).await?;
+        // Events about tickets stored earlier (redeliveries, updates) need their seq.
+        let mut missing: Vec<Uuid> = events.iter().map(|e| e.ticket_id).filter(|id| !seqs.contains_key(id)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            ticket_seqs(&mut tx, &missing, &mut seqs).await?;
+        }
+        let rows = events
+            .iter()
+            .map(|e| {
+                seqs.get(&e.ticket_id).map(|s| (*s, e)).ok_or_else(|| {
+                    StoreError::Corrupt(format!("event {} is about ticket {}, which is not stored", e.event_id, e.ticket_id))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let new = insert_events(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(new)
     }
