@@ -33,8 +33,10 @@ CREATE TABLE tickets (
     updated_at        TEXT NOT NULL
     -- (channel, source_id) is unique through ticket_id, its UUIDv5.
 );
--- Duplicate lookups are by citizen; their few tickets are compared in memory.
-CREATE INDEX tickets_citizen ON tickets (citizen_key);
+-- Duplicates link only within a window of receive times, so intake loads
+-- originals by time; appeals arrive roughly in time order, so this index
+-- mostly appends (an index on citizen_key wrote a random page per ticket).
+CREATE INDEX tickets_received ON tickets (received_ts);
 -- No index on short_no: the acceptance number encodes the first 50 bits of
 -- ticket_id, so a lookup by number is a range scan on the primary key.
 

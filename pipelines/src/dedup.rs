@@ -37,8 +37,8 @@ pub struct DedupIndex {
     known: HashMap<Uuid, u32>,
     /// Originals by (citizen_key, text_hash).
     roots: HashMap<Key, Vec<(Uuid, DateTime<FixedOffset>)>>,
-    /// Citizens whose originals have been loaded from the store.
-    loaded: std::collections::HashSet<String>,
+    /// Receive times (unix seconds, inclusive) whose originals are loaded.
+    covered: Option<(i64, i64)>,
     window: Duration,
     capacity: usize,
     /// The cache holds everything the store holds: no lookups needed.
@@ -67,7 +67,7 @@ impl DedupIndex {
 
     /// Forgets everything when the cache is over capacity; the store still knows.
     pub fn trim(&mut self) {
-        if self.known.len() > self.capacity || self.loaded.len() > self.capacity {
+        if self.known.len() > self.capacity || self.roots.len() > self.capacity {
             self.reset();
         }
     }
@@ -77,7 +77,7 @@ impl DedupIndex {
     pub fn reset(&mut self) {
         self.known.clear();
         self.roots.clear();
-        self.loaded.clear();
+        self.covered = None;
         self.complete = false;
     }
 
@@ -85,7 +85,7 @@ impl DedupIndex {
     pub fn load_complete(&mut self, known: HashMap<Uuid, u32>, roots: Vec<DupCandidate>) {
         self.reset();
         self.known = known;
-        self.absorb_roots(&[], roots);
+        self.absorb_roots(None, roots);
         self.complete = true;
     }
 
@@ -101,15 +101,34 @@ impl DedupIndex {
         ids.into_iter().filter(|id| !self.known.contains_key(id)).copied().collect()
     }
 
-    /// Citizens whose originals are not loaded yet.
-    pub fn unloaded_citizens<'a>(&self, keys: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    /// Receive-time ranges whose originals the store must be asked for: the
+    /// batch's span widened by the window, less what is loaded already.
+    pub fn uncovered(&self, tickets: &[Ticket]) -> Vec<(i64, i64)> {
         if self.complete {
             return Vec::new();
         }
-        let mut v: Vec<String> = keys.into_iter().filter(|k| !self.loaded.contains(*k)).cloned().collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+        let times = tickets
+            .iter()
+            .filter(|t| t.citizen_key.is_some())
+            .map(|t| t.received_at.timestamp());
+        let (Some(lo), Some(hi)) = (times.clone().min(), times.max()) else {
+            return Vec::new();
+        };
+        let w = self.window.num_seconds();
+        let (lo, hi) = (lo - w, hi + w);
+        match self.covered {
+            None => vec![(lo, hi)],
+            Some((c_lo, c_hi)) => {
+                let mut v = Vec::new();
+                if lo < c_lo {
+                    v.push((lo, c_lo - 1));
+                }
+                if hi > c_hi {
+                    v.push((c_hi + 1, hi));
+                }
+                v
+            }
+        }
     }
 
     pub fn absorb_known(&mut self, known: HashMap<Uuid, u32>) {
@@ -119,8 +138,15 @@ impl DedupIndex {
         }
     }
 
-    pub fn absorb_roots(&mut self, citizens: &[String], found: Vec<DupCandidate>) {
-        self.loaded.extend(citizens.iter().cloned());
+    /// Adds originals found in the store for `range` (receive times).
+    pub fn absorb_roots(&mut self, range: Option<(i64, i64)>, found: Vec<DupCandidate>) {
+        if let Some((lo, hi)) = range {
+            // Ranges come from `uncovered`, so they touch what is covered.
+            self.covered = Some(match self.covered {
+                Some((c_lo, c_hi)) => (c_lo.min(lo), c_hi.max(hi)),
+                None => (lo, hi),
+            });
+        }
         for c in found {
             let list = self.roots.entry((c.citizen_key, c.text_hash)).or_default();
             if !list.iter().any(|(id, _)| *id == c.ticket_id) {
@@ -262,7 +288,8 @@ mod tests {
         let id = Uuid::new_v4();
         idx.load_complete(HashMap::new(), vec![]);
         assert!(idx.unknown_ids([&id]).is_empty());
-        assert!(idx.unloaded_citizens([&"c".to_string()]).is_empty());
+        let probe = t(Channel::Grid, "p", Some("c"), "x", "2026-06-01T09:00:00+08:00", 0);
+        assert!(idx.uncovered(std::slice::from_ref(&probe)).is_empty());
         idx.reset();
         assert_eq!(idx.unknown_ids([&id]), vec![id]);
         assert!(!idx.is_complete());
@@ -276,16 +303,25 @@ mod tests {
         idx.absorb_known(HashMap::from([(a.ticket_id, 0)]));
         assert!(idx.unknown_ids([&a.ticket_id]).is_empty());
         let root = Uuid::new_v4();
-        idx.absorb_roots(
-            &["c9".into()],
-            vec![DupCandidate {
-                ticket_id: root,
-                citizen_key: "c9".into(),
-                text_hash: "y".into(),
-                received_at: a.received_at,
-            }],
+        let b = t(Channel::Grid, "2", Some("c9"), "y", "2026-06-01T10:00:00+08:00", 0);
+        // The batch's span, widened by 72 hours on each side, must be loaded.
+        let need = idx.uncovered(std::slice::from_ref(&b));
+        let at = b.received_at.timestamp();
+        assert_eq!(need, vec![(at - 72 * 3600, at + 72 * 3600)]);
+        let found = DupCandidate {
+            ticket_id: root,
+            citizen_key: "c9".into(),
+            text_hash: "y".into(),
+            received_at: a.received_at,
+        };
+        idx.absorb_roots(Some(need[0]), vec![found]);
+        assert!(idx.uncovered(std::slice::from_ref(&b)).is_empty());
+        // A later batch needs only the part beyond what is covered.
+        let later = t(Channel::Grid, "3", Some("c1"), "z", "2026-06-02T10:00:00+08:00", 0);
+        assert_eq!(
+            idx.uncovered(std::slice::from_ref(&later)),
+            vec![(at + 72 * 3600 + 1, at + 96 * 3600)]
         );
-        assert!(idx.unloaded_citizens([&"c9".to_string()]).is_empty());
         let b = t(Channel::Grid, "2", Some("c9"), "y", "2026-06-01T10:00:00+08:00", 0);
         assert_eq!(idx.decide(&[a, b]).0, vec![Decision::Replay, Decision::Duplicate(root)]);
     }

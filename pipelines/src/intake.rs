@@ -227,10 +227,9 @@ impl Intake {
             let known = self.store.known_tickets(&unknown).await?;
             self.index.absorb_known(known);
         }
-        let citizens = self.index.unloaded_citizens(tickets.iter().filter_map(|t| t.citizen_key.as_ref()));
-        if !citizens.is_empty() {
-            let roots = self.store.duplicate_roots(&citizens).await?;
-            self.index.absorb_roots(&citizens, roots);
+        for (from, to) in self.index.uncovered(&tickets) {
+            let roots = self.store.duplicate_roots_between(from, to).await?;
+            self.index.absorb_roots(Some((from, to)), roots);
         }
         let (decisions, pending) = self.index.decide(&tickets);
         self.index.commit(pending);

@@ -44,6 +44,12 @@ struct Pipe {
 }
 
 async fn start(dir: &std::path::Path) -> Pipe {
+    start_with_cache(dir, 100_000).await
+}
+
+/// `cache`: how many tickets intake may hold in memory; below the store's
+/// size it looks tickets up in the store for every batch.
+async fn start_with_cache(dir: &std::path::Path, cache: usize) -> Pipe {
     let store = Arc::new(SqliteStore::open(&dir.join("minqing.db")).await.unwrap());
     let bus = Arc::new(MemoryBus::new(&[EventQueue::Workflow], 1000));
     let cancel = CancellationToken::new();
@@ -59,7 +65,7 @@ async fn start(dir: &std::path::Path) -> Pipe {
         )),
         store: store.clone(),
         bus: bus.clone(),
-        index: DedupIndex::new(72, 100_000),
+        index: DedupIndex::new(72, cache),
         stats: Arc::clone(&stats),
         max_in_flight: 4,
     };
@@ -173,4 +179,54 @@ async fn a_batch_becomes_tickets_and_a_restart_sees_only_replays() {
     let total: u64 = s.values().map(|c| c.tickets + c.quarantined).sum();
     assert_eq!(total, 0, "a second delivery creates nothing");
     assert_eq!(s.values().map(|c| c.replays).sum::<u64>(), 7);
+}
+
+#[tokio::test]
+async fn with_a_cache_smaller_than_the_store_intake_asks_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(dir.path()).await;
+    p.bus.publish_raw(batch()).await.unwrap();
+    let before = p.store.channel_counts().await.unwrap();
+    p.cancel.cancel();
+
+    // Capacity 1 against 5 stored tickets: every batch is looked up.
+    let p = start_with_cache(dir.path(), 1).await;
+    p.bus.publish_raw(batch()).await.unwrap();
+    assert_eq!(p.store.channel_counts().await.unwrap(), before, "replays change nothing");
+    let s = p.stats.snapshot();
+    assert_eq!(s.values().map(|c| c.tickets).sum::<u64>(), 0);
+
+    // Same citizen, same text, a day later on another channel: found in the store.
+    let dup = appeal(
+        Channel::Grid,
+        "WG2",
+        "138-1234-5678",
+        "港湖村路灯坏了",
+        "2026-06-02T10:00:00+08:00",
+        0,
+    );
+    // Five days later: outside the 72-hour window, a new original.
+    let late = appeal(
+        Channel::Tax12366,
+        "NS9",
+        "13812345678",
+        "港湖村路灯坏了",
+        "2026-06-06T10:00:00+08:00",
+        0,
+    );
+    p.bus.publish_raw(vec![dup]).await.unwrap();
+    p.bus.publish_raw(vec![late]).await.unwrap();
+    let after = p.store.channel_counts().await.unwrap();
+    assert_eq!(after[&Channel::Grid].duplicates, 1);
+    assert_eq!(after[&Channel::Tax12366].tickets, 1);
+    assert_eq!(after[&Channel::Tax12366].duplicates, 0);
+    let root: String = sqlx::query_scalar("SELECT duplicate_of FROM tickets WHERE source_id = 'WG2'")
+        .fetch_one(p.store.pool())
+        .await
+        .unwrap();
+    let original: String = sqlx::query_scalar("SELECT ticket_id FROM tickets WHERE source_id = 'GD1'")
+        .fetch_one(p.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(root, original, "the duplicate points at the first ticket");
 }

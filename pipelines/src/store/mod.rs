@@ -84,8 +84,9 @@ pub trait WorkflowStore: Send + Sync {
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError>;
     /// Which of `ids` exist, with their version.
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError>;
-    /// Original (non-duplicate) tickets of these citizens.
-    async fn duplicate_roots(&self, citizen_keys: &[String]) -> Result<Vec<DupCandidate>, StoreError>;
+    /// Original (non-duplicate) tickets with a citizen key received between
+    /// `from` and `to` (unix seconds, inclusive).
+    async fn duplicate_roots_between(&self, from: i64, to: i64) -> Result<Vec<DupCandidate>, StoreError>;
     /// Every ticket's version and every original with a citizen key, if the
     /// store holds at most `limit` tickets; intake then needs no lookups.
     async fn dedup_snapshot(&self, limit: u64) -> Result<Option<(HashMap<Uuid, u32>, Vec<DupCandidate>)>, StoreError>;

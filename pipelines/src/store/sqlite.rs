@@ -287,29 +287,26 @@ impl WorkflowStore for SqliteStore {
         Ok(out)
     }
 
-    async fn duplicate_roots(&self, citizen_keys: &[String]) -> Result<Vec<DupCandidate>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in citizen_keys.chunks(500) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "SELECT ticket_id, citizen_key, text_hash, received_at FROM tickets WHERE duplicate_of IS NULL AND citizen_key IN (",
-            );
-            let mut sep = q.separated(", ");
-            for k in chunk {
-                sep.push_bind(k.clone());
-            }
-            q.push(")");
-            for row in q.build().fetch_all(&self.pool).await? {
-                let id: String = row.try_get(0)?;
+    async fn duplicate_roots_between(&self, from: i64, to: i64) -> Result<Vec<DupCandidate>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, citizen_key, text_hash, received_at FROM tickets \
+             WHERE received_ts BETWEEN ? AND ? AND duplicate_of IS NULL AND citizen_key IS NOT NULL",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
                 let at: String = row.try_get(3)?;
-                out.push(DupCandidate {
-                    ticket_id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")))?,
+                Ok(DupCandidate {
+                    ticket_id: parse_id(&row.try_get::<String, _>(0)?)?,
                     citizen_key: row.try_get(1)?,
                     text_hash: row.try_get(2)?,
                     received_at: DateTime::parse_from_rfc3339(&at).map_err(|e| StoreError::Corrupt(format!("received_at `{at}`: {e}")))?,
-                });
-            }
-        }
-        Ok(out)
+                })
+            })
+            .collect()
     }
 
     async fn dedup_snapshot(&self, limit: u64) -> Result<Option<(HashMap<Uuid, u32>, Vec<DupCandidate>)>, StoreError> {
