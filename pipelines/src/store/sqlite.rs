@@ -142,15 +142,21 @@ fn parse_id(id: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")))
 }
 
+/// `SELECT {columns} FROM tickets WHERE ticket_id IN (…ids)`.
+fn by_ticket_ids(columns: &str, ids: &[Uuid]) -> QueryBuilder<Sqlite> {
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM tickets WHERE ticket_id IN ("));
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(id.to_string());
+    }
+    q.push(")");
+    q
+}
+
 /// The `seq` of tickets already stored, for events about them.
 async fn ticket_seqs(tx: &mut sqlx::Transaction<'_, Sqlite>, ids: &[Uuid], seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
     for chunk in ids.chunks(500) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT seq, ticket_id FROM tickets WHERE ticket_id IN (");
-        let mut sep = q.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.to_string());
-        }
-        q.push(")");
+        let mut q = by_ticket_ids("seq, ticket_id", chunk);
         for row in q.build().fetch_all(&mut **tx).await? {
             let id: String = row.try_get(1)?;
             seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
@@ -271,17 +277,11 @@ impl WorkflowStore for SqliteStore {
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT ticket_id, version FROM tickets WHERE ticket_id IN (");
-            let mut sep = q.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.to_string());
-            }
-            q.push(")");
+            let mut q = by_ticket_ids("ticket_id, version", chunk);
             for row in q.build().fetch_all(&self.pool).await? {
                 let id: String = row.try_get(0)?;
                 let v: i64 = row.try_get(1)?;
-                let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")))?;
-                out.insert(id, u32::try_from(v).unwrap_or(0));
+                out.insert(parse_id(&id)?, u32::try_from(v).unwrap_or(0));
             }
         }
         Ok(out)
