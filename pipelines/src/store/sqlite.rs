@@ -44,6 +44,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Runs a `SELECT channel, COUNT(*) … GROUP BY channel` query.
+    async fn count_by_channel(&self, sql: &'static str) -> Result<Vec<(Channel, u64)>, StoreError> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((channel(&r.try_get::<String, _>(0)?)?, r.try_get::<i64, _>(1)? as u64)))
+            .collect()
+    }
+
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
@@ -424,19 +432,15 @@ impl WorkflowStore for SqliteStore {
             e.tickets = r.try_get::<i64, _>(1)? as u64;
             e.duplicates = r.try_get::<i64, _>(2)? as u64;
         }
-        let q = sqlx::query("SELECT channel, COUNT(*) FROM quarantine GROUP BY channel")
-            .fetch_all(&self.pool)
-            .await?;
-        for r in q {
-            let c = channel(&r.try_get::<String, _>(0)?)?;
-            out.entry(c).or_default().quarantined = r.try_get::<i64, _>(1)? as u64;
+        for (c, n) in self
+            .count_by_channel("SELECT channel, COUNT(*) FROM quarantine GROUP BY channel")
+            .await?
+        {
+            out.entry(c).or_default().quarantined = n;
         }
-        let ev = sqlx::query("SELECT t.channel, COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) GROUP BY t.channel")
-            .fetch_all(&self.pool)
-            .await?;
-        for r in ev {
-            let c = channel(&r.try_get::<String, _>(0)?)?;
-            out.entry(c).or_default().events = r.try_get::<i64, _>(1)? as u64;
+        let events = "SELECT t.channel, COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) GROUP BY t.channel";
+        for (c, n) in self.count_by_channel(events).await? {
+            out.entry(c).or_default().events = n;
         }
         Ok(out)
     }
