@@ -10,6 +10,7 @@ use axum::routing::get;
 use minqing_connectors::Channel;
 use minqing_pipelines::intake::IntakeStats;
 use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::warehouse::Warehouse;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -21,6 +22,8 @@ type Series<T> = (&'static str, &'static str, fn(&T) -> u64);
 
 pub struct ApiState {
     pub store: Arc<dyn WorkflowStore>,
+    pub warehouse: Arc<dyn Warehouse>,
+    pub bus: Arc<dyn minqing_pipelines::bus::Bus>,
     pub intake_stats: Arc<IntakeStats>,
     pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
     pub started: std::time::Instant,
@@ -35,15 +38,26 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
+/// Ready when every backend answers; each is reported by name.
 async fn readyz(State(s): State<Arc<ApiState>>) -> Response {
-    match s.store.ping().await {
-        Ok(()) => axum::Json(json!({"ready": true, "workflow_store": "ok", "bus": "memory"})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"ready": false, "workflow_store": e.to_string()})),
-        )
-            .into_response(),
-    }
+    let store = s.store.ping().await.map_err(|e| e.to_string());
+    let warehouse = s.warehouse.ping().await.map_err(|e| e.to_string());
+    let show = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.clone(),
+    };
+    let bus = s.bus.ping().await.map_err(|e| e.to_string());
+    let ready = store.is_ok() && warehouse.is_ok() && bus.is_ok();
+    let body = json!({
+        "ready": ready,
+        "workflow_store": show(&store),
+        "warehouse": show(&warehouse),
+        "warehouse_backend": s.warehouse.kind(),
+        "bus": show(&bus),
+        "bus_backend": s.bus.kind(),
+    });
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, axum::Json(body)).into_response()
 }
 
 async fn status(State(s): State<Arc<ApiState>>) -> Response {

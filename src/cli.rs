@@ -43,6 +43,9 @@ pub enum Command {
     },
     /// Load the configuration and explain every error with its key's path.
     CheckConfig,
+    /// Apply the migrations of the configured workflow store and warehouse,
+    /// and declare the RabbitMQ topology if the bus is RabbitMQ.
+    Migrate,
     /// Inspect or replay quarantined records.
     Quarantine {
         #[command(subcommand)]

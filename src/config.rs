@@ -9,7 +9,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use minqing_connectors::http::RetryPolicy;
 use minqing_connectors::{grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
+use minqing_pipelines::bus::rabbit::RabbitSettings;
 use minqing_pipelines::normalize;
+use minqing_pipelines::store::postgres::PgSettings;
+use minqing_pipelines::warehouse::clickhouse::ClickhouseSettings;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -26,6 +29,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub store: StoreSettings,
     pub bus: BusSettings,
+    pub warehouse: WarehouseSettings,
     pub pipeline: normalize::Settings,
     /// Gazetteer file; empty uses the built-in `config/gazetteer.toml`.
     pub gazetteer: Option<PathBuf>,
@@ -54,6 +58,7 @@ pub struct ServerSettings {
 #[serde(rename_all = "snake_case")]
 pub enum StoreBackend {
     Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,12 +67,36 @@ pub struct StoreSettings {
     pub backend: StoreBackend,
     /// SQLite file, relative to `data_dir`.
     pub sqlite_file: PathBuf,
+    pub postgres: PgSettings,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum WarehouseBackend {
+    Sqlite,
+    Clickhouse,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseSettings {
+    pub backend: WarehouseBackend,
+    /// SQLite file of the embedded warehouse, relative to `data_dir`.
+    pub sqlite_file: PathBuf,
+    /// Write once this many events are pending…
+    pub batch_rows: usize,
+    /// …or this many milliseconds after the first; 0 writes as soon as
+    /// nothing more is waiting (what the in-process bus needs, since its
+    /// publishers wait for the write).
+    pub flush_ms: u64,
+    pub clickhouse: ClickhouseSettings,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum BusBackend {
     Memory,
+    Rabbitmq,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +109,7 @@ pub struct BusSettings {
     pub max_in_flight: usize,
     /// Pages a pull connector may have waiting for acceptance.
     pub pages_in_flight: usize,
+    pub rabbitmq: RabbitSettings,
 }
 
 /// The built-in channel simulators, which feed `minqing run` on a machine
@@ -262,6 +292,32 @@ pub fn validate(s: &Settings) -> Vec<String> {
     if s.bus.max_batch == 0 || s.bus.max_in_flight == 0 || s.bus.pages_in_flight == 0 {
         p.push("`bus.max_batch`, `bus.max_in_flight` and `bus.pages_in_flight`: must be at least 1".into());
     }
+    if s.bus.backend == BusBackend::Rabbitmq {
+        let r = &s.bus.rabbitmq;
+        if !(r.url.starts_with("amqp://") || r.url.starts_with("amqps://")) {
+            p.push("`bus.rabbitmq.url`: must start with amqp:// or amqps://".into());
+        }
+        if r.prefetch == 0 || r.delivery_limit == 0 || r.max_message_items == 0 {
+            p.push("`bus.rabbitmq.prefetch`, `delivery_limit` and `max_message_items`: must be at least 1".into());
+        }
+    }
+    if s.store.backend == StoreBackend::Postgres
+        && !(s.store.postgres.url.starts_with("postgres://") || s.store.postgres.url.starts_with("postgresql://"))
+    {
+        p.push("`store.postgres.url`: must start with postgres:// or postgresql://".into());
+    }
+    if s.warehouse.backend == WarehouseBackend::Clickhouse {
+        let c = &s.warehouse.clickhouse;
+        if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
+            p.push("`warehouse.clickhouse.url`: the HTTP interface, e.g. http://127.0.0.1:8123".into());
+        }
+        if c.database.is_empty() || !c.database.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            p.push("`warehouse.clickhouse.database`: letters, digits and _ only".into());
+        }
+    }
+    if s.warehouse.batch_rows == 0 {
+        p.push("`warehouse.batch_rows`: must be at least 1".into());
+    }
     if s.http.max_attempts == 0 {
         p.push("`http.max_attempts`: must be at least 1".into());
     }
@@ -278,6 +334,10 @@ pub fn validate(s: &Settings) -> Vec<String> {
 impl Settings {
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join(&self.store.sqlite_file)
+    }
+
+    pub fn warehouse_path(&self) -> PathBuf {
+        self.data_dir.join(&self.warehouse.sqlite_file)
     }
 
     pub fn gazetteer(&self) -> Result<normalize::Gazetteer> {

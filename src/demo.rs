@@ -55,7 +55,36 @@ pub struct Report {
     /// Passive WeChat replies that verified (signature, decryption, number).
     pub wechat_replies_ok: u64,
     pub wechat_replies_bad: u64,
+    /// What this run added to the workflow store and the warehouse.
+    pub stores: Landed,
+    pub backends: Backends,
     pub data_dir: PathBuf,
+}
+
+/// Rows this run added to each store; both should equal the tickets intake
+/// made (and the warehouse's daily aggregate should too).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Landed {
+    pub workflow_tickets: u64,
+    pub warehouse_tickets: u64,
+    pub warehouse_daily_total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Backends {
+    pub bus: String,
+    pub workflow_store: String,
+    pub warehouse: String,
+}
+
+async fn landed(runtime: &Runtime) -> Result<Landed> {
+    let wf: u64 = runtime.store.channel_counts().await?.values().map(|c| c.tickets).sum();
+    let wh = runtime.warehouse.counts().await?;
+    Ok(Landed {
+        workflow_tickets: wf,
+        warehouse_tickets: wh.tickets,
+        warehouse_daily_total: wh.daily_total,
+    })
 }
 
 /// The receive times of the demo's appeals: a fixed week, so that a second
@@ -107,10 +136,17 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let expected_by_channel = scenario.expected.clone();
     let fleet = Fleet::start(scenario, &mut settings.connectors, args.faults).await?;
     // The simulators are new upstreams: cursors from an earlier run mean nothing to them.
-    crate::runtime::open_store(&settings)
-        .await?
-        .clear_checkpoints(&Channel::ALL)
-        .await?;
+    // What the stores hold already is counted before anything can land.
+    let before = {
+        let store = crate::runtime::open_store(&settings).await?;
+        store.clear_checkpoints(&Channel::ALL).await?;
+        let wh = crate::runtime::open_warehouse(&settings).await?.counts().await?;
+        Landed {
+            workflow_tickets: store.channel_counts().await?.values().map(|c| c.tickets).sum(),
+            warehouse_tickets: wh.tickets,
+            warehouse_daily_total: wh.daily_total,
+        }
+    };
     let started = Instant::now();
     let runtime = Runtime::start(&settings, StartOptions { poll_at_start: true }).await?;
     fleet.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
@@ -138,7 +174,21 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // End to end means in both stores, which on a broker lag behind intake.
+    let made: u64 = runtime.intake_stats.snapshot().values().map(|c| c.tickets).sum();
+    let mut now = landed(&runtime).await?;
+    while (now.workflow_tickets < before.workflow_tickets + made || now.warehouse_tickets < before.warehouse_tickets + made)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        now = landed(&runtime).await?;
+    }
     let elapsed = started.elapsed();
+    let stores = Landed {
+        workflow_tickets: now.workflow_tickets - before.workflow_tickets,
+        warehouse_tickets: now.warehouse_tickets - before.warehouse_tickets,
+        warehouse_daily_total: now.warehouse_daily_total - before.warehouse_daily_total,
+    };
     if args.progress {
         eprintln!();
     }
@@ -186,6 +236,12 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         faults,
         wechat_replies_ok: wx_ok,
         wechat_replies_bad: wx_bad,
+        stores,
+        backends: Backends {
+            bus: format!("{:?}", settings.bus.backend).to_lowercase(),
+            workflow_store: format!("{:?}", settings.store.backend).to_lowercase(),
+            warehouse: format!("{:?}", settings.warehouse.backend).to_lowercase(),
+        },
         data_dir: settings.data_dir,
     })
 }
@@ -221,6 +277,15 @@ impl Report {
             self.wechat_replies_bad
         ));
         out.push_str(&format!(
+            "landed: {} tickets in the workflow store ({}), {} in the warehouse ({}, daily aggregate {}); bus {}\n",
+            self.stores.workflow_tickets,
+            self.backends.workflow_store,
+            self.stores.warehouse_tickets,
+            self.backends.warehouse,
+            self.stores.warehouse_daily_total,
+            self.backends.bus
+        ));
+        out.push_str(&format!(
             "elapsed {:.2} s, {:.0} appeals/s; data in {}\n",
             self.elapsed_ms as f64 / 1000.0,
             self.appeals_per_sec,
@@ -232,6 +297,9 @@ impl Report {
     /// Whether what was observed is what was injected, with nothing missing.
     pub fn checks_out(&self) -> bool {
         self.totals.missing == 0
+            && self.stores.workflow_tickets == self.totals.tickets
+            && self.stores.warehouse_tickets == self.totals.tickets
+            && self.stores.warehouse_daily_total == self.totals.tickets
             && self.totals.replays == self.expected.replays
             && self.totals.duplicates == self.expected.duplicates
             && self.totals.quarantined == self.expected.quarantined

@@ -81,6 +81,25 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 eprintln!("error: {} appeal(s) not accounted for", report.totals.missing);
                 return Ok(ExitCode::FAILURE);
             }
+            let s = &report.stores;
+            if s.workflow_tickets != report.totals.tickets || s.warehouse_tickets != report.totals.tickets {
+                eprintln!(
+                    "error: intake made {} tickets, but {} reached the workflow store and {} the warehouse",
+                    report.totals.tickets, s.workflow_tickets, s.warehouse_tickets
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Migrate => {
+            telemetry::init("warn");
+            runtime::open_store(&settings).await?;
+            println!("workflow store ({:?}): migrated", settings.store.backend);
+            runtime::open_warehouse(&settings).await?;
+            println!("warehouse ({:?}): migrated", settings.warehouse.backend);
+            if settings.bus.backend == config::BusBackend::Rabbitmq {
+                runtime::open_bus(&settings).await?;
+                println!("bus (rabbitmq): exchanges and queues declared");
+            }
         }
         Command::Quarantine { action } => {
             telemetry::init("warn");

@@ -4,7 +4,7 @@
 //! nothing half-done is left behind.
 
 use crate::api;
-use crate::config::Settings;
+use crate::config::{BusBackend, Settings, StoreBackend, WarehouseBackend};
 use crate::scheduler;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -13,14 +13,19 @@ use minqing_connectors::pull::{ChannelStats, PullConnector, PullRunner};
 use minqing_connectors::sink::{AppealSink, SinkError};
 use minqing_connectors::{Channel, Inbound, RawAppeal, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
 use minqing_pipelines::bus::memory::MemoryBus;
+use minqing_pipelines::bus::rabbit::RabbitBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
 use minqing_pipelines::dedup::DedupIndex;
 use minqing_pipelines::intake::{Intake, IntakeStats};
 use minqing_pipelines::normalize::Normalizer;
-use minqing_pipelines::sink::run_workflow_sink;
+use minqing_pipelines::sink::{Batching, StoreTarget, WarehouseTarget, run_sink};
+use minqing_pipelines::store::postgres::PgStore;
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{Checkpoints, WorkflowStore};
 use minqing_pipelines::ticket::{short_no, ticket_id};
+use minqing_pipelines::warehouse::Warehouse;
+use minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse;
+use minqing_pipelines::warehouse::sqlite::SqliteWarehouse;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +57,7 @@ pub struct StartOptions {
 
 pub struct Runtime {
     pub store: Arc<dyn WorkflowStore>,
+    pub warehouse: Arc<dyn Warehouse>,
     pub bus: Arc<dyn Bus>,
     pub intake_stats: Arc<IntakeStats>,
     pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
@@ -66,28 +72,74 @@ pub fn acceptance_no(a: &RawAppeal) -> String {
     short_no(&ticket_id(a.channel, &a.source_id))
 }
 
-/// Opens the configured workflow store.
+/// Opens the configured workflow store (and migrates it).
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn WorkflowStore>> {
-    let path = settings.sqlite_path();
-    let store = SqliteStore::open(&path).await.with_context(|| {
-        format!(
-            "opening the SQLite workflow store at {}; check data_dir and its permissions",
-            path.display()
-        )
-    })?;
-    Ok(Arc::new(store))
+    Ok(match settings.store.backend {
+        StoreBackend::Sqlite => {
+            let path = settings.sqlite_path();
+            let store = SqliteStore::open(&path).await.with_context(|| {
+                format!(
+                    "opening the SQLite workflow store at {}; check data_dir and its permissions",
+                    path.display()
+                )
+            })?;
+            Arc::new(store)
+        }
+        StoreBackend::Postgres => Arc::new(
+            PgStore::open(&settings.store.postgres)
+                .await
+                .context("opening the PostgreSQL workflow store (store.postgres.url)")?,
+        ),
+    })
 }
 
-/// Store, bus, intake and the workflow sink: everything downstream of connectors.
+/// Opens the configured warehouse (and migrates it).
+pub async fn open_warehouse(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
+    Ok(match settings.warehouse.backend {
+        WarehouseBackend::Sqlite => {
+            let path = settings.warehouse_path();
+            Arc::new(SqliteWarehouse::open(&path).await.with_context(|| {
+                format!(
+                    "opening the SQLite warehouse at {}; check data_dir and its permissions",
+                    path.display()
+                )
+            })?)
+        }
+        WarehouseBackend::Clickhouse => Arc::new(
+            ClickhouseWarehouse::open(&settings.warehouse.clickhouse)
+                .await
+                .context("opening the ClickHouse warehouse (warehouse.clickhouse.url)")?,
+        ),
+    })
+}
+
+/// Connects the configured bus; on RabbitMQ this declares the topology.
+pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn Bus>> {
+    Ok(match settings.bus.backend {
+        BusBackend::Memory => Arc::new(MemoryBus::new(
+            &[EventQueue::Workflow, EventQueue::Warehouse],
+            settings.bus.max_batch,
+        )),
+        BusBackend::Rabbitmq => Arc::new(
+            RabbitBus::connect(&settings.bus.rabbitmq, settings.bus.max_batch)
+                .await
+                .context("connecting to RabbitMQ (bus.rabbitmq.url)")?,
+        ),
+    })
+}
+
+/// Store, bus, intake and the sinks: everything downstream of connectors.
 pub struct Pipeline {
     pub store: Arc<dyn WorkflowStore>,
+    pub warehouse: Arc<dyn Warehouse>,
     pub bus: Arc<dyn Bus>,
     pub intake_stats: Arc<IntakeStats>,
 }
 
 pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: &CancellationToken) -> Result<Pipeline> {
     let store = open_store(settings).await?;
-    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(&[EventQueue::Workflow], settings.bus.max_batch));
+    let warehouse = open_warehouse(settings).await?;
+    let bus = open_bus(settings).await?;
     let intake_stats = Arc::new(IntakeStats::default());
     let intake = Intake {
         normalizer: Arc::new(Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?)),
@@ -98,19 +150,40 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         max_in_flight: settings.bus.max_in_flight,
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
-    tracker.spawn(run_workflow_sink(
-        store.clone(),
+    tracker.spawn(run_sink(
+        Arc::new(StoreTarget(store.clone())),
         bus.consume_events(EventQueue::Workflow).await?,
+        Batching::default(),
         cancel.clone(),
     ));
-    Ok(Pipeline { store, bus, intake_stats })
+    tracker.spawn(run_sink(
+        Arc::new(WarehouseTarget(warehouse.clone())),
+        bus.consume_events(EventQueue::Warehouse).await?,
+        Batching {
+            max_rows: settings.warehouse.batch_rows,
+            flush: Duration::from_millis(settings.warehouse.flush_ms),
+            ..Batching::default()
+        },
+        cancel.clone(),
+    ));
+    Ok(Pipeline {
+        store,
+        warehouse,
+        bus,
+        intake_stats,
+    })
 }
 
 impl Runtime {
     pub async fn start(settings: &Settings, opts: StartOptions) -> Result<Runtime> {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let Pipeline { store, bus, intake_stats } = start_pipeline(settings, &tracker, &cancel).await?;
+        let Pipeline {
+            store,
+            warehouse,
+            bus,
+            intake_stats,
+        } = start_pipeline(settings, &tracker, &cancel).await?;
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let http = HttpClient::new(settings.http.clone());
         let c = &settings.connectors;
@@ -197,6 +270,8 @@ impl Runtime {
         let channels = Arc::new(channels);
         let state = api::ApiState {
             store: store.clone(),
+            warehouse: warehouse.clone(),
+            bus: bus.clone(),
             intake_stats: intake_stats.clone(),
             channels: channels.clone(),
             started: std::time::Instant::now(),
@@ -221,6 +296,7 @@ impl Runtime {
         tracing::info!(addr = %api_addr, "Listening.");
         Ok(Runtime {
             store,
+            warehouse,
             bus,
             intake_stats,
             channels,

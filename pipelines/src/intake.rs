@@ -173,13 +173,31 @@ impl Intake {
                 Err(e) => {
                     self.index.reset();
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(error = %e, count = d.items.len(), "Intake batch failed; handing it back.");
+                    tracing::warn!(error = %e, count = d.items.len(), "Intake batch failed; handing it back once the store answers.");
+                    // Handing it back at once would spin through the broker's
+                    // delivery limit while the store is away.
+                    self.wait_for_store(&cancel).await;
                     let _ = d.nack(e.to_string()).await;
                 }
             }
         }
         drop(tx);
         let _ = settler.await;
+    }
+
+    /// Returns once the store answers a ping, or on cancel.
+    async fn wait_for_store(&self, cancel: &CancellationToken) {
+        let mut delay = std::time::Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.cancelled() => return,
+            }
+            if self.store.ping().await.is_ok() {
+                return;
+            }
+            delay = (delay * 2).min(std::time::Duration::from_secs(5));
+        }
     }
 
     /// Quarantines, looks up and decides one batch. The decisions are in the

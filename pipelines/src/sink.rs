@@ -1,27 +1,223 @@
-//! The workflow sink: applies ticket events from `tickets.workflow` to the
-//! workflow store, acking each delivery only after its transaction commits.
+//! The sinks: consumers of `tickets.workflow` and `tickets.warehouse` that
+//! write ticket events to a backend and ack each delivery only after the
+//! write is durable.
+//!
+//! Failures are sorted by asking the backend whether it is up:
+//! - backend down (ping fails): hold the deliveries and retry with capped
+//!   backoff for as long as it takes; on the broker they wait in their queue;
+//! - backend up but the batch still fails after a few tries: write item by
+//!   item and park only the items that fail, with the backend's reason, so
+//!   one poison event never stalls the stream.
 
-use crate::bus::Consumer;
+use crate::bus::{Consumer, Delivery};
 use crate::store::WorkflowStore;
 use crate::ticket::TicketEvent;
+use crate::warehouse::Warehouse;
+use async_trait::async_trait;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub async fn run_workflow_sink(store: Arc<dyn WorkflowStore>, mut consumer: Box<dyn Consumer<TicketEvent>>, cancel: CancellationToken) {
-    loop {
-        let delivery = tokio::select! {
-            d = consumer.next() => d,
-            _ = cancel.cancelled() => None,
-        };
-        let Some(d) = delivery else { break };
-        match store.apply_events(&d.items).await {
-            Ok(_) => {
-                let _ = d.ack().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, count = d.items.len(), "Workflow store write failed; handing the events back.");
-                let _ = d.nack(format!("workflow store: {e}")).await;
+/// Where a sink writes.
+#[async_trait]
+pub trait Target: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Writes idempotently; resolves once durable.
+    async fn write(&self, events: &[TicketEvent]) -> Result<(), String>;
+    async fn ping(&self) -> Result<(), String>;
+}
+
+pub struct StoreTarget(pub Arc<dyn WorkflowStore>);
+
+#[async_trait]
+impl Target for StoreTarget {
+    fn name(&self) -> &'static str {
+        "workflow store"
+    }
+    async fn write(&self, events: &[TicketEvent]) -> Result<(), String> {
+        self.0.apply_events(events).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+    async fn ping(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+pub struct WarehouseTarget(pub Arc<dyn Warehouse>);
+
+#[async_trait]
+impl Target for WarehouseTarget {
+    fn name(&self) -> &'static str {
+        "warehouse"
+    }
+    async fn write(&self, events: &[TicketEvent]) -> Result<(), String> {
+        self.0.write(events).await.map_err(|e| e.to_string())
+    }
+    async fn ping(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// How a sink groups deliveries into writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// Write once this many events are pending…
+    pub max_rows: usize,
+    /// …or this long after the first one arrived; zero writes whatever is
+    /// there as soon as nothing more is waiting.
+    pub flush: Duration,
+    /// Tries of one batch while the backend answers pings, before the batch
+    /// is split and failing items parked.
+    pub max_attempts: u32,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Batching {
+            max_rows: 10_000,
+            flush: Duration::ZERO,
+            max_attempts: 5,
+        }
+    }
+}
+
+/// Runs a sink until the consumer ends or `cancel` fires.
+pub async fn run_sink(target: Arc<dyn Target>, consumer: Box<dyn Consumer<TicketEvent>>, batching: Batching, cancel: CancellationToken) {
+    // A pump task owns the consumer, so waiting for the next delivery can be
+    // cut short by the flush timer without dropping one half-received.
+    let (tx, mut rx) = mpsc::channel::<Delivery<TicketEvent>>(64);
+    let pump_cancel = cancel.clone();
+    let pump = tokio::spawn(async move {
+        let mut consumer = consumer;
+        loop {
+            let d = tokio::select! {
+                d = consumer.next() => d,
+                _ = pump_cancel.cancelled() => None,
+            };
+            let Some(d) = d else { break };
+            if let Err(mpsc::error::SendError(d)) = tx.send(d).await {
+                let _ = d.nack("sink stopped".into()).await;
+                break;
             }
         }
+    });
+    let mut pending: Vec<Delivery<TicketEvent>> = Vec::new();
+    let mut rows = 0usize;
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let got = if pending.is_empty() {
+            tokio::select! {
+                d = rx.recv() => d,
+                _ = cancel.cancelled() => None,
+            }
+        } else if batching.flush.is_zero() {
+            rx.try_recv().ok()
+        } else {
+            let until = deadline.unwrap_or_else(tokio::time::Instant::now);
+            tokio::select! {
+                d = rx.recv() => d,
+                _ = tokio::time::sleep_until(until) => None,
+                _ = cancel.cancelled() => None,
+            }
+        };
+        match got {
+            Some(d) => {
+                rows += d.items.len();
+                if pending.is_empty() {
+                    deadline = Some(tokio::time::Instant::now() + batching.flush);
+                }
+                pending.push(d);
+                if rows < batching.max_rows {
+                    continue;
+                }
+            }
+            None if pending.is_empty() => break,
+            None => {}
+        }
+        flush(target.as_ref(), std::mem::take(&mut pending), &batching, &cancel).await;
+        rows = 0;
+        deadline = None;
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    for d in pending {
+        let _ = d.nack("sink stopped".into()).await;
+    }
+    rx.close();
+    while let Some(d) = rx.recv().await {
+        let _ = d.nack("sink stopped".into()).await;
+    }
+    let _ = pump.await;
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100u64 << attempt.min(6)).min(5_000))
+}
+
+async fn flush(target: &dyn Target, pending: Vec<Delivery<TicketEvent>>, batching: &Batching, cancel: &CancellationToken) {
+    let items: Vec<TicketEvent> = pending.iter().flat_map(|d| d.items.iter().cloned()).collect();
+    let mut attempts = 0;
+    let mut waits = 0;
+    loop {
+        match target.write(&items).await {
+            Ok(()) => {
+                for d in pending {
+                    if let Err(e) = d.ack().await {
+                        tracing::warn!(sink = target.name(), error = %e, "Ack failed; the events come again and are absorbed.");
+                    }
+                }
+                return;
+            }
+            Err(e) if cancel.is_cancelled() => {
+                tracing::warn!(sink = target.name(), error = %e, "Write failed while stopping; handing the events back.");
+                for d in pending {
+                    let _ = d.nack(format!("{}: {e}", target.name())).await;
+                }
+                return;
+            }
+            Err(e) => {
+                if let Err(down) = target.ping().await {
+                    if waits % 10 == 0 {
+                        tracing::warn!(sink = target.name(), error = %down, events = items.len(), "Backend unreachable; holding the events until it is back.");
+                    }
+                    waits += 1;
+                    tokio::time::sleep(backoff(waits)).await;
+                    continue;
+                }
+                attempts += 1;
+                if attempts < batching.max_attempts {
+                    tracing::warn!(sink = target.name(), error = %e, attempt = attempts, "Write failed; retrying.");
+                    tokio::time::sleep(backoff(attempts)).await;
+                    continue;
+                }
+                tracing::warn!(sink = target.name(), error = %e, "Write keeps failing while the backend is up; isolating the poison events.");
+                for d in pending {
+                    isolate(target, d).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Writes a delivery item by item and parks those that fail.
+async fn isolate(target: &dyn Target, d: Delivery<TicketEvent>) {
+    let mut poison = Vec::new();
+    let mut reason = String::new();
+    for item in &d.items {
+        if let Err(e) = target.write(std::slice::from_ref(item)).await {
+            reason = format!("{} rejected event {} ({}): {e}", target.name(), item.event_id, item.event_type.id());
+            poison.push(item.clone());
+        }
+    }
+    let result = if poison.is_empty() {
+        d.ack().await
+    } else {
+        tracing::warn!(sink = target.name(), count = poison.len(), reason = %reason, "Parking poison events.");
+        d.park(&poison, reason).await
+    };
+    if let Err(e) = result {
+        tracing::warn!(sink = target.name(), error = %e, "Settling failed; the events come again.");
     }
 }

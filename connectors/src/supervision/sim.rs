@@ -79,7 +79,7 @@ async fn clues(State(sim): State<Arc<Sim>>, headers: HeaderMap, Query(p): Query<
 fn render(out: &mut String, e: &Entry) {
     let a = &e.appeal;
     let mut at = format_local(&a.received_at, WINDOW_FMT);
-    if a.serial % 2 == 0 {
+    if a.serial.is_multiple_of(2) {
         at.push_str("+08:00");
     }
     let content = match e.kind {
@@ -106,7 +106,7 @@ fn render(out: &mut String, e: &Entry) {
             escape(&a.phone_shown)
         );
     }
-    if a.serial % 3 != 0 {
+    if !a.serial.is_multiple_of(3) {
         let _ = write!(out, "<address>{}</address>", escape(&a.text.address));
     }
     let _ = write!(out, "<category>{}</category></clue>", escape(a.text.category));

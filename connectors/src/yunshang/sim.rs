@@ -131,7 +131,7 @@ fn render(e: &Entry) -> serde_json::Value {
         "anonymous": a.anonymous,
         "location": {"address": a.text.address, "lat": a.coords.0, "lng": a.coords.1},
         "topic": a.text.category,
-        "images": if a.serial % 4 == 0 { json!([{"url": format!("https://img.yunshangdaye.example/{}.jpg", a.source_id), "width": 1080, "height": 1440}]) } else { json!([]) },
+        "images": if a.serial.is_multiple_of(4) { json!([{"url": format!("https://img.yunshangdaye.example/{}.jpg", a.source_id), "width": 1080, "height": 1440}]) } else { json!([]) },
     });
     match e.kind {
         EntryKind::Malformed(Malform::MissingContent) => {

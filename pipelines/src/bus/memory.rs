@@ -98,6 +98,10 @@ impl Bus for MemoryBus {
         self.raw.take(self.max_batch)
     }
 
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError> {
         let q = self.events.iter().find(|(n, _)| *n == queue).map(|(_, q)| q);
         q.ok_or(BusError::Broker(format!("queue {} is not bound on this bus", queue.name())))?

@@ -7,6 +7,7 @@
 //! to the dead-letter queue (broker), with the reason.
 
 pub mod memory;
+pub mod rabbit;
 
 use crate::ticket::TicketEvent;
 use async_trait::async_trait;
@@ -23,6 +24,8 @@ pub enum EventQueue {
 }
 
 impl EventQueue {
+    pub const ALL: [EventQueue; 3] = [EventQueue::Workflow, EventQueue::Warehouse, EventQueue::Forward];
+
     pub fn name(self) -> &'static str {
         match self {
             EventQueue::Workflow => "tickets.workflow",
@@ -49,6 +52,12 @@ pub enum BusError {
 pub trait Acker: Send {
     async fn ack(self: Box<Self>) -> Result<(), BusError>;
     async fn nack(self: Box<Self>, reason: String) -> Result<(), BusError>;
+    /// Moves `body` (items that cannot be processed) to the queue's parking
+    /// queue with the reason, then settles the delivery as done. Buses
+    /// without parking hand the delivery back instead.
+    async fn park(self: Box<Self>, _body: Vec<u8>, reason: String) -> Result<(), BusError> {
+        self.nack(reason).await
+    }
 }
 
 /// Messages handed to a consumer together, settled together.
@@ -70,6 +79,16 @@ impl<T> Delivery<T> {
     pub async fn nack(self, reason: String) -> Result<(), BusError> {
         self.acker.nack(reason).await
     }
+
+    /// Parks `poison` (some of this delivery's items) with the reason and
+    /// settles the whole delivery; the caller has committed the rest.
+    pub async fn park(self, poison: &[T], reason: String) -> Result<(), BusError>
+    where
+        T: Serialize,
+    {
+        let body = serde_json::to_vec(poison).map_err(|e| BusError::Broker(format!("encoding parked items: {e}")))?;
+        self.acker.park(body, reason).await
+    }
 }
 
 #[async_trait]
@@ -87,4 +106,10 @@ pub trait Bus: Send + Sync {
     async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError>;
     async fn consume_raw(&self) -> Result<Box<dyn Consumer<Inbound>>, BusError>;
     async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError>;
+    /// Whether the bus is connected, for `/readyz`.
+    async fn ping(&self) -> Result<(), BusError> {
+        Ok(())
+    }
+    /// `memory` or `rabbitmq`.
+    fn kind(&self) -> &'static str;
 }

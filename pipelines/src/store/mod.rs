@@ -5,6 +5,7 @@
 //! Every write is idempotent: tickets on `ticket_id`, events on `event_id`,
 //! quarantine on the digest of the raw record.
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::ticket::TicketEvent;
@@ -23,6 +24,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot reach the database: {0}")]
+    Connect(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
 }
@@ -110,5 +113,27 @@ impl CheckpointStore for Checkpoints {
 
     async fn save(&self, channel: Channel, cursor: &str) -> Result<(), String> {
         self.0.save_checkpoint(channel, cursor).await.map_err(|e| e.to_string())
+    }
+}
+
+/// The key that makes quarantine idempotent: sha256 of channel and raw bytes.
+pub(crate) fn digest(channel: Channel, raw: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(channel.id().as_bytes());
+    h.update([0]);
+    h.update(raw);
+    hex::encode(h.finalize())
+}
+
+/// An event's payload as stored. The received event's payload is the ticket
+/// row itself, so only its number and version are kept, rather than the
+/// contact details twice.
+pub(crate) fn stored_payload(e: &TicketEvent) -> serde_json::Value {
+    match &e.payload {
+        crate::ticket::EventPayload::Received { ticket } => {
+            serde_json::json!({"kind": "received", "short_no": ticket.short_no, "version": ticket.version})
+        }
+        p => serde_json::to_value(p).unwrap_or_default(),
     }
 }

@@ -4,13 +4,12 @@
 //! delivery, which is what lets the in-process pipeline keep up with tens of
 //! thousands of appeals a second on a small machine.
 
-use super::{DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore};
+use super::{DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload};
 use crate::ticket::{EventPayload, Ticket, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minqing_connectors::Channel;
 use minqing_connectors::timefmt::shanghai;
-use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
@@ -87,14 +86,6 @@ impl SqliteStore {
 
 fn now() -> String {
     Utc::now().with_timezone(&shanghai()).to_rfc3339()
-}
-
-fn digest(channel: Channel, raw: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(channel.id().as_bytes());
-    h.update([0]);
-    h.update(raw);
-    hex::encode(h.finalize())
 }
 
 /// Inserts the tickets not there yet; returns the `seq` of each one inserted.
@@ -181,14 +172,7 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &
             "INSERT OR IGNORE INTO ticket_events (ticket_seq, ticket_id, event_id, event_type, occurred_at, schema_version, payload, recorded_at) ",
         );
         q.push_values(chunk, |mut b, (seq, e)| {
-            // The received event's payload is the ticket row itself; keep the
-            // event small instead of storing contact details twice.
-            let payload = match &e.payload {
-                EventPayload::Received { ticket } => {
-                    serde_json::json!({"kind": "received", "short_no": ticket.short_no, "version": ticket.version}).to_string()
-                }
-                p => serde_json::to_string(p).unwrap_or_default(),
-            };
+            let payload = stored_payload(e).to_string();
             b.push_bind(*seq)
                 .push_bind(e.ticket_id.to_string())
                 .push_bind(e.event_id.to_string())

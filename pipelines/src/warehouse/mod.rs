@@ -1,22 +1,220 @@
 //! The [`Warehouse`] seam: where ticket facts and events go for analysis.
 //!
-//! A warehouse consumes `tickets.warehouse` in batches and must be idempotent
-//! on `event_id` (ClickHouse: `ReplacingMergeTree`). It receives tickets with
-//! personal data already removed: only `citizen_key`, never a phone or name.
-//! The SQLite and ClickHouse implementations come with the production
-//! backends; until then the embedded default binds no warehouse queue.
+//! A warehouse consumes `tickets.warehouse` in batches and is idempotent:
+//! before writing it drops the tickets and events it holds already, so a
+//! redelivered batch adds nothing and the daily aggregate counts each ticket
+//! once. Rows are built by [`FactRow::from_ticket`], which leaves out the
+//! contact name and phone: only `citizen_key` and the masked phone go in.
+//!
+//! Two implementations with the same tables: [`sqlite`] for the embedded
+//! default and [`clickhouse`] for production.
 
-use crate::ticket::TicketEvent;
+pub mod clickhouse;
+pub mod sqlite;
+
+use crate::ticket::{EventPayload, Ticket, TicketEvent};
 use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Serialize;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 #[error("warehouse: {0}")]
 pub struct WarehouseError(pub String);
 
+/// Row counts, for the demo's check, `/status` and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WarehouseCounts {
+    /// Distinct tickets (ClickHouse: after `FINAL`).
+    pub tickets: u64,
+    pub events: u64,
+    /// The sum of the daily aggregate; equals `tickets` when it is intact.
+    pub daily_total: u64,
+}
+
 #[async_trait]
 pub trait Warehouse: Send + Sync {
-    /// Writes a batch; resolves once it is durable.
+    /// Writes a batch idempotently; resolves once it is durable.
     async fn write(&self, events: &[TicketEvent]) -> Result<(), WarehouseError>;
     /// Cheap reachability probe for /readyz.
     async fn ping(&self) -> Result<(), WarehouseError>;
+    async fn counts(&self) -> Result<WarehouseCounts, WarehouseError>;
+    /// Which backend this is, for `/readyz`.
+    fn kind(&self) -> &'static str;
+}
+
+/// A ticket as the warehouse holds it: no contact name, no phone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRow {
+    pub ticket_id: Uuid,
+    pub short_no: String,
+    pub channel: &'static str,
+    pub source_id: String,
+    pub version: u32,
+    pub is_update: bool,
+    pub received_at: DateTime<FixedOffset>,
+    pub received_date: NaiveDate,
+    pub title: String,
+    pub content: String,
+    pub content_truncated: bool,
+    pub appeal_type: &'static str,
+    pub category: String,
+    pub town: String,
+    pub location: String,
+    pub coordinates: Option<(f64, f64)>,
+    pub citizen_key: String,
+    pub phone_masked: String,
+    pub anonymous: bool,
+    pub attachments: Vec<String>,
+    pub text_hash: String,
+    pub duplicate_of: String,
+    pub cluster_id: String,
+    pub status: &'static str,
+}
+
+impl FactRow {
+    pub fn from_ticket(t: &Ticket) -> Self {
+        FactRow {
+            ticket_id: t.ticket_id,
+            short_no: t.short_no.clone(),
+            channel: t.channel.id(),
+            source_id: t.source_id.clone(),
+            version: t.version,
+            is_update: false,
+            received_at: t.received_at,
+            received_date: t.received_at.date_naive(),
+            title: t.title.clone().unwrap_or_default(),
+            content: t.content.clone(),
+            content_truncated: t.content_truncated,
+            appeal_type: t.appeal_type.map(|a| a.id()).unwrap_or(""),
+            category: t.category.clone().unwrap_or_default(),
+            town: t.town.clone().unwrap_or_default(),
+            location: t.location.clone().unwrap_or_default(),
+            coordinates: t.coordinates.map(|c| (c.lat, c.lon)),
+            citizen_key: t.citizen_key.clone().unwrap_or_default(),
+            phone_masked: t.phone_masked.clone().unwrap_or_default(),
+            anonymous: t.anonymous,
+            attachments: t.attachments.clone(),
+            text_hash: t.text_hash.clone(),
+            duplicate_of: t.duplicate_of.map(|d| d.to_string()).unwrap_or_default(),
+            cluster_id: t.cluster_id.clone().unwrap_or_default(),
+            status: "received",
+        }
+    }
+
+    /// Applies an `updated` event; `None` if it is not newer.
+    pub fn updated(&self, e: &TicketEvent) -> Option<FactRow> {
+        let EventPayload::Updated {
+            version,
+            title,
+            content,
+            content_truncated,
+            text_hash,
+        } = &e.payload
+        else {
+            return None;
+        };
+        if *version <= self.version {
+            return None;
+        }
+        Some(FactRow {
+            version: *version,
+            is_update: true,
+            title: title.clone().unwrap_or_default(),
+            content: content.clone(),
+            content_truncated: *content_truncated,
+            text_hash: text_hash.clone(),
+            ..self.clone()
+        })
+    }
+}
+
+/// The stored payload of an event: personal data stays out (a received
+/// event carries the ticket, which is the fact row instead).
+pub fn event_payload(e: &TicketEvent) -> String {
+    crate::store::stored_payload(e).to_string()
+}
+
+/// Splits a batch into new ticket rows and the updates to apply, in order.
+pub fn facts(events: &[TicketEvent]) -> (Vec<FactRow>, Vec<&TicketEvent>) {
+    let mut rows = Vec::new();
+    let mut updates = Vec::new();
+    for e in events {
+        match &e.payload {
+            EventPayload::Received { ticket } => rows.push(FactRow::from_ticket(ticket)),
+            EventPayload::Updated { .. } => updates.push(e),
+            _ => {}
+        }
+    }
+    (rows, updates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::EventType;
+    use minqing_connectors::Channel;
+
+    fn ticket() -> Ticket {
+        let at = DateTime::parse_from_rfc3339("2026-06-01T23:30:00+08:00").unwrap();
+        Ticket {
+            ticket_id: Uuid::nil(),
+            short_no: "DY-00000-00000".into(),
+            channel: Channel::Hotline12345,
+            source_id: "1".into(),
+            version: 0,
+            received_at: at,
+            title: None,
+            content: "路灯不亮".into(),
+            content_truncated: false,
+            appeal_type: None,
+            category: None,
+            town: Some("金湖街道".into()),
+            location: None,
+            coordinates: None,
+            citizen_key: Some("abc".into()),
+            contact_name: Some("张三".into()),
+            contact_phone: Some("13800000000".into()),
+            phone_masked: Some("138****0000".into()),
+            anonymous: false,
+            attachments: vec![],
+            text_hash: "h".into(),
+            duplicate_of: None,
+            cluster_id: None,
+        }
+    }
+
+    #[test]
+    fn fact_rows_carry_no_contact_details_and_a_local_date() {
+        let row = FactRow::from_ticket(&ticket());
+        let text = format!("{row:?}");
+        assert!(!text.contains("张三") && !text.contains("13800000000"), "{text}");
+        assert_eq!(row.phone_masked, "138****0000");
+        // 23:30 in Daye is still June 1st, although it is 15:30 UTC.
+        assert_eq!(row.received_date.to_string(), "2026-06-01");
+    }
+
+    #[test]
+    fn only_newer_versions_update_a_fact() {
+        let row = FactRow::from_ticket(&ticket());
+        let ev = |v| {
+            TicketEvent::new(
+                Uuid::nil(),
+                Channel::YunshangApp,
+                EventType::Updated,
+                &v.to_string(),
+                row.received_at,
+                EventPayload::Updated {
+                    version: v,
+                    title: Some("新".into()),
+                    content: "改了".into(),
+                    content_truncated: false,
+                    text_hash: "h2".into(),
+                },
+            )
+        };
+        let up = row.updated(&ev(2)).unwrap();
+        assert_eq!((up.version, up.is_update, up.content.as_str()), (2, true, "改了"));
+        assert!(up.updated(&ev(1)).is_none());
+    }
 }

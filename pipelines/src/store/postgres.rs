@@ -1,0 +1,464 @@
+//! The PostgreSQL workflow store of production deployments, the same role as
+//! the SQLite one (`migrations/postgres/`).
+//!
+//! Each delivery is one transaction. Tickets and events go in as one
+//! `INSERT … SELECT FROM UNNEST(arrays…) ON CONFLICT DO NOTHING` each, so a
+//! batch of thousands costs a few round trips and a redelivered batch is a
+//! no-op. Killed connections are replaced by the pool on the next call.
+
+use super::{DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload};
+use crate::ticket::{EventPayload, Ticket, TicketEvent};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use minqing_connectors::Channel;
+use minqing_connectors::timefmt::shanghai;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool, Postgres, QueryBuilder, Row};
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgSettings {
+    /// `postgres://user[:password]@host:port/database`; the database is
+    /// created on first use if the user may.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        PgSettings {
+            url: "postgres://postgres@127.0.0.1:5432/minqing".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects (creating the database if it is missing) and migrates.
+    pub async fn open(cfg: &PgSettings) -> Result<Self, StoreError> {
+        let opts = PgConnectOptions::from_str(&cfg.url)
+            .map_err(|e| StoreError::Connect(format!("store.postgres.url is not a PostgreSQL URL: {e}")))?
+            .log_statements(tracing::log::LevelFilter::Trace);
+        create_database_if_missing(&opts).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(cfg.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            // A connection killed by the server is found out before use.
+            .test_before_acquire(true)
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Connect(format!("{e}; is PostgreSQL running (scripts/services start)?")))?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+async fn create_database_if_missing(opts: &PgConnectOptions) -> Result<(), StoreError> {
+    let Some(db) = opts.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let admin = opts.clone().database("postgres");
+    let mut conn = match admin.connect().await {
+        Ok(c) => c,
+        // No admin access: the database must exist already, and open() says so.
+        Err(_) => return Ok(()),
+    };
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&db)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        let sql = format!("CREATE DATABASE \"{}\"", db.replace('"', "\"\""));
+        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+            // Another process may have created it at the same moment.
+            tracing::debug!(error = %e, "CREATE DATABASE failed");
+        }
+    }
+    Ok(())
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// Column arrays of a ticket batch, for `UNNEST`.
+#[derive(Default)]
+struct TicketColumns {
+    ticket_id: Vec<Uuid>,
+    short_no: Vec<String>,
+    channel: Vec<String>,
+    source_id: Vec<String>,
+    version: Vec<i32>,
+    received_at: Vec<DateTime<Utc>>,
+    received_ts: Vec<i64>,
+    title: Vec<Option<String>>,
+    content: Vec<String>,
+    content_truncated: Vec<bool>,
+    appeal_type: Vec<Option<String>>,
+    category: Vec<Option<String>>,
+    town: Vec<Option<String>>,
+    location: Vec<Option<String>>,
+    lat: Vec<Option<f64>>,
+    lon: Vec<Option<f64>>,
+    citizen_key: Vec<Option<String>>,
+    contact_name: Vec<Option<String>>,
+    contact_phone: Vec<Option<String>>,
+    phone_masked: Vec<Option<String>>,
+    anonymous: Vec<bool>,
+    attachments: Vec<String>,
+    text_hash: Vec<String>,
+    duplicate_of: Vec<Option<Uuid>>,
+    cluster_id: Vec<Option<String>>,
+}
+
+impl TicketColumns {
+    fn push(&mut self, t: &Ticket) {
+        self.ticket_id.push(t.ticket_id);
+        self.short_no.push(t.short_no.clone());
+        self.channel.push(t.channel.id().to_owned());
+        self.source_id.push(t.source_id.clone());
+        self.version.push(t.version as i32);
+        self.received_at.push(t.received_at.with_timezone(&Utc));
+        self.received_ts.push(t.received_at.timestamp());
+        self.title.push(t.title.clone());
+        self.content.push(t.content.clone());
+        self.content_truncated.push(t.content_truncated);
+        self.appeal_type.push(t.appeal_type.map(|a| a.id().to_owned()));
+        self.category.push(t.category.clone());
+        self.town.push(t.town.clone());
+        self.location.push(t.location.clone());
+        self.lat.push(t.coordinates.map(|c| c.lat));
+        self.lon.push(t.coordinates.map(|c| c.lon));
+        self.citizen_key.push(t.citizen_key.clone());
+        self.contact_name.push(t.contact_name.clone());
+        self.contact_phone.push(t.contact_phone.clone());
+        self.phone_masked.push(t.phone_masked.clone());
+        self.anonymous.push(t.anonymous);
+        self.attachments
+            .push(serde_json::to_string(&t.attachments).unwrap_or_else(|_| "[]".into()));
+        self.text_hash.push(t.text_hash.clone());
+        self.duplicate_of.push(t.duplicate_of);
+        self.cluster_id.push(t.cluster_id.clone());
+    }
+}
+
+async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Postgres>, tickets: &[&Ticket]) -> Result<(), StoreError> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let mut c = TicketColumns::default();
+    for t in tickets {
+        c.push(t);
+    }
+    let stamp = now();
+    sqlx::query(
+        "INSERT INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_ts, title, content, \
+         content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, contact_phone, \
+         phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, status, created_at, updated_at) \
+         SELECT ticket_id, short_no, channel, source_id, version, received_at, received_ts, title, content, \
+         content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, contact_phone, \
+         phone_masked, anonymous, attachments::jsonb, text_hash, duplicate_of, cluster_id, 'received', $26, $26 \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], \
+         $6::timestamptz[], $7::int8[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], \
+         $14::text[], $15::float8[], $16::float8[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bool[], \
+         $22::text[], $23::text[], $24::uuid[], $25::text[]) AS u (ticket_id, short_no, channel, source_id, version, \
+         received_at, received_ts, title, content, content_truncated, appeal_type, category, town, location, lat, lon, \
+         citizen_key, contact_name, contact_phone, phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id) \
+         ON CONFLICT (ticket_id) DO NOTHING",
+    )
+    .bind(c.ticket_id)
+    .bind(c.short_no)
+    .bind(c.channel)
+    .bind(c.source_id)
+    .bind(c.version)
+    .bind(c.received_at)
+    .bind(c.received_ts)
+    .bind(c.title)
+    .bind(c.content)
+    .bind(c.content_truncated)
+    .bind(c.appeal_type)
+    .bind(c.category)
+    .bind(c.town)
+    .bind(c.location)
+    .bind(c.lat)
+    .bind(c.lon)
+    .bind(c.citizen_key)
+    .bind(c.contact_name)
+    .bind(c.contact_phone)
+    .bind(c.phone_masked)
+    .bind(c.anonymous)
+    .bind(c.attachments)
+    .bind(c.text_hash)
+    .bind(c.duplicate_of)
+    .bind(c.cluster_id)
+    .bind(stamp)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_events(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[TicketEvent]) -> Result<u64, StoreError> {
+    let mut ids = Vec::with_capacity(events.len());
+    let mut tickets = Vec::with_capacity(events.len());
+    let mut types = Vec::with_capacity(events.len());
+    let mut at = Vec::with_capacity(events.len());
+    let mut versions = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    for e in events {
+        ids.push(e.event_id);
+        tickets.push(e.ticket_id);
+        types.push(e.event_type.id().to_owned());
+        at.push(e.occurred_at.with_timezone(&Utc));
+        versions.push(e.schema_version as i32);
+        payloads.push(stored_payload(e).to_string());
+    }
+    let r = sqlx::query(
+        "INSERT INTO ticket_events (event_id, ticket_id, event_type, occurred_at, schema_version, payload, recorded_at) \
+         SELECT event_id, ticket_id, event_type, occurred_at, schema_version, payload::jsonb, $7 \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[]) \
+         AS u (event_id, ticket_id, event_type, occurred_at, schema_version, payload) \
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(ids)
+    .bind(tickets)
+    .bind(types)
+    .bind(at)
+    .bind(versions)
+    .bind(payloads)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+fn candidate(r: &sqlx::postgres::PgRow) -> Result<DupCandidate, StoreError> {
+    let at: DateTime<Utc> = r.try_get("received_at")?;
+    Ok(DupCandidate {
+        ticket_id: r.try_get("ticket_id")?,
+        citizen_key: r.try_get("citizen_key")?,
+        text_hash: r.try_get("text_hash")?,
+        received_at: at.with_timezone(&shanghai()),
+    })
+}
+
+#[async_trait]
+impl WorkflowStore for PgStore {
+    async fn apply_events(&self, events: &[TicketEvent]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let tickets: Vec<&Ticket> = events
+            .iter()
+            .filter_map(|e| match &e.payload {
+                EventPayload::Received { ticket } => Some(ticket.as_ref()),
+                _ => None,
+            })
+            .collect();
+        insert_tickets(&mut tx, &tickets).await?;
+        for e in events {
+            if let EventPayload::Updated {
+                version,
+                title,
+                content,
+                content_truncated,
+                text_hash,
+            } = &e.payload
+            {
+                sqlx::query(
+                    "UPDATE tickets SET version = $1, title = $2, content = $3, content_truncated = $4, text_hash = $5, \
+                     updated_at = $6 WHERE ticket_id = $7 AND version < $1",
+                )
+                .bind(*version as i32)
+                .bind(title.clone())
+                .bind(content.clone())
+                .bind(*content_truncated)
+                .bind(text_hash.clone())
+                .bind(now())
+                .bind(e.ticket_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let new = insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for q in items {
+            let r = sqlx::query(
+                "INSERT INTO quarantine (digest, channel, source_id, reason, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (digest) DO NOTHING",
+            )
+            .bind(digest(q.channel, &q.raw))
+            .bind(q.channel.id())
+            .bind(q.source_id.clone())
+            .bind(q.reason.clone())
+            .bind(q.raw.clone())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+            out.push(r.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {
+        let rows = sqlx::query("SELECT ticket_id, version FROM tickets WHERE ticket_id = ANY($1)")
+            .bind(ids.to_vec())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<Uuid, _>(0)?, r.try_get::<i32, _>(1)?.max(0) as u32)))
+            .collect()
+    }
+
+    async fn duplicate_roots_between(&self, from: i64, to: i64) -> Result<Vec<DupCandidate>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, citizen_key, text_hash, received_at FROM tickets \
+             WHERE received_ts BETWEEN $1 AND $2 AND duplicate_of IS NULL AND citizen_key IS NOT NULL",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(candidate).collect()
+    }
+
+    async fn dedup_snapshot(&self, limit: u64) -> Result<Option<(HashMap<Uuid, u32>, Vec<DupCandidate>)>, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.pool).await?;
+        if n as u64 > limit {
+            return Ok(None);
+        }
+        let rows = sqlx::query("SELECT ticket_id, version, citizen_key, text_hash, received_at, duplicate_of IS NULL AS root FROM tickets")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut known = HashMap::with_capacity(rows.len());
+        let mut roots = Vec::new();
+        for r in &rows {
+            known.insert(r.try_get::<Uuid, _>(0)?, r.try_get::<i32, _>(1)?.max(0) as u32);
+            let key: Option<String> = r.try_get(2)?;
+            if key.is_some() && r.try_get::<bool, _>(5)? {
+                roots.push(candidate(r)?);
+            }
+        }
+        Ok(Some((known, roots)))
+    }
+
+    async fn load_checkpoint(&self, channel: Channel) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT cursor FROM connector_checkpoints WHERE channel = $1")
+            .bind(channel.id())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO connector_checkpoints (channel, cursor, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        )
+        .bind(channel.id())
+        .bind(cursor)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError> {
+        let ids: Vec<String> = channels.iter().map(|c| c.id().to_owned()).collect();
+        sqlx::query("DELETE FROM connector_checkpoints WHERE channel = ANY($1)")
+            .bind(ids)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_quarantine(&self, f: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT id, channel, source_id, reason, raw, received_at, status, resolution FROM quarantine WHERE TRUE",
+        );
+        if !f.include_resolved {
+            q.push(" AND status = 'held'");
+        }
+        if let Some(c) = f.channel {
+            q.push(" AND channel = ").push_bind(c.id());
+        }
+        if let Some(id) = f.id {
+            q.push(" AND id = ").push_bind(id);
+        }
+        q.push(" ORDER BY id LIMIT ")
+            .push_bind(if f.limit > 0 { f.limit } else { i64::MAX });
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|r| {
+                let raw: Vec<u8> = r.try_get(4)?;
+                let at: DateTime<Utc> = r.try_get(5)?;
+                Ok(QuarantineRow {
+                    id: r.try_get(0)?,
+                    channel: r.try_get(1)?,
+                    source_id: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    raw_bytes: raw.len(),
+                    raw,
+                    received_at: at.with_timezone(&shanghai()).to_rfc3339(),
+                    status: r.try_get(6)?,
+                    resolution: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn resolve_quarantine(&self, id: i64, resolution: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE quarantine SET status = 'replayed', resolved_at = $1, resolution = $2 WHERE id = $3")
+            .bind(now())
+            .bind(resolution)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError> {
+        let mut out: BTreeMap<Channel, StoreCounts> = BTreeMap::new();
+        let sql = "SELECT channel, \
+              (SELECT COUNT(*) FROM tickets t WHERE t.channel = c.channel), \
+              (SELECT COUNT(*) FROM tickets t WHERE t.channel = c.channel AND duplicate_of IS NOT NULL), \
+              (SELECT COUNT(*) FROM quarantine q WHERE q.channel = c.channel), \
+              (SELECT COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) WHERE t.channel = c.channel) \
+            FROM (SELECT channel FROM tickets UNION SELECT channel FROM quarantine) c";
+        for r in sqlx::query(sql).fetch_all(&self.pool).await? {
+            let c = Channel::from_str(&r.try_get::<String, _>(0)?).map_err(StoreError::Corrupt)?;
+            let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v as u64);
+            out.insert(
+                c,
+                StoreCounts {
+                    tickets: n(1)?,
+                    duplicates: n(2)?,
+                    quarantined: n(3)?,
+                    events: n(4)?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

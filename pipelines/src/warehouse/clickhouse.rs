@@ -1,0 +1,364 @@
+//! The ClickHouse warehouse of production deployments (`migrations/clickhouse/`).
+//!
+//! Rows go in as RowBinary through the crate's inserter, split by size
+//! (`max_rows`, `max_bytes`); the sink in front batches deliveries by time.
+//! Validation is off because ClickHouse 18.16 lacks
+//! `RowBinaryWithNamesAndTypes`.
+//!
+//! `ReplacingMergeTree` would collapse doubles only at merge time, and a
+//! materialized view would count them at once, so each write first asks
+//! which tickets and events are there already and leaves them out.
+
+use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
+use crate::ticket::{EventPayload, TicketEvent};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use clickhouse::{Client, Row};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickhouseSettings {
+    /// HTTP interface, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    pub database: String,
+    pub user: String,
+    pub password: String,
+    /// Rows per INSERT statement at most.
+    pub max_rows: u64,
+    /// Uncompressed bytes per INSERT statement at most.
+    pub max_bytes: u64,
+}
+
+impl Default for ClickhouseSettings {
+    fn default() -> Self {
+        ClickhouseSettings {
+            url: "http://127.0.0.1:8123".into(),
+            database: "minqing".into(),
+            user: "default".into(),
+            password: String::new(),
+            max_rows: 100_000,
+            max_bytes: 64 << 20,
+        }
+    }
+}
+
+/// `migrations/clickhouse/*.sql`, in order, embedded in the binary.
+pub const MIGRATIONS: &[(&str, &str)] = &[("001_init", include_str!("../../../migrations/clickhouse/001_init.sql"))];
+
+fn err(e: impl std::fmt::Display) -> WarehouseError {
+    WarehouseError(e.to_string())
+}
+
+#[derive(Row, Serialize)]
+struct TicketRow {
+    #[serde(with = "clickhouse::serde::uuid")]
+    ticket_id: Uuid,
+    short_no: String,
+    channel: String,
+    source_id: String,
+    version: u32,
+    is_update: u8,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    received_at: DateTime<Utc>,
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    received_date: NaiveDate,
+    title: String,
+    content: String,
+    content_truncated: u8,
+    appeal_type: String,
+    category: String,
+    town: String,
+    location: String,
+    lat: f64,
+    lon: f64,
+    has_coordinates: u8,
+    citizen_key: String,
+    phone_masked: String,
+    anonymous: u8,
+    attachments: Vec<String>,
+    text_hash: String,
+    duplicate_of: String,
+    cluster_id: String,
+    status: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    loaded_at: DateTime<Utc>,
+}
+
+impl TicketRow {
+    fn new(r: FactRow, loaded_at: DateTime<Utc>) -> Self {
+        TicketRow {
+            ticket_id: r.ticket_id,
+            short_no: r.short_no,
+            channel: r.channel.to_owned(),
+            source_id: r.source_id,
+            version: r.version,
+            is_update: r.is_update.into(),
+            received_at: r.received_at.with_timezone(&Utc),
+            received_date: r.received_date,
+            title: r.title,
+            content: r.content,
+            content_truncated: r.content_truncated.into(),
+            appeal_type: r.appeal_type.to_owned(),
+            category: r.category,
+            town: r.town,
+            location: r.location,
+            lat: r.coordinates.map_or(0.0, |c| c.0),
+            lon: r.coordinates.map_or(0.0, |c| c.1),
+            has_coordinates: r.coordinates.is_some().into(),
+            citizen_key: r.citizen_key,
+            phone_masked: r.phone_masked,
+            anonymous: r.anonymous.into(),
+            attachments: r.attachments,
+            text_hash: r.text_hash,
+            duplicate_of: r.duplicate_of,
+            cluster_id: r.cluster_id,
+            status: r.status.to_owned(),
+            loaded_at,
+        }
+    }
+}
+
+#[derive(Row, Serialize)]
+struct EventRow {
+    #[serde(with = "clickhouse::serde::uuid")]
+    event_id: Uuid,
+    #[serde(with = "clickhouse::serde::uuid")]
+    ticket_id: Uuid,
+    event_type: String,
+    channel: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    occurred_at: DateTime<Utc>,
+    schema_version: u16,
+    payload: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    loaded_at: DateTime<Utc>,
+}
+
+pub struct ClickhouseWarehouse {
+    client: Client,
+    cfg: ClickhouseSettings,
+}
+
+/// Ids per lookup query; keeps the query well under `max_query_size`.
+const LOOKUP: usize = 2_000;
+
+fn uuid_list(ids: &[Uuid]) -> String {
+    // Uuid's text form is hex and dashes only, so it is safe to inline.
+    ids.iter().map(|u| format!("toUUID('{u}')")).collect::<Vec<_>>().join(", ")
+}
+
+impl ClickhouseWarehouse {
+    /// Connects, creating the database if needed, and applies migrations.
+    pub async fn open(cfg: &ClickhouseSettings) -> Result<Self, WarehouseError> {
+        let base = Client::default()
+            .with_url(&cfg.url)
+            .with_user(&cfg.user)
+            .with_password(&cfg.password)
+            .with_validation(false);
+        base.query(&format!("CREATE DATABASE IF NOT EXISTS `{}`", cfg.database.replace('`', "")))
+            .execute()
+            .await
+            .map_err(|e| {
+                err(format!(
+                    "reaching ClickHouse at {}: {e}; is it running (scripts/services start)?",
+                    cfg.url
+                ))
+            })?;
+        let wh = ClickhouseWarehouse {
+            client: base.with_database(&cfg.database),
+            cfg: cfg.clone(),
+        };
+        wh.migrate().await?;
+        Ok(wh)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn migrate(&self) -> Result<(), WarehouseError> {
+        self.client
+            .query("CREATE TABLE IF NOT EXISTS schema_migrations (version String, applied_at DateTime) ENGINE = TinyLog")
+            .execute()
+            .await
+            .map_err(err)?;
+        let done: HashSet<String> = self
+            .client
+            .query("SELECT version FROM schema_migrations")
+            .fetch_all::<String>()
+            .await
+            .map_err(err)?
+            .into_iter()
+            .collect();
+        for (version, sql) in MIGRATIONS {
+            if done.contains(*version) {
+                continue;
+            }
+            for stmt in statements(sql) {
+                self.client
+                    .query(&stmt)
+                    .execute()
+                    .await
+                    .map_err(|e| err(format!("migration {version}: {e}")))?;
+            }
+            self.client
+                .query("INSERT INTO schema_migrations VALUES (?, now())")
+                .bind(*version)
+                .execute()
+                .await
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    async fn existing(&self, table: &str, column: &str, ids: &[Uuid]) -> Result<HashSet<Uuid>, WarehouseError> {
+        let mut out = HashSet::new();
+        for chunk in ids.chunks(LOOKUP) {
+            // Both tables are ordered by ticket_id first, so this reads few granules.
+            let sql = format!(
+                "SELECT DISTINCT toString({column}) FROM {table} WHERE ticket_id IN ({})",
+                uuid_list(chunk)
+            );
+            for s in self.client.query(&sql).fetch_all::<String>().await.map_err(err)? {
+                out.insert(Uuid::parse_str(&s).map_err(err)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn apply_update(&self, e: &TicketEvent) -> Result<(), WarehouseError> {
+        let EventPayload::Updated {
+            version,
+            title,
+            content,
+            content_truncated,
+            text_hash,
+        } = &e.payload
+        else {
+            return Ok(());
+        };
+        // Rewrites the current row with the new text; `version` guards
+        // against applying an edit twice or out of order.
+        self.client
+            .query(
+                "INSERT INTO tickets SELECT ticket_id, short_no, channel, source_id, ? AS version, 1 AS is_update, \
+                 received_at, received_date, ? AS title, ? AS content, ? AS content_truncated, appeal_type, category, town, \
+                 location, lat, lon, has_coordinates, citizen_key, phone_masked, anonymous, attachments, ? AS text_hash, \
+                 duplicate_of, cluster_id, status, now() AS loaded_at \
+                 FROM tickets FINAL WHERE ticket_id = toUUID(?) AND version < ?",
+            )
+            .bind(*version)
+            .bind(title.clone().unwrap_or_default())
+            .bind(content.as_str())
+            .bind(u8::from(*content_truncated))
+            .bind(text_hash.as_str())
+            .bind(e.ticket_id.to_string())
+            .bind(*version)
+            .execute()
+            .await
+            .map_err(err)
+    }
+}
+
+/// Splits a migration file into statements, dropping `--` comments.
+fn statements(sql: &str) -> Vec<String> {
+    let body: String = sql
+        .lines()
+        .map(|l| l.find("--").map_or(l, |i| &l[..i]))
+        .collect::<Vec<_>>()
+        .join("\n");
+    body.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[async_trait]
+impl Warehouse for ClickhouseWarehouse {
+    async fn write(&self, events: &[TicketEvent]) -> Result<(), WarehouseError> {
+        let mut ids: Vec<Uuid> = events.iter().map(|e| e.ticket_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let have_tickets = self.existing("tickets", "ticket_id", &ids).await?;
+        let have_events = self.existing("ticket_events", "event_id", &ids).await?;
+        let now = Utc::now();
+        let (rows, updates) = facts(events);
+        let mut seen = HashSet::new();
+        let mut inserter = self
+            .client
+            .inserter::<TicketRow>("tickets")
+            .with_max_rows(self.cfg.max_rows)
+            .with_max_bytes(self.cfg.max_bytes);
+        for r in rows {
+            if have_tickets.contains(&r.ticket_id) || !seen.insert(r.ticket_id) {
+                continue;
+            }
+            inserter.write(&TicketRow::new(r, now)).await.map_err(err)?;
+            inserter.commit().await.map_err(err)?;
+        }
+        inserter.end().await.map_err(err)?;
+        for e in updates {
+            self.apply_update(e).await?;
+        }
+        let mut inserter = self
+            .client
+            .inserter::<EventRow>("ticket_events")
+            .with_max_rows(self.cfg.max_rows)
+            .with_max_bytes(self.cfg.max_bytes);
+        let mut seen = HashSet::new();
+        for e in events {
+            if have_events.contains(&e.event_id) || !seen.insert(e.event_id) {
+                continue;
+            }
+            let row = EventRow {
+                event_id: e.event_id,
+                ticket_id: e.ticket_id,
+                event_type: e.event_type.id().to_owned(),
+                channel: e.channel.id().to_owned(),
+                occurred_at: e.occurred_at.with_timezone(&Utc),
+                schema_version: e.schema_version,
+                payload: event_payload(e),
+                loaded_at: now,
+            };
+            inserter.write(&row).await.map_err(err)?;
+            inserter.commit().await.map_err(err)?;
+        }
+        inserter.end().await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), WarehouseError> {
+        self.client.query("SELECT 1").execute().await.map_err(err)
+    }
+
+    async fn counts(&self) -> Result<WarehouseCounts, WarehouseError> {
+        let q = |sql: &'static str| async move { self.client.query(sql).fetch_one::<u64>().await.map_err(err) };
+        Ok(WarehouseCounts {
+            tickets: q("SELECT count() FROM tickets FINAL").await?,
+            events: q("SELECT count() FROM ticket_events").await?,
+            daily_total: q("SELECT toUInt64(sum(tickets)) FROM daily_tickets").await?,
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "clickhouse"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_files_split_into_statements() {
+        let s = statements(MIGRATIONS[0].1);
+        assert_eq!(s.len(), 4, "{s:?}");
+        assert!(s[0].starts_with("CREATE TABLE IF NOT EXISTS tickets"));
+        assert!(s[3].starts_with("CREATE MATERIALIZED VIEW"));
+        assert!(s.iter().all(|x| !x.contains("--")));
+    }
+}

@@ -1,0 +1,175 @@
+//! The SQLite warehouse of the embedded default: the ClickHouse tables in
+//! SQLite's dialect (`migrations/sqlite_warehouse/`), in a file of its own.
+//! `INSERT OR IGNORE` on the primary keys makes writes idempotent, and a
+//! trigger keeps the daily aggregate as ClickHouse's materialized view does.
+
+use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
+use crate::ticket::TicketEvent;
+use async_trait::async_trait;
+use chrono::Utc;
+use minqing_connectors::timefmt::shanghai;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+
+fn err(e: impl std::fmt::Display) -> WarehouseError {
+    WarehouseError(e.to_string())
+}
+
+/// Rows per multi-row INSERT (25 columns; SQLite allows 32 766 values).
+const CHUNK: usize = 512;
+
+pub struct SqliteWarehouse {
+    pool: SqlitePool,
+}
+
+impl SqliteWarehouse {
+    pub async fn open(path: &Path) -> Result<Self, WarehouseError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-32768");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(|e| err(format!("opening {}: {e}", path.display())))?;
+        sqlx::migrate!("../migrations/sqlite_warehouse")
+            .run(&pool)
+            .await
+            .map_err(|e| err(format!("migrating {}: {e}", path.display())))?;
+        Ok(SqliteWarehouse { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) -> Result<(), WarehouseError> {
+    let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
+    for chunk in rows.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_date, title, \
+             content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, phone_masked, \
+             anonymous, attachments, text_hash, duplicate_of, cluster_id, status, loaded_at) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.ticket_id.to_string())
+                .push_bind(r.short_no.clone())
+                .push_bind(r.channel)
+                .push_bind(r.source_id.clone())
+                .push_bind(i64::from(r.version))
+                .push_bind(r.received_at.to_rfc3339())
+                .push_bind(r.received_date.to_string())
+                .push_bind(r.title.clone())
+                .push_bind(r.content.clone())
+                .push_bind(r.content_truncated)
+                .push_bind(r.appeal_type)
+                .push_bind(r.category.clone())
+                .push_bind(r.town.clone())
+                .push_bind(r.location.clone())
+                .push_bind(r.coordinates.map(|c| c.0))
+                .push_bind(r.coordinates.map(|c| c.1))
+                .push_bind(r.citizen_key.clone())
+                .push_bind(r.phone_masked.clone())
+                .push_bind(r.anonymous)
+                .push_bind(serde_json::to_string(&r.attachments).unwrap_or_else(|_| "[]".into()))
+                .push_bind(r.text_hash.clone())
+                .push_bind(r.duplicate_of.clone())
+                .push_bind(r.cluster_id.clone())
+                .push_bind(r.status)
+                .push_bind(stamp.clone());
+        });
+        q.build().execute(&mut **tx).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Warehouse for SqliteWarehouse {
+    async fn write(&self, events: &[TicketEvent]) -> Result<(), WarehouseError> {
+        let (rows, updates) = facts(events);
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        insert_facts(&mut tx, &rows).await?;
+        for e in updates {
+            // An edit rewrites the fact without touching the aggregate: the
+            // trigger fires on INSERT only, and this is an UPDATE.
+            if let crate::ticket::EventPayload::Updated {
+                version,
+                title,
+                content,
+                content_truncated,
+                text_hash,
+            } = &e.payload
+            {
+                sqlx::query(
+                    "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ? \
+                     WHERE ticket_id = ? AND version < ?",
+                )
+                .bind(i64::from(*version))
+                .bind(title.clone().unwrap_or_default())
+                .bind(content.clone())
+                .bind(*content_truncated)
+                .bind(text_hash.clone())
+                .bind(e.ticket_id.to_string())
+                .bind(i64::from(*version))
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+        }
+        let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
+        for chunk in events.chunks(CHUNK * 2) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR IGNORE INTO ticket_events (event_id, ticket_id, event_type, channel, occurred_at, schema_version, payload, loaded_at) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(e.event_id.to_string())
+                    .push_bind(e.ticket_id.to_string())
+                    .push_bind(e.event_type.id())
+                    .push_bind(e.channel.id())
+                    .push_bind(e.occurred_at.to_rfc3339())
+                    .push_bind(i64::from(e.schema_version))
+                    .push_bind(event_payload(e))
+                    .push_bind(stamp.clone());
+            });
+            q.build().execute(&mut *tx).await.map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), WarehouseError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn counts(&self) -> Result<WarehouseCounts, WarehouseError> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM ticket_events), \
+             (SELECT COALESCE(SUM(tickets), 0) FROM daily_tickets)",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        let r = r.first().ok_or_else(|| err("no row from a count"))?;
+        let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v as u64).map_err(err);
+        Ok(WarehouseCounts {
+            tickets: n(0)?,
+            events: n(1)?,
+            daily_total: n(2)?,
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
