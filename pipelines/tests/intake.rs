@@ -7,7 +7,7 @@ use minqing_pipelines::bus::{Bus, EventQueue};
 use minqing_pipelines::dedup::DedupIndex;
 use minqing_pipelines::intake::Intake;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
-use minqing_pipelines::sink::run_workflow_sink;
+use minqing_pipelines::sink::{Batching, StoreTarget, run_sink};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{QuarantineQuery, WorkflowStore};
 use std::sync::Arc;
@@ -70,9 +70,10 @@ async fn start_with_cache(dir: &std::path::Path, cache: usize) -> Pipe {
         max_in_flight: 4,
     };
     tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
-    tokio::spawn(run_workflow_sink(
-        store.clone(),
+    tokio::spawn(run_sink(
+        Arc::new(StoreTarget(store.clone())),
         bus.consume_events(EventQueue::Workflow).await.unwrap(),
+        Batching::default(),
         cancel.clone(),
     ));
     Pipe { bus, store, cancel, stats }

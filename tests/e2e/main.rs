@@ -1,5 +1,6 @@
 //! End-to-end tests: the binary's pieces against the channel simulators over
-//! real HTTP, on the embedded default (SQLite in a temporary directory).
+//! real HTTP, on the embedded default (SQLite in a temporary directory) and,
+//! in `production`, on real RabbitMQ, PostgreSQL and ClickHouse servers.
 
 mod helpers;
 
@@ -11,6 +12,8 @@ mod crash;
 mod demo;
 /// One channel down while the others go on.
 mod isolation;
+/// RabbitMQ, PostgreSQL and ClickHouse: the demo, and the faults they must survive.
+mod production;
 /// Quarantine list and replay after a configuration fix.
 mod quarantine;
 /// The WeChat webhook, exactly per the public spec, plus health and status.

@@ -282,7 +282,11 @@ async fn publish_confirmed(
         );
     }
     for c in confirms {
-        let confirmation = c.await?;
+        // A confirm pending when the connection dropped may never come;
+        // publishing again is safe, so give up on it after a while.
+        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, c)
+            .await
+            .map_err(|_| PublishError::Timeout)??;
         if confirmation.is_nack() {
             return Err(PublishError::Nacked);
         }
@@ -296,14 +300,18 @@ enum PublishError {
     Broker(#[from] lapin::Error),
     #[error("the broker refused (nacked) a message")]
     Nacked,
+    #[error("no publisher confirm within {CONFIRM_TIMEOUT:?}")]
+    Timeout,
 }
+
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl PublishError {
     /// Waits until publishing may succeed again.
     async fn settle(self, ch: &Channel) {
         let waited = match self {
             PublishError::Broker(e) => ch.wait_for_recovery(e).await.map_err(|e| e.to_string()),
-            PublishError::Nacked => Err("nacked".into()),
+            PublishError::Nacked | PublishError::Timeout => Err("nacked or timed out".into()),
         };
         if let Err(e) = waited {
             tracing::debug!(error = %e, "RabbitMQ not ready; retrying shortly.");

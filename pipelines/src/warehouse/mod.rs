@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn only_newer_versions_update_a_fact() {
         let row = FactRow::from_ticket(&ticket());
-        let ev = |v| {
+        let ev = |v: u32| {
             TicketEvent::new(
                 Uuid::nil(),
                 Channel::YunshangApp,
