@@ -10,6 +10,8 @@ use chrono::{DateTime, Duration as ChronoDuration};
 use minqing_connectors::sim::{Scenario, SimSettings};
 use minqing_connectors::timefmt::format_local;
 use minqing_connectors::{Channel, hotline12345, supervision};
+use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::warehouse::Warehouse;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -77,9 +79,9 @@ pub struct Backends {
     pub warehouse: String,
 }
 
-async fn landed(runtime: &Runtime) -> Result<Landed> {
-    let wf: u64 = runtime.store.channel_counts().await?.values().map(|c| c.tickets).sum();
-    let wh = runtime.warehouse.counts().await?;
+async fn landed(store: &dyn WorkflowStore, warehouse: &dyn Warehouse) -> Result<Landed> {
+    let wf: u64 = store.channel_counts().await?.values().map(|c| c.tickets).sum();
+    let wh = warehouse.counts().await?;
     Ok(Landed {
         workflow_tickets: wf,
         warehouse_tickets: wh.tickets,
@@ -140,12 +142,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let before = {
         let store = crate::runtime::open_store(&settings).await?;
         store.clear_checkpoints(&Channel::ALL).await?;
-        let wh = crate::runtime::open_warehouse(&settings).await?.counts().await?;
-        Landed {
-            workflow_tickets: store.channel_counts().await?.values().map(|c| c.tickets).sum(),
-            warehouse_tickets: wh.tickets,
-            warehouse_daily_total: wh.daily_total,
-        }
+        landed(store.as_ref(), crate::runtime::open_warehouse(&settings).await?.as_ref()).await?
     };
     let started = Instant::now();
     let runtime = Runtime::start(&settings, StartOptions { poll_at_start: true }).await?;
@@ -189,7 +186,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let mut now = before;
     loop {
         // A backend may be away for a while; that is a reason to wait, not to fail.
-        if let Ok(l) = landed(&runtime).await {
+        if let Ok(l) = landed(runtime.store.as_ref(), runtime.warehouse.as_ref()).await {
             now = l;
         }
         let behind = now.workflow_tickets < before.workflow_tickets + meant || now.warehouse_tickets < before.warehouse_tickets + meant;

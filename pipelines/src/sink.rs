@@ -156,11 +156,19 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 async fn flush(target: &dyn Target, pending: Vec<Delivery<TicketEvent>>, batching: &Batching, cancel: &CancellationToken) {
-    let items: Vec<TicketEvent> = pending.iter().flat_map(|d| d.items.iter().cloned()).collect();
+    // One delivery (the usual case on the in-process bus) is written as it
+    // is; only several are copied into one batch.
+    let joined: Vec<TicketEvent>;
+    let items: &[TicketEvent] = if let [one] = pending.as_slice() {
+        &one.items
+    } else {
+        joined = pending.iter().flat_map(|d| d.items.iter().cloned()).collect();
+        &joined
+    };
     let mut attempts = 0;
     let mut waits = 0;
     loop {
-        match target.write(&items).await {
+        match target.write(items).await {
             Ok(()) => {
                 for d in pending {
                     if let Err(e) = d.ack().await {

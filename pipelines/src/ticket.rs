@@ -186,6 +186,16 @@ pub enum EventPayload {
     },
 }
 
+/// What an `updated` event changes: a newer version's text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edit<'a> {
+    pub version: u32,
+    pub title: Option<&'a str>,
+    pub content: &'a str,
+    pub content_truncated: bool,
+    pub text_hash: &'a str,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketEvent {
     pub event_id: Uuid,
@@ -216,6 +226,34 @@ impl TicketEvent {
             schema_version: SCHEMA_VERSION,
             channel,
             payload,
+        }
+    }
+
+    /// The new ticket, if this is its `received` event.
+    pub fn ticket(&self) -> Option<&Ticket> {
+        match &self.payload {
+            EventPayload::Received { ticket } => Some(ticket),
+            _ => None,
+        }
+    }
+
+    /// The new text, if this is an `updated` event.
+    pub fn edit(&self) -> Option<Edit<'_>> {
+        match &self.payload {
+            EventPayload::Updated {
+                version,
+                title,
+                content,
+                content_truncated,
+                text_hash,
+            } => Some(Edit {
+                version: *version,
+                title: title.as_deref(),
+                content,
+                content_truncated: *content_truncated,
+                text_hash,
+            }),
+            _ => None,
         }
     }
 

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use futures_util::{FutureExt, StreamExt};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueuePurgeOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -32,7 +32,6 @@ use minqing_connectors::Inbound;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,19 +180,6 @@ impl RabbitBus {
             .map_err(broker)?;
         let _ = ch.close(200, "done".into()).await;
         Ok(q.message_count())
-    }
-
-    /// Empties every queue of this prefix; for tests and benchmarks.
-    pub async fn purge_all(&self) -> Result<(), BusError> {
-        for q in self.names.all_queues() {
-            for name in [q.clone(), Names::parked(&q)] {
-                self.publisher
-                    .queue_purge(name.as_str().into(), QueuePurgeOptions::default())
-                    .await
-                    .map_err(broker)?;
-            }
-        }
-        Ok(())
     }
 
     /// Publishes raw bodies and waits for every confirm, retrying the whole
@@ -620,6 +606,3 @@ pub async fn peek_parked(bus: &RabbitBus, queue: &str, limit: usize) -> Result<V
     let _ = ch.close(200, "done".into()).await;
     Ok(out)
 }
-
-/// A shared handle for code that needs the broker-specific operations.
-pub type SharedRabbit = Arc<RabbitBus>;

@@ -7,7 +7,7 @@
 //! no-op. Killed connections are replaced by the pool on the next call.
 
 use super::{DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload};
-use crate::ticket::{EventPayload, Ticket, TicketEvent};
+use crate::ticket::{Ticket, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minqing_connectors::Channel;
@@ -258,37 +258,22 @@ fn candidate(r: &sqlx::postgres::PgRow) -> Result<DupCandidate, StoreError> {
 impl WorkflowStore for PgStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let tickets: Vec<&Ticket> = events
-            .iter()
-            .filter_map(|e| match &e.payload {
-                EventPayload::Received { ticket } => Some(ticket.as_ref()),
-                _ => None,
-            })
-            .collect();
+        let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
         insert_tickets(&mut tx, &tickets).await?;
-        for e in events {
-            if let EventPayload::Updated {
-                version,
-                title,
-                content,
-                content_truncated,
-                text_hash,
-            } = &e.payload
-            {
-                sqlx::query(
-                    "UPDATE tickets SET version = $1, title = $2, content = $3, content_truncated = $4, text_hash = $5, \
-                     updated_at = $6 WHERE ticket_id = $7 AND version < $1",
-                )
-                .bind(*version as i32)
-                .bind(title.clone())
-                .bind(content.clone())
-                .bind(*content_truncated)
-                .bind(text_hash.clone())
-                .bind(now())
-                .bind(e.ticket_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+        for (e, edit) in events.iter().filter_map(|e| Some((e, e.edit()?))) {
+            sqlx::query(
+                "UPDATE tickets SET version = $1, title = $2, content = $3, content_truncated = $4, text_hash = $5, \
+                 updated_at = $6 WHERE ticket_id = $7 AND version < $1",
+            )
+            .bind(edit.version as i32)
+            .bind(edit.title)
+            .bind(edit.content)
+            .bind(edit.content_truncated)
+            .bind(edit.text_hash)
+            .bind(now())
+            .bind(e.ticket_id)
+            .execute(&mut *tx)
+            .await?;
         }
         let new = insert_events(&mut tx, events).await?;
         tx.commit().await?;

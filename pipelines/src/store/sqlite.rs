@@ -5,7 +5,7 @@
 //! thousands of appeals a second on a small machine.
 
 use super::{DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload};
-use crate::ticket::{EventPayload, Ticket, TicketEvent};
+use crate::ticket::{Ticket, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minqing_connectors::Channel;
@@ -53,17 +53,8 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode survives a process crash; only a power cut
-            // can lose the last commits.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
+        let opts = file_options(path)
+            .map_err(StoreError::Corrupt)?
             // Ticket ids are random, so inserts touch pages all over the
             // B-trees: a 64 MiB cache and mmap keep them out of pread, and
             // rarer checkpoints batch the copy back into the database file.
@@ -82,6 +73,21 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// A SQLite file in WAL mode, its folder created if missing. NORMAL
+/// synchronous in WAL mode survives a process crash; only a power cut can
+/// lose the last commits.
+pub(crate) fn file_options(path: &Path) -> Result<SqliteConnectOptions, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    Ok(SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(30)))
 }
 
 fn now() -> String {
@@ -191,38 +197,23 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &
 impl WorkflowStore for SqliteStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let tickets: Vec<&Ticket> = events
-            .iter()
-            .filter_map(|e| match &e.payload {
-                EventPayload::Received { ticket } => Some(ticket.as_ref()),
-                _ => None,
-            })
-            .collect();
+        let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
         let mut seqs = insert_tickets(&mut tx, &tickets).await?;
-        for e in events {
-            if let EventPayload::Updated {
-                version,
-                title,
-                content,
-                content_truncated,
-                text_hash,
-            } = &e.payload
-            {
-                sqlx::query(
-                    "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ?, updated_at = ? \
-                     WHERE ticket_id = ? AND version < ?",
-                )
-                .bind(i64::from(*version))
-                .bind(title.clone())
-                .bind(content.clone())
-                .bind(*content_truncated)
-                .bind(text_hash.clone())
-                .bind(now())
-                .bind(e.ticket_id.to_string())
-                .bind(i64::from(*version))
-                .execute(&mut *tx)
-                .await?;
-            }
+        for (e, edit) in events.iter().filter_map(|e| Some((e, e.edit()?))) {
+            sqlx::query(
+                "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ?, updated_at = ? \
+                 WHERE ticket_id = ? AND version < ?",
+            )
+            .bind(i64::from(edit.version))
+            .bind(edit.title)
+            .bind(edit.content)
+            .bind(edit.content_truncated)
+            .bind(edit.text_hash)
+            .bind(now())
+            .bind(e.ticket_id.to_string())
+            .bind(i64::from(edit.version))
+            .execute(&mut *tx)
+            .await?;
         }
         // Events about tickets stored earlier (redeliveries, updates) need their seq.
         let mut missing: Vec<Uuid> = events.iter().map(|e| e.ticket_id).filter(|id| !seqs.contains_key(id)).collect();

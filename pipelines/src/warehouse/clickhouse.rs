@@ -10,7 +10,7 @@
 //! which tickets and events are there already and leaves them out.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::ticket::{EventPayload, TicketEvent};
+use crate::ticket::{Edit, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use clickhouse::{Client, Row};
@@ -229,17 +229,7 @@ impl ClickhouseWarehouse {
         Ok(out)
     }
 
-    async fn apply_update(&self, e: &TicketEvent) -> Result<(), WarehouseError> {
-        let EventPayload::Updated {
-            version,
-            title,
-            content,
-            content_truncated,
-            text_hash,
-        } = &e.payload
-        else {
-            return Ok(());
-        };
+    async fn apply_edit(&self, ticket_id: Uuid, edit: Edit<'_>) -> Result<(), WarehouseError> {
         // Rewrites the current row with the new text; `version` guards
         // against applying an edit twice or out of order.
         self.client
@@ -250,13 +240,13 @@ impl ClickhouseWarehouse {
                  duplicate_of, cluster_id, status, now() AS loaded_at \
                  FROM tickets FINAL WHERE ticket_id = toUUID(?) AND version < ?",
             )
-            .bind(*version)
-            .bind(title.clone().unwrap_or_default())
-            .bind(content.as_str())
-            .bind(u8::from(*content_truncated))
-            .bind(text_hash.as_str())
-            .bind(e.ticket_id.to_string())
-            .bind(*version)
+            .bind(edit.version)
+            .bind(edit.title.unwrap_or_default())
+            .bind(edit.content)
+            .bind(u8::from(edit.content_truncated))
+            .bind(edit.text_hash)
+            .bind(ticket_id.to_string())
+            .bind(edit.version)
             .execute()
             .await
             .map_err(err)
@@ -286,7 +276,7 @@ impl Warehouse for ClickhouseWarehouse {
         let have_tickets = self.existing("tickets", "ticket_id", &ids).await?;
         let have_events = self.existing("ticket_events", "event_id", &ids).await?;
         let now = Utc::now();
-        let (rows, updates) = facts(events);
+        let (rows, edits) = facts(events);
         let mut seen = HashSet::new();
         let mut inserter = self
             .client
@@ -301,8 +291,8 @@ impl Warehouse for ClickhouseWarehouse {
             inserter.commit().await.map_err(err)?;
         }
         inserter.end().await.map_err(err)?;
-        for e in updates {
-            self.apply_update(e).await?;
+        for (ticket_id, edit) in edits {
+            self.apply_edit(ticket_id, edit).await?;
         }
         let mut inserter = self
             .client

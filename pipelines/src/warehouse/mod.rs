@@ -12,7 +12,7 @@
 pub mod clickhouse;
 pub mod sqlite;
 
-use crate::ticket::{EventPayload, Ticket, TicketEvent};
+use crate::ticket::{Edit, Ticket, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
@@ -101,32 +101,6 @@ impl FactRow {
             status: "received",
         }
     }
-
-    /// Applies an `updated` event; `None` if it is not newer.
-    pub fn updated(&self, e: &TicketEvent) -> Option<FactRow> {
-        let EventPayload::Updated {
-            version,
-            title,
-            content,
-            content_truncated,
-            text_hash,
-        } = &e.payload
-        else {
-            return None;
-        };
-        if *version <= self.version {
-            return None;
-        }
-        Some(FactRow {
-            version: *version,
-            is_update: true,
-            title: title.clone().unwrap_or_default(),
-            content: content.clone(),
-            content_truncated: *content_truncated,
-            text_hash: text_hash.clone(),
-            ..self.clone()
-        })
-    }
 }
 
 /// The stored payload of an event: personal data stays out (a received
@@ -135,24 +109,16 @@ pub fn event_payload(e: &TicketEvent) -> String {
     crate::store::stored_payload(e).to_string()
 }
 
-/// Splits a batch into new ticket rows and the updates to apply, in order.
-pub fn facts(events: &[TicketEvent]) -> (Vec<FactRow>, Vec<&TicketEvent>) {
-    let mut rows = Vec::new();
-    let mut updates = Vec::new();
-    for e in events {
-        match &e.payload {
-            EventPayload::Received { ticket } => rows.push(FactRow::from_ticket(ticket)),
-            EventPayload::Updated { .. } => updates.push(e),
-            _ => {}
-        }
-    }
-    (rows, updates)
+/// Splits a batch into new ticket rows and the edits to apply, in order.
+pub fn facts(events: &[TicketEvent]) -> (Vec<FactRow>, Vec<(Uuid, Edit<'_>)>) {
+    let rows = events.iter().filter_map(TicketEvent::ticket).map(FactRow::from_ticket).collect();
+    let edits = events.iter().filter_map(|e| Some((e.ticket_id, e.edit()?))).collect();
+    (rows, edits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ticket::EventType;
     use minqing_connectors::Channel;
 
     fn ticket() -> Ticket {
@@ -192,29 +158,5 @@ mod tests {
         assert_eq!(row.phone_masked, "138****0000");
         // 23:30 in Daye is still June 1st, although it is 15:30 UTC.
         assert_eq!(row.received_date.to_string(), "2026-06-01");
-    }
-
-    #[test]
-    fn only_newer_versions_update_a_fact() {
-        let row = FactRow::from_ticket(&ticket());
-        let ev = |v: u32| {
-            TicketEvent::new(
-                Uuid::nil(),
-                Channel::YunshangApp,
-                EventType::Updated,
-                &v.to_string(),
-                row.received_at,
-                EventPayload::Updated {
-                    version: v,
-                    title: Some("新".into()),
-                    content: "改了".into(),
-                    content_truncated: false,
-                    text_hash: "h2".into(),
-                },
-            )
-        };
-        let up = row.updated(&ev(2)).unwrap();
-        assert_eq!((up.version, up.is_update, up.content.as_str()), (2, true, "改了"));
-        assert!(up.updated(&ev(1)).is_none());
     }
 }

@@ -8,10 +8,9 @@ use crate::ticket::TicketEvent;
 use async_trait::async_trait;
 use chrono::Utc;
 use minqing_connectors::timefmt::shanghai;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::path::Path;
-use std::time::Duration;
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
     WarehouseError(e.to_string())
@@ -26,15 +25,8 @@ pub struct SqliteWarehouse {
 
 impl SqliteWarehouse {
     pub async fn open(path: &Path) -> Result<Self, WarehouseError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
+        let opts = crate::store::sqlite::file_options(path)
+            .map_err(err)?
             .pragma("cache_size", "-32768");
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
@@ -96,35 +88,26 @@ async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) 
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
     async fn write(&self, events: &[TicketEvent]) -> Result<(), WarehouseError> {
-        let (rows, updates) = facts(events);
+        let (rows, edits) = facts(events);
         let mut tx = self.pool.begin().await.map_err(err)?;
         insert_facts(&mut tx, &rows).await?;
-        for e in updates {
+        for (ticket_id, edit) in edits {
             // An edit rewrites the fact without touching the aggregate: the
             // trigger fires on INSERT only, and this is an UPDATE.
-            if let crate::ticket::EventPayload::Updated {
-                version,
-                title,
-                content,
-                content_truncated,
-                text_hash,
-            } = &e.payload
-            {
-                sqlx::query(
-                    "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ? \
-                     WHERE ticket_id = ? AND version < ?",
-                )
-                .bind(i64::from(*version))
-                .bind(title.clone().unwrap_or_default())
-                .bind(content.clone())
-                .bind(*content_truncated)
-                .bind(text_hash.clone())
-                .bind(e.ticket_id.to_string())
-                .bind(i64::from(*version))
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            }
+            sqlx::query(
+                "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ? \
+                 WHERE ticket_id = ? AND version < ?",
+            )
+            .bind(i64::from(edit.version))
+            .bind(edit.title.unwrap_or_default())
+            .bind(edit.content)
+            .bind(edit.content_truncated)
+            .bind(edit.text_hash)
+            .bind(ticket_id.to_string())
+            .bind(i64::from(edit.version))
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         }
         let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
         for chunk in events.chunks(CHUNK * 2) {
