@@ -256,15 +256,18 @@ async fn publish_confirmed(
     }
     let mut confirms = Vec::with_capacity(msgs.len());
     for (key, body) in msgs {
+        let publish = ch.basic_publish(
+            exchange.into(),
+            key.as_str().into(),
+            BasicPublishOptions::default(),
+            body,
+            props.clone(),
+        );
+        // Around a reconnect a publish can wait forever; it is retried instead.
         confirms.push(
-            ch.basic_publish(
-                exchange.into(),
-                key.as_str().into(),
-                BasicPublishOptions::default(),
-                body,
-                props.clone(),
-            )
-            .await?,
+            tokio::time::timeout(CONFIRM_TIMEOUT, publish)
+                .await
+                .map_err(|_| PublishError::Timeout)??,
         );
     }
     for c in confirms {
@@ -286,7 +289,7 @@ enum PublishError {
     Broker(#[from] lapin::Error),
     #[error("the broker refused (nacked) a message")]
     Nacked,
-    #[error("no publisher confirm within {CONFIRM_TIMEOUT:?}")]
+    #[error("no publish or confirm within {CONFIRM_TIMEOUT:?}")]
     Timeout,
 }
 
