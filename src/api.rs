@@ -25,6 +25,7 @@ pub struct ApiState {
     pub warehouse: Arc<dyn Warehouse>,
     pub bus: Arc<dyn minqing_pipelines::bus::Bus>,
     pub intake_stats: Arc<IntakeStats>,
+    pub latency: Arc<minqing_pipelines::latency::Latencies>,
     pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
     pub started: std::time::Instant,
 }
@@ -132,5 +133,27 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
         "minqing_intake_batch_failures_total {}",
         s.intake_stats.failures.load(Ordering::Relaxed)
     );
+    let _ = writeln!(
+        out,
+        "# HELP minqing_ingest_latency_seconds From accepting an appeal to committing its ticket, per store.\n# TYPE minqing_ingest_latency_seconds summary"
+    );
+    for (store, h) in [("workflow", &s.latency.workflow), ("warehouse", &s.latency.warehouse)] {
+        let sum = h.summary();
+        for q in [0.5, 0.9, 0.99] {
+            if let Some(ms) = h.quantile_ms(q) {
+                let _ = writeln!(
+                    out,
+                    "minqing_ingest_latency_seconds{{store=\"{store}\",quantile=\"{q}\"}} {}",
+                    ms / 1000.0
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "minqing_ingest_latency_seconds_sum{{store=\"{store}\"}} {}",
+            sum.mean_ms * sum.count as f64 / 1000.0
+        );
+        let _ = writeln!(out, "minqing_ingest_latency_seconds_count{{store=\"{store}\"}} {}", sum.count);
+    }
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

@@ -297,8 +297,8 @@ pub fn validate(s: &Settings) -> Vec<String> {
         if !(r.url.starts_with("amqp://") || r.url.starts_with("amqps://")) {
             p.push("`bus.rabbitmq.url`: must start with amqp:// or amqps://".into());
         }
-        if r.prefetch == 0 || r.delivery_limit == 0 || r.max_message_items == 0 {
-            p.push("`bus.rabbitmq.prefetch`, `delivery_limit` and `max_message_items`: must be at least 1".into());
+        if r.prefetch == 0 || r.intake_prefetch == 0 || r.delivery_limit == 0 || r.max_message_items == 0 {
+            p.push("`bus.rabbitmq.prefetch`, `intake_prefetch`, `delivery_limit` and `max_message_items`: must be at least 1".into());
         }
     }
     if s.store.backend == StoreBackend::Postgres

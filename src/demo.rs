@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration as ChronoDuration};
 use minqing_connectors::sim::{Scenario, SimSettings};
 use minqing_connectors::timefmt::format_local;
 use minqing_connectors::{Channel, hotline12345, supervision};
+use minqing_pipelines::latency::Summary;
 use minqing_pipelines::store::WorkflowStore;
 use minqing_pipelines::warehouse::Warehouse;
 use serde::Serialize;
@@ -59,6 +60,8 @@ pub struct Report {
     pub wechat_replies_bad: u64,
     /// What this run added to the workflow store and the warehouse.
     pub stores: Landed,
+    /// From accepting an appeal to committing its ticket, per store.
+    pub latency: LatencyReport,
     pub backends: Backends,
     pub data_dir: PathBuf,
 }
@@ -70,6 +73,12 @@ pub struct Landed {
     pub workflow_tickets: u64,
     pub warehouse_tickets: u64,
     pub warehouse_daily_total: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct LatencyReport {
+    pub workflow: Summary,
+    pub warehouse: Summary,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -205,6 +214,10 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         eprintln!();
     }
     let snap = runtime.intake_stats.snapshot();
+    let latency = LatencyReport {
+        workflow: runtime.latency.workflow.summary(),
+        warehouse: runtime.latency.warehouse.summary(),
+    };
     let faults = fleet.faults();
     let (wx_ok, wx_bad) = (
         fleet.wechat.replies_ok.load(std::sync::atomic::Ordering::Relaxed),
@@ -249,6 +262,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         wechat_replies_ok: wx_ok,
         wechat_replies_bad: wx_bad,
         stores,
+        latency,
         backends: Backends {
             bus: format!("{:?}", settings.bus.backend).to_lowercase(),
             workflow_store: format!("{:?}", settings.store.backend).to_lowercase(),
@@ -297,6 +311,12 @@ impl Report {
             self.stores.warehouse_daily_total,
             self.backends.bus
         ));
+        for (store, l) in [("workflow store", &self.latency.workflow), ("warehouse", &self.latency.warehouse)] {
+            out.push_str(&format!(
+                "ingest-to-{store} latency: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} appeals\n",
+                l.p50_ms, l.p99_ms, l.max_ms, l.count
+            ));
+        }
         out.push_str(&format!(
             "elapsed {:.2} s, {:.0} appeals/s; data in {}\n",
             self.elapsed_ms as f64 / 1000.0,

@@ -17,6 +17,7 @@ use minqing_pipelines::bus::rabbit::RabbitBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
 use minqing_pipelines::dedup::DedupIndex;
 use minqing_pipelines::intake::{Intake, IntakeStats};
+use minqing_pipelines::latency::Latencies;
 use minqing_pipelines::normalize::Normalizer;
 use minqing_pipelines::sink::{Batching, StoreTarget, WarehouseTarget, run_sink};
 use minqing_pipelines::store::postgres::PgStore;
@@ -38,7 +39,11 @@ pub struct BusSink(pub Arc<dyn Bus>);
 
 #[async_trait]
 impl AppealSink for BusSink {
-    async fn accept(&self, items: Vec<Inbound>) -> Result<(), SinkError> {
+    async fn accept(&self, mut items: Vec<Inbound>) -> Result<(), SinkError> {
+        let now = chrono::Utc::now();
+        for i in &mut items {
+            i.stamp_accepted(now);
+        }
         self.0.publish_raw(items).await.map_err(|e| SinkError(e.to_string()))
     }
 }
@@ -60,6 +65,7 @@ pub struct Runtime {
     pub warehouse: Arc<dyn Warehouse>,
     pub bus: Arc<dyn Bus>,
     pub intake_stats: Arc<IntakeStats>,
+    pub latency: Arc<Latencies>,
     pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
     pub api_addr: SocketAddr,
     pub cancel: CancellationToken,
@@ -134,6 +140,8 @@ pub struct Pipeline {
     pub warehouse: Arc<dyn Warehouse>,
     pub bus: Arc<dyn Bus>,
     pub intake_stats: Arc<IntakeStats>,
+    /// Ingest-to-commit latency per store.
+    pub latency: Arc<Latencies>,
 }
 
 pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: &CancellationToken) -> Result<Pipeline> {
@@ -141,6 +149,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     let warehouse = open_warehouse(settings).await?;
     let bus = open_bus(settings).await?;
     let intake_stats = Arc::new(IntakeStats::default());
+    let latency = Arc::new(Latencies::default());
     let intake = Intake {
         normalizer: Arc::new(Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?)),
         store: store.clone(),
@@ -151,13 +160,13 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     tracker.spawn(run_sink(
-        Arc::new(StoreTarget(store.clone())),
+        Arc::new(StoreTarget::new(store.clone(), latency.clone())),
         bus.consume_events(EventQueue::Workflow).await?,
         Batching::default(),
         cancel.clone(),
     ));
     tracker.spawn(run_sink(
-        Arc::new(WarehouseTarget(warehouse.clone())),
+        Arc::new(WarehouseTarget::new(warehouse.clone(), latency.clone())),
         bus.consume_events(EventQueue::Warehouse).await?,
         Batching {
             max_rows: settings.warehouse.batch_rows,
@@ -171,6 +180,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         warehouse,
         bus,
         intake_stats,
+        latency,
     })
 }
 
@@ -183,6 +193,7 @@ impl Runtime {
             warehouse,
             bus,
             intake_stats,
+            latency,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let http = HttpClient::new(settings.http.clone());
@@ -273,6 +284,7 @@ impl Runtime {
             warehouse: warehouse.clone(),
             bus: bus.clone(),
             intake_stats: intake_stats.clone(),
+            latency: latency.clone(),
             channels: channels.clone(),
             started: std::time::Instant::now(),
         };
@@ -299,6 +311,7 @@ impl Runtime {
             warehouse,
             bus,
             intake_stats,
+            latency,
             channels,
             api_addr,
             cancel,

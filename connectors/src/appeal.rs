@@ -4,7 +4,7 @@
 //! (NFKC, phone formats, towns) is the pipeline's job, so the raw values here
 //! are what an auditor would want to see.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -111,6 +111,10 @@ pub struct RawAppeal {
     pub attachments: Vec<String>,
     /// The record as it came over the wire (decoded to UTF-8), for audit and replay.
     pub raw: String,
+    /// When minqing accepted it from the channel (stamped on its way to the
+    /// bus), for ingest-to-store latency. Not part of the appeal's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<DateTime<Utc>>,
 }
 
 /// A record that could not be decoded or mapped. It goes to quarantine with
@@ -133,6 +137,13 @@ pub enum Inbound {
 }
 
 impl Inbound {
+    /// Stamps `accepted_at` on an appeal that has none yet.
+    pub fn stamp_accepted(&mut self, now: DateTime<Utc>) {
+        if let Inbound::Appeal(a) = self {
+            a.accepted_at.get_or_insert(now);
+        }
+    }
+
     pub fn channel(&self) -> Channel {
         match self {
             Inbound::Appeal(a) => a.channel,

@@ -96,8 +96,15 @@ pub struct Intake {
 /// A batch decided and on its way to the sinks.
 struct InFlight {
     delivery: Delivery<Inbound>,
+    /// Quarantines and publishes the batch; yields its completed tally.
+    commit: tokio::task::JoinHandle<Result<Tally, String>>,
+}
+
+/// What deciding a batch produced, before anything of it is durable.
+struct Prepared {
+    events: Vec<TicketEvent>,
+    quarantine: Vec<NewQuarantine>,
     tally: Tally,
-    publish: tokio::task::JoinHandle<Result<(), crate::bus::BusError>>,
 }
 
 /// Tallies of one batch, added to the shared counters once it is done.
@@ -107,6 +114,20 @@ struct Tally(BTreeMap<Channel, CountersSnapshot>);
 impl Tally {
     fn at(&mut self, c: Channel) -> &mut CountersSnapshot {
         self.0.entry(c).or_default()
+    }
+
+    /// Counts each quarantined record as new or, if quarantine held it
+    /// already (a re-read page), as a replay.
+    fn quarantined(&mut self, items: &[NewQuarantine], fresh: &[bool]) {
+        for (q, new) in items.iter().zip(fresh) {
+            let t = self.at(q.channel);
+            if *new {
+                t.quarantined += 1;
+                tracing::info!(connector = %q.channel, reason = %crate::normalize::text::redact(&q.reason), "Record quarantined.");
+            } else {
+                t.replays += 1;
+            }
+        }
     }
 
     fn publish(self, stats: &IntakeStats) {
@@ -149,24 +170,9 @@ impl Intake {
                 self.index.reset();
             }
             match self.prepare(&d.items).await {
-                Ok((events, tally)) => {
-                    let bus = self.bus.clone();
-                    let publish = tokio::spawn(async move {
-                        if events.is_empty() {
-                            Ok(())
-                        } else {
-                            bus.publish_events(events).await
-                        }
-                    });
-                    if tx
-                        .send(InFlight {
-                            delivery: d,
-                            tally,
-                            publish,
-                        })
-                        .await
-                        .is_err()
-                    {
+                Ok(p) => {
+                    let commit = tokio::spawn(commit(p, self.store.clone(), self.bus.clone()));
+                    if tx.send(InFlight { delivery: d, commit }).await.is_err() {
                         break;
                     }
                 }
@@ -203,10 +209,11 @@ impl Intake {
     /// Quarantines, looks up and decides one batch. The decisions are in the
     /// dedup cache when it returns; the events still need publishing.
     #[tracing::instrument(skip_all, fields(count = items.len()))]
-    async fn prepare(&mut self, items: &[Inbound]) -> Result<(Vec<TicketEvent>, Tally), IntakeError> {
+    async fn prepare(&mut self, items: &[Inbound]) -> Result<Prepared, IntakeError> {
         let mut tally = Tally::default();
         let mut quarantine = Vec::new();
         let mut tickets: Vec<Ticket> = Vec::with_capacity(items.len());
+        let mut accepted = Vec::with_capacity(items.len());
         for item in items {
             tally.at(item.channel()).received += 1;
             match item {
@@ -217,7 +224,10 @@ impl Intake {
                     raw: r.raw.clone(),
                 }),
                 Inbound::Appeal(a) => match self.normalizer.normalize(a) {
-                    Ok(t) => tickets.push(t),
+                    Ok(t) => {
+                        tickets.push(t);
+                        accepted.push(a.accepted_at);
+                    }
                     Err(e) => quarantine.push(NewQuarantine {
                         channel: a.channel,
                         source_id: Some(a.source_id.clone()),
@@ -225,18 +235,6 @@ impl Intake {
                         raw: a.raw.clone().into_bytes(),
                     }),
                 },
-            }
-        }
-        if !quarantine.is_empty() {
-            let fresh = self.store.quarantine(&quarantine).await?;
-            for (q, new) in quarantine.iter().zip(fresh) {
-                let t = tally.at(q.channel);
-                if new {
-                    t.quarantined += 1;
-                    tracing::info!(connector = %q.channel, reason = %crate::normalize::text::redact(&q.reason), "Record quarantined.");
-                } else {
-                    t.replays += 1;
-                }
             }
         }
         self.index.trim();
@@ -252,8 +250,9 @@ impl Intake {
         let (decisions, pending) = self.index.decide(&tickets);
         self.index.commit(pending);
         let mut events = Vec::with_capacity(tickets.len());
-        for (mut t, d) in tickets.into_iter().zip(decisions) {
+        for ((mut t, d), accepted_at) in tickets.into_iter().zip(decisions).zip(accepted) {
             let c = tally.at(t.channel);
+            let from = events.len();
             match d {
                 Decision::Replay => c.replays += 1,
                 Decision::Update => {
@@ -303,24 +302,56 @@ impl Intake {
                     events.extend(linked);
                 }
             }
+            for e in &mut events[from..] {
+                e.accepted_at = accepted_at;
+            }
         }
-        Ok((events, tally))
+        Ok(Prepared { events, quarantine, tally })
     }
+}
+
+/// Makes a decided batch durable: its quarantined records in the store and
+/// its events on the bus, at once. Off intake's loop, so the next batch is
+/// decided meanwhile.
+async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -> Result<Tally, String> {
+    let Prepared {
+        events,
+        quarantine,
+        mut tally,
+    } = p;
+    let quarantined = async {
+        if quarantine.is_empty() {
+            Ok(Vec::new())
+        } else {
+            store.quarantine(&quarantine).await.map_err(|e| format!("quarantining: {e}"))
+        }
+    };
+    let published = async {
+        if events.is_empty() {
+            Ok(())
+        } else {
+            bus.publish_events(events).await.map_err(|e| e.to_string())
+        }
+    };
+    let (fresh, published) = tokio::join!(quarantined, published);
+    published?;
+    tally.quarantined(&quarantine, &fresh?);
+    Ok(tally)
 }
 
 /// Settles deliveries in the order they were decided.
 async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<IntakeStats>, poisoned: Arc<AtomicBool>) {
     while let Some(f) = rx.recv().await {
-        let result = match f.publish.await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(e) => Err(format!("the publish task failed: {e}")),
+        let result = match f.commit.await {
+            Ok(r) => r,
+            Err(e) => Err(format!("the commit task failed: {e}")),
         };
         match result {
-            Ok(()) => {
+            Ok(tally) => {
                 if let Err(e) = f.delivery.ack().await {
                     tracing::warn!(error = %e, "Ack failed; the batch will be redelivered and deduplicated.");
                 }
-                f.tally.publish(&stats);
+                tally.publish(&stats);
                 stats.batches.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {

@@ -13,11 +13,14 @@
 //! - [`store`]: the [`store::WorkflowStore`] seam and its SQLite
 //!   implementation (tickets, events, checkpoints, quarantine).
 //! - [`warehouse`]: the [`warehouse::Warehouse`] seam for analytics sinks.
-//! - [`sink`]: the consumer that applies ticket events to the workflow store.
+//! - [`sink`]: the consumers that apply ticket events to the workflow store
+//!   and the warehouse.
+//! - [`latency`]: ingest-to-store latency histograms.
 
 pub mod bus;
 pub mod dedup;
 pub mod intake;
+pub mod latency;
 pub mod normalize;
 pub mod sink;
 pub mod store;

@@ -10,51 +10,92 @@
 //!   one poison event never stalls the stream.
 
 use crate::bus::{Consumer, Delivery};
+use crate::latency::{Histogram, Latencies};
 use crate::store::WorkflowStore;
-use crate::ticket::TicketEvent;
+use crate::ticket::{EventType, TicketEvent};
 use crate::warehouse::Warehouse;
 use async_trait::async_trait;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 /// Where a sink writes.
 #[async_trait]
 pub trait Target: Send + Sync {
     fn name(&self) -> &'static str;
-    /// Writes idempotently; resolves once durable.
-    async fn write(&self, events: &[TicketEvent]) -> Result<(), String>;
+    /// Writes idempotently; resolves once durable. Returns the ids of events
+    /// deferred because their ticket is not stored yet.
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String>;
     async fn ping(&self) -> Result<(), String>;
 }
 
-pub struct StoreTarget(pub Arc<dyn WorkflowStore>);
+/// Writes to the workflow store; records ingest-to-commit latency.
+pub struct StoreTarget {
+    pub store: Arc<dyn WorkflowStore>,
+    pub latency: Arc<Latencies>,
+}
+
+impl StoreTarget {
+    pub fn new(store: Arc<dyn WorkflowStore>, latency: Arc<Latencies>) -> Self {
+        StoreTarget { store, latency }
+    }
+}
 
 #[async_trait]
 impl Target for StoreTarget {
     fn name(&self) -> &'static str {
         "workflow store"
     }
-    async fn write(&self, events: &[TicketEvent]) -> Result<(), String> {
-        self.0.apply_events(events).await.map(|_| ()).map_err(|e| e.to_string())
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
+        let applied = self.store.apply_events(events).await.map_err(|e| e.to_string())?;
+        record(&self.latency.workflow, events, &applied.deferred);
+        Ok(applied.deferred)
     }
     async fn ping(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
+        self.store.ping().await.map_err(|e| e.to_string())
     }
 }
 
-pub struct WarehouseTarget(pub Arc<dyn Warehouse>);
+/// Writes to the warehouse; records ingest-to-commit latency.
+pub struct WarehouseTarget {
+    pub warehouse: Arc<dyn Warehouse>,
+    pub latency: Arc<Latencies>,
+}
+
+impl WarehouseTarget {
+    pub fn new(warehouse: Arc<dyn Warehouse>, latency: Arc<Latencies>) -> Self {
+        WarehouseTarget { warehouse, latency }
+    }
+}
 
 #[async_trait]
 impl Target for WarehouseTarget {
     fn name(&self) -> &'static str {
         "warehouse"
     }
-    async fn write(&self, events: &[TicketEvent]) -> Result<(), String> {
-        self.0.write(events).await.map_err(|e| e.to_string())
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
+        let deferred = self.warehouse.write(events).await.map_err(|e| e.to_string())?;
+        record(&self.latency.warehouse, events, &deferred);
+        Ok(deferred)
     }
     async fn ping(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
+        self.warehouse.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// One sample per appeal stored: its `received` or `updated` event.
+fn record(h: &Histogram, events: &[TicketEvent], deferred: &[Uuid]) {
+    let now = chrono::Utc::now();
+    for e in events {
+        if deferred.contains(&e.event_id) {
+            continue;
+        }
+        if let (Some(at), EventType::Received | EventType::Updated) = (e.accepted_at, e.event_type) {
+            h.record_since(at, now);
+        }
     }
 }
 
@@ -169,9 +210,12 @@ async fn flush(target: &dyn Target, pending: Vec<Delivery<TicketEvent>>, batchin
     let mut waits = 0;
     loop {
         match target.write(items).await {
-            Ok(()) => {
+            Ok(deferred) => {
+                let deferred: HashSet<Uuid> = deferred.into_iter().collect();
                 for d in pending {
-                    if let Err(e) = d.ack().await {
+                    if d.items.iter().any(|e| deferred.contains(&e.event_id)) {
+                        defer(target.name(), d);
+                    } else if let Err(e) = d.ack().await {
                         tracing::warn!(sink = target.name(), error = %e, "Ack failed; the events come again and are absorbed.");
                     }
                 }
@@ -209,15 +253,42 @@ async fn flush(target: &dyn Target, pending: Vec<Delivery<TicketEvent>>, batchin
     }
 }
 
+/// How long a delivery with events that overtook their ticket waits before
+/// it is handed back; by then the ticket has usually been stored. After
+/// `delivery_limit` rounds the broker parks it.
+const DEFER: Duration = Duration::from_secs(1);
+
+/// Hands a delivery back after [`DEFER`], without holding up the sink.
+/// What of it was written is absorbed when it comes again.
+fn defer(sink: &'static str, d: Delivery<TicketEvent>) {
+    tracing::info!(
+        sink,
+        events = d.items.len(),
+        "Events arrived before their ticket; handing them back for later."
+    );
+    tokio::spawn(async move {
+        tokio::time::sleep(DEFER).await;
+        let _ = d.nack(format!("{sink}: events arrived before their ticket")).await;
+    });
+}
+
 /// Writes a delivery item by item and parks those that fail.
 async fn isolate(target: &dyn Target, d: Delivery<TicketEvent>) {
     let mut poison = Vec::new();
     let mut reason = String::new();
+    let mut deferred = false;
     for item in &d.items {
-        if let Err(e) = target.write(std::slice::from_ref(item)).await {
-            reason = format!("{} rejected event {} ({}): {e}", target.name(), item.event_id, item.event_type.id());
-            poison.push(item.clone());
+        match target.write(std::slice::from_ref(item)).await {
+            Ok(later) => deferred |= !later.is_empty(),
+            Err(e) => {
+                reason = format!("{} rejected event {} ({}): {e}", target.name(), item.event_id, item.event_type.id());
+                poison.push(item.clone());
+            }
         }
+    }
+    if deferred && poison.is_empty() {
+        defer(target.name(), d);
+        return;
     }
     let result = if poison.is_empty() {
         d.ack().await

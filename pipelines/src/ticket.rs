@@ -4,7 +4,7 @@
 //! record maps to the same ticket; `event_id` is the UUIDv5 of the ticket and
 //! what happened, so a redelivered event is recognised by every sink.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use minqing_connectors::{Channel, GeoPoint};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -205,6 +205,10 @@ pub struct TicketEvent {
     pub schema_version: u16,
     pub channel: Channel,
     pub payload: EventPayload,
+    /// When minqing accepted the appeal behind it, for latency figures;
+    /// transport metadata, not stored with the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<DateTime<Utc>>,
 }
 
 impl TicketEvent {
@@ -226,6 +230,7 @@ impl TicketEvent {
             schema_version: SCHEMA_VERSION,
             channel,
             payload,
+            accepted_at: None,
         }
     }
 
@@ -261,6 +266,33 @@ impl TicketEvent {
     pub fn routing_key(&self) -> String {
         format!("ticket.{}.{}", self.event_type.id(), self.channel.id())
     }
+}
+
+/// Tickets that events of this batch are about but that the batch does not
+/// bring (updates of older tickets, mostly); sorted, without repeats.
+pub fn referenced_elsewhere(events: &[TicketEvent]) -> Vec<Uuid> {
+    let here: std::collections::HashSet<Uuid> = events.iter().filter(|e| e.ticket().is_some()).map(|e| e.ticket_id).collect();
+    let mut ids: Vec<Uuid> = events.iter().map(|e| e.ticket_id).filter(|id| !here.contains(id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Splits off the events about tickets in `missing`: a backend defers them
+/// (their delivery comes again) rather than apply them before their ticket.
+/// Events can overtake their ticket's `received`: batches are published
+/// concurrently, and a redelivered message goes to the back of its queue.
+pub fn split_deferred<'a>(events: &'a [TicketEvent], missing: &std::collections::HashSet<Uuid>) -> (Vec<&'a TicketEvent>, Vec<Uuid>) {
+    let mut ready = Vec::with_capacity(events.len());
+    let mut deferred = Vec::new();
+    for e in events {
+        if missing.contains(&e.ticket_id) {
+            deferred.push(e.event_id);
+        } else {
+            ready.push(e);
+        }
+    }
+    (ready, deferred)
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ fn appeal(ch: Channel, id: &str, phone: &str, text: &str, at: &str, version: u32
         category_code: None,
         attachments: vec![],
         raw: format!("{{\"id\":\"{id}\"}}"),
+        accepted_at: None,
     }))
 }
 
@@ -71,7 +72,7 @@ async fn start_with_cache(dir: &std::path::Path, cache: usize) -> Pipe {
     };
     tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
     tokio::spawn(run_sink(
-        Arc::new(StoreTarget(store.clone())),
+        Arc::new(StoreTarget::new(store.clone(), Default::default())),
         bus.consume_events(EventQueue::Workflow).await.unwrap(),
         Batching::default(),
         cancel.clone(),

@@ -78,6 +78,7 @@ pub fn map_report(raw: &str) -> Result<RawAppeal, String> {
         category_code: r.category,
         attachments: r.photos,
         raw: raw.to_owned(),
+        accepted_at: None,
     })
 }
 

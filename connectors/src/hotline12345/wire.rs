@@ -102,6 +102,7 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         category_code: r.ywfl.clone(),
         attachments: r.fj.clone(),
         raw: raw.to_owned(),
+        accepted_at: None,
     })
 }
 

@@ -122,6 +122,7 @@ pub fn map_record(raw: &[u8]) -> Result<RawAppeal, String> {
         category_code: r.jqlb,
         attachments: Vec::new(),
         raw: text.into_owned(),
+        accepted_at: None,
     })
 }
 

@@ -93,6 +93,7 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         category_code: c.category,
         attachments: c.attachments.map(|a| a.url).unwrap_or_default(),
         raw: raw.to_owned(),
+        accepted_at: None,
     })
 }
 

@@ -142,6 +142,7 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         category_code: a.business_type,
         attachments: Vec::new(),
         raw: raw.to_owned(),
+        accepted_at: None,
     })
 }
 

@@ -138,6 +138,7 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
         category_code: None,
         attachments,
         raw: raw.to_owned(),
+        accepted_at: None,
     })))
 }
 

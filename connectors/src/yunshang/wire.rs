@@ -88,6 +88,7 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         category_code: p.topic,
         attachments: p.images.into_iter().map(|i| i.url).collect(),
         raw: raw.to_owned(),
+        accepted_at: None,
     })
 }
 

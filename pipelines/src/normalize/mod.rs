@@ -233,6 +233,7 @@ mod tests {
             category_code: Some("城乡建设".into()),
             attachments: vec![],
             raw: String::new(),
+            accepted_at: None,
         }
     }
 

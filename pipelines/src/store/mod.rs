@@ -79,10 +79,21 @@ pub struct StoreCounts {
     pub events: u64,
 }
 
+/// What [`WorkflowStore::apply_events`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Events stored that were not there before.
+    pub new: u64,
+    /// Ids of events left out because their ticket is not stored yet; their
+    /// delivery should come again later.
+    pub deferred: Vec<Uuid>,
+}
+
 #[async_trait]
 pub trait WorkflowStore: Send + Sync {
-    /// Applies ticket events in one transaction; returns how many were new.
-    async fn apply_events(&self, events: &[TicketEvent]) -> Result<u64, StoreError>;
+    /// Applies ticket events in one transaction. Events about a ticket that
+    /// is neither stored nor in the batch are not applied but deferred.
+    async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError>;
     /// Holds records in quarantine; for each, whether it was new.
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError>;
     /// Which of `ids` exist, with their version.

@@ -6,8 +6,10 @@
 //! batch of thousands costs a few round trips and a redelivered batch is a
 //! no-op. Killed connections are replaced by the pool on the next call.
 
-use super::{DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload};
-use crate::ticket::{Ticket, TicketEvent};
+use super::{
+    Applied, DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload,
+};
+use crate::ticket::{Ticket, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minqing_connectors::Channel;
@@ -15,7 +17,7 @@ use minqing_connectors::timefmt::shanghai;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres, QueryBuilder, Row};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
@@ -210,7 +212,7 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Postgres>, tickets: &[&Ti
     Ok(())
 }
 
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[TicketEvent]) -> Result<u64, StoreError> {
+async fn insert_events(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&TicketEvent]) -> Result<u64, StoreError> {
     let mut ids = Vec::with_capacity(events.len());
     let mut tickets = Vec::with_capacity(events.len());
     let mut types = Vec::with_capacity(events.len());
@@ -256,10 +258,22 @@ fn candidate(r: &sqlx::postgres::PgRow) -> Result<DupCandidate, StoreError> {
 
 #[async_trait]
 impl WorkflowStore for PgStore {
-    async fn apply_events(&self, events: &[TicketEvent]) -> Result<u64, StoreError> {
+    async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
         let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
         insert_tickets(&mut tx, &tickets).await?;
+        let elsewhere = referenced_elsewhere(events);
+        let mut missing: HashSet<Uuid> = elsewhere.iter().copied().collect();
+        if !missing.is_empty() {
+            let have: Vec<Uuid> = sqlx::query_scalar("SELECT ticket_id FROM tickets WHERE ticket_id = ANY($1)")
+                .bind(&elsewhere)
+                .fetch_all(&mut *tx)
+                .await?;
+            for id in have {
+                missing.remove(&id);
+            }
+        }
+        let (events, deferred) = split_deferred(events, &missing);
         for (e, edit) in events.iter().filter_map(|e| Some((e, e.edit()?))) {
             sqlx::query(
                 "UPDATE tickets SET version = $1, title = $2, content = $3, content_truncated = $4, text_hash = $5, \
@@ -275,31 +289,33 @@ impl WorkflowStore for PgStore {
             .execute(&mut *tx)
             .await?;
         }
-        let new = insert_events(&mut tx, events).await?;
+        let new = insert_events(&mut tx, &events).await?;
         tx.commit().await?;
-        Ok(new)
+        Ok(Applied { new, deferred })
     }
 
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(items.len());
-        for q in items {
-            let r = sqlx::query(
-                "INSERT INTO quarantine (digest, channel, source_id, reason, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (digest) DO NOTHING",
-            )
-            .bind(digest(q.channel, &q.raw))
-            .bind(q.channel.id())
-            .bind(q.source_id.clone())
-            .bind(q.reason.clone())
-            .bind(q.raw.clone())
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-            out.push(r.rows_affected() == 1);
-        }
-        tx.commit().await?;
-        Ok(out)
+        // One statement for the batch: a round trip per record cost intake
+        // most of its time under load.
+        let digests: Vec<String> = items.iter().map(|q| digest(q.channel, &q.raw)).collect();
+        let inserted: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO quarantine (digest, channel, source_id, reason, raw, received_at) \
+             SELECT digest, channel, source_id, reason, raw, $6 \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) \
+             AS u (digest, channel, source_id, reason, raw) \
+             ON CONFLICT (digest) DO NOTHING RETURNING digest",
+        )
+        .bind(&digests)
+        .bind(items.iter().map(|q| q.channel.id().to_owned()).collect::<Vec<_>>())
+        .bind(items.iter().map(|q| q.source_id.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|q| q.reason.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|q| q.raw.clone()).collect::<Vec<_>>())
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        // A record twice in one batch is new only the first time.
+        let mut fresh: std::collections::HashSet<String> = inserted.into_iter().collect();
+        Ok(digests.iter().map(|d| fresh.remove(d)).collect())
     }
 
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {

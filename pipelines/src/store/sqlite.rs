@@ -4,7 +4,9 @@
 //! delivery, which is what lets the in-process pipeline keep up with tens of
 //! thousands of appeals a second on a small machine.
 
-use super::{DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload};
+use super::{
+    Applied, DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload,
+};
 use crate::ticket::{Ticket, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -195,7 +197,7 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &
 
 #[async_trait]
 impl WorkflowStore for SqliteStore {
-    async fn apply_events(&self, events: &[TicketEvent]) -> Result<u64, StoreError> {
+    async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
         let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
         let mut seqs = insert_tickets(&mut tx, &tickets).await?;
@@ -222,17 +224,19 @@ impl WorkflowStore for SqliteStore {
         if !missing.is_empty() {
             ticket_seqs(&mut tx, &missing, &mut seqs).await?;
         }
-        let rows = events
-            .iter()
-            .map(|e| {
-                seqs.get(&e.ticket_id).map(|s| (*s, e)).ok_or_else(|| {
-                    StoreError::Corrupt(format!("event {} is about ticket {}, which is not stored", e.event_id, e.ticket_id))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        // An edit of a ticket not stored yet changed nothing above; it is
+        // deferred with the rest of that ticket's events.
+        let mut rows = Vec::with_capacity(events.len());
+        let mut deferred = Vec::new();
+        for e in events {
+            match seqs.get(&e.ticket_id) {
+                Some(seq) => rows.push((*seq, e)),
+                None => deferred.push(e.event_id),
+            }
+        }
         let new = insert_events(&mut tx, &rows).await?;
         tx.commit().await?;
-        Ok(new)
+        Ok(Applied { new, deferred })
     }
 
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {

@@ -10,7 +10,7 @@
 //! which tickets and events are there already and leaves them out.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::ticket::{Edit, TicketEvent};
+use crate::ticket::{Edit, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use clickhouse::{Client, Row};
@@ -231,14 +231,17 @@ impl ClickhouseWarehouse {
 
     async fn apply_edit(&self, ticket_id: Uuid, edit: Edit<'_>) -> Result<(), WarehouseError> {
         // Rewrites the current row with the new text; `version` guards
-        // against applying an edit twice or out of order.
+        // against applying an edit twice or out of order. The guard reads
+        // `old_version` from a subquery: ClickHouse resolves `version` in a
+        // WHERE to the `? AS version` alias of the same SELECT.
         self.client
             .query(
                 "INSERT INTO tickets SELECT ticket_id, short_no, channel, source_id, ? AS version, 1 AS is_update, \
                  received_at, received_date, ? AS title, ? AS content, ? AS content_truncated, appeal_type, category, town, \
                  location, lat, lon, has_coordinates, citizen_key, phone_masked, anonymous, attachments, ? AS text_hash, \
                  duplicate_of, cluster_id, status, now() AS loaded_at \
-                 FROM tickets FINAL WHERE ticket_id = toUUID(?) AND version < ?",
+                 FROM (SELECT *, version AS old_version FROM tickets FINAL WHERE ticket_id = toUUID(?)) \
+                 WHERE old_version < ?",
             )
             .bind(edit.version)
             .bind(edit.title.unwrap_or_default())
@@ -269,14 +272,19 @@ fn statements(sql: &str) -> Vec<String> {
 
 #[async_trait]
 impl Warehouse for ClickhouseWarehouse {
-    async fn write(&self, events: &[TicketEvent]) -> Result<(), WarehouseError> {
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
         let mut ids: Vec<Uuid> = events.iter().map(|e| e.ticket_id).collect();
         ids.sort_unstable();
         ids.dedup();
         let have_tickets = self.existing("tickets", "ticket_id", &ids).await?;
         let have_events = self.existing("ticket_events", "event_id", &ids).await?;
+        let missing: HashSet<Uuid> = referenced_elsewhere(events)
+            .into_iter()
+            .filter(|id| !have_tickets.contains(id))
+            .collect();
+        let (events, deferred) = split_deferred(events, &missing);
         let now = Utc::now();
-        let (rows, edits) = facts(events);
+        let (rows, edits) = facts(&events);
         let mut seen = HashSet::new();
         let mut inserter = self
             .client
@@ -318,7 +326,7 @@ impl Warehouse for ClickhouseWarehouse {
             inserter.commit().await.map_err(err)?;
         }
         inserter.end().await.map_err(err)?;
-        Ok(())
+        Ok(deferred)
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {

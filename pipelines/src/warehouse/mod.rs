@@ -34,8 +34,10 @@ pub struct WarehouseCounts {
 
 #[async_trait]
 pub trait Warehouse: Send + Sync {
-    /// Writes a batch idempotently; resolves once it is durable.
-    async fn write(&self, events: &[TicketEvent]) -> Result<(), WarehouseError>;
+    /// Writes a batch idempotently; resolves once it is durable. Returns the
+    /// ids of events left out because their ticket is neither stored nor in
+    /// the batch; their delivery should come again later.
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError>;
     /// Cheap reachability probe for /readyz.
     async fn ping(&self) -> Result<(), WarehouseError>;
     async fn counts(&self) -> Result<WarehouseCounts, WarehouseError>;
@@ -110,8 +112,8 @@ pub fn event_payload(e: &TicketEvent) -> String {
 }
 
 /// Splits a batch into new ticket rows and the edits to apply, in order.
-pub fn facts(events: &[TicketEvent]) -> (Vec<FactRow>, Vec<(Uuid, Edit<'_>)>) {
-    let rows = events.iter().filter_map(TicketEvent::ticket).map(FactRow::from_ticket).collect();
+pub fn facts<'a>(events: &[&'a TicketEvent]) -> (Vec<FactRow>, Vec<(Uuid, Edit<'a>)>) {
+    let rows = events.iter().filter_map(|e| e.ticket()).map(FactRow::from_ticket).collect();
     let edits = events.iter().filter_map(|e| Some((e.ticket_id, e.edit()?))).collect();
     (rows, edits)
 }

@@ -4,13 +4,15 @@
 //! trigger keeps the daily aggregate as ClickHouse's materialized view does.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::ticket::TicketEvent;
+use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::Utc;
 use minqing_connectors::timefmt::shanghai;
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::collections::HashSet;
 use std::path::Path;
+use uuid::Uuid;
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
     WarehouseError(e.to_string())
@@ -87,9 +89,24 @@ async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) 
 
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
-    async fn write(&self, events: &[TicketEvent]) -> Result<(), WarehouseError> {
-        let (rows, edits) = facts(events);
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
+        let elsewhere = referenced_elsewhere(events);
+        let mut missing: HashSet<Uuid> = elsewhere.iter().copied().collect();
+        for chunk in elsewhere.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT ticket_id FROM tickets WHERE ticket_id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                let id: String = row.try_get(0).map_err(err)?;
+                missing.remove(&Uuid::parse_str(&id).map_err(err)?);
+            }
+        }
+        let (events, deferred) = split_deferred(events, &missing);
+        let (rows, edits) = facts(&events);
         insert_facts(&mut tx, &rows).await?;
         for (ticket_id, edit) in edits {
             // An edit rewrites the fact without touching the aggregate: the
@@ -127,7 +144,7 @@ impl Warehouse for SqliteWarehouse {
             q.build().execute(&mut *tx).await.map_err(err)?;
         }
         tx.commit().await.map_err(err)?;
-        Ok(())
+        Ok(deferred)
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {

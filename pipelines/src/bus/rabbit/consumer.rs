@@ -50,14 +50,15 @@ struct Subscription {
 pub(super) struct RabbitConsumer<T> {
     inner: Arc<Inner>,
     parker: Parker,
+    prefetch: u16,
     sub: Subscription,
     _t: std::marker::PhantomData<fn() -> T>,
 }
 
-async fn open(inner: &Inner, queue: &str) -> Result<Subscription, BusError> {
+async fn open(inner: &Inner, queue: &str, prefetch: u16) -> Result<Subscription, BusError> {
     let link = inner.links.current();
     let ch = link.conn.create_channel().await.map_err(broker)?;
-    ch.basic_qos(inner.cfg.prefetch, BasicQosOptions::default()).await.map_err(broker)?;
+    ch.basic_qos(prefetch, BasicQosOptions::default()).await.map_err(broker)?;
     let consumer = ch
         .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
         .await
@@ -71,11 +72,12 @@ async fn open(inner: &Inner, queue: &str) -> Result<Subscription, BusError> {
 
 impl<T: DeserializeOwned> RabbitConsumer<T> {
     /// Subscribes once; a failure here is reported to the caller.
-    pub async fn subscribe(inner: Arc<Inner>, parker: Parker) -> Result<Self, BusError> {
-        let sub = open(&inner, &parker.queue).await?;
+    pub async fn subscribe(inner: Arc<Inner>, parker: Parker, prefetch: u16) -> Result<Self, BusError> {
+        let sub = open(&inner, &parker.queue, prefetch).await?;
         Ok(RabbitConsumer {
             inner,
             parker,
+            prefetch,
             sub,
             _t: std::marker::PhantomData,
         })
@@ -91,7 +93,7 @@ impl<T: DeserializeOwned> RabbitConsumer<T> {
             if link.generation == failed && !link.conn.status().connected() {
                 self.inner.links.replace(failed).await;
             }
-            match open(&self.inner, &self.parker.queue).await {
+            match open(&self.inner, &self.parker.queue, self.prefetch).await {
                 Ok(sub) => {
                     tracing::info!(queue = %self.parker.queue, generation = sub.generation, "Consuming again.");
                     self.sub = sub;

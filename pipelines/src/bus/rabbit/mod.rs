@@ -46,8 +46,13 @@ pub struct RabbitSettings {
     /// Prepended to every exchange and queue name, so deployments (and
     /// tests) can share a broker.
     pub prefix: String,
-    /// Unacked messages a consumer may hold.
+    /// Unacked messages a sink consumer may hold (a message frames up to
+    /// `max_message_items` events).
     pub prefetch: u16,
+    /// Unacked messages intake may hold. Higher than `prefetch`: many raw
+    /// messages are single pushed appeals, and intake keeps up to
+    /// `bus.max_in_flight` batches unacked while they commit.
+    pub intake_prefetch: u16,
     /// Deliveries of one message before the broker parks it.
     pub delivery_limit: u32,
     /// Most items framed into one message.
@@ -62,6 +67,7 @@ impl Default for RabbitSettings {
             url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             prefix: String::new(),
             prefetch: 64,
+            intake_prefetch: 512,
             delivery_limit: 20,
             max_message_items: 500,
             publish_timeout_secs: 120,
@@ -149,9 +155,9 @@ impl RabbitBus {
         self.inner.publish(exchange, msgs, None).await
     }
 
-    async fn consume<T: DeserializeOwned + Send + 'static>(&self, queue: String) -> Result<Box<dyn Consumer<T>>, BusError> {
+    async fn consume<T: DeserializeOwned + Send + 'static>(&self, queue: String, prefetch: u16) -> Result<Box<dyn Consumer<T>>, BusError> {
         let parker = Parker::new(self.inner.clone(), queue);
-        Ok(Box::new(RabbitConsumer::subscribe(self.inner.clone(), parker).await?))
+        Ok(Box::new(RabbitConsumer::subscribe(self.inner.clone(), parker, prefetch).await?))
     }
 
     fn frame<T: Serialize>(&self, items: &[T]) -> Result<Vec<Vec<u8>>, BusError> {
@@ -276,7 +282,7 @@ impl Bus for RabbitBus {
     }
 
     async fn consume_raw(&self) -> Result<Box<dyn Consumer<Inbound>>, BusError> {
-        self.consume(self.inner.names.intake.clone()).await
+        self.consume(self.inner.names.intake.clone(), self.inner.cfg.intake_prefetch).await
     }
 
     async fn ping(&self) -> Result<(), BusError> {
@@ -292,7 +298,7 @@ impl Bus for RabbitBus {
     }
 
     async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError> {
-        self.consume(self.inner.names.queue(queue)).await
+        self.consume(self.inner.names.queue(queue), self.inner.cfg.prefetch).await
     }
 }
 
