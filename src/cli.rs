@@ -51,6 +51,37 @@ pub enum Command {
         #[command(subcommand)]
         action: QuarantineAction,
     },
+    /// Measure parts of the system on this machine.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The broker's own ceiling for minqing's topology: no-op stages on the
+    /// same exchanges, quorum queues, confirms and framing, against
+    /// `bus.rabbitmq.url` (whatever `bus.backend` says).
+    ///
+    /// The defaults mirror `minqing demo`'s raw traffic: about 7 appeals per
+    /// message on average (pages of 500, grid batches of 50, WeChat pushes
+    /// one by one) from many concurrent senders.
+    Broker {
+        #[arg(long, default_value_t = 14_000)]
+        messages: usize,
+        /// Items framed into each message.
+        #[arg(long, default_value_t = 7)]
+        items: usize,
+        /// Bytes of JSON per item.
+        #[arg(long, default_value_t = 1500)]
+        item_bytes: usize,
+        /// Concurrent publishers, each waiting for its confirm.
+        #[arg(long, default_value_t = 64)]
+        publishers: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

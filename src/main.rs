@@ -7,7 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Result;
 use clap::Parser;
-use minqing::cli::{Cli, Command, QuarantineAction};
+use minqing::cli::{BenchCommand, Cli, Command, QuarantineAction};
 use minqing::{config, demo, quarantine, runtime, sims, telemetry};
 use minqing_connectors::Channel;
 use minqing_pipelines::store::QuarantineQuery;
@@ -130,6 +130,42 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
             };
             print!("{out}");
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Broker {
+                    messages,
+                    items,
+                    item_bytes,
+                    publishers,
+                    json,
+                },
+        } => {
+            telemetry::init("warn");
+            let args = minqing_pipelines::bus::rabbit::bench::BrokerBenchArgs {
+                messages,
+                items_per_message: items,
+                item_bytes,
+                publishers,
+            };
+            let r = minqing_pipelines::bus::rabbit::bench::run(&settings.bus.rabbitmq, &args)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}; is RabbitMQ up (scripts/services start) and bus.rabbitmq.url right?"))?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "broker ceiling (no-op stages, publish→raw.intake→republish→tickets.workflow+tickets.warehouse, confirms and acks):\n  \
+                     {} messages of {} items ({} bytes) in {:.2} s: {:.0} messages/s, {:.0} items/s\n  \
+                     reproduce: minqing bench broker --messages {messages} --items {items} --item-bytes {item_bytes} --publishers {publishers}",
+                    r.messages,
+                    items,
+                    r.message_bytes,
+                    r.elapsed_ms as f64 / 1000.0,
+                    r.messages_per_sec,
+                    r.items_per_sec
+                );
+            }
         }
         Command::CheckConfig => unreachable!("handled above"),
     }

@@ -163,6 +163,22 @@ async fn assert_servers_agree(r: &Report, s: &Settings) {
     let (pg, distinct, ch) = server_counts(s).await;
     let meant = r.stores.workflow_tickets;
     assert_eq!((pg, distinct, ch), (meant as i64, meant as i64, meant));
+    // Edited posts carry their latest text in both stores.
+    let pool = sqlx::PgPool::connect(&s.store.postgres.url).await.unwrap();
+    let pg_edited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE version > 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let ch_edited: u64 = clickhouse::Client::default()
+        .with_url(&s.warehouse.clickhouse.url)
+        .with_database(&s.warehouse.clickhouse.database)
+        .with_validation(false)
+        .query("SELECT count() FROM tickets FINAL WHERE version > 0")
+        .fetch_one()
+        .await
+        .unwrap();
+    assert!(pg_edited > 0, "the demo makes edited posts");
+    assert_eq!(pg_edited as u64, ch_edited, "edits in PostgreSQL and ClickHouse");
     clean(s).await;
 }
 
@@ -186,7 +202,7 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
 
 /// `rabbitmqctl` for whichever broker listens: the one scripts/services
 /// started (its private node) or the machine's own.
-fn rabbitmqctl(args: &[&str]) {
+fn rabbitmqctl(args: &[&str]) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".services");
     let mut cmd = std::process::Command::new("rabbitmqctl");
     if dir.join("rabbitmq.pid").exists() {
@@ -201,6 +217,7 @@ fn rabbitmqctl(args: &[&str]) {
         "rabbitmqctl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,10 +229,10 @@ async fn a_rabbitmq_restart_mid_run_loses_and_doubles_nothing() {
         // Restart once tickets are flowing.
         wait_for_tickets(&s, 300).await;
         tokio::task::spawn_blocking(|| {
-            rabbitmqctl(&["stop_app"]);
+            let _ = rabbitmqctl(&["stop_app"]);
             let stopped = std::time::Instant::now();
             std::thread::sleep(Duration::from_secs(3));
-            rabbitmqctl(&["start_app"]);
+            let _ = rabbitmqctl(&["start_app"]);
             stopped
         })
         .await
@@ -541,5 +558,29 @@ async fn an_edit_that_overtakes_its_ticket_waits_for_it_in_both_stores() {
     cancel.cancel();
     tracker.close();
     tracker.wait().await;
+    clean(&s).await;
+}
+
+/// `minqing bench broker` runs its no-op pipeline to the end on the real
+/// broker and leaves nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_bench_moves_every_message_and_cleans_up() {
+    use minqing_pipelines::bus::rabbit::bench::{BrokerBenchArgs, run};
+    let Some((_turn, _dir, s)) = setup("broker bench", "bench").await else {
+        return;
+    };
+    let args = BrokerBenchArgs {
+        messages: 300,
+        items_per_message: 3,
+        item_bytes: 400,
+        publishers: 4,
+    };
+    let r = run(&s.bus.rabbitmq, &args).await.unwrap();
+    assert_eq!((r.messages, r.items), (300, 900));
+    assert!(r.items_per_sec > 0.0 && r.elapsed_ms > 0);
+    // Its queues are gone.
+    let leftover = format!("{}bench-", s.bus.rabbitmq.prefix);
+    let out = tokio::task::spawn_blocking(|| rabbitmqctl(&["list_queues", "name"])).await.unwrap();
+    assert!(!out.contains(&leftover), "bench queues left behind: {out}");
     clean(&s).await;
 }

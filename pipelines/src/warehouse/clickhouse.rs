@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use clickhouse::{Client, Row};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ fn err(e: impl std::fmt::Display) -> WarehouseError {
     WarehouseError(e.to_string())
 }
 
-#[derive(Row, Serialize)]
+#[derive(Row, Serialize, Deserialize)]
 struct TicketRow {
     #[serde(with = "clickhouse::serde::uuid")]
     ticket_id: Uuid,
@@ -145,9 +145,14 @@ pub struct ClickhouseWarehouse {
 /// Ids per lookup query; keeps the query well under `max_query_size`.
 const LOOKUP: usize = 2_000;
 
+/// A set of UUIDs for `… IN (…)`. A list of `toUUID('…')` calls took
+/// 18.16 about 0.1 ms per id to parse and fold; one array of strings
+/// turned into a set by a subquery is much cheaper and still uses the
+/// primary key.
 fn uuid_list(ids: &[Uuid]) -> String {
     // Uuid's text form is hex and dashes only, so it is safe to inline.
-    ids.iter().map(|u| format!("toUUID('{u}')")).collect::<Vec<_>>().join(", ")
+    let quoted: Vec<String> = ids.iter().map(|u| format!("'{u}'")).collect();
+    format!("SELECT toUUID(x) FROM system.one ARRAY JOIN [{}] AS x", quoted.join(","))
 }
 
 impl ClickhouseWarehouse {
@@ -229,30 +234,50 @@ impl ClickhouseWarehouse {
         Ok(out)
     }
 
-    async fn apply_edit(&self, ticket_id: Uuid, edit: Edit<'_>) -> Result<(), WarehouseError> {
-        // Rewrites the current row with the new text; `version` guards
-        // against applying an edit twice or out of order. The guard reads
-        // `old_version` from a subquery: ClickHouse resolves `version` in a
-        // WHERE to the `? AS version` alias of the same SELECT.
-        self.client
-            .query(
-                "INSERT INTO tickets SELECT ticket_id, short_no, channel, source_id, ? AS version, 1 AS is_update, \
-                 received_at, received_date, ? AS title, ? AS content, ? AS content_truncated, appeal_type, category, town, \
-                 location, lat, lon, has_coordinates, citizen_key, phone_masked, anonymous, attachments, ? AS text_hash, \
-                 duplicate_of, cluster_id, status, now() AS loaded_at \
-                 FROM (SELECT *, version AS old_version FROM tickets FINAL WHERE ticket_id = toUUID(?)) \
-                 WHERE old_version < ?",
-            )
-            .bind(edit.version)
-            .bind(edit.title.unwrap_or_default())
-            .bind(edit.content)
-            .bind(u8::from(edit.content_truncated))
-            .bind(edit.text_hash)
-            .bind(ticket_id.to_string())
-            .bind(edit.version)
-            .execute()
-            .await
-            .map_err(err)
+    /// Applies a batch's edits with one read and one insert: the current
+    /// rows (after `FINAL`) are read, rewritten here with the new text and
+    /// version, and inserted as `is_update = 1` rows, which the aggregate's
+    /// view skips. `version` guards against applying an edit twice or out
+    /// of order. (One INSERT … SELECT FINAL per edit cost ~0.1 s each.)
+    async fn apply_edits(&self, edits: &[(Uuid, Edit<'_>)], now: DateTime<Utc>) -> Result<(), WarehouseError> {
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<Uuid> = edits.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut current: HashMap<Uuid, TicketRow> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(LOOKUP) {
+            let sql = format!("SELECT ?fields FROM tickets FINAL WHERE ticket_id IN ({})", uuid_list(chunk));
+            for r in self.client.query(&sql).fetch_all::<TicketRow>().await.map_err(err)? {
+                current.insert(r.ticket_id, r);
+            }
+        }
+        let mut changed = Vec::new();
+        for (id, edit) in edits {
+            let Some(r) = current.get_mut(id) else { continue };
+            if r.version >= edit.version {
+                continue;
+            }
+            r.version = edit.version;
+            r.is_update = 1;
+            r.title = edit.title.unwrap_or_default().to_owned();
+            r.content = edit.content.to_owned();
+            r.content_truncated = u8::from(edit.content_truncated);
+            r.text_hash = edit.text_hash.to_owned();
+            r.loaded_at = now;
+            changed.push(*id);
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        let mut inserter = self.client.inserter::<TicketRow>("tickets");
+        for id in changed {
+            if let Some(r) = current.get(&id) {
+                inserter.write(r).await.map_err(err)?;
+            }
+        }
+        inserter.end().await.map_err(err)?;
+        Ok(())
     }
 }
 
@@ -277,7 +302,10 @@ impl Warehouse for ClickhouseWarehouse {
         ids.sort_unstable();
         ids.dedup();
         let have_tickets = self.existing("tickets", "ticket_id", &ids).await?;
-        let have_events = self.existing("ticket_events", "event_id", &ids).await?;
+        // Events are written after their ticket, so only tickets already
+        // here can have events here; new tickets (the bulk) need no lookup.
+        let loaded: Vec<Uuid> = ids.iter().copied().filter(|id| have_tickets.contains(id)).collect();
+        let have_events = self.existing("ticket_events", "event_id", &loaded).await?;
         let missing: HashSet<Uuid> = referenced_elsewhere(events)
             .into_iter()
             .filter(|id| !have_tickets.contains(id))
@@ -299,9 +327,7 @@ impl Warehouse for ClickhouseWarehouse {
             inserter.commit().await.map_err(err)?;
         }
         inserter.end().await.map_err(err)?;
-        for (ticket_id, edit) in edits {
-            self.apply_edit(ticket_id, edit).await?;
-        }
+        self.apply_edits(&edits, now).await?;
         let mut inserter = self
             .client
             .inserter::<EventRow>("ticket_events")

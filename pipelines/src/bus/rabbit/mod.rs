@@ -17,6 +17,7 @@
 //! deterministic ids make harmless. Consumers ack only after their effect is
 //! committed; what was unacked at a disconnect comes back.
 
+pub mod bench;
 mod consumer;
 mod link;
 mod topology;
