@@ -67,7 +67,7 @@ impl Default for RabbitSettings {
         RabbitSettings {
             url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             prefix: String::new(),
-            prefetch: 64,
+            prefetch: 128,
             intake_prefetch: 512,
             delivery_limit: 20,
             max_message_items: 500,
