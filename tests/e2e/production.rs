@@ -337,6 +337,9 @@ async fn the_warehouse_catches_up_after_clickhouse_was_unreachable() {
     let addr = proxy("127.0.0.1:8123".parse().unwrap(), down.clone()).await;
     let direct = s.clone();
     s.warehouse.clickhouse.url = format!("http://{addr}");
+    // A small prefetch, so what waits shows as ready in the queue rather
+    // than unacked in the sink (which holds it just as safely).
+    s.bus.rabbitmq.prefetch = 4;
     let fault = async {
         wait_for_tickets(&direct, 200).await;
         down.store(true, Ordering::SeqCst);
