@@ -57,13 +57,7 @@ impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let opts = file_options(path)
             .map_err(StoreError::Corrupt)?
-            // Ticket ids are random, so inserts touch pages all over the
-            // B-trees: a 64 MiB cache and mmap keep them out of pread, and
-            // rarer checkpoints batch the copy back into the database file.
             .pragma("cache_size", "-65536")
-            .pragma("mmap_size", "1073741824")
-            .pragma("temp_store", "memory")
-            .pragma("wal_autocheckpoint", "20000")
             .foreign_keys(false);
         // One connection: SQLite serializes writers anyway, and a second
         // connection's commits would invalidate this one's page cache.
@@ -80,6 +74,10 @@ impl SqliteStore {
 /// A SQLite file in WAL mode, its folder created if missing. NORMAL
 /// synchronous in WAL mode survives a process crash; only a power cut can
 /// lose the last commits.
+///
+/// Ticket ids are random, so inserts touch pages all over the B-trees: mmap
+/// keeps them out of pread, and rare checkpoints batch the copy back into
+/// the database file (a page rewritten by many commits is copied once).
 pub(crate) fn file_options(path: &Path) -> Result<SqliteConnectOptions, String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -89,7 +87,10 @@ pub(crate) fn file_options(path: &Path) -> Result<SqliteConnectOptions, String> 
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(30)))
+        .busy_timeout(Duration::from_secs(30))
+        .pragma("mmap_size", "1073741824")
+        .pragma("temp_store", "memory")
+        .pragma("wal_autocheckpoint", "20000"))
 }
 
 fn now() -> String {
