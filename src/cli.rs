@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         action: QuarantineAction,
     },
+    /// Train, evaluate and cross-validate the category classifier.
+    Classifier {
+        #[command(subcommand)]
+        action: ClassifierAction,
+    },
     /// Measure parts of the system on this machine.
     Bench {
         #[command(subcommand)]
@@ -60,6 +65,20 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Classification throughput on one core: every text of a CSV, predicted
+    /// over and over on one thread for `--seconds`.
+    Classifier {
+        /// Texts to classify (a `text` column; `label` is not needed).
+        #[arg(long)]
+        data: PathBuf,
+        /// A model file; without one, a model is trained on `--data` first.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
     /// The broker's own ceiling for minqing's topology: no-op stages on the
     /// same exchanges, quorum queues, confirms and framing, against
     /// `bus.rabbitmq.url` (whatever `bus.backend` says).
@@ -81,6 +100,66 @@ pub enum BenchCommand {
         publishers: usize,
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// How a model is trained; the defaults are the ones measured in
+/// docs/benchmarks.md.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainOpts {
+    /// Inverse regularization strength of the SVMs.
+    #[arg(long, default_value_t = 1.0)]
+    pub c: f64,
+    /// Character n-gram lengths, comma-separated.
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    pub ngrams: Vec<usize>,
+    /// Characters at the start of a text that get features of their own (0: off).
+    #[arg(long, default_value_t = 60)]
+    pub head_chars: usize,
+    /// Keep n-grams found in at least this many training texts.
+    #[arg(long, default_value_t = 2)]
+    pub min_df: u32,
+    /// Weight of the head features against the whole-text features.
+    #[arg(long, default_value_t = 0.7)]
+    pub head_weight: f32,
+    /// Do not weigh classes inversely to their frequency.
+    #[arg(long)]
+    pub unbalanced: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassifierAction {
+    /// Train on a CSV (columns `text`, `label`, optional `title`) and write a model file.
+    Train {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        opts: TrainOpts,
+    },
+    /// Accuracy, macro-F1 and per-class precision, recall and F1 of a model on a CSV.
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stratified k-fold cross-validation on a CSV, with the same figures as eval.
+    Cv {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Seeds the fold assignment.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        opts: TrainOpts,
     },
 }
 

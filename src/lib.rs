@@ -11,9 +11,11 @@
 //! - [`sims`]: the built-in channel simulators as one fleet.
 //! - [`demo`]: `minqing demo`, the self-checking end-to-end run.
 //! - [`quarantine`]: listing and replaying held records.
+//! - [`classifier`]: training, evaluating and benchmarking the category model.
 //! - [`telemetry`]: the tracing subscriber.
 
 pub mod api;
+pub mod classifier;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -8,7 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::Result;
 use clap::Parser;
 use minqing::cli::{BenchCommand, Cli, Command, QuarantineAction};
-use minqing::{config, demo, quarantine, runtime, sims, telemetry};
+use minqing::{classifier, config, demo, quarantine, runtime, sims, telemetry};
 use minqing_connectors::Channel;
 use minqing_pipelines::store::QuarantineQuery;
 use std::process::ExitCode;
@@ -47,6 +47,39 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             }
         });
+    }
+    // Model work reads files only: a broken gateway config must not stop it.
+    if let Command::Classifier { action } = cli.command {
+        print!("{}", classifier::run(action)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Bench {
+        what: BenchCommand::Classifier {
+            data,
+            model,
+            seconds,
+            json,
+        },
+    } = &cli.command
+    {
+        let r = classifier::bench(data, model.as_deref(), *seconds)?;
+        if *json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!(
+                "classifier on one thread: {} predictions of {} texts (mean {:.0} chars, {} features) in {:.2} s: {:.0} messages/s\n  \
+                 reproduce: minqing bench classifier --data {}{} --seconds {seconds}",
+                r.predictions,
+                r.texts,
+                r.mean_chars,
+                r.features,
+                r.seconds,
+                r.messages_per_sec,
+                data.display(),
+                model.as_ref().map(|m| format!(" --model {}", m.display())).unwrap_or_default()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let settings = config::load(cli.config.as_deref())?;
     match cli.command {
@@ -167,7 +200,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
             }
         }
-        Command::CheckConfig => unreachable!("handled above"),
+        Command::CheckConfig | Command::Classifier { .. } | Command::Bench { what: BenchCommand::Classifier { .. } } => {
+            unreachable!("handled above")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,8 +16,10 @@
 //! - [`sink`]: the consumers that apply ticket events to the workflow store
 //!   and the warehouse.
 //! - [`latency`]: ingest-to-store latency histograms.
+//! - [`classify`]: the category classifier (character n-grams, linear SVMs).
 
 pub mod bus;
+pub mod classify;
 pub mod dedup;
 pub mod intake;
 pub mod latency;

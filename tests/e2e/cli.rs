@@ -78,3 +78,38 @@ fn the_demo_command_prints_json_with_every_channel() {
     assert_eq!(v["totals"]["quarantined"], v["expected"]["quarantined"]);
     assert!(v["elapsed_ms"].as_u64().is_some() && v["appeals_per_sec"].as_f64().is_some());
 }
+
+#[test]
+fn classifier_train_eval_cv_and_bench_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("category.json");
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/tests/fixtures/classify_small.csv");
+    let m = model.to_str().unwrap();
+    let (code, out, err) = minqing(&["classifier", "train", "--data", data, "--out", m, "--min-df", "1"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("trained on 36 examples (3 labels"), "{out}");
+
+    let (code, out, err) = minqing(&["classifier", "eval", "--model", m, "--data", data, "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(r["accuracy"].as_f64().unwrap() > 0.9, "{r}");
+    assert!(r["macro_f1"].as_f64().is_some());
+    for label in ["城乡建设", "教育文体", "环境保护"] {
+        let c = &r["per_class"][label];
+        assert!(c["precision"].is_number() && c["recall"].is_number() && c["f1"].is_number(), "{r}");
+    }
+
+    let (code, out, err) = minqing(&["classifier", "cv", "--data", data, "--folds", "3", "--min-df", "1"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3-fold cross-validation") && out.contains("macro-F1"), "{out}");
+
+    let (code, out, err) = minqing(&["bench", "classifier", "--data", data, "--model", m, "--seconds", "0.2", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["texts"], 36);
+    assert!(r["predictions"].as_u64().unwrap() >= 36, "{r}");
+
+    let (code, _, err) = minqing(&["classifier", "eval", "--model", data, "--data", data], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a usable model"), "{err}");
+}
