@@ -56,6 +56,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ClassifierAction,
     },
+    /// Inspect the triage rules: what they decide for a text, and whether
+    /// every unit is reachable.
+    Triage {
+        #[command(subcommand)]
+        action: TriageAction,
+    },
     /// Measure parts of the system on this machine.
     Bench {
         #[command(subcommand)]
@@ -161,6 +167,24 @@ pub enum ClassifierAction {
         #[command(flatten)]
         opts: TrainOpts,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TriageAction {
+    /// The decision for one appeal, with its reason, category and unit.
+    Explain {
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// Appeal type code or name (ZX/咨询, TS/投诉 …); default: from cue words.
+        #[arg(long = "type")]
+        appeal_type: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the rule files and list units that no route reaches.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

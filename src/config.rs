@@ -34,8 +34,24 @@ pub struct Settings {
     /// Gazetteer file; empty uses the built-in `config/gazetteer.toml`.
     pub gazetteer: Option<PathBuf>,
     pub http: RetryPolicy,
+    pub triage: TriageSettings,
     pub simulators: SimulatorSettings,
     pub connectors: Connectors,
+}
+
+/// Where the triage rules come from; each unset key uses the file built in
+/// from `config/`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriageSettings {
+    /// Categories and scope rules (`config/triage.toml`).
+    pub rules: Option<PathBuf>,
+    /// A folder of knowledge-base `*.toml` files (`config/knowledge/`).
+    pub knowledge_dir: Option<PathBuf>,
+    /// Units and routes (`config/units.toml`).
+    pub units: Option<PathBuf>,
+    /// A model from `minqing classifier train`; unset uses the keyword rules.
+    pub classifier_model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -327,6 +343,9 @@ pub fn validate(s: &Settings) -> Vec<String> {
             .and_then(|t| normalize::Gazetteer::from_toml(&t))
     {
         p.push(format!("`gazetteer`: {}: {e}", g.display()));
+    }
+    if let Err(e) = crate::triage::load(s) {
+        p.push(format!("`triage`: {e:#}"));
     }
     p
 }

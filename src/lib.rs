@@ -13,6 +13,7 @@
 //! - [`quarantine`]: listing and replaying held records.
 //! - [`classifier`]: training, evaluating and benchmarking the category model.
 //! - [`telemetry`]: the tracing subscriber.
+//! - [`triage`]: the triage rule files, the model, and their SIGHUP reload.
 
 pub mod api;
 pub mod classifier;
@@ -24,3 +25,4 @@ pub mod runtime;
 pub mod scheduler;
 pub mod sims;
 pub mod telemetry;
+pub mod triage;

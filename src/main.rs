@@ -123,6 +123,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Triage { action } => {
+            telemetry::init("warn");
+            print!("{}", minqing::triage::command(&settings, action)?);
+        }
         Command::Migrate => {
             telemetry::init("warn");
             runtime::open_store(&settings).await?;

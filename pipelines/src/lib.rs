@@ -17,6 +17,8 @@
 //!   and the warehouse.
 //! - [`latency`]: ingest-to-store latency histograms.
 //! - [`classify`]: the category classifier (character n-grams, linear SVMs).
+//! - [`triage`]: scope (forward, reject, answer online, dispatch), category
+//!   and routing to a handling unit.
 
 pub mod bus;
 pub mod classify;
@@ -27,4 +29,5 @@ pub mod normalize;
 pub mod sink;
 pub mod store;
 pub mod ticket;
+pub mod triage;
 pub mod warehouse;

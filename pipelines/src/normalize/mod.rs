@@ -170,7 +170,8 @@ fn check_time(t: DateTime<FixedOffset>, future_hours: i64) -> Result<DateTime<Fi
 }
 
 /// The 12345 platform's codes and the Chinese labels other channels send.
-fn type_from_code(code: &str) -> Option<AppealType> {
+/// The appeal type a channel code (ZX, TS…) or its Chinese name stands for.
+pub fn type_from_code(code: &str) -> Option<AppealType> {
     Some(match code.trim() {
         "ZX" | "咨询" => AppealType::Consultation,
         "QZ" | "求助" => AppealType::Help,
@@ -182,7 +183,8 @@ fn type_from_code(code: &str) -> Option<AppealType> {
     })
 }
 
-fn type_from_cues(title: &str, content: &str) -> Option<AppealType> {
+/// The appeal type the cue words of a text suggest.
+pub fn type_from_cues(title: &str, content: &str) -> Option<AppealType> {
     const CUES: &[(AppealType, &[&str])] = &[
         (AppealType::Report, &["举报", "查处", "偷排", "非法"]),
         (AppealType::Praise, &["表扬", "感谢", "点赞"]),

@@ -1,0 +1,68 @@
+//! The category of a ticket: the trained model when one is configured,
+//! otherwise the keyword rules of `config/triage.toml` (the category with
+//! the most distinct cue words wins; ties go to the earlier category).
+
+use super::terms::TermSet;
+use crate::classify::Model;
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryFile {
+    pub name: String,
+    pub keywords: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Categorizer {
+    Model(Arc<Model>),
+    Rules(Vec<(String, TermSet)>),
+}
+
+/// A category and where it came from (`model` or `rules`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Categorized {
+    pub category: String,
+    pub by: &'static str,
+}
+
+impl Categorizer {
+    pub fn rules(files: &[CategoryFile], errors: &mut Vec<String>) -> Categorizer {
+        Categorizer::Rules(
+            files
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let set = TermSet::new(&format!("category[{i}].keywords"), &c.keywords, errors);
+                    if set.is_empty() {
+                        errors.push(format!("`category[{i}].keywords` ({}): must list at least one word", c.name));
+                    }
+                    (c.name.clone(), set)
+                })
+                .collect(),
+        )
+    }
+
+    pub fn categorize(&self, text: &str) -> Option<Categorized> {
+        match self {
+            Categorizer::Model(m) => Some(Categorized {
+                category: m.predict(text).label.to_owned(),
+                by: "model",
+            }),
+            Categorizer::Rules(rules) => {
+                let mut best: Option<(&str, usize)> = None;
+                for (name, set) in rules {
+                    let n = set.found(text).len();
+                    if n > 0 && best.is_none_or(|(_, b)| n > b) {
+                        best = Some((name, n));
+                    }
+                }
+                best.map(|(c, _)| Categorized {
+                    category: c.to_owned(),
+                    by: "rules",
+                })
+            }
+        }
+    }
+}

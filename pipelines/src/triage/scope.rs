@@ -1,0 +1,182 @@
+//! The scope rules of `config/triage.toml`: what is forwarded to the
+//! Huangshi 12345 hotline, what is not accepted, and why.
+//!
+//! A forward class needs a *subject* (a bank, a courier, an operator) and a
+//! *matter* that is that subject's own business (fees, lost parcels, mobile
+//! signal). Naming a subject is not enough: "城管 blocked the street in front
+//! of the bank" is about the street. When the city's own matters
+//! (`local_matters`: roads, 城管, noise…) are named at least as often as the
+//! subject's, the appeal stays in scope.
+
+use super::terms::TermSet;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardClassFile {
+    pub id: String,
+    pub name: String,
+    pub subjects: Vec<String>,
+    pub matters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRuleFile {
+    pub id: String,
+    pub name: String,
+    /// `emergency`: any term rejects; `jurisdiction`: a term rejects only
+    /// when the text names no place in Daye's gazetteer.
+    pub kind: RejectKind,
+    pub terms: Vec<String>,
+    /// Terms that cancel the rule ("火灾隐患" is a hazard, not a fire).
+    #[serde(default)]
+    pub unless: Vec<String>,
+    /// What the citizen is told.
+    pub reply: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectKind {
+    Emergency,
+    Jurisdiction,
+}
+
+#[derive(Debug, Clone)]
+struct ForwardClass {
+    id: String,
+    name: String,
+    subjects: TermSet,
+    matters: TermSet,
+}
+
+#[derive(Debug, Clone)]
+struct RejectRule {
+    id: String,
+    name: String,
+    kind: RejectKind,
+    terms: TermSet,
+    unless: TermSet,
+    reply: String,
+}
+
+/// A scope rule that fired, with the terms that made it fire.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScopeHit {
+    Forward { class: String, reason: String },
+    Reject { rule: String, reason: String, reply: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct ScopeRules {
+    local: TermSet,
+    forward: Vec<ForwardClass>,
+    reject: Vec<RejectRule>,
+}
+
+fn ids_unique<'a>(what: &str, ids: impl Iterator<Item = &'a str>, errors: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if id.trim().is_empty() {
+            errors.push(format!("`{what}`: an entry has an empty id"));
+        } else if !seen.insert(id) {
+            errors.push(format!("`{what}`: id `{id}` is used twice"));
+        }
+    }
+}
+
+impl ScopeRules {
+    pub fn new(f: &super::TriageFile, errors: &mut Vec<String>) -> ScopeRules {
+        ids_unique("forward", f.forward.iter().map(|c| c.id.as_str()), errors);
+        ids_unique("reject", f.reject.iter().map(|r| r.id.as_str()), errors);
+        let forward = f
+            .forward
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let path = |k: &str| format!("forward[{i}].{k}");
+                let subjects = TermSet::new(&path("subjects"), &c.subjects, errors);
+                let matters = TermSet::new(&path("matters"), &c.matters, errors);
+                if subjects.is_empty() || matters.is_empty() {
+                    errors.push(format!("`forward[{i}]` ({}): needs at least one subject and one matter", c.id));
+                }
+                ForwardClass {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    subjects,
+                    matters,
+                }
+            })
+            .collect();
+        let reject = f
+            .reject
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let terms = TermSet::new(&format!("reject[{i}].terms"), &r.terms, errors);
+                if terms.is_empty() {
+                    errors.push(format!("`reject[{i}].terms` ({}): must list at least one term", r.id));
+                }
+                if r.reply.trim().is_empty() {
+                    errors.push(format!(
+                        "`reject[{i}].reply` ({}): the citizen must be told why; write the reply",
+                        r.id
+                    ));
+                }
+                RejectRule {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    kind: r.kind,
+                    terms,
+                    unless: TermSet::new(&format!("reject[{i}].unless"), &r.unless, errors),
+                    reply: r.reply.trim().to_owned(),
+                }
+            })
+            .collect();
+        ScopeRules {
+            local: TermSet::new("local_matters", &f.local_matters, errors),
+            forward,
+            reject,
+        }
+    }
+
+    pub fn forward_classes(&self) -> impl Iterator<Item = &str> {
+        self.forward.iter().map(|c| c.id.as_str())
+    }
+
+    /// Rejections first (an emergency must not wait in a queue), then
+    /// forwards. `in_daye` says whether the gazetteer placed the appeal.
+    pub fn check(&self, text: &str, in_daye: bool) -> Option<ScopeHit> {
+        for r in &self.reject {
+            if r.kind == RejectKind::Jurisdiction && in_daye {
+                continue;
+            }
+            let found = r.terms.found(text);
+            if found.is_empty() || r.unless.any(text) {
+                continue;
+            }
+            return Some(ScopeHit::Reject {
+                rule: r.id.clone(),
+                reason: format!("{}: {}", r.name, found.join("、")),
+                reply: r.reply.clone(),
+            });
+        }
+        let local = self.local.found(text);
+        for c in &self.forward {
+            let subjects = c.subjects.found(text);
+            if subjects.is_empty() {
+                continue;
+            }
+            let matters = c.matters.found(text);
+            if matters.is_empty() || local.len() >= matters.len() {
+                continue;
+            }
+            return Some(ScopeHit::Forward {
+                class: c.id.clone(),
+                reason: format!("{}: {} + {}", c.name, subjects.join("、"), matters.join("、")),
+            });
+        }
+        None
+    }
+}

@@ -1,0 +1,148 @@
+//! Wiring of the triage stage: the rule files named in `[triage]` (or the
+//! built-in ones under `config/`), the optional classifier model, and the
+//! handle through which SIGHUP swaps in re-read rules.
+
+use crate::config::Settings;
+use anyhow::{Context, Result};
+use minqing_pipelines::classify::Model;
+use minqing_pipelines::triage::{Sources, Triage};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+pub const TRIAGE_TOML: &str = include_str!("../config/triage.toml");
+pub const UNITS_TOML: &str = include_str!("../config/units.toml");
+pub const KNOWLEDGE: &[(&str, &str)] = &[
+    ("config/knowledge/civil_affairs.toml", include_str!("../config/knowledge/civil_affairs.toml")),
+    ("config/knowledge/social_security.toml", include_str!("../config/knowledge/social_security.toml")),
+    ("config/knowledge/transport.toml", include_str!("../config/knowledge/transport.toml")),
+];
+
+fn read(path: &Path) -> Result<(String, String)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok((path.display().to_string(), text))
+}
+
+/// The rule texts and model the settings name.
+pub fn sources(s: &Settings) -> Result<Sources> {
+    let t = &s.triage;
+    let triage = match &t.rules {
+        Some(p) => read(p)?,
+        None => ("config/triage.toml (built in)".into(), TRIAGE_TOML.into()),
+    };
+    let units = match &t.units {
+        Some(p) => read(p)?,
+        None => ("config/units.toml (built in)".into(), UNITS_TOML.into()),
+    };
+    let knowledge = match &t.knowledge_dir {
+        Some(dir) => {
+            let mut files: Vec<_> = std::fs::read_dir(dir)
+                .with_context(|| format!("`triage.knowledge_dir`: listing {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            files.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?
+        }
+        None => KNOWLEDGE.iter().map(|(n, t)| (format!("{n} (built in)"), (*t).to_owned())).collect(),
+    };
+    let model = match &t.classifier_model {
+        Some(p) => Some(Arc::new(Model::load(p).with_context(|| "`triage.classifier_model`".to_string())?)),
+        None => None,
+    };
+    Ok(Sources {
+        triage,
+        knowledge,
+        units,
+        model,
+    })
+}
+
+/// Builds the triage stage from the settings' files.
+pub fn load(s: &Settings) -> Result<Triage> {
+    let towns: Vec<String> = s.gazetteer()?.towns().iter().map(|t| t.name.clone()).collect();
+    Ok(Triage::load(&sources(s)?, &towns)?)
+}
+
+/// The live rules: readers clone the `Arc`, a reload swaps it whole, so a
+/// ticket is always triaged by one consistent set.
+#[derive(Clone)]
+pub struct TriageHandle(Arc<RwLock<Arc<Triage>>>);
+
+impl TriageHandle {
+    pub fn new(t: Triage) -> Self {
+        TriageHandle(Arc::new(RwLock::new(Arc::new(t))))
+    }
+
+    pub fn current(&self) -> Arc<Triage> {
+        self.0.read().expect("triage lock").clone()
+    }
+
+    /// Re-reads the files; on any error the old rules stay and the error is
+    /// returned for the log.
+    pub fn reload(&self, s: &Settings) -> Result<()> {
+        let fresh = load(s)?;
+        *self.0.write().expect("triage lock") = Arc::new(fresh);
+        Ok(())
+    }
+}
+
+/// `minqing triage explain|check`: what it prints.
+pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String> {
+    use minqing_pipelines::normalize::{type_from_code, type_from_cues};
+    let triage = load(s)?;
+    let gazetteer = s.gazetteer()?;
+    match action {
+        crate::cli::TriageAction::Explain {
+            text,
+            title,
+            appeal_type,
+            json,
+        } => {
+            let appeal_type = match appeal_type {
+                Some(code) => Some(
+                    type_from_code(&code)
+                        .with_context(|| format!("--type {code}: use ZX/咨询, QZ/求助, TS/投诉, JB/举报, JY/建议 or BY/表扬"))?,
+                ),
+                None => type_from_cues(title.as_deref().unwrap_or(""), &text),
+            };
+            let town = gazetteer.resolve([title.as_deref().unwrap_or(""), text.as_str()]).map(|t| t.name.clone());
+            let d = triage.decide(&minqing_pipelines::triage::Input {
+                title: title.as_deref(),
+                content: &text,
+                appeal_type,
+                town: town.as_deref(),
+            });
+            if json {
+                return Ok(serde_json::to_string(&d)? + "\n");
+            }
+            let mut out = format!("scope     {}\nreason    {}\n", d.scope.id(), d.reason);
+            let line = |k: &str, v: Option<&str>| v.map(|v| format!("{k:<9} {v}\n")).unwrap_or_default();
+            out += &line("type", appeal_type.map(|t| t.label()));
+            out += &line("town", town.as_deref());
+            out += &line(
+                "category",
+                d.category.as_ref().map(|c| format!("{c} (by {})", d.category_by.as_deref().unwrap_or("?"))).as_deref(),
+            );
+            out += &line(
+                "unit",
+                d.unit.as_ref().map(|u| format!("{u} {}", d.unit_name.as_deref().unwrap_or(""))).as_deref(),
+            );
+            out += &line("reply", d.reply.as_deref());
+            out += &line("source", d.answer_source.as_deref());
+            Ok(out)
+        }
+        crate::cli::TriageAction::Check => {
+            let towns: Vec<String> = gazetteer.towns().iter().map(|t| t.name.clone()).collect();
+            let dead = triage.router().unreachable(&towns);
+            let mut out = format!(
+                "triage rules ok: {} units, {} knowledge entries\n",
+                triage.router().units().len(),
+                triage.knowledge().len()
+            );
+            for u in &dead {
+                out += &format!("warning: no route reaches {} {}\n", u.code, u.name);
+            }
+            Ok(out)
+        }
+    }
+}
