@@ -59,7 +59,11 @@ pub fn run(action: ClassifierAction) -> Result<String> {
             let examples = data::read_csv(&path)?;
             let (spec, params) = settings(&opts);
             let report = classify::cross_validate(&examples, folds, &spec, &params, seed)?;
-            render(&report, json, &format!("{folds}-fold cross-validation (seed {seed}) on {}", path.display()))
+            render(
+                &report,
+                json,
+                &format!("{folds}-fold cross-validation (seed {seed}) on {}", path.display()),
+            )
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::runtime::{Runtime, StartOptions};
 use crate::sims::{FaultSummary, Fleet};
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration};
-use minqing_connectors::sim::{Scenario, SimSettings};
+use minqing_connectors::sim::{ExpectedTriage, Scenario, SimSettings};
 use minqing_connectors::timefmt::format_local;
 use minqing_connectors::{Channel, hotline12345, supervision};
 use minqing_pipelines::latency::Summary;
@@ -44,6 +44,8 @@ pub struct Expected {
     pub replays: u64,
     pub duplicates: u64,
     pub quarantined: u64,
+    /// Triage outcomes the simulators' appeals were written to get.
+    pub triage: ExpectedTriage,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +55,8 @@ pub struct Report {
     pub elapsed_ms: u64,
     pub appeals_per_sec: f64,
     pub expected: Expected,
+    /// What triage decided for new, non-duplicate tickets.
+    pub triage: ExpectedTriage,
     /// Transport faults the simulated servers injected.
     pub faults: FaultSummary,
     /// Passive WeChat replies that verified (signature, decryption, number).
@@ -229,6 +233,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let mut channels = BTreeMap::new();
     let mut totals = Row::default();
     let mut expected = Expected::default();
+    let mut triage = ExpectedTriage::default();
     for c in Channel::ALL {
         let s = snap[&c];
         let e = expected_by_channel[&c];
@@ -249,6 +254,14 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         expected.replays += e.replays;
         expected.duplicates += e.duplicates;
         expected.quarantined += e.quarantined;
+        expected.triage.add(&e.triage);
+        triage.add(&ExpectedTriage {
+            forwarded: s.forwarded,
+            rejected: s.rejected,
+            answered_online: s.answered_online,
+            dispatched: s.dispatched,
+            manual: s.manual,
+        });
         channels.insert(c, row);
     }
     let secs = elapsed.as_secs_f64().max(0.001);
@@ -258,6 +271,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         elapsed_ms: elapsed.as_millis() as u64,
         appeals_per_sec: (generated as f64 / secs * 10.0).round() / 10.0,
         expected,
+        triage,
         faults,
         wechat_replies_ok: wx_ok,
         wechat_replies_bad: wx_bad,
@@ -293,6 +307,13 @@ impl Report {
             "\nexpected (injected): replays {}, duplicates {}, quarantined {}\n",
             self.expected.replays, self.expected.duplicates, self.expected.quarantined
         ));
+        let t = |x: &ExpectedTriage| {
+            format!(
+                "forwarded {}, rejected {}, answered online {}, dispatched {} (manual queue {})",
+                x.forwarded, x.rejected, x.answered_online, x.dispatched, x.manual
+            )
+        };
+        out.push_str(&format!("triage: {}\n  expected: {}\n", t(&self.triage), t(&self.expected.triage)));
         out.push_str(&format!(
             "transport faults injected: {} HTTP 500, {} HTTP 429, {} slow answers in {} requests; WeChat replies verified: {} ok, {} bad\n",
             self.faults.http_500,
@@ -335,5 +356,6 @@ impl Report {
             && self.totals.replays == self.expected.replays
             && self.totals.duplicates == self.expected.duplicates
             && self.totals.quarantined == self.expected.quarantined
+            && self.triage == self.expected.triage
     }
 }

@@ -110,6 +110,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             } else {
                 print!("{}", report.table());
             }
+            if report.triage != report.expected.triage {
+                eprintln!(
+                    "error: triage decided {:?}, but the simulators wrote appeals for {:?}",
+                    report.triage, report.expected.triage
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             if report.totals.missing != 0 {
                 eprintln!("error: {} appeal(s) not accounted for", report.totals.missing);
                 return Ok(ExitCode::FAILURE);
@@ -204,7 +211,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
             }
         }
-        Command::CheckConfig | Command::Classifier { .. } | Command::Bench { what: BenchCommand::Classifier { .. } } => {
+        Command::CheckConfig
+        | Command::Classifier { .. }
+        | Command::Bench {
+            what: BenchCommand::Classifier { .. },
+        } => {
             unreachable!("handled above")
         }
     }

@@ -142,6 +142,8 @@ pub struct Pipeline {
     pub intake_stats: Arc<IntakeStats>,
     /// Ingest-to-commit latency per store.
     pub latency: Arc<Latencies>,
+    /// The triage rules in force; SIGHUP replaces them.
+    pub triage: minqing_pipelines::triage::Live,
 }
 
 pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: &CancellationToken) -> Result<Pipeline> {
@@ -150,6 +152,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     let bus = open_bus(settings).await?;
     let intake_stats = Arc::new(IntakeStats::default());
     let latency = Arc::new(Latencies::default());
+    let triage = minqing_pipelines::triage::Live::new(crate::triage::load(settings)?);
     let intake = Intake {
         normalizer: Arc::new(Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?)),
         store: store.clone(),
@@ -157,6 +160,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         index: DedupIndex::new(settings.pipeline.dedup_window_hours, 2_000_000),
         stats: intake_stats.clone(),
         max_in_flight: settings.bus.max_in_flight,
+        triage: Some(triage.clone()),
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     tracker.spawn(run_sink(
@@ -181,6 +185,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         bus,
         intake_stats,
         latency,
+        triage,
     })
 }
 
@@ -194,7 +199,12 @@ impl Runtime {
             bus,
             intake_stats,
             latency,
+            triage,
         } = start_pipeline(settings, &tracker, &cancel).await?;
+        #[cfg(unix)]
+        crate::triage::reload_on_sighup(triage, settings.clone());
+        #[cfg(not(unix))]
+        drop(triage);
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let http = HttpClient::new(settings.http.clone());
         let c = &settings.connectors;

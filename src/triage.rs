@@ -1,20 +1,29 @@
 //! Wiring of the triage stage: the rule files named in `[triage]` (or the
 //! built-in ones under `config/`), the optional classifier model, and the
-//! handle through which SIGHUP swaps in re-read rules.
+//! SIGHUP reload that swaps re-read rules into the running pipeline.
 
 use crate::config::Settings;
 use anyhow::{Context, Result};
 use minqing_pipelines::classify::Model;
-use minqing_pipelines::triage::{Sources, Triage};
+use minqing_pipelines::triage::{Live, Sources, Triage};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub const TRIAGE_TOML: &str = include_str!("../config/triage.toml");
 pub const UNITS_TOML: &str = include_str!("../config/units.toml");
 pub const KNOWLEDGE: &[(&str, &str)] = &[
-    ("config/knowledge/civil_affairs.toml", include_str!("../config/knowledge/civil_affairs.toml")),
-    ("config/knowledge/social_security.toml", include_str!("../config/knowledge/social_security.toml")),
-    ("config/knowledge/transport.toml", include_str!("../config/knowledge/transport.toml")),
+    (
+        "config/knowledge/civil_affairs.toml",
+        include_str!("../config/knowledge/civil_affairs.toml"),
+    ),
+    (
+        "config/knowledge/social_security.toml",
+        include_str!("../config/knowledge/social_security.toml"),
+    ),
+    (
+        "config/knowledge/transport.toml",
+        include_str!("../config/knowledge/transport.toml"),
+    ),
 ];
 
 fn read(path: &Path) -> Result<(String, String)> {
@@ -43,7 +52,10 @@ pub fn sources(s: &Settings) -> Result<Sources> {
             files.sort();
             files.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?
         }
-        None => KNOWLEDGE.iter().map(|(n, t)| (format!("{n} (built in)"), (*t).to_owned())).collect(),
+        None => KNOWLEDGE
+            .iter()
+            .map(|(n, t)| (format!("{n} (built in)"), (*t).to_owned()))
+            .collect(),
     };
     let model = match &t.classifier_model {
         Some(p) => Some(Arc::new(Model::load(p).with_context(|| "`triage.classifier_model`".to_string())?)),
@@ -63,27 +75,30 @@ pub fn load(s: &Settings) -> Result<Triage> {
     Ok(Triage::load(&sources(s)?, &towns)?)
 }
 
-/// The live rules: readers clone the `Arc`, a reload swaps it whole, so a
-/// ticket is always triaged by one consistent set.
-#[derive(Clone)]
-pub struct TriageHandle(Arc<RwLock<Arc<Triage>>>);
+/// Re-reads the rule files into `live`; on any error the rules in force stay
+/// and the error is returned for the log.
+pub fn reload(live: &Live, s: &Settings) -> Result<()> {
+    live.replace(load(s)?);
+    Ok(())
+}
 
-impl TriageHandle {
-    pub fn new(t: Triage) -> Self {
-        TriageHandle(Arc::new(RwLock::new(Arc::new(t))))
-    }
-
-    pub fn current(&self) -> Arc<Triage> {
-        self.0.read().expect("triage lock").clone()
-    }
-
-    /// Re-reads the files; on any error the old rules stay and the error is
-    /// returned for the log.
-    pub fn reload(&self, s: &Settings) -> Result<()> {
-        let fresh = load(s)?;
-        *self.0.write().expect("triage lock") = Arc::new(fresh);
-        Ok(())
-    }
+/// Reloads the rules on every SIGHUP until the process ends.
+#[cfg(unix)]
+pub fn reload_on_sighup(live: Live, settings: Settings) {
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("Cannot listen for SIGHUP; triage rules reload only on restart.");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match reload(&live, &settings) {
+                Ok(()) => tracing::info!("Triage rules reloaded."),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "Triage rules NOT reloaded; the previous rules stay in force. Fix the files and send SIGHUP again.")
+                }
+            }
+        }
+    });
 }
 
 /// `minqing triage explain|check`: what it prints.
@@ -105,12 +120,15 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
                 ),
                 None => type_from_cues(title.as_deref().unwrap_or(""), &text),
             };
-            let town = gazetteer.resolve([title.as_deref().unwrap_or(""), text.as_str()]).map(|t| t.name.clone());
+            let town = gazetteer
+                .resolve([title.as_deref().unwrap_or(""), text.as_str()])
+                .map(|t| t.name.clone());
             let d = triage.decide(&minqing_pipelines::triage::Input {
                 title: title.as_deref(),
                 content: &text,
                 appeal_type,
                 town: town.as_deref(),
+                channel_category: None,
             });
             if json {
                 return Ok(serde_json::to_string(&d)? + "\n");
@@ -121,11 +139,17 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             out += &line("town", town.as_deref());
             out += &line(
                 "category",
-                d.category.as_ref().map(|c| format!("{c} (by {})", d.category_by.as_deref().unwrap_or("?"))).as_deref(),
+                d.category
+                    .as_ref()
+                    .map(|c| format!("{c} (by {})", d.category_by.as_deref().unwrap_or("?")))
+                    .as_deref(),
             );
             out += &line(
                 "unit",
-                d.unit.as_ref().map(|u| format!("{u} {}", d.unit_name.as_deref().unwrap_or(""))).as_deref(),
+                d.unit
+                    .as_ref()
+                    .map(|u| format!("{u} {}", d.unit_name.as_deref().unwrap_or("")))
+                    .as_deref(),
             );
             out += &line("reply", d.reply.as_deref());
             out += &line("source", d.answer_source.as_deref());

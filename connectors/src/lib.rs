@@ -16,6 +16,8 @@
 //!   `police110`, `tax12366`, `grid`. Each holds its wire types, its client or
 //!   webhook handler, its mapping, and (feature `sim`) a simulator of the
 //!   upstream server that speaks the same contract over real HTTP.
+//! - [`huangshi`]: the outbound channel to the Huangshi 12345 hotline, and
+//!   (feature `sim`) its simulator.
 //! - [`sim`] (feature `sim`): the shared appeal generator and fault plan that
 //!   the simulators serve from.
 
@@ -31,6 +33,7 @@ pub mod xml;
 
 pub mod grid;
 pub mod hotline12345;
+pub mod huangshi;
 pub mod police110;
 pub mod supervision;
 pub mod tax12366;

@@ -241,6 +241,7 @@ mod tests {
             text_hash: text.into(),
             duplicate_of: None,
             cluster_id: None,
+            triage: None,
         }
     }
 

@@ -28,6 +28,12 @@ pub struct Counters {
     pub updates: AtomicU64,
     pub duplicates: AtomicU64,
     pub quarantined: AtomicU64,
+    pub forwarded: AtomicU64,
+    pub rejected: AtomicU64,
+    pub answered_online: AtomicU64,
+    /// Dispatched, the manual queue included.
+    pub dispatched: AtomicU64,
+    pub manual: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -38,6 +44,11 @@ pub struct CountersSnapshot {
     pub updates: u64,
     pub duplicates: u64,
     pub quarantined: u64,
+    pub forwarded: u64,
+    pub rejected: u64,
+    pub answered_online: u64,
+    pub dispatched: u64,
+    pub manual: u64,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +79,11 @@ impl IntakeStats {
                         updates: l(&k.updates),
                         duplicates: l(&k.duplicates),
                         quarantined: l(&k.quarantined),
+                        forwarded: l(&k.forwarded),
+                        rejected: l(&k.rejected),
+                        answered_online: l(&k.answered_online),
+                        dispatched: l(&k.dispatched),
+                        manual: l(&k.manual),
                     },
                 )
             })
@@ -91,6 +107,9 @@ pub struct Intake {
     pub stats: Arc<IntakeStats>,
     /// Batches whose events may be in flight to the sinks at once.
     pub max_in_flight: usize,
+    /// Scope, category and unit for every new ticket; `None` leaves tickets
+    /// untriaged (tests of other stages).
+    pub triage: Option<crate::triage::Live>,
 }
 
 /// A batch decided and on its way to the sinks.
@@ -139,6 +158,11 @@ impl Tally {
             k.updates.fetch_add(t.updates, Ordering::Relaxed);
             k.duplicates.fetch_add(t.duplicates, Ordering::Relaxed);
             k.quarantined.fetch_add(t.quarantined, Ordering::Relaxed);
+            k.forwarded.fetch_add(t.forwarded, Ordering::Relaxed);
+            k.rejected.fetch_add(t.rejected, Ordering::Relaxed);
+            k.answered_online.fetch_add(t.answered_online, Ordering::Relaxed);
+            k.dispatched.fetch_add(t.dispatched, Ordering::Relaxed);
+            k.manual.fetch_add(t.manual, Ordering::Relaxed);
         }
     }
 }
@@ -249,6 +273,7 @@ impl Intake {
         }
         let (decisions, pending) = self.index.decide(&tickets);
         self.index.commit(pending);
+        let triage = self.triage.as_ref().map(crate::triage::Live::current);
         let mut events = Vec::with_capacity(tickets.len());
         for ((mut t, d), accepted_at) in tickets.into_iter().zip(decisions).zip(accepted) {
             let c = tally.at(t.channel);
@@ -290,6 +315,44 @@ impl Intake {
                     } else {
                         None
                     };
+                    if let Some(tr) = &triage {
+                        let d = tr.decide(&crate::triage::Input {
+                            title: t.title.as_deref(),
+                            content: &t.content,
+                            appeal_type: t.appeal_type,
+                            town: t.town.as_deref(),
+                            channel_category: t.category.as_deref(),
+                        });
+                        t.category = d.category.clone().or(t.category.take());
+                        t.triage = Some(d);
+                    }
+                    // A duplicate is recorded with what triage would say, but
+                    // only its original is forwarded, answered or dispatched.
+                    let scoped = match (&t.triage, linked.is_some()) {
+                        (Some(d), false) => {
+                            use crate::triage::ScopeKind;
+                            match d.scope {
+                                ScopeKind::ForwardHuangshi => c.forwarded += 1,
+                                ScopeKind::Rejected => c.rejected += 1,
+                                ScopeKind::AnsweredOnline => c.answered_online += 1,
+                                ScopeKind::Dispatch => c.dispatched += 1,
+                            }
+                            if d.manual {
+                                c.manual += 1;
+                            }
+                            Some(TicketEvent::new(
+                                t.ticket_id,
+                                t.channel,
+                                d.event_type(),
+                                "",
+                                t.received_at,
+                                EventPayload::Triaged {
+                                    decision: Box::new(d.clone()),
+                                },
+                            ))
+                        }
+                        _ => None,
+                    };
                     let (id, ch, at) = (t.ticket_id, t.channel, t.received_at);
                     events.push(TicketEvent::new(
                         id,
@@ -300,6 +363,7 @@ impl Intake {
                         EventPayload::Received { ticket: Box::new(t) },
                     ));
                     events.extend(linked);
+                    events.extend(scoped);
                 }
             }
             for e in &mut events[from..] {

@@ -95,6 +95,30 @@ pub struct Ticket {
     pub text_hash: String,
     pub duplicate_of: Option<Uuid>,
     pub cluster_id: Option<String>,
+    /// What triage decided, with its reason; absent on events from before
+    /// triage existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<crate::triage::Decision>,
+}
+
+impl Ticket {
+    /// The workflow status a new ticket starts in.
+    pub fn initial_status(&self) -> &'static str {
+        use crate::triage::ScopeKind;
+        if self.duplicate_of.is_some() {
+            return "duplicate";
+        }
+        match &self.triage {
+            None => "received",
+            Some(d) => match d.scope {
+                ScopeKind::Dispatch if d.manual => "awaiting_dispatch",
+                ScopeKind::Dispatch => "dispatched",
+                ScopeKind::AnsweredOnline => "answered_online",
+                ScopeKind::Rejected => "rejected",
+                ScopeKind::ForwardHuangshi => "forward_pending",
+            },
+        }
+    }
 }
 
 /// Never prints personal data.
@@ -183,6 +207,11 @@ pub enum EventPayload {
     },
     DuplicateLinked {
         duplicate_of: Uuid,
+    },
+    /// The scope decision behind `forwarded`, `rejected`, `answered_online`
+    /// and `dispatched`.
+    Triaged {
+        decision: Box<crate::triage::Decision>,
     },
 }
 

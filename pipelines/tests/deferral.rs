@@ -37,6 +37,7 @@ fn ticket() -> Ticket {
         text_hash: "h0".into(),
         duplicate_of: None,
         cluster_id: None,
+        triage: None,
     }
 }
 

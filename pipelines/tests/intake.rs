@@ -68,6 +68,7 @@ async fn start_with_cache(dir: &std::path::Path, cache: usize) -> Pipe {
         bus: bus.clone(),
         index: DedupIndex::new(72, cache),
         stats: Arc::clone(&stats),
+        triage: None,
         max_in_flight: 4,
     };
     tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));

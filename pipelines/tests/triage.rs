@@ -46,6 +46,7 @@ fn decide(t: &Triage, text: &str, appeal_type: Option<AppealType>) -> Decision {
         content: text,
         appeal_type,
         town: town.as_deref(),
+        channel_category: None,
     })
 }
 
@@ -126,7 +127,15 @@ fn every_unit_is_reachable_and_an_unknown_town_goes_to_the_manual_queue() {
     let t = triage();
     let towns = towns();
     assert!(t.router().unreachable(&towns).is_empty());
-    let categories = ["城乡建设", "环境保护", "交通运输", "劳动和社会保障", "教育文体", "卫生计生", "商贸旅游"];
+    let categories = [
+        "城乡建设",
+        "环境保护",
+        "交通运输",
+        "劳动和社会保障",
+        "教育文体",
+        "卫生计生",
+        "商贸旅游",
+    ];
     let mut reached = std::collections::HashSet::new();
     for c in categories {
         for town in &towns {
@@ -157,16 +166,21 @@ fn every_unit_is_reachable_and_an_unknown_town_goes_to_the_manual_queue() {
 #[test]
 fn bad_rule_files_are_refused_with_the_file_and_key() {
     let mut s = sources();
-    s.triage.1 = s.triage.1.replace("id = \"express\"", "id = \"bank\"").replace(
-        "reply = \"您反映的是火警",
-        "reply = \"\"\nunused = \"您反映的是火警",
-    );
+    s.triage.1 = s
+        .triage
+        .1
+        .replace("id = \"express\"", "id = \"bank\"")
+        .replace("reply = \"您反映的是火警", "reply = \"\"\nunused = \"您反映的是火警");
     let err = Triage::load(&s, &towns()).unwrap_err().to_string();
     assert!(err.contains("triage.toml") && err.contains("unknown field `unused`"), "{err}");
 
     let mut s = sources();
     s.triage.1 = s.triage.1.replace("id = \"express\"", "id = \"bank\"");
-    s.units.1 = s.units.1.replace("to = \"DY-D-SHJ\"", "to = \"DY-D-NOPE\"").replace("town = \"茗山乡\"", "town = \"火星乡\"");
+    s.units.1 = s
+        .units
+        .1
+        .replace("to = \"DY-D-SHJ\"", "to = \"DY-D-NOPE\"")
+        .replace("town = \"茗山乡\"", "town = \"火星乡\"");
     let err = Triage::load(&s, &towns()).unwrap_err().to_string();
     assert!(err.contains("`forward`: id `bank` is used twice"), "{err}");
     assert!(err.contains("units.toml: `route[1].to`: no unit has the code `DY-D-NOPE`"), "{err}");
@@ -174,7 +188,9 @@ fn bad_rule_files_are_refused_with_the_file_and_key() {
     assert!(err.contains("`茗山乡` has no town unit"), "{err}");
 
     let mut s = sources();
-    s.knowledge[0].1.push_str("\n[[entry]]\nid = \"x\"\nquestion = \"q\"\nall = [[]]\nanswer = \"a\"\nsource = \"\"\n");
+    s.knowledge[0]
+        .1
+        .push_str("\n[[entry]]\nid = \"x\"\nquestion = \"q\"\nall = [[]]\nanswer = \"a\"\nsource = \"\"\n");
     let err = Triage::load(&s, &towns()).unwrap_err().to_string();
     assert!(err.contains(".source` (x): must not be empty"), "{err}");
     assert!(err.contains("an empty group never matches"), "{err}");

@@ -103,7 +103,10 @@ fn classifier_train_eval_cv_and_bench_from_the_command_line() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("3-fold cross-validation") && out.contains("macro-F1"), "{out}");
 
-    let (code, out, err) = minqing(&["bench", "classifier", "--data", data, "--model", m, "--seconds", "0.2", "--json"], &[]);
+    let (code, out, err) = minqing(
+        &["bench", "classifier", "--data", data, "--model", m, "--seconds", "0.2", "--json"],
+        &[],
+    );
     assert_eq!(code, 0, "{err}");
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["texts"], 36);

@@ -1,4 +1,4 @@
-use crate::helpers::{counts, settings};
+use crate::helpers::{counts, settings, sqlite_scopes, triage_array};
 use minqing::demo::{self, DemoArgs};
 use minqing_connectors::Channel;
 use std::time::Duration;
@@ -34,6 +34,17 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
     );
     assert!(first.wechat_replies_ok > 0 && first.wechat_replies_bad == 0);
     assert!(first.checks_out());
+    // Triage: every class the simulators wrote, decided as they meant, and
+    // recorded so in both stores.
+    let t = first.triage;
+    assert!(
+        t.forwarded > 0 && t.rejected > 0 && t.answered_online > 0 && t.manual > 0,
+        "{}",
+        first.table()
+    );
+    assert_eq!(t, first.expected.triage, "{}", first.table());
+    assert_eq!(sqlite_scopes(&dir.path().join("minqing.db"), false).await, triage_array(&t));
+    assert_eq!(sqlite_scopes(&dir.path().join("warehouse.db"), true).await, triage_array(&t));
 
     // What the store holds agrees with what the run reported.
     let db = dir.path().join("minqing.db");

@@ -72,3 +72,22 @@ pub async fn counts(db: &Path) -> BTreeMap<Channel, Counts> {
     pool.close().await;
     out
 }
+
+/// Scope decisions of the new, non-duplicate tickets in a SQLite file
+/// (workflow store or warehouse): (forwarded, rejected, answered online,
+/// dispatched, manual), as the demo reports them.
+pub async fn sqlite_scopes(db: &Path, warehouse: bool) -> [u64; 5] {
+    let opts = SqliteConnectOptions::new().filename(db).read_only(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    let dup = if warehouse { "duplicate_of = ''" } else { "duplicate_of IS NULL" };
+    let q = format!(
+        "SELECT SUM(scope = 'forward_huangshi'), SUM(scope = 'rejected'), SUM(scope = 'answered_online'), \
+         SUM(scope = 'dispatch'), SUM(status = 'awaiting_dispatch') FROM tickets WHERE {dup}"
+    );
+    let r = sqlx::query(sqlx::AssertSqlSafe(q)).fetch_one(&pool).await.unwrap();
+    std::array::from_fn(|i| r.get::<i64, _>(i) as u64)
+}
+
+pub fn triage_array(t: &minqing_connectors::sim::ExpectedTriage) -> [u64; 5] {
+    [t.forwarded, t.rejected, t.answered_online, t.dispatched, t.manual]
+}

@@ -12,6 +12,7 @@
 //! end as exactly one ticket in PostgreSQL and one in ClickHouse (`FINAL`),
 //! or in quarantine.
 
+use crate::helpers::triage_array;
 use minqing::config::{self, Settings};
 use minqing::demo::{self, DemoArgs, Report};
 use minqing_pipelines::bus::rabbit::{Names, RabbitBus, peek_parked};
@@ -113,6 +114,34 @@ async fn server_counts(s: &Settings) -> (i64, i64, u64) {
     (pg, pg_distinct, ch_rows)
 }
 
+/// Scope decisions of new, non-duplicate tickets in PostgreSQL and in
+/// ClickHouse, in `triage_array` order.
+async fn server_scopes(s: &Settings) -> ([u64; 5], [u64; 5]) {
+    let pool = sqlx::PgPool::connect(&s.store.postgres.url).await.unwrap();
+    let r = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE scope = 'forward_huangshi'), COUNT(*) FILTER (WHERE scope = 'rejected'), \
+         COUNT(*) FILTER (WHERE scope = 'answered_online'), COUNT(*) FILTER (WHERE scope = 'dispatch'), \
+         COUNT(*) FILTER (WHERE status = 'awaiting_dispatch') FROM tickets WHERE duplicate_of IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let pg: [u64; 5] = std::array::from_fn(|i| sqlx::Row::get::<i64, _>(&r, i) as u64);
+    let ch = clickhouse::Client::default()
+        .with_url(&s.warehouse.clickhouse.url)
+        .with_database(&s.warehouse.clickhouse.database)
+        .with_validation(false);
+    let c: (u64, u64, u64, u64, u64) = ch
+        .query(
+            "SELECT countIf(scope = 'forward_huangshi'), countIf(scope = 'rejected'), countIf(scope = 'answered_online'), \
+             countIf(scope = 'dispatch'), countIf(status = 'awaiting_dispatch') FROM tickets FINAL WHERE duplicate_of = ''",
+        )
+        .fetch_one()
+        .await
+        .unwrap();
+    (pg, [c.0, c.1, c.2, c.3, c.4])
+}
+
 async fn drop_databases(s: &Settings) {
     let name = s.warehouse.clickhouse.database.clone();
     if let Ok(pool) = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
@@ -190,6 +219,10 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
     let r = demo::run(s.clone(), args(dir.path(), 3000)).await.unwrap();
     assert_landed(&r);
     assert!(r.checks_out(), "{}", r.table());
+    assert_eq!(
+        server_scopes(&s).await,
+        (triage_array(&r.expected.triage), triage_array(&r.expected.triage))
+    );
     let (pg, distinct, ch) = server_counts(&s).await;
     let meant = r.stores.workflow_tickets;
     assert_eq!((pg, distinct, ch), (meant as i64, meant as i64, meant));
@@ -475,6 +508,7 @@ fn ticket(source_id: &str, content: &str) -> minqing_pipelines::ticket::Ticket {
         text_hash: "h0".into(),
         duplicate_of: None,
         cluster_id: None,
+        triage: None,
     }
 }
 

@@ -143,6 +143,22 @@ pub struct SimAppeal {
     pub serial: u64,
 }
 
+impl SimAppeal {
+    /// What triage should decide for this appeal on channel `c`. A WeChat
+    /// picture or location carries none of the words, so it cannot
+    /// be categorized and waits for the centre (or, placed outside Daye, is
+    /// rejected).
+    pub fn expected_scope(&self, c: Channel) -> corpus::Scope {
+        let outside = self.text.town.is_none() && !self.text.address.is_empty();
+        match (c, self.wx) {
+            // A location outside Daye is still rejected on its label.
+            (Channel::Wechat, WxKind::Location) if outside => corpus::Scope::Rejected,
+            (Channel::Wechat, WxKind::Image | WxKind::Location) => corpus::Scope::Manual,
+            _ => self.text.scope,
+        }
+    }
+}
+
 /// One delivery in a channel's feed.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -160,6 +176,42 @@ pub struct Expected {
     pub replays: u64,
     pub duplicates: u64,
     pub quarantined: u64,
+    /// What triage should decide for the new, non-duplicate tickets.
+    pub triage: ExpectedTriage,
+}
+
+/// Triage outcomes by scope; `dispatched` includes `manual`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedTriage {
+    pub forwarded: u64,
+    pub rejected: u64,
+    pub answered_online: u64,
+    pub dispatched: u64,
+    pub manual: u64,
+}
+
+impl ExpectedTriage {
+    fn count(&mut self, s: corpus::Scope) {
+        use corpus::Scope;
+        match s {
+            Scope::Forwarded => self.forwarded += 1,
+            Scope::Rejected => self.rejected += 1,
+            Scope::AnsweredOnline => self.answered_online += 1,
+            Scope::Dispatched => self.dispatched += 1,
+            Scope::Manual => {
+                self.dispatched += 1;
+                self.manual += 1;
+            }
+        }
+    }
+
+    pub fn add(&mut self, o: &ExpectedTriage) {
+        self.forwarded += o.forwarded;
+        self.rejected += o.rejected;
+        self.answered_online += o.answered_online;
+        self.dispatched += o.dispatched;
+        self.manual += o.manual;
+    }
 }
 
 /// Every channel's feed plus what it should produce.
@@ -251,6 +303,10 @@ impl Scenario {
                 duplicates: list.iter().filter(|(k, _)| *k == EntryKind::Duplicate).count() as u64,
                 ..Expected::default()
             };
+            // A duplicate is linked, not triaged again.
+            for (_, a) in list.iter().filter(|(k, _)| *k != EntryKind::Duplicate) {
+                exp.triage.count(a.expected_scope(c));
+            }
             let mut entries: Vec<Entry> = list
                 .into_iter()
                 .map(|(kind, a)| Entry {

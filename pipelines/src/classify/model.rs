@@ -183,10 +183,7 @@ impl Model {
             return Err(bad(format!("format is {:?}, expected {FORMAT:?}", file.format)));
         }
         if file.version != VERSION {
-            return Err(bad(format!(
-                "file version {} but this build reads version {VERSION}",
-                file.version
-            )));
+            return Err(bad(format!("file version {} but this build reads version {VERSION}", file.version)));
         }
         let (v, k) = (file.features.len(), file.labels.len());
         if k < 2 || file.idf.len() != v || file.weights.len() != v * k || file.bias.len() != k {
@@ -238,7 +235,7 @@ pub fn train(examples: &[Example], spec: &FeatureSpec, params: &TrainParams) -> 
     if spec.ngrams.is_empty() || spec.ngrams.contains(&0) {
         return Err(ClassifyError::Data("ngrams must list lengths of at least 1".into()));
     }
-    if !(params.c > 0.0) {
+    if params.c.is_nan() || params.c <= 0.0 {
         return Err(ClassifyError::Data(format!("C must be positive, got {}", params.c)));
     }
     let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();

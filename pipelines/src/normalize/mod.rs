@@ -148,6 +148,7 @@ impl Normalizer {
             attachments: a.attachments.clone(),
             duplicate_of: None,
             cluster_id: None,
+            triage: None,
         })
     }
 }

@@ -124,6 +124,12 @@ struct TicketColumns {
     text_hash: Vec<String>,
     duplicate_of: Vec<Option<Uuid>>,
     cluster_id: Vec<Option<String>>,
+    status: Vec<&'static str>,
+    scope: Vec<Option<&'static str>>,
+    scope_rule: Vec<Option<String>>,
+    scope_reason: Vec<Option<String>>,
+    unit: Vec<Option<String>>,
+    reply: Vec<Option<String>>,
 }
 
 impl TicketColumns {
@@ -154,6 +160,13 @@ impl TicketColumns {
         self.text_hash.push(t.text_hash.clone());
         self.duplicate_of.push(t.duplicate_of);
         self.cluster_id.push(t.cluster_id.clone());
+        self.status.push(t.initial_status());
+        let d = t.triage.as_ref();
+        self.scope.push(d.map(|d| d.scope.id()));
+        self.scope_rule.push(d.and_then(|d| d.rule.clone()));
+        self.scope_reason.push(d.map(|d| d.reason.clone()));
+        self.unit.push(d.and_then(|d| d.unit.clone()));
+        self.reply.push(d.and_then(|d| d.reply.clone()));
     }
 }
 
@@ -169,16 +182,20 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Postgres>, tickets: &[&Ti
     sqlx::query(
         "INSERT INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_ts, title, content, \
          content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, contact_phone, \
-         phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, status, created_at, updated_at) \
+         phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, status, created_at, updated_at, \
+         scope, scope_rule, scope_reason, unit, reply) \
          SELECT ticket_id, short_no, channel, source_id, version, received_at, received_ts, title, content, \
          content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, contact_phone, \
-         phone_masked, anonymous, attachments::jsonb, text_hash, duplicate_of, cluster_id, 'received', $26, $26 \
+         phone_masked, anonymous, attachments::jsonb, text_hash, duplicate_of, cluster_id, status, $26, $26, \
+         scope, scope_rule, scope_reason, unit, reply \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], \
          $6::timestamptz[], $7::int8[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], \
          $14::text[], $15::float8[], $16::float8[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bool[], \
-         $22::text[], $23::text[], $24::uuid[], $25::text[]) AS u (ticket_id, short_no, channel, source_id, version, \
+         $22::text[], $23::text[], $24::uuid[], $25::text[], $27::text[], $28::text[], $29::text[], $30::text[], \
+         $31::text[], $32::text[]) AS u (ticket_id, short_no, channel, source_id, version, \
          received_at, received_ts, title, content, content_truncated, appeal_type, category, town, location, lat, lon, \
-         citizen_key, contact_name, contact_phone, phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id) \
+         citizen_key, contact_name, contact_phone, phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, \
+         status, scope, scope_rule, scope_reason, unit, reply) \
          ON CONFLICT (ticket_id) DO NOTHING",
     )
     .bind(c.ticket_id)
@@ -207,6 +224,12 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Postgres>, tickets: &[&Ti
     .bind(c.duplicate_of)
     .bind(c.cluster_id)
     .bind(stamp)
+    .bind(c.status)
+    .bind(c.scope)
+    .bind(c.scope_rule)
+    .bind(c.scope_reason)
+    .bind(c.unit)
+    .bind(c.reply)
     .execute(&mut **tx)
     .await?;
     Ok(())

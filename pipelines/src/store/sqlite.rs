@@ -105,7 +105,8 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Tick
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_ts, \
              title, content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, \
-             contact_phone, phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, status, created_at, updated_at) ",
+             contact_phone, phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, status, created_at, updated_at, \
+             scope, scope_rule, scope_reason, unit, reply) ",
         );
         q.push_values(chunk, |mut b, t| {
             b.push_bind(t.ticket_id.to_string())
@@ -133,9 +134,15 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Tick
                 .push_bind(t.text_hash.clone())
                 .push_bind(t.duplicate_of.map(|d| d.to_string()))
                 .push_bind(t.cluster_id.clone())
-                .push_bind("received")
+                .push_bind(t.initial_status())
                 .push_bind(stamp.clone())
                 .push_bind(stamp.clone());
+            let d = t.triage.as_ref();
+            b.push_bind(d.map(|d| d.scope.id()))
+                .push_bind(d.and_then(|d| d.rule.clone()))
+                .push_bind(d.map(|d| d.reason.clone()))
+                .push_bind(d.and_then(|d| d.unit.clone()))
+                .push_bind(d.and_then(|d| d.reply.clone()));
         });
         q.push(" RETURNING seq, ticket_id");
         for row in q.build().fetch_all(&mut **tx).await? {

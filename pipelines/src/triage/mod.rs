@@ -16,12 +16,12 @@ pub mod terms;
 
 use crate::classify::Model;
 use crate::ticket::AppealType;
-use category::{CategoryFile, Categorizer};
+use category::{Categorizer, CategoryFile};
 use knowledge::{Knowledge, KnowledgeFile};
 use route::{Routed, Router, UnitsFile};
 use scope::{ForwardClassFile, RejectRuleFile, ScopeHit, ScopeRules};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// `config/triage.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +83,7 @@ pub struct Decision {
     /// The forward class, reject rule or knowledge entry that decided.
     pub rule: Option<String>,
     pub category: Option<String>,
-    /// `model` or `rules`.
+    /// `channel`, `model` or `rules`.
     pub category_by: Option<String>,
     /// Handling unit code for dispatched tickets (the centre's code when
     /// the ticket waits in its manual queue).
@@ -105,10 +105,14 @@ pub struct Input<'a> {
     pub appeal_type: Option<AppealType>,
     /// The gazetteer's town, if it placed the appeal in Daye.
     pub town: Option<&'a str>,
+    /// The channel's own category; used when it names a category of the
+    /// taxonomy (the provincial platform's operators classify by hand).
+    pub channel_category: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Triage {
+    categories: Vec<String>,
     categorizer: Categorizer,
     scope: ScopeRules,
     knowledge: Knowledge,
@@ -168,6 +172,7 @@ impl Triage {
         let knowledge = Knowledge::new(&knowledge, &mut errors);
         if errors.is_empty() {
             Ok(Triage {
+                categories,
                 categorizer,
                 scope,
                 knowledge,
@@ -191,7 +196,13 @@ impl Triage {
             Some(t) if !input.content.starts_with(t) => format!("{t} {}", input.content),
             _ => input.content.to_owned(),
         };
-        let cat = self.categorizer.categorize(&text);
+        let cat = match input.channel_category.filter(|c| self.categories.iter().any(|k| k == c)) {
+            Some(c) => Some(category::Categorized {
+                category: c.to_owned(),
+                by: "channel",
+            }),
+            None => self.categorizer.categorize(&text),
+        };
         let mut d = Decision {
             scope: ScopeKind::Dispatch,
             reason: String::new(),
@@ -250,5 +261,43 @@ impl Triage {
             }
         }
         d
+    }
+}
+
+/// The rules in force: readers take the current `Arc`, a reload swaps it
+/// whole, so each batch is triaged by one consistent set.
+#[derive(Clone)]
+pub struct Live(Arc<RwLock<Arc<Triage>>>);
+
+impl Live {
+    pub fn new(t: Triage) -> Self {
+        Live(Arc::new(RwLock::new(Arc::new(t))))
+    }
+
+    pub fn current(&self) -> Arc<Triage> {
+        self.0.read().expect("triage lock").clone()
+    }
+
+    pub fn replace(&self, t: Triage) {
+        *self.0.write().expect("triage lock") = Arc::new(t);
+    }
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Live(Triage)")
+    }
+}
+
+impl Decision {
+    /// The event that records this decision.
+    pub fn event_type(&self) -> crate::ticket::EventType {
+        use crate::ticket::EventType;
+        match self.scope {
+            ScopeKind::Dispatch => EventType::Dispatched,
+            ScopeKind::AnsweredOnline => EventType::AnsweredOnline,
+            ScopeKind::ForwardHuangshi => EventType::Forwarded,
+            ScopeKind::Rejected => EventType::Rejected,
+        }
     }
 }

@@ -84,12 +84,12 @@ impl Router {
                 ));
             }
             match (&u.kind[..], &u.town) {
-                ("town", Some(t)) if !towns.contains(t) => errors.push(format!(
-                    "`unit[{i}].town` ({}): `{t}` is not in the gazetteer",
-                    u.code
-                )),
+                ("town", Some(t)) if !towns.contains(t) => {
+                    errors.push(format!("`unit[{i}].town` ({}): `{t}` is not in the gazetteer", u.code))
+                }
                 ("town", Some(t)) => {
-                    if town_unit.insert(t.clone(), i).is_some() {
+                    let taken = town_unit.insert(t.clone(), i).is_some();
+                    if taken {
                         errors.push(format!("`unit[{i}].town` ({}): `{t}` already has a government unit", u.code));
                     }
                 }
@@ -179,6 +179,11 @@ impl Router {
                 reached.insert(self.by_code[to]);
             }
         }
-        self.units.iter().enumerate().filter(|(i, _)| !reached.contains(i)).map(|(_, u)| u).collect()
+        self.units
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !reached.contains(i))
+            .map(|(_, u)| u)
+            .collect()
     }
 }

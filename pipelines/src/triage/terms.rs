@@ -46,12 +46,7 @@ impl TermSet {
         for f in m.find_overlapping_iter(text) {
             hit[f.pattern().as_usize()] = true;
         }
-        self.terms
-            .iter()
-            .zip(hit)
-            .filter(|(_, h)| *h)
-            .map(|(t, _)| t.as_str())
-            .collect()
+        self.terms.iter().zip(hit).filter(|(_, h)| *h).map(|(t, _)| t.as_str()).collect()
     }
 
     pub fn any(&self, text: &str) -> bool {

@@ -46,7 +46,10 @@ impl Default for ClickhouseSettings {
 }
 
 /// `migrations/clickhouse/*.sql`, in order, embedded in the binary.
-pub const MIGRATIONS: &[(&str, &str)] = &[("001_init", include_str!("../../../migrations/clickhouse/001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_init", include_str!("../../../migrations/clickhouse/001_init.sql")),
+    ("002_triage", include_str!("../../../migrations/clickhouse/002_triage.sql")),
+];
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
     WarehouseError(e.to_string())
@@ -85,6 +88,9 @@ struct TicketRow {
     status: String,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
     loaded_at: DateTime<Utc>,
+    scope: String,
+    scope_rule: String,
+    unit: String,
 }
 
 impl TicketRow {
@@ -117,6 +123,9 @@ impl TicketRow {
             cluster_id: r.cluster_id,
             status: r.status.to_owned(),
             loaded_at,
+            scope: r.scope.to_owned(),
+            scope_rule: r.scope_rule,
+            unit: r.unit,
         }
     }
 }

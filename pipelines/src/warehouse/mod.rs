@@ -72,6 +72,9 @@ pub struct FactRow {
     pub duplicate_of: String,
     pub cluster_id: String,
     pub status: &'static str,
+    pub scope: &'static str,
+    pub scope_rule: String,
+    pub unit: String,
 }
 
 impl FactRow {
@@ -100,7 +103,10 @@ impl FactRow {
             text_hash: t.text_hash.clone(),
             duplicate_of: t.duplicate_of.map(|d| d.to_string()).unwrap_or_default(),
             cluster_id: t.cluster_id.clone().unwrap_or_default(),
-            status: "received",
+            status: t.initial_status(),
+            scope: t.triage.as_ref().map_or("", |d| d.scope.id()),
+            scope_rule: t.triage.as_ref().and_then(|d| d.rule.clone()).unwrap_or_default(),
+            unit: t.triage.as_ref().and_then(|d| d.unit.clone()).unwrap_or_default(),
         }
     }
 }
@@ -149,6 +155,7 @@ mod tests {
             text_hash: "h".into(),
             duplicate_of: None,
             cluster_id: None,
+            triage: None,
         }
     }
 

@@ -18,7 +18,7 @@ fn err(e: impl std::fmt::Display) -> WarehouseError {
     WarehouseError(e.to_string())
 }
 
-/// Rows per multi-row INSERT (25 columns; SQLite allows 32 766 values).
+/// Rows per multi-row INSERT (28 columns; SQLite allows 32 766 values).
 const CHUNK: usize = 512;
 
 pub struct SqliteWarehouse {
@@ -53,7 +53,7 @@ async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) 
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_date, title, \
              content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, phone_masked, \
-             anonymous, attachments, text_hash, duplicate_of, cluster_id, status, loaded_at) ",
+             anonymous, attachments, text_hash, duplicate_of, cluster_id, status, loaded_at, scope, scope_rule, unit) ",
         );
         q.push_values(chunk, |mut b, r| {
             b.push_bind(r.ticket_id.to_string())
@@ -80,7 +80,10 @@ async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) 
                 .push_bind(r.duplicate_of.clone())
                 .push_bind(r.cluster_id.clone())
                 .push_bind(r.status)
-                .push_bind(stamp.clone());
+                .push_bind(stamp.clone())
+                .push_bind(r.scope)
+                .push_bind(r.scope_rule.clone())
+                .push_bind(r.unit.clone());
         });
         q.build().execute(&mut **tx).await.map_err(err)?;
     }
