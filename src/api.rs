@@ -28,6 +28,7 @@ pub struct ApiState {
     pub latency: Arc<minqing_pipelines::latency::Latencies>,
     pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
     pub started: std::time::Instant,
+    pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -154,6 +155,36 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
             sum.mean_ms * sum.count as f64 / 1000.0
         );
         let _ = writeln!(out, "minqing_ingest_latency_seconds_count{{store=\"{store}\"}} {}", sum.count);
+    }
+    let f = &s.forward_stats;
+    for (name, help, v) in [
+        (
+            "minqing_forward_delivered_total",
+            "Transfers Huangshi 12345 confirmed.",
+            &f.delivered,
+        ),
+        (
+            "minqing_forward_repeats_total",
+            "Of those, confirmed by a 409 (an earlier send had arrived).",
+            &f.repeats,
+        ),
+        ("minqing_forward_retries_total", "Transfer attempts to be retried.", &f.retries),
+        ("minqing_forward_parked_total", "Transfers given up and parked (alert).", &f.parked),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            v.load(Ordering::Relaxed)
+        );
+    }
+    if let Ok(c) = s.store.forward_counts().await {
+        let _ = writeln!(
+            out,
+            "# HELP minqing_forward_outbox Huangshi transfers by outbox status.\n# TYPE minqing_forward_outbox gauge"
+        );
+        for (k, v) in [("pending", c.pending), ("sent", c.sent), ("parked", c.parked)] {
+            let _ = writeln!(out, "minqing_forward_outbox{{status=\"{k}\"}} {v}");
+        }
     }
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

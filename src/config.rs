@@ -35,6 +35,7 @@ pub struct Settings {
     pub gazetteer: Option<PathBuf>,
     pub http: RetryPolicy,
     pub triage: TriageSettings,
+    pub forwarder: minqing_pipelines::forward::ForwarderSettings,
     pub simulators: SimulatorSettings,
     pub connectors: Connectors,
 }
@@ -343,6 +344,21 @@ pub fn validate(s: &Settings) -> Vec<String> {
             .and_then(|t| normalize::Gazetteer::from_toml(&t))
     {
         p.push(format!("`gazetteer`: {}: {e}", g.display()));
+    }
+    let f = &s.forwarder;
+    if f.enabled {
+        if !(f.huangshi.base_url.starts_with("http://") || f.huangshi.base_url.starts_with("https://")) {
+            p.push("`forwarder.huangshi.base_url`: must start with http:// or https://".into());
+        }
+        if f.huangshi.secret.len() < 8 {
+            p.push("`forwarder.huangshi.secret`: use at least 8 characters (the HMAC key Huangshi gave you)".into());
+        }
+        if f.concurrency == 0 || f.max_attempts == 0 || f.poll_ms == 0 {
+            p.push("`forwarder.concurrency`, `max_attempts` and `poll_ms`: must be at least 1".into());
+        }
+        if f.base_delay_ms == 0 || f.max_delay_ms < f.base_delay_ms {
+            p.push("`forwarder.base_delay_ms` must be positive and at most `forwarder.max_delay_ms`".into());
+        }
     }
     if let Err(e) = crate::triage::load(s) {
         p.push(format!("`triage`: {e:#}"));

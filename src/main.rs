@@ -110,10 +110,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             } else {
                 print!("{}", report.table());
             }
-            if report.triage != report.expected.triage {
+            if report.fresh_store && report.triage != report.expected.triage {
                 eprintln!(
                     "error: triage decided {:?}, but the simulators wrote appeals for {:?}",
                     report.triage, report.expected.triage
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            if report.huangshi.received != report.triage.forwarded {
+                eprintln!(
+                    "error: {} tickets were forwarded, but Huangshi received {}",
+                    report.triage.forwarded, report.huangshi.received
                 );
                 return Ok(ExitCode::FAILURE);
             }
@@ -239,7 +246,9 @@ async fn run(mut settings: config::Settings) -> Result<()> {
             appeals = scenario.expected.values().map(|e| e.generated).sum::<u64>(),
             "Built-in simulators on; set simulators.enabled = false to use real upstreams."
         );
-        Some(sims::Fleet::start(scenario, &mut settings.connectors, faults).await?)
+        let mut fleet = sims::Fleet::start(scenario, &mut settings.connectors, faults).await?;
+        fleet.serve_huangshi(&mut settings.forwarder, None).await?;
+        Some(fleet)
     } else {
         None
     };

@@ -122,10 +122,14 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
 /// Connects the configured bus; on RabbitMQ this declares the topology.
 pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn Bus>> {
     Ok(match settings.bus.backend {
-        BusBackend::Memory => Arc::new(MemoryBus::new(
-            &[EventQueue::Workflow, EventQueue::Warehouse],
-            settings.bus.max_batch,
-        )),
+        BusBackend::Memory => {
+            // An in-process queue nobody consumes would hold every publish.
+            let mut queues = vec![EventQueue::Workflow, EventQueue::Warehouse];
+            if settings.forwarder.enabled {
+                queues.push(EventQueue::Forward);
+            }
+            Arc::new(MemoryBus::new(&queues, settings.bus.max_batch))
+        }
         BusBackend::Rabbitmq => Arc::new(
             RabbitBus::connect(&settings.bus.rabbitmq, settings.bus.max_batch)
                 .await
@@ -144,6 +148,7 @@ pub struct Pipeline {
     pub latency: Arc<Latencies>,
     /// The triage rules in force; SIGHUP replaces them.
     pub triage: minqing_pipelines::triage::Live,
+    pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
 }
 
 pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: &CancellationToken) -> Result<Pipeline> {
@@ -179,7 +184,23 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         },
         cancel.clone(),
     ));
+    let forward_stats = Arc::new(minqing_pipelines::forward::ForwardStats::default());
+    if settings.forwarder.enabled {
+        tracker.spawn(run_sink(
+            Arc::new(minqing_pipelines::forward::OutboxTarget { store: store.clone() }),
+            bus.consume_events(EventQueue::Forward).await?,
+            Batching::default(),
+            cancel.clone(),
+        ));
+        let forwarder = minqing_pipelines::forward::Forwarder {
+            store: store.clone(),
+            settings: settings.forwarder.clone(),
+            stats: forward_stats.clone(),
+        };
+        tracker.spawn(forwarder.run(cancel.clone()));
+    }
     Ok(Pipeline {
+        forward_stats,
         store,
         warehouse,
         bus,
@@ -200,6 +221,7 @@ impl Runtime {
             intake_stats,
             latency,
             triage,
+            forward_stats,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
         crate::triage::reload_on_sighup(triage, settings.clone());
@@ -297,6 +319,7 @@ impl Runtime {
             latency: latency.clone(),
             channels: channels.clone(),
             started: std::time::Instant::now(),
+            forward_stats,
         };
         let app = router.merge(api::router(Arc::new(state)));
         let listener = tokio::net::TcpListener::bind(&settings.server.listen).await.with_context(|| {

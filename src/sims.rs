@@ -22,6 +22,8 @@ pub struct Fleet {
     pub injectors: Vec<(Channel, Arc<FaultInjector>)>,
     pub wechat: Arc<wechat::sim::PushStats>,
     pub grid: Arc<grid::sim::PushStats>,
+    /// The Huangshi 12345 receiver, once [`Fleet::serve_huangshi`] ran.
+    pub huangshi: Option<Arc<minqing_connectors::huangshi::sim::HuangshiSim>>,
 }
 
 /// Injected transport faults, summed over the pull simulators.
@@ -109,7 +111,21 @@ impl Fleet {
             injectors,
             wechat: Arc::default(),
             grid: Arc::default(),
+            huangshi: None,
         })
+    }
+
+    /// Serves the Huangshi 12345 simulator on loopback and points the
+    /// forwarder at it; `down` keeps it answering 503 for a while at first.
+    pub async fn serve_huangshi(&mut self, f: &mut minqing_pipelines::forward::ForwarderSettings, down: Option<Duration>) -> Result<()> {
+        let sim = minqing_connectors::huangshi::sim::HuangshiSim::new(&f.huangshi.app_key, &f.huangshi.secret);
+        if let Some(d) = down {
+            sim.down_for(d);
+        }
+        let running = server::serve(sim.router(), "127.0.0.1:0".parse()?, self.cancel.clone()).await?;
+        f.huangshi.base_url = running.base_url();
+        self.huangshi = Some(sim);
+        Ok(())
     }
 
     /// Starts the WeChat and grid senders against `target` (our API).

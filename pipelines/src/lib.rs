@@ -16,6 +16,7 @@
 //! - [`sink`]: the consumers that apply ticket events to the workflow store
 //!   and the warehouse.
 //! - [`latency`]: ingest-to-store latency histograms.
+//! - [`forward`]: the Huangshi 12345 outbox and its delivery loop.
 //! - [`classify`]: the category classifier (character n-grams, linear SVMs).
 //! - [`triage`]: scope (forward, reject, answer online, dispatch), category
 //!   and routing to a handling unit.
@@ -23,6 +24,7 @@
 pub mod bus;
 pub mod classify;
 pub mod dedup;
+pub mod forward;
 pub mod intake;
 pub mod latency;
 pub mod normalize;

@@ -175,7 +175,7 @@ pub async fn run_sink(target: Arc<dyn Target>, consumer: Box<dyn Consumer<Ticket
             None if pending.is_empty() => break,
             None => {}
         }
-        flush(target.as_ref(), std::mem::take(&mut pending), &batching, &cancel).await;
+        flush(&target, std::mem::take(&mut pending), &batching, &cancel).await;
         rows = 0;
         deadline = None;
         if cancel.is_cancelled() {
@@ -196,7 +196,7 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << attempt.min(6)).min(5_000))
 }
 
-async fn flush(target: &dyn Target, pending: Vec<Delivery<TicketEvent>>, batching: &Batching, cancel: &CancellationToken) {
+async fn flush(target: &Arc<dyn Target>, pending: Vec<Delivery<TicketEvent>>, batching: &Batching, cancel: &CancellationToken) {
     // One delivery (the usual case on the in-process bus) is written as it
     // is; only several are copied into one batch.
     let joined: Vec<TicketEvent>;
@@ -214,7 +214,7 @@ async fn flush(target: &dyn Target, pending: Vec<Delivery<TicketEvent>>, batchin
                 let deferred: HashSet<Uuid> = deferred.into_iter().collect();
                 for d in pending {
                     if d.items.iter().any(|e| deferred.contains(&e.event_id)) {
-                        defer(target.name(), d);
+                        defer(target.clone(), d);
                     } else if let Err(e) = d.ack().await {
                         tracing::warn!(sink = target.name(), error = %e, "Ack failed; the events come again and are absorbed.");
                     }
@@ -253,27 +253,49 @@ async fn flush(target: &dyn Target, pending: Vec<Delivery<TicketEvent>>, batchin
     }
 }
 
-/// How long a delivery with events that overtook their ticket waits before
-/// it is handed back; by then the ticket has usually been stored. After
-/// `delivery_limit` rounds the broker parks it.
-const DEFER: Duration = Duration::from_secs(1);
+/// How often a delivery with events that overtook their ticket is tried
+/// again, and for how long before it is handed back (after
+/// `delivery_limit` rounds the broker parks it).
+const DEFER_STEP: Duration = Duration::from_millis(200);
+const DEFER_MAX: Duration = Duration::from_secs(5);
 
-/// Hands a delivery back after [`DEFER`], without holding up the sink.
-/// What of it was written is absorbed when it comes again.
-fn defer(sink: &'static str, d: Delivery<TicketEvent>) {
-    tracing::info!(
-        sink,
+/// Retries a delivery aside, without holding up the sink: the ticket it
+/// waits for usually comes in a delivery right behind it (batches are
+/// published concurrently). Only if it is still missing after
+/// [`DEFER_MAX`] is the delivery handed back; on the in-process bus that
+/// would fail the publisher's whole batch. What was written is absorbed
+/// when it comes again.
+fn defer(target: Arc<dyn Target>, d: Delivery<TicketEvent>) {
+    tracing::debug!(
+        sink = target.name(),
         events = d.items.len(),
-        "Events arrived before their ticket; handing them back for later."
+        "Events arrived before their ticket; trying them again shortly."
     );
     tokio::spawn(async move {
-        tokio::time::sleep(DEFER).await;
-        let _ = d.nack(format!("{sink}: events arrived before their ticket")).await;
+        let mut waited = Duration::ZERO;
+        while waited < DEFER_MAX {
+            tokio::time::sleep(DEFER_STEP).await;
+            waited += DEFER_STEP;
+            if let Ok(later) = target.write(&d.items).await
+                && later.is_empty()
+            {
+                if let Err(e) = d.ack().await {
+                    tracing::warn!(sink = target.name(), error = %e, "Ack failed; the events come again and are absorbed.");
+                }
+                return;
+            }
+        }
+        tracing::info!(
+            sink = target.name(),
+            events = d.items.len(),
+            "Events still wait for their ticket; handing them back."
+        );
+        let _ = d.nack(format!("{}: events arrived before their ticket", target.name())).await;
     });
 }
 
 /// Writes a delivery item by item and parks those that fail.
-async fn isolate(target: &dyn Target, d: Delivery<TicketEvent>) {
+async fn isolate(target: &Arc<dyn Target>, d: Delivery<TicketEvent>) {
     let mut poison = Vec::new();
     let mut reason = String::new();
     let mut deferred = false;
@@ -287,7 +309,7 @@ async fn isolate(target: &dyn Target, d: Delivery<TicketEvent>) {
         }
     }
     if deferred && poison.is_empty() {
-        defer(target.name(), d);
+        defer(target.clone(), d);
         return;
     }
     let result = if poison.is_empty() {

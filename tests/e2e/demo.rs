@@ -65,5 +65,7 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
     assert_eq!(second.totals.tickets, 0, "{}", second.table());
     assert_eq!(second.totals.quarantined, 0, "{}", second.table());
     assert_eq!(second.totals.replays, second.totals.generated, "{}", second.table());
+    assert_eq!(first.huangshi.received, first.triage.forwarded, "{}", first.table());
+    assert_eq!(second.huangshi.received, 0, "nothing forwarded twice: {}", second.table());
     assert_eq!(counts(&db).await, stored, "the second run changed the store");
 }

@@ -10,6 +10,8 @@ mod cli;
 mod crash;
 /// The demo machinery with fault injection, then a second run on the same data.
 mod demo;
+/// The Huangshi 12345 forwarder: downtime, a restart, a lost answer, refusals.
+mod forward;
 /// One channel down while the others go on.
 mod isolation;
 /// RabbitMQ, PostgreSQL and ClickHouse: the demo, and the faults they must survive.

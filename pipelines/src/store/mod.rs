@@ -89,6 +89,70 @@ pub struct Applied {
     pub deferred: Vec<Uuid>,
 }
 
+/// A transfer to Huangshi waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct ForwardJob {
+    pub ticket_id: Uuid,
+    pub attempts: u32,
+    pub transfer: minqing_connectors::huangshi::Transfer,
+}
+
+/// How a delivery attempt ends for the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForwardSettle {
+    /// Huangshi has it: the ticket becomes `forwarded`.
+    Delivered { huangshi_no: String },
+    /// Try again at `next_at`.
+    Retry { error: String, next_at: DateTime<chrono::Utc> },
+    /// Given up: parked with the reason, the ticket becomes `forward_failed`.
+    Parked { error: String },
+}
+
+/// Outbox totals, for the demo, `/metrics` and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ForwardCounts {
+    pub pending: u64,
+    pub sent: u64,
+    pub parked: u64,
+}
+
+/// The Huangshi transfer of a stored ticket, from its row's fields.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn transfer_of(
+    ticket_id: Uuid,
+    short_no: String,
+    received_at: String,
+    channel: String,
+    scope_rule: Option<String>,
+    scope_reason: Option<String>,
+    title: Option<String>,
+    content: String,
+    appeal_type: Option<String>,
+    town: Option<String>,
+    location: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+) -> minqing_connectors::huangshi::Transfer {
+    minqing_connectors::huangshi::Transfer {
+        transfer_id: ticket_id.to_string(),
+        acceptance_no: short_no,
+        from: "大冶市12345".into(),
+        received_at,
+        channel,
+        class: scope_rule.unwrap_or_default(),
+        reason: scope_reason.unwrap_or_default(),
+        title,
+        content,
+        appeal_type,
+        town,
+        location,
+        contact: minqing_connectors::huangshi::TransferContact {
+            name: contact_name,
+            phone: contact_phone,
+        },
+    }
+}
+
 #[async_trait]
 pub trait WorkflowStore: Send + Sync {
     /// Applies ticket events in one transaction. Events about a ticket that
@@ -111,6 +175,16 @@ pub trait WorkflowStore: Send + Sync {
     async fn resolve_quarantine(&self, id: i64, resolution: &str) -> Result<(), StoreError>;
     async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Puts the tickets of `forwarded` events in the Huangshi outbox, once
+    /// each. A row whose ticket is not stored yet waits for it (the sender
+    /// joins on tickets), so nothing is deferred; returns no ids.
+    async fn enqueue_forwards(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, StoreError>;
+    /// Pending transfers whose next attempt is due, oldest first.
+    async fn due_forwards(&self, now: DateTime<chrono::Utc>, limit: i64) -> Result<Vec<ForwardJob>, StoreError>;
+    /// Records how attempts ended, in one transaction: (ticket, attempts
+    /// made so far, how the last one ended).
+    async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError>;
+    async fn forward_counts(&self) -> Result<ForwardCounts, StoreError>;
 }
 
 /// Lets connectors keep their cursors in the workflow store.
@@ -145,6 +219,11 @@ pub(crate) fn stored_payload(e: &TicketEvent) -> serde_json::Value {
         crate::ticket::EventPayload::Received { ticket } => {
             serde_json::json!({"kind": "received", "short_no": ticket.short_no, "version": ticket.version})
         }
+        // The reply and the unit's name are on the ticket row already.
+        crate::ticket::EventPayload::Triaged { decision: d } => serde_json::json!({
+            "kind": "triaged", "scope": d.scope.id(), "rule": d.rule, "reason": d.reason,
+            "category": d.category, "unit": d.unit, "manual": d.manual,
+        }),
         p => serde_json::to_value(p).unwrap_or_default(),
     }
 }

@@ -7,9 +7,10 @@
 //! no-op. Killed connections are replaced by the pool on the next call.
 
 use super::{
-    Applied, DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload,
+    Applied, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts,
+    StoreError, WorkflowStore, digest, stored_payload, transfer_of,
 };
-use crate::ticket::{Ticket, TicketEvent, referenced_elsewhere, split_deferred};
+use crate::ticket::{EventType, Ticket, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minqing_connectors::Channel;
@@ -484,5 +485,110 @@ impl WorkflowStore for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+    async fn enqueue_forwards(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<Uuid> = events
+            .iter()
+            .filter(|e| e.event_type == EventType::Forwarded)
+            .map(|e| e.ticket_id)
+            .collect();
+        if !ids.is_empty() {
+            sqlx::query(
+                "INSERT INTO forward_outbox (ticket_id, status, attempts, next_attempt_at, created_at, updated_at) \
+                 SELECT id, 'pending', 0, $2, $2, $2 FROM UNNEST($1::uuid[]) AS u (id) ON CONFLICT (ticket_id) DO NOTHING",
+            )
+            .bind(&ids)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(Vec::new())
+    }
+
+    async fn due_forwards(&self, now_at: DateTime<Utc>, limit: i64) -> Result<Vec<ForwardJob>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.ticket_id, o.attempts, t.short_no, t.received_at, t.channel, t.scope_rule, t.scope_reason, t.title, \
+             t.content, t.appeal_type, t.town, t.location, t.contact_name, t.contact_phone \
+             FROM forward_outbox o JOIN tickets t ON t.ticket_id = o.ticket_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at LIMIT $2",
+        )
+        .bind(now_at)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let ticket_id: Uuid = r.try_get(0)?;
+                let received: DateTime<Utc> = r.try_get(3)?;
+                Ok(ForwardJob {
+                    ticket_id,
+                    attempts: r.try_get::<i32, _>(1)? as u32,
+                    transfer: transfer_of(
+                        ticket_id,
+                        r.try_get(2)?,
+                        received.with_timezone(&minqing_connectors::timefmt::shanghai()).to_rfc3339(),
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                        r.try_get(6)?,
+                        r.try_get(7)?,
+                        r.try_get(8)?,
+                        r.try_get(9)?,
+                        r.try_get(10)?,
+                        r.try_get(11)?,
+                        r.try_get(12)?,
+                        r.try_get(13)?,
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError> {
+        let stamp = now();
+        let mut tx = self.pool.begin().await?;
+        for (ticket_id, attempts, how) in settled {
+            let (status, ticket_status, error, no, next_at) = match how {
+                ForwardSettle::Delivered { huangshi_no } => ("sent", Some("forwarded"), None, Some(huangshi_no.as_str()), stamp),
+                ForwardSettle::Retry { error, next_at } => ("pending", None, Some(error.as_str()), None, *next_at),
+                ForwardSettle::Parked { error } => ("parked", Some("forward_failed"), Some(error.as_str()), None, stamp),
+            };
+            sqlx::query(
+                "UPDATE forward_outbox SET status = $1, attempts = $2, last_error = COALESCE($3, last_error), \
+             huangshi_no = COALESCE($4, huangshi_no), next_attempt_at = $5, updated_at = $6 WHERE ticket_id = $7",
+            )
+            .bind(status)
+            .bind(*attempts as i32)
+            .bind(error)
+            .bind(no)
+            .bind(next_at)
+            .bind(stamp)
+            .bind(*ticket_id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(s) = ticket_status {
+                sqlx::query("UPDATE tickets SET status = $1, updated_at = $2 WHERE ticket_id = $3")
+                    .bind(s)
+                    .bind(stamp)
+                    .bind(*ticket_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn forward_counts(&self) -> Result<ForwardCounts, StoreError> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE status = 'pending'), COUNT(*) FILTER (WHERE status = 'sent'), \
+             COUNT(*) FILTER (WHERE status = 'parked') FROM forward_outbox",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ForwardCounts {
+            pending: r.try_get::<i64, _>(0)? as u64,
+            sent: r.try_get::<i64, _>(1)? as u64,
+            parked: r.try_get::<i64, _>(2)? as u64,
+        })
     }
 }

@@ -5,9 +5,10 @@
 //! thousands of appeals a second on a small machine.
 
 use super::{
-    Applied, DupCandidate, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload,
+    Applied, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts,
+    StoreError, WorkflowStore, digest, stored_payload, transfer_of,
 };
-use crate::ticket::{Ticket, TicketEvent};
+use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minqing_connectors::Channel;
@@ -435,6 +436,121 @@ impl WorkflowStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+    async fn enqueue_forwards(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> = events
+            .iter()
+            .filter(|e| e.event_type == EventType::Forwarded)
+            .map(|e| e.ticket_id.to_string())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stamp = now();
+        let at_ms = Utc::now().timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "INSERT OR IGNORE INTO forward_outbox (ticket_id, status, attempts, next_attempt_ms, created_at, updated_at) \
+                 VALUES (?, 'pending', 0, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(at_ms)
+            .bind(&stamp)
+            .bind(&stamp)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Vec::new())
+    }
+
+    async fn due_forwards(&self, now_at: DateTime<Utc>, limit: i64) -> Result<Vec<ForwardJob>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.ticket_id, o.attempts, t.short_no, t.received_at, t.channel, t.scope_rule, t.scope_reason, t.title, \
+             t.content, t.appeal_type, t.town, t.location, t.contact_name, t.contact_phone \
+             FROM forward_outbox o JOIN tickets t ON t.ticket_id = o.ticket_id \
+             WHERE o.status = 'pending' AND o.next_attempt_ms <= ? ORDER BY o.next_attempt_ms LIMIT ?",
+        )
+        .bind(now_at.timestamp_millis())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let ticket_id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("outbox ticket id {id}: {e}")))?;
+                Ok(ForwardJob {
+                    ticket_id,
+                    attempts: r.try_get::<i64, _>(1)? as u32,
+                    transfer: transfer_of(
+                        ticket_id,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                        r.try_get(6)?,
+                        r.try_get(7)?,
+                        r.try_get(8)?,
+                        r.try_get(9)?,
+                        r.try_get(10)?,
+                        r.try_get(11)?,
+                        r.try_get(12)?,
+                        r.try_get(13)?,
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError> {
+        let stamp = now();
+        let mut tx = self.pool.begin().await?;
+        for (ticket_id, attempts, how) in settled {
+            let id = ticket_id.to_string();
+            let (status, ticket_status, error, no, next_ms) = match how {
+                ForwardSettle::Delivered { huangshi_no } => ("sent", Some("forwarded"), None, Some(huangshi_no.as_str()), 0),
+                ForwardSettle::Retry { error, next_at } => ("pending", None, Some(error.as_str()), None, next_at.timestamp_millis()),
+                ForwardSettle::Parked { error } => ("parked", Some("forward_failed"), Some(error.as_str()), None, 0),
+            };
+            sqlx::query(
+                "UPDATE forward_outbox SET status = ?, attempts = ?, last_error = COALESCE(?, last_error), \
+             huangshi_no = COALESCE(?, huangshi_no), next_attempt_ms = ?, updated_at = ? WHERE ticket_id = ?",
+            )
+            .bind(status)
+            .bind(i64::from(*attempts))
+            .bind(error)
+            .bind(no)
+            .bind(next_ms)
+            .bind(&stamp)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(s) = ticket_status {
+                sqlx::query("UPDATE tickets SET status = ?, updated_at = ? WHERE ticket_id = ?")
+                    .bind(s)
+                    .bind(&stamp)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn forward_counts(&self) -> Result<ForwardCounts, StoreError> {
+        let r = sqlx::query(
+            "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'sent'), 0), COALESCE(SUM(status = 'parked'), 0) \
+             FROM forward_outbox",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ForwardCounts {
+            pending: r.try_get::<i64, _>(0)? as u64,
+            sent: r.try_get::<i64, _>(1)? as u64,
+            parked: r.try_get::<i64, _>(2)? as u64,
+        })
     }
 }
 

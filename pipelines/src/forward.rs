@@ -1,0 +1,159 @@
+//! The Huangshi 12345 forwarder: `forwarded` events become rows of the
+//! workflow store's outbox (through the `tickets.forward` queue), and a
+//! delivery loop sends due rows until Huangshi confirms each one.
+//!
+//! Exactly once: a row leaves `pending` only on Huangshi's answer, so a
+//! crash, a restart or hours of Huangshi being down only delay it; a send
+//! repeated after a lost answer gets 409, which counts as delivered.
+
+use crate::sink::Target;
+use crate::store::{ForwardSettle, WorkflowStore};
+use crate::ticket::TicketEvent;
+use async_trait::async_trait;
+use chrono::Utc;
+use minqing_connectors::huangshi::{Client, HuangshiSettings, Outcome};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwarderSettings {
+    pub enabled: bool,
+    /// How often the outbox is checked for due transfers.
+    pub poll_ms: u64,
+    /// Transfers sent at once.
+    pub concurrency: usize,
+    /// First retry delay; doubled per attempt up to `max_delay_ms`.
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+    /// Attempts before a transfer is parked and an alert raised.
+    pub max_attempts: u32,
+    pub huangshi: HuangshiSettings,
+}
+
+/// What the forwarder did in this process, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ForwardStats {
+    pub delivered: AtomicU64,
+    /// Delivered by a 409: an earlier send had got through.
+    pub repeats: AtomicU64,
+    pub retries: AtomicU64,
+    pub parked: AtomicU64,
+}
+
+/// The `tickets.forward` sink: puts forwarded tickets in the outbox.
+pub struct OutboxTarget {
+    pub store: Arc<dyn WorkflowStore>,
+}
+
+#[async_trait]
+impl Target for OutboxTarget {
+    fn name(&self) -> &'static str {
+        "forward outbox"
+    }
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
+        self.store.enqueue_forwards(events).await.map_err(|e| e.to_string())
+    }
+    async fn ping(&self) -> Result<(), String> {
+        self.store.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+pub struct Forwarder {
+    pub store: Arc<dyn WorkflowStore>,
+    pub settings: ForwarderSettings,
+    pub stats: Arc<ForwardStats>,
+}
+
+impl Forwarder {
+    /// The delay before attempt `attempts + 1`: capped exponential with
+    /// full jitter, never shorter than Huangshi's `Retry-After`.
+    pub fn delay(&self, attempts: u32, after: Option<Duration>) -> Duration {
+        let s = &self.settings;
+        let cap = s.base_delay_ms.saturating_mul(1u64 << attempts.min(30)).min(s.max_delay_ms).max(1);
+        let d = Duration::from_millis(rand::rng().random_range(cap / 2..=cap));
+        after.map_or(d, |a| a.max(d))
+    }
+
+    /// Sends due transfers until `cancel` fires.
+    pub async fn run(self, cancel: CancellationToken) {
+        let this = Arc::new(self);
+        let client = Client::new(this.settings.huangshi.clone());
+        let poll = Duration::from_millis(this.settings.poll_ms.max(10));
+        while !cancel.is_cancelled() {
+            let due = match this
+                .store
+                .due_forwards(Utc::now(), this.settings.concurrency.max(1) as i64 * 16)
+                .await
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Reading the Huangshi outbox failed; trying again.");
+                    Vec::new()
+                }
+            };
+            if due.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = cancel.cancelled() => {}
+                }
+                continue;
+            }
+            let sem = Arc::new(tokio::sync::Semaphore::new(this.settings.concurrency.max(1)));
+            let mut tasks = tokio::task::JoinSet::new();
+            for job in due {
+                let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+                let (this, client) = (this.clone(), client.clone());
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let attempts = job.attempts + 1;
+                    (job.ticket_id, attempts, this.settle(attempts, client.send(&job.transfer).await))
+                });
+            }
+            // One commit for the round's answers: the store's writer is shared
+            // with the pipeline.
+            let mut settled = Vec::new();
+            while let Some(r) = tasks.join_next().await {
+                settled.extend(r.ok());
+            }
+            if let Err(e) = this.store.settle_forwards(&settled).await {
+                // The rows stay pending: sent again later, answered 409 then.
+                tracing::warn!(error = %e, "Recording Huangshi's answers failed; those transfers will be sent again.");
+            }
+        }
+    }
+
+    fn settle(&self, attempts: u32, outcome: Outcome) -> ForwardSettle {
+        match outcome {
+            Outcome::Delivered { huangshi_no, repeat } => {
+                self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                if repeat {
+                    self.stats.repeats.fetch_add(1, Ordering::Relaxed);
+                }
+                ForwardSettle::Delivered { huangshi_no }
+            }
+            Outcome::Retry { reason, .. } if attempts >= self.settings.max_attempts => self.park(attempts, reason),
+            Outcome::Retry { reason, after } => {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                let next_at = Utc::now() + chrono::Duration::from_std(self.delay(attempts - 1, after)).unwrap_or_default();
+                ForwardSettle::Retry { error: reason, next_at }
+            }
+            Outcome::Refused { reason } => self.park(attempts, reason),
+        }
+    }
+
+    fn park(&self, attempts: u32, reason: String) -> ForwardSettle {
+        self.stats.parked.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            attempts,
+            error = %reason,
+            "ALERT: a transfer to Huangshi 12345 was parked; the ticket is forward_failed. Fix the cause, then requeue it in forward_outbox (status = 'pending')."
+        );
+        ForwardSettle::Parked { error: reason }
+    }
+}

@@ -1,0 +1,133 @@
+use crate::helpers::settings;
+use minqing::demo;
+use minqing::runtime::{Runtime, StartOptions};
+use minqing::sims::Fleet;
+use minqing_connectors::huangshi::{Client, Outcome};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+async fn wait_for(what: &str, secs: u64, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Huangshi is down while the appeals come in; minqing restarts; an answer
+/// is lost (a transfer got through behind minqing's back); Huangshi comes
+/// back. Every forwarded ticket arrives exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_forwarded_ticket_reaches_huangshi_once_through_downtime_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = demo::scenario(3000, 5);
+    let want: u64 = scenario.expected.values().map(|e| e.triage.forwarded).sum();
+    assert!(want > 50, "the scenario forwards enough to test: {want}");
+    let mut s = demo::demo_settings(settings(dir.path()), None);
+    s.forwarder.poll_ms = 50;
+    s.forwarder.base_delay_ms = 50;
+    s.forwarder.max_delay_ms = 300;
+    let mut fleet = Fleet::start(scenario, &mut s.connectors, false).await.unwrap();
+    fleet
+        .serve_huangshi(&mut s.forwarder, Some(Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    let sim = fleet.huangshi.clone().unwrap();
+
+    let rt = Runtime::start(&s, StartOptions { poll_at_start: true }).await.unwrap();
+    fleet.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
+    let store = rt.store.clone();
+    let far = chrono::Utc::now() + chrono::Duration::days(1);
+    wait_for("every transfer to be tried while Huangshi is down", 120, async || {
+        let jobs = store.due_forwards(far, 100_000).await.unwrap();
+        jobs.len() as u64 == want && jobs.iter().all(|j| j.attempts > 0)
+    })
+    .await;
+    assert!(sim.counters.refused_while_down.load(Ordering::Relaxed) >= want);
+    rt.shutdown().await;
+    assert_eq!(sim.counters.received.load(Ordering::Relaxed), 0);
+
+    // One transfer reaches Huangshi but its answer never comes back to us.
+    let jobs = store.due_forwards(far, 100_000).await.unwrap();
+    assert_eq!(jobs.len() as u64, want);
+    assert!(
+        jobs.iter().all(|j| j.attempts > 0),
+        "every transfer was tried while Huangshi was down"
+    );
+    assert!(
+        jobs.iter()
+            .all(|j| ["bank", "express", "telecom"].contains(&j.transfer.class.as_str()))
+    );
+    sim.up();
+    let lost = Client::new(s.forwarder.huangshi.clone()).send(&jobs[0].transfer).await;
+    assert!(matches!(lost, Outcome::Delivered { repeat: false, .. }), "{lost:?}");
+
+    let rt = Runtime::start(&s, StartOptions { poll_at_start: true }).await.unwrap();
+    let store = rt.store.clone();
+    wait_for("the outbox to drain", 120, async || {
+        store.forward_counts().await.unwrap().pending == 0
+    })
+    .await;
+    let counts = store.forward_counts().await.unwrap();
+    rt.shutdown().await;
+    fleet.stop().await;
+    assert_eq!((counts.sent, counts.parked), (want, 0));
+    assert_eq!(sim.counters.received.load(Ordering::Relaxed), want, "each transfer once");
+    assert_eq!(
+        sim.counters.duplicates_refused.load(Ordering::Relaxed),
+        1,
+        "the lost answer's repeat"
+    );
+    let got = sim.transfers();
+    assert_eq!(got.len() as u64, want);
+    assert!(got.values().all(|t| t.reason.contains('+') && !t.content.is_empty()));
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
+        .await
+        .unwrap();
+    let forwarded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE status = 'forwarded'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(forwarded as u64, want);
+}
+
+/// A transfer Huangshi refuses (a wrong shared secret) is parked at once:
+/// the ticket is `forward_failed` and nothing is retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_transfer_is_parked_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = demo::scenario(600, 9);
+    let want: u64 = scenario.expected.values().map(|e| e.triage.forwarded).sum();
+    assert!(want > 0);
+    let mut s = demo::demo_settings(settings(dir.path()), None);
+    let mut fleet = Fleet::start(scenario, &mut s.connectors, false).await.unwrap();
+    fleet.serve_huangshi(&mut s.forwarder, None).await.unwrap();
+    let sim = fleet.huangshi.clone().unwrap();
+    s.forwarder.huangshi.secret = "not-the-shared-secret".into();
+    let rt = Runtime::start(&s, StartOptions { poll_at_start: true }).await.unwrap();
+    fleet.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
+    let store = rt.store.clone();
+    wait_for("every transfer to be parked", 120, async || {
+        store.forward_counts().await.unwrap().parked == want
+    })
+    .await;
+    rt.shutdown().await;
+    fleet.stop().await;
+    assert_eq!(sim.counters.received.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        sim.counters.bad_signature.load(Ordering::Relaxed),
+        want,
+        "no retries after a refusal"
+    );
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
+        .await
+        .unwrap();
+    let (failed, reason): (i64, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM tickets WHERE status = 'forward_failed'), (SELECT MAX(last_error) FROM forward_outbox)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(failed as u64, want);
+    assert!(reason.unwrap().contains("401"));
+}
