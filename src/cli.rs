@@ -185,6 +185,17 @@ pub enum TriageAction {
     },
     /// Validate the rule files and list units that no route reaches.
     Check,
+    /// Precision and recall of "forward to Huangshi" against hand labels:
+    /// `--labels` holds `id,label` (forward|stay), `--data` the messages
+    /// (`id`, `title`, `text` columns).
+    EvalScope {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        labels: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -155,6 +155,20 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             out += &line("source", d.answer_source.as_deref());
             Ok(out)
         }
+        crate::cli::TriageAction::EvalScope { data, labels, json } => {
+            let r = eval_scope(&triage, &data, &labels)?;
+            if json {
+                return Ok(serde_json::to_string(&r)? + "\n");
+            }
+            let mut out = format!(
+                "forward to Huangshi on {} labelled messages: precision {:.3}, recall {:.3}, F1 {:.3} (tp {}, fp {}, fn {})\n",
+                r.labelled, r.precision, r.recall, r.f1, r.tp, r.fp, r.fn_
+            );
+            for m in &r.mistakes {
+                out += &format!("  {} labelled {}, decided {}: {}\n", m.id, m.label, m.decided, m.reason);
+            }
+            Ok(out)
+        }
         crate::cli::TriageAction::Check => {
             let towns: Vec<String> = gazetteer.towns().iter().map(|t| t.name.clone()).collect();
             let dead = triage.router().unreachable(&towns);
@@ -169,4 +183,120 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             Ok(out)
         }
     }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ScopeEval {
+    pub labelled: usize,
+    pub tp: usize,
+    pub fp: usize,
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub mistakes: Vec<ScopeMistake>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ScopeMistake {
+    pub id: String,
+    pub label: String,
+    pub decided: String,
+    pub reason: String,
+}
+
+fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+    csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+/// Scores the forward decision against hand labels. The messages' places
+/// are anonymised stand-ins for the home city, so every one counts as
+/// inside the jurisdiction.
+pub fn eval_scope(triage: &Triage, data: &Path, labels: &Path) -> Result<ScopeEval> {
+    let mut want: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
+    for (n, row) in csv_reader(labels)?.records().enumerate() {
+        let row = row.with_context(|| format!("{}, record {}", labels.display(), n + 2))?;
+        let (id, label) = (row.get(0).unwrap_or("").trim(), row.get(1).unwrap_or("").trim());
+        let forward = match label {
+            "forward" => true,
+            "stay" => false,
+            other => anyhow::bail!(
+                "{}, record {}: label `{other}` is neither forward nor stay",
+                labels.display(),
+                n + 2
+            ),
+        };
+        want.insert(id.to_owned(), forward);
+    }
+    let mut r = csv_reader(data)?;
+    let headers = r.headers()?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+            .with_context(|| format!("{} has no `{name}` column", data.display()))
+    };
+    let (id_col, title_col, text_col) = (col("id")?, col("title")?, col("text")?);
+    let mut out = ScopeEval {
+        labelled: 0,
+        tp: 0,
+        fp: 0,
+        fn_: 0,
+        precision: 0.0,
+        recall: 0.0,
+        f1: 0.0,
+        mistakes: Vec::new(),
+    };
+    let mut seen = 0;
+    for row in r.records() {
+        let row = row?;
+        let Some(&label) = want.get(row.get(id_col).unwrap_or("").trim()) else {
+            continue;
+        };
+        seen += 1;
+        let title = row.get(title_col).filter(|t| !t.trim().is_empty());
+        let d = triage.decide(&minqing_pipelines::triage::Input {
+            title,
+            content: row.get(text_col).unwrap_or(""),
+            appeal_type: None,
+            town: Some("A市"),
+            channel_category: None,
+        });
+        let got = d.scope == minqing_pipelines::triage::ScopeKind::ForwardHuangshi;
+        match (label, got) {
+            (true, true) => out.tp += 1,
+            (false, true) => out.fp += 1,
+            (true, false) => out.fn_ += 1,
+            (false, false) => {}
+        }
+        if label != got {
+            out.mistakes.push(ScopeMistake {
+                id: row.get(id_col).unwrap_or("").to_owned(),
+                label: if label { "forward" } else { "stay" }.into(),
+                decided: d.scope.id().into(),
+                reason: d.reason,
+            });
+        }
+    }
+    anyhow::ensure!(
+        seen == want.len(),
+        "{} of {} labelled ids are not in {}",
+        want.len() - seen,
+        want.len(),
+        data.display()
+    );
+    out.labelled = seen;
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    out.precision = ratio(out.tp, out.tp + out.fp);
+    out.recall = ratio(out.tp, out.tp + out.fn_);
+    out.f1 = if out.precision + out.recall > 0.0 {
+        2.0 * out.precision * out.recall / (out.precision + out.recall)
+    } else {
+        0.0
+    };
+    Ok(out)
 }

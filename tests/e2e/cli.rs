@@ -116,3 +116,42 @@ fn classifier_train_eval_cv_and_bench_from_the_command_line() {
     assert_ne!(code, 0);
     assert!(err.contains("not a usable model"), "{err}");
 }
+
+#[test]
+fn triage_eval_scope_scores_forwarding_against_hand_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("messages.csv");
+    std::fs::write(
+        &data,
+        "id,user,title,time,text\n\
+         1,u1,信用卡乱收年费,2020/1/1 10:00:00,农商行信用卡每年扣我年费，办卡时没说\n\
+         2,u2,路灯不亮,2020/1/1 10:00:00,银行门口的路灯坏了一个月\n\
+         3,u3,移动信号差,2020/1/1 10:00:00,我家小区中国移动信号很差打不了电话\n\
+         4,u4,问个事,2020/1/1 10:00:00,快递的事邻居说他也不清楚\n",
+    )
+    .unwrap();
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        "# ids and labels only\nid,label\n1,forward\n2,stay\n3,forward\n4,forward\n",
+    )
+    .unwrap();
+    let (d, l) = (data.to_str().unwrap(), labels.to_str().unwrap());
+    let eval = || minqing(&["triage", "eval-scope", "--data", d, "--labels", l, "--json"], &[]);
+    let (code, out, err) = eval();
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (r["tp"].as_u64(), r["fp"].as_u64(), r["fn"].as_u64()),
+        (Some(2), Some(0), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["precision"].as_f64(), Some(1.0));
+    assert!((r["recall"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(r["mistakes"][0]["id"], "4");
+
+    std::fs::write(&labels, "id,label\n1,maybe\n").unwrap();
+    let (code, _, err) = eval();
+    assert_ne!(code, 0);
+    assert!(err.contains("neither forward nor stay"), "{err}");
+}

@@ -34,10 +34,18 @@ pub struct TriageFile {
     /// courier does not forward the appeal.
     #[serde(default)]
     pub local_matters: Vec<String>,
+    /// How near a forward class's matter must be to its subject, in
+    /// characters.
+    #[serde(default = "default_window")]
+    pub forward_window_chars: usize,
     #[serde(default)]
     pub forward: Vec<ForwardClassFile>,
     #[serde(default)]
     pub reject: Vec<RejectRuleFile>,
+}
+
+fn default_window() -> usize {
+    30
 }
 
 /// The texts of the rule files, each with the name errors should use.

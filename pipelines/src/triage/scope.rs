@@ -4,7 +4,8 @@
 //! A forward class needs a *subject* (a bank, a courier, an operator) and a
 //! *matter* that is that subject's own business (fees, lost parcels, mobile
 //! signal). Naming a subject is not enough: "城管 blocked the street in front
-//! of the bank" is about the street. When the city's own matters
+//! of the bank" is about the street. The matter must also stand within
+//! `forward_window_chars` of the subject. When the city's own matters
 //! (`local_matters`: roads, 城管, noise…) are named at least as often as the
 //! subject's, the appeal stays in scope.
 
@@ -70,6 +71,8 @@ pub enum ScopeHit {
 
 #[derive(Debug, Clone)]
 pub struct ScopeRules {
+    /// A matter counts only this close (in bytes) to a subject.
+    window: usize,
     local: TermSet,
     forward: Vec<ForwardClass>,
     reject: Vec<RejectRule>,
@@ -135,6 +138,8 @@ impl ScopeRules {
             })
             .collect();
         ScopeRules {
+            // UTF-8 CJK characters are three bytes each.
+            window: f.forward_window_chars.saturating_mul(3),
             local: TermSet::new("local_matters", &f.local_matters, errors),
             forward,
             reject,
@@ -164,14 +169,28 @@ impl ScopeRules {
         }
         let local = self.local.found(text);
         for c in &self.forward {
-            let subjects = c.subjects.found(text);
+            let subjects = c.subjects.positions(text);
             if subjects.is_empty() {
                 continue;
             }
-            let matters = c.matters.found(text);
+            // A matter far from every subject is about something else: a
+            // long letter about a developer mentions the bank's loan once.
+            let near = |at: usize| subjects.iter().any(|&(_, s)| s.abs_diff(at) <= self.window);
+            let mut matters: Vec<&str> = c
+                .matters
+                .positions(text)
+                .into_iter()
+                .filter(|&(_, at)| near(at))
+                .map(|(m, _)| m)
+                .collect();
+            matters.sort_unstable();
+            matters.dedup();
             if matters.is_empty() || local.len() >= matters.len() {
                 continue;
             }
+            let mut subjects: Vec<&str> = subjects.into_iter().map(|(s, _)| s).collect();
+            subjects.sort_unstable();
+            subjects.dedup();
             return Some(ScopeHit::Forward {
                 class: c.id.clone(),
                 reason: format!("{}: {} + {}", c.name, subjects.join("、"), matters.join("、")),

@@ -49,6 +49,14 @@ impl TermSet {
         self.terms.iter().zip(hit).filter(|(_, h)| *h).map(|(t, _)| t.as_str()).collect()
     }
 
+    /// Every occurrence: (term, byte offset), overlapping ones included.
+    pub fn positions<'a>(&'a self, text: &str) -> Vec<(&'a str, usize)> {
+        let Some(m) = &self.matcher else { return Vec::new() };
+        m.find_overlapping_iter(text)
+            .map(|f| (self.terms[f.pattern().as_usize()].as_str(), f.start()))
+            .collect()
+    }
+
     pub fn any(&self, text: &str) -> bool {
         self.matcher.as_ref().is_some_and(|m| m.is_match(text))
     }
