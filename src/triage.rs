@@ -94,7 +94,7 @@ pub fn reload_on_sighup(live: Live, settings: Settings) {
             match reload(&live, &settings) {
                 Ok(()) => tracing::info!("Triage rules reloaded."),
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "Triage rules NOT reloaded; the previous rules stay in force. Fix the files and send SIGHUP again.")
+                    tracing::error!(error = %format!("{e:#}").replace('\n', " "), "Triage rules NOT reloaded; the previous rules stay in force. Fix the files and send SIGHUP again.")
                 }
             }
         }

@@ -78,3 +78,66 @@ async fn a_killed_gateway_restarts_without_losing_or_doubling_a_ticket() {
     let dups: u64 = after.values().map(|c| c.duplicates).sum();
     assert_eq!(dups, expected.values().map(|e| e.duplicates).sum::<u64>(), "duplicates");
 }
+
+/// SIGHUP re-reads the triage rules; a broken file is refused with an error
+/// in the log and the rules in force stay.
+#[test]
+fn sighup_reloads_the_triage_rules_and_a_bad_file_keeps_the_old_ones() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("triage.toml");
+    let good = include_str!("../../config/triage.toml");
+    std::fs::write(&rules, good).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("hup.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[server]\nlisten = \"127.0.0.1:{port}\"\n[simulators]\nenabled = false\n[forwarder]\nenabled = false\n[triage]\nrules = {:?}\n",
+            dir.path().display().to_string(),
+            rules.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minqing"))
+        .args(["--config", config.to_str().unwrap(), "run"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the minqing binary starts");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+                && line.contains(needle)
+            {
+                return line;
+            }
+        }
+        panic!("no log line with {needle:?}");
+    };
+    wait_for("Listening.");
+    let hup = |pid: u32| {
+        let ok = Command::new("kill").args(["-HUP", &pid.to_string()]).status().unwrap().success();
+        assert!(ok, "kill -HUP");
+    };
+    std::fs::write(&rules, good.replace("forward_window_chars = 12", "forward_window_chars = 20")).unwrap();
+    hup(child.id());
+    wait_for("Triage rules reloaded.");
+    std::fs::write(&rules, good.replace("id = \"express\"", "id = \"bank\"")).unwrap();
+    hup(child.id());
+    let line = wait_for("NOT reloaded");
+    assert!(line.contains("id `bank` is used twice"), "{line}");
+    // Still running on the previous rules.
+    assert!(child.try_wait().unwrap().is_none(), "the gateway died on a bad reload");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
