@@ -116,40 +116,74 @@ pub struct ForwardCounts {
     pub parked: u64,
 }
 
-/// The Huangshi transfer of a stored ticket, from its row's fields.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn transfer_of(
+/// The outbox query's columns after `o.ticket_id, o.attempts` (0, 1) and
+/// before `t.received_at` (3), which each backend reads in its own type.
+pub(crate) const DUE_FORWARDS_COLUMNS: &str = "o.ticket_id, o.attempts, t.short_no, t.received_at, t.channel, t.scope_rule, \
+     t.scope_reason, t.title, t.content, t.appeal_type, t.town, t.location, t.contact_name, t.contact_phone";
+
+/// The Huangshi transfer of a stored ticket, from a row of
+/// [`DUE_FORWARDS_COLUMNS`]; `received_at` is column 3, already formatted.
+pub(crate) fn transfer_from_row<R>(
+    r: &R,
     ticket_id: Uuid,
-    short_no: String,
     received_at: String,
-    channel: String,
-    scope_rule: Option<String>,
-    scope_reason: Option<String>,
-    title: Option<String>,
-    content: String,
-    appeal_type: Option<String>,
-    town: Option<String>,
-    location: Option<String>,
-    contact_name: Option<String>,
-    contact_phone: Option<String>,
-) -> minqing_connectors::huangshi::Transfer {
-    minqing_connectors::huangshi::Transfer {
+) -> Result<minqing_connectors::huangshi::Transfer, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(minqing_connectors::huangshi::Transfer {
         transfer_id: ticket_id.to_string(),
-        acceptance_no: short_no,
+        acceptance_no: r.try_get(2)?,
         from: "大冶市12345".into(),
         received_at,
-        channel,
-        class: scope_rule.unwrap_or_default(),
-        reason: scope_reason.unwrap_or_default(),
-        title,
-        content,
-        appeal_type,
-        town,
-        location,
+        channel: r.try_get(4)?,
+        class: r.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
+        reason: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
+        title: r.try_get(7)?,
+        content: r.try_get(8)?,
+        appeal_type: r.try_get(9)?,
+        town: r.try_get(10)?,
+        location: r.try_get(11)?,
         contact: minqing_connectors::huangshi::TransferContact {
-            name: contact_name,
-            phone: contact_phone,
+            name: r.try_get(12)?,
+            phone: r.try_get(13)?,
         },
+    })
+}
+
+impl ForwardSettle {
+    /// The outbox row's new status.
+    pub fn outbox_status(&self) -> &'static str {
+        match self {
+            ForwardSettle::Delivered { .. } => "sent",
+            ForwardSettle::Retry { .. } => "pending",
+            ForwardSettle::Parked { .. } => "parked",
+        }
+    }
+
+    /// The ticket's new status, if the attempt ended the transfer.
+    pub fn ticket_status(&self) -> Option<&'static str> {
+        match self {
+            ForwardSettle::Delivered { .. } => Some("forwarded"),
+            ForwardSettle::Retry { .. } => None,
+            ForwardSettle::Parked { .. } => Some("forward_failed"),
+        }
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            ForwardSettle::Retry { error, .. } | ForwardSettle::Parked { error } => Some(error),
+            ForwardSettle::Delivered { .. } => None,
+        }
+    }
+
+    pub fn huangshi_no(&self) -> Option<&str> {
+        match self {
+            ForwardSettle::Delivered { huangshi_no } => Some(huangshi_no),
+            _ => None,
+        }
     }
 }
 

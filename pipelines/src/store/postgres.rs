@@ -7,8 +7,8 @@
 //! no-op. Killed connections are replaced by the pool on the next call.
 
 use super::{
-    Applied, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts,
-    StoreError, WorkflowStore, digest, stored_payload, transfer_of,
+    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, QuarantineQuery, QuarantineRow,
+    StoreCounts, StoreError, WorkflowStore, digest, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
@@ -506,12 +506,10 @@ impl WorkflowStore for PgStore {
     }
 
     async fn due_forwards(&self, now_at: DateTime<Utc>, limit: i64) -> Result<Vec<ForwardJob>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT o.ticket_id, o.attempts, t.short_no, t.received_at, t.channel, t.scope_rule, t.scope_reason, t.title, \
-             t.content, t.appeal_type, t.town, t.location, t.contact_name, t.contact_phone \
-             FROM forward_outbox o JOIN tickets t ON t.ticket_id = o.ticket_id \
-             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at LIMIT $2",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DUE_FORWARDS_COLUMNS} FROM forward_outbox o JOIN tickets t ON t.ticket_id = o.ticket_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at LIMIT $2"
+        )))
         .bind(now_at)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -523,21 +521,11 @@ impl WorkflowStore for PgStore {
                 Ok(ForwardJob {
                     ticket_id,
                     attempts: r.try_get::<i32, _>(1)? as u32,
-                    transfer: transfer_of(
+                    transfer: transfer_from_row(
+                        &r,
                         ticket_id,
-                        r.try_get(2)?,
                         received.with_timezone(&minqing_connectors::timefmt::shanghai()).to_rfc3339(),
-                        r.try_get(4)?,
-                        r.try_get(5)?,
-                        r.try_get(6)?,
-                        r.try_get(7)?,
-                        r.try_get(8)?,
-                        r.try_get(9)?,
-                        r.try_get(10)?,
-                        r.try_get(11)?,
-                        r.try_get(12)?,
-                        r.try_get(13)?,
-                    ),
+                    )?,
                 })
             })
             .collect()
@@ -547,25 +535,24 @@ impl WorkflowStore for PgStore {
         let stamp = now();
         let mut tx = self.pool.begin().await?;
         for (ticket_id, attempts, how) in settled {
-            let (status, ticket_status, error, no, next_at) = match how {
-                ForwardSettle::Delivered { huangshi_no } => ("sent", Some("forwarded"), None, Some(huangshi_no.as_str()), stamp),
-                ForwardSettle::Retry { error, next_at } => ("pending", None, Some(error.as_str()), None, *next_at),
-                ForwardSettle::Parked { error } => ("parked", Some("forward_failed"), Some(error.as_str()), None, stamp),
+            let next_at = match how {
+                ForwardSettle::Retry { next_at, .. } => *next_at,
+                _ => stamp,
             };
             sqlx::query(
                 "UPDATE forward_outbox SET status = $1, attempts = $2, last_error = COALESCE($3, last_error), \
              huangshi_no = COALESCE($4, huangshi_no), next_attempt_at = $5, updated_at = $6 WHERE ticket_id = $7",
             )
-            .bind(status)
+            .bind(how.outbox_status())
             .bind(*attempts as i32)
-            .bind(error)
-            .bind(no)
+            .bind(how.error())
+            .bind(how.huangshi_no())
             .bind(next_at)
             .bind(stamp)
             .bind(*ticket_id)
             .execute(&mut *tx)
             .await?;
-            if let Some(s) = ticket_status {
+            if let Some(s) = how.ticket_status() {
                 sqlx::query("UPDATE tickets SET status = $1, updated_at = $2 WHERE ticket_id = $3")
                     .bind(s)
                     .bind(stamp)

@@ -5,8 +5,8 @@
 //! thousands of appeals a second on a small machine.
 
 use super::{
-    Applied, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, QuarantineQuery, QuarantineRow, StoreCounts,
-    StoreError, WorkflowStore, digest, stored_payload, transfer_of,
+    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, QuarantineQuery, QuarantineRow,
+    StoreCounts, StoreError, WorkflowStore, digest, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
@@ -466,12 +466,10 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn due_forwards(&self, now_at: DateTime<Utc>, limit: i64) -> Result<Vec<ForwardJob>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT o.ticket_id, o.attempts, t.short_no, t.received_at, t.channel, t.scope_rule, t.scope_reason, t.title, \
-             t.content, t.appeal_type, t.town, t.location, t.contact_name, t.contact_phone \
-             FROM forward_outbox o JOIN tickets t ON t.ticket_id = o.ticket_id \
-             WHERE o.status = 'pending' AND o.next_attempt_ms <= ? ORDER BY o.next_attempt_ms LIMIT ?",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DUE_FORWARDS_COLUMNS} FROM forward_outbox o JOIN tickets t ON t.ticket_id = o.ticket_id \
+             WHERE o.status = 'pending' AND o.next_attempt_ms <= ? ORDER BY o.next_attempt_ms LIMIT ?"
+        )))
         .bind(now_at.timestamp_millis())
         .bind(limit)
         .fetch_all(&self.pool)
@@ -483,21 +481,7 @@ impl WorkflowStore for SqliteStore {
                 Ok(ForwardJob {
                     ticket_id,
                     attempts: r.try_get::<i64, _>(1)? as u32,
-                    transfer: transfer_of(
-                        ticket_id,
-                        r.try_get(2)?,
-                        r.try_get(3)?,
-                        r.try_get(4)?,
-                        r.try_get(5)?,
-                        r.try_get(6)?,
-                        r.try_get(7)?,
-                        r.try_get(8)?,
-                        r.try_get(9)?,
-                        r.try_get(10)?,
-                        r.try_get(11)?,
-                        r.try_get(12)?,
-                        r.try_get(13)?,
-                    ),
+                    transfer: transfer_from_row(&r, ticket_id, r.try_get(3)?)?,
                 })
             })
             .collect()
@@ -508,25 +492,24 @@ impl WorkflowStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         for (ticket_id, attempts, how) in settled {
             let id = ticket_id.to_string();
-            let (status, ticket_status, error, no, next_ms) = match how {
-                ForwardSettle::Delivered { huangshi_no } => ("sent", Some("forwarded"), None, Some(huangshi_no.as_str()), 0),
-                ForwardSettle::Retry { error, next_at } => ("pending", None, Some(error.as_str()), None, next_at.timestamp_millis()),
-                ForwardSettle::Parked { error } => ("parked", Some("forward_failed"), Some(error.as_str()), None, 0),
+            let next_ms = match how {
+                ForwardSettle::Retry { next_at, .. } => next_at.timestamp_millis(),
+                _ => 0,
             };
             sqlx::query(
                 "UPDATE forward_outbox SET status = ?, attempts = ?, last_error = COALESCE(?, last_error), \
              huangshi_no = COALESCE(?, huangshi_no), next_attempt_ms = ?, updated_at = ? WHERE ticket_id = ?",
             )
-            .bind(status)
+            .bind(how.outbox_status())
             .bind(i64::from(*attempts))
-            .bind(error)
-            .bind(no)
+            .bind(how.error())
+            .bind(how.huangshi_no())
             .bind(next_ms)
             .bind(&stamp)
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-            if let Some(s) = ticket_status {
+            if let Some(s) = how.ticket_status() {
                 sqlx::query("UPDATE tickets SET status = ?, updated_at = ? WHERE ticket_id = ?")
                     .bind(s)
                     .bind(&stamp)
