@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         action: QuarantineAction,
     },
+    /// The Huangshi 12345 outbox: parked transfers and requeueing them.
+    Forward {
+        #[command(subcommand)]
+        action: ForwardAction,
+    },
     /// Train, evaluate and cross-validate the category classifier.
     Classifier {
         #[command(subcommand)]
@@ -195,6 +200,25 @@ pub enum TriageAction {
         labels: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForwardAction {
+    /// Outbox totals and every parked transfer with why it was given up.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put parked transfers back in line with a fresh retry budget, once
+    /// their cause is fixed: one ticket (id or acceptance number) or all.
+    Requeue {
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        ticket: Option<String>,
+        #[arg(long)]
+        all: bool,
     },
 }
 

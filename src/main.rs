@@ -137,6 +137,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Forward { action } => {
+            telemetry::init("warn");
+            print!("{}", minqing::forward::command(&settings, action).await?);
+        }
         Command::Triage { action } => {
             telemetry::init("warn");
             print!("{}", minqing::triage::command(&settings, action)?);

@@ -103,7 +103,7 @@ pub fn reload_on_sighup(live: Live, settings: Settings) {
 
 /// `minqing triage explain|check`: what it prints.
 pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String> {
-    use minqing_pipelines::normalize::{type_from_code, type_from_cues};
+    use minqing_pipelines::normalize::type_from_code;
     let triage = load(s)?;
     let gazetteer = s.gazetteer()?;
     match action {
@@ -113,13 +113,12 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             appeal_type,
             json,
         } => {
-            let appeal_type = match appeal_type {
-                Some(code) => Some(
+            let appeal_type = appeal_type
+                .map(|code| {
                     type_from_code(&code)
-                        .with_context(|| format!("--type {code}: use ZX/咨询, QZ/求助, TS/投诉, JB/举报, JY/建议 or BY/表扬"))?,
-                ),
-                None => type_from_cues(title.as_deref().unwrap_or(""), &text),
-            };
+                        .with_context(|| format!("--type {code}: use ZX/咨询, QZ/求助, TS/投诉, JB/举报, JY/建议 or BY/表扬"))
+                })
+                .transpose()?;
             let town = gazetteer
                 .resolve([title.as_deref().unwrap_or(""), text.as_str()])
                 .map(|t| t.name.clone());
@@ -135,7 +134,12 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             }
             let mut out = format!("scope     {}\nreason    {}\n", d.scope.id(), d.reason);
             let line = |k: &str, v: Option<&str>| v.map(|v| format!("{k:<9} {v}\n")).unwrap_or_default();
-            out += &line("type", appeal_type.map(|t| t.label()));
+            out += &line(
+                "type",
+                d.appeal_type
+                    .map(|t| format!("{} (by {})", t.label(), d.appeal_type_by.as_deref().unwrap_or("?")))
+                    .as_deref(),
+            );
             out += &line("town", town.as_deref());
             out += &line(
                 "category",

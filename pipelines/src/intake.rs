@@ -324,6 +324,7 @@ impl Intake {
                             channel_category: t.category.as_deref(),
                         });
                         t.category = d.category.clone().or(t.category.take());
+                        t.appeal_type = d.appeal_type.or(t.appeal_type);
                         t.triage = Some(d);
                     }
                     // A duplicate is recorded with what triage would say, but

@@ -53,6 +53,21 @@ impl AppealType {
         }
     }
 
+    /// From its id (`consultation`…), its label (`咨询`…) or the 12345
+    /// platform's code (`ZX`…).
+    pub fn parse(s: &str) -> Option<AppealType> {
+        use AppealType::*;
+        Some(match s.trim() {
+            "consultation" | "咨询" | "ZX" => Consultation,
+            "help" | "求助" | "QZ" => Help,
+            "complaint" | "投诉" | "TS" => Complaint,
+            "report" | "举报" | "JB" => Report,
+            "suggestion" | "建议" | "JY" => Suggestion,
+            "praise" | "表扬" | "BY" => Praise,
+            _ => return None,
+        })
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             AppealType::Consultation => "consultation",

@@ -123,6 +123,43 @@ fn consultations_that_match_the_knowledge_base_are_answered_online() {
 }
 
 #[test]
+fn the_appeal_type_comes_from_the_channel_or_the_cue_words() {
+    let t = triage();
+    // Without a channel code, the shipped cue words type the text, and a
+    // consultation found that way is still answered online.
+    let d = decide(&t, "我是金山店镇的村民，请问养老保险断缴了能不能补缴？", None);
+    assert_eq!(d.appeal_type, Some(AppealType::Consultation), "{d:?}");
+    assert_eq!(d.appeal_type_by.as_deref(), Some("cues"));
+    assert_eq!(d.scope, ScopeKind::AnsweredOnline, "{d:?}");
+    for (text, want) in [
+        ("举报还地桥镇一家养殖场偷排污水，请问谁来管", AppealType::Report),
+        ("投诉金湖街道夜市烧烤油烟扰民", AppealType::Complaint),
+        ("建议在东岳路增设一个公交站台", AppealType::Suggestion),
+        ("表扬灵乡镇派出所民警拾金不昧", AppealType::Praise),
+        ("家里老人走失，恳请帮忙寻找", AppealType::Help),
+    ] {
+        let d = decide(&t, text, None);
+        assert_eq!(d.appeal_type, Some(want), "{text}: {d:?}");
+    }
+    // The title is read before the text.
+    let d = t.decide(&Input {
+        title: Some("咨询小区停车收费标准"),
+        content: "物业乱收费，我要投诉",
+        appeal_type: None,
+        town: None,
+        channel_category: None,
+    });
+    assert_eq!(d.appeal_type, Some(AppealType::Consultation));
+    // The channel's own code wins over the words.
+    let d = decide(&t, "请问养老保险断缴了能不能补缴", Some(AppealType::Complaint));
+    assert_eq!(
+        (d.appeal_type, d.appeal_type_by.as_deref()),
+        (Some(AppealType::Complaint), Some("channel"))
+    );
+    assert_eq!(decide(&t, "东岳路路灯不亮", None).appeal_type, None);
+}
+
+#[test]
 fn every_unit_is_reachable_and_an_unknown_town_goes_to_the_manual_queue() {
     let t = triage();
     let towns = towns();
@@ -173,6 +210,11 @@ fn bad_rule_files_are_refused_with_the_file_and_key() {
         .replace("reply = \"您反映的是火警", "reply = \"\"\nunused = \"您反映的是火警");
     let err = Triage::load(&s, &towns()).unwrap_err().to_string();
     assert!(err.contains("triage.toml") && err.contains("unknown field `unused`"), "{err}");
+
+    let mut s = sources();
+    s.triage.1 = s.triage.1.replace("type = \"praise\"", "type = \"grumble\"");
+    let err = Triage::load(&s, &towns()).unwrap_err().to_string();
+    assert!(err.contains("triage.toml: `appeal_type[1].type`: `grumble`"), "{err}");
 
     let mut s = sources();
     s.triage.1 = s.triage.1.replace("id = \"express\"", "id = \"bank\"");

@@ -1,7 +1,8 @@
 use crate::helpers::settings;
-use minqing::demo;
+use minqing::cli::ForwardAction;
 use minqing::runtime::{Runtime, StartOptions};
 use minqing::sims::Fleet;
+use minqing::{demo, forward};
 use minqing_connectors::huangshi::{Client, Outcome};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -92,9 +93,11 @@ async fn each_forwarded_ticket_reaches_huangshi_once_through_downtime_and_a_rest
 }
 
 /// A transfer Huangshi refuses (a wrong shared secret) is parked at once:
-/// the ticket is `forward_failed` and nothing is retried.
+/// the ticket is `forward_failed` and nothing is retried. Once the secret
+/// is fixed, `minqing forward requeue` (one ticket, then the rest) sends
+/// each exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_transfer_is_parked_with_the_reason() {
+async fn a_refused_transfer_is_parked_with_the_reason_and_requeued_after_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = demo::scenario(600, 9);
     let want: u64 = scenario.expected.values().map(|e| e.triage.forwarded).sum();
@@ -103,7 +106,7 @@ async fn a_refused_transfer_is_parked_with_the_reason() {
     let mut fleet = Fleet::start(scenario, &mut s.connectors, false).await.unwrap();
     fleet.serve_huangshi(&mut s.forwarder, None).await.unwrap();
     let sim = fleet.huangshi.clone().unwrap();
-    s.forwarder.huangshi.secret = "not-the-shared-secret".into();
+    let fleet_secret = std::mem::replace(&mut s.forwarder.huangshi.secret, "not-the-shared-secret".into());
     let rt = Runtime::start(&s, StartOptions { poll_at_start: true }).await.unwrap();
     fleet.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
     let store = rt.store.clone();
@@ -112,7 +115,6 @@ async fn a_refused_transfer_is_parked_with_the_reason() {
     })
     .await;
     rt.shutdown().await;
-    fleet.stop().await;
     assert_eq!(sim.counters.received.load(Ordering::Relaxed), 0);
     assert_eq!(
         sim.counters.bad_signature.load(Ordering::Relaxed),
@@ -130,4 +132,48 @@ async fn a_refused_transfer_is_parked_with_the_reason() {
     .unwrap();
     assert_eq!(failed as u64, want);
     assert!(reason.unwrap().contains("401"));
+
+    // The operator sees why, fixes the secret and requeues.
+    let list = forward::command(&s, ForwardAction::List { limit: 1000, json: true }).await.unwrap();
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["counts"]["parked"], want);
+    let parked = list["parked"].as_array().unwrap();
+    assert_eq!(parked.len() as u64, want);
+    assert!(parked.iter().all(|p| p["last_error"].as_str().unwrap().contains("401")));
+    let first = parked[0]["short_no"].as_str().unwrap().to_owned();
+    s.forwarder.huangshi.secret = fleet_secret;
+    let requeue = |ticket: Option<String>| ForwardAction::Requeue {
+        all: ticket.is_none(),
+        ticket,
+    };
+    let out = forward::command(&s, requeue(Some(first.clone()))).await.unwrap();
+    assert!(out.starts_with("1 transfer(s) requeued"), "{out}");
+    let again = forward::command(&s, requeue(Some(first))).await.unwrap_err().to_string();
+    assert!(again.contains("neither a ticket id nor"), "{again}");
+    let status: String =
+        sqlx::query_scalar("SELECT t.status FROM tickets t JOIN forward_outbox o USING (ticket_id) WHERE o.status = 'pending'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "forward_pending");
+    let out = forward::command(&s, requeue(None)).await.unwrap();
+    assert_eq!(
+        out,
+        format!("{} transfer(s) requeued; the forwarder sends them on its next poll\n", want - 1)
+    );
+
+    let rt = Runtime::start(&s, StartOptions { poll_at_start: false }).await.unwrap();
+    let store = rt.store.clone();
+    wait_for("the requeued transfers to be sent", 120, async || {
+        store.forward_counts().await.unwrap().sent == want
+    })
+    .await;
+    rt.shutdown().await;
+    fleet.stop().await;
+    assert_eq!(sim.counters.received.load(Ordering::Relaxed), want, "each transfer once");
+    let forwarded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE status = 'forwarded'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(forwarded as u64, want);
 }

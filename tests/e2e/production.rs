@@ -230,7 +230,46 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
     let again = demo::run(s.clone(), args(dir.path(), 3000)).await.unwrap();
     assert_eq!(again.totals.tickets, 0, "{}", again.table());
     assert_eq!(server_counts(&s).await, (pg, distinct, ch));
+    parked_transfers_are_listed_and_requeued_in_postgres(&s, r.triage.forwarded).await;
     clean(&s).await;
+}
+
+/// `minqing forward list|requeue` on PostgreSQL: two delivered transfers
+/// are marked parked by hand, then listed and put back in line.
+async fn parked_transfers_are_listed_and_requeued_in_postgres(s: &Settings, forwarded: u64) {
+    use minqing::cli::ForwardAction;
+    assert!(forwarded >= 2);
+    let pool = sqlx::PgPool::connect(&s.store.postgres.url).await.unwrap();
+    let parked: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "UPDATE forward_outbox o SET status = 'parked', last_error = 'HTTP 401 test' FROM tickets t \
+         WHERE t.ticket_id = o.ticket_id AND o.ticket_id IN (SELECT ticket_id FROM forward_outbox ORDER BY ticket_id LIMIT 2) \
+         RETURNING o.ticket_id, t.short_no",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let list = minqing::forward::command(s, ForwardAction::List { limit: 10, json: true })
+        .await
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["counts"]["parked"], 2);
+    assert_eq!(list["counts"]["sent"], forwarded - 2);
+    let requeue = |ticket: Option<String>| ForwardAction::Requeue {
+        all: ticket.is_none(),
+        ticket,
+    };
+    let out = minqing::forward::command(s, requeue(Some(parked[0].1.clone()))).await.unwrap();
+    assert!(out.starts_with("1 transfer(s)"), "{out}");
+    let out = minqing::forward::command(s, requeue(None)).await.unwrap();
+    assert!(out.starts_with("1 transfer(s)"), "{out}");
+    let pending: Vec<(String, i32, String)> = sqlx::query_as(
+        "SELECT o.status, o.attempts, t.status FROM forward_outbox o JOIN tickets t USING (ticket_id) WHERE o.ticket_id = ANY($1)",
+    )
+    .bind(parked.iter().map(|p| p.0).collect::<Vec<_>>())
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(pending, vec![("pending".into(), 0, "forward_pending".into()); 2]);
 }
 
 /// `rabbitmqctl` for whichever broker listens: the one scripts/services

@@ -118,11 +118,7 @@ impl Normalizer {
             .gazetteer
             .resolve([location.as_deref().unwrap_or(""), title.as_deref().unwrap_or(""), content.as_str()])
             .map(|t| t.name.clone());
-        let appeal_type = a
-            .appeal_type_code
-            .as_deref()
-            .and_then(type_from_code)
-            .or_else(|| type_from_cues(title.as_deref().unwrap_or(""), &content));
+        let appeal_type = a.appeal_type_code.as_deref().and_then(type_from_code);
         let id = ticket_id(a.channel, &a.source_id);
         Ok(Ticket {
             ticket_id: id,
@@ -170,33 +166,10 @@ fn check_time(t: DateTime<FixedOffset>, future_hours: i64) -> Result<DateTime<Fi
     Ok(t.with_timezone(&shanghai()))
 }
 
-/// The 12345 platform's codes and the Chinese labels other channels send.
-/// The appeal type a channel code (ZX, TS…) or its Chinese name stands for.
+/// The appeal type a channel code (ZX, TS…) or its Chinese name stands
+/// for. Texts without one are typed by triage's cue words.
 pub fn type_from_code(code: &str) -> Option<AppealType> {
-    Some(match code.trim() {
-        "ZX" | "咨询" => AppealType::Consultation,
-        "QZ" | "求助" => AppealType::Help,
-        "TS" | "投诉" => AppealType::Complaint,
-        "JB" | "举报" => AppealType::Report,
-        "JY" | "建议" => AppealType::Suggestion,
-        "BY" | "表扬" => AppealType::Praise,
-        _ => return None,
-    })
-}
-
-/// The appeal type the cue words of a text suggest.
-pub fn type_from_cues(title: &str, content: &str) -> Option<AppealType> {
-    const CUES: &[(AppealType, &[&str])] = &[
-        (AppealType::Report, &["举报", "查处", "偷排", "非法"]),
-        (AppealType::Praise, &["表扬", "感谢", "点赞"]),
-        (AppealType::Complaint, &["投诉", "扰民", "推诿", "不作为"]),
-        (AppealType::Suggestion, &["建议", "希望增设", "希望增加"]),
-        (AppealType::Consultation, &["咨询", "请问", "想了解", "如何办理"]),
-        (AppealType::Help, &["求助", "请求帮助", "帮忙", "请求"]),
-    ];
-    CUES.iter()
-        .find(|(_, cues)| cues.iter().any(|c| title.contains(c) || content.contains(c)))
-        .map(|(t, _)| *t)
+    AppealType::parse(code)
 }
 
 #[cfg(test)]
@@ -272,10 +245,12 @@ mod tests {
     }
 
     #[test]
-    fn type_from_cues_when_no_code() {
+    fn type_only_from_codes() {
         let mut r = raw("我要举报河道偷排", None);
-        r.appeal_type_code = None;
         r.title = None;
+        r.appeal_type_code = Some("JB".into());
         assert_eq!(normalizer().normalize(&r).unwrap().appeal_type, Some(AppealType::Report));
+        r.appeal_type_code = None;
+        assert_eq!(normalizer().normalize(&r).unwrap().appeal_type, None, "cue words are triage's job");
     }
 }

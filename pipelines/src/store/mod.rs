@@ -116,6 +116,17 @@ pub struct ForwardCounts {
     pub parked: u64,
 }
 
+/// A transfer given up on, for the operator who requeues it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParkedForward {
+    pub ticket_id: Uuid,
+    pub short_no: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// When it was parked (RFC 3339).
+    pub parked_at: String,
+}
+
 /// The outbox query's columns after `o.ticket_id, o.attempts` (0, 1) and
 /// before `t.received_at` (3), which each backend reads in its own type.
 pub(crate) const DUE_FORWARDS_COLUMNS: &str = "o.ticket_id, o.attempts, t.short_no, t.received_at, t.channel, t.scope_rule, \
@@ -219,6 +230,13 @@ pub trait WorkflowStore: Send + Sync {
     /// made so far, how the last one ended).
     async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError>;
     async fn forward_counts(&self) -> Result<ForwardCounts, StoreError>;
+    /// Parked transfers, most recently parked first.
+    async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError>;
+    /// Puts parked transfers (one ticket's, or all) back in line with a
+    /// fresh retry budget, their tickets back to `forward_pending`; returns
+    /// how many. Huangshi's 409 keeps a transfer that did arrive from
+    /// arriving twice.
+    async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError>;
 }
 
 /// Lets connectors keep their cursors in the workflow store.

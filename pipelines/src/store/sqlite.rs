@@ -5,8 +5,8 @@
 //! thousands of appeals a second on a small machine.
 
 use super::{
-    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, QuarantineQuery, QuarantineRow,
-    StoreCounts, StoreError, WorkflowStore, digest, stored_payload, transfer_from_row,
+    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, ParkedForward, QuarantineQuery,
+    QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
@@ -534,6 +534,55 @@ impl WorkflowStore for SqliteStore {
             sent: r.try_get::<i64, _>(1)? as u64,
             parked: r.try_get::<i64, _>(2)? as u64,
         })
+    }
+
+    async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.ticket_id, t.short_no, o.attempts, o.last_error, o.updated_at FROM forward_outbox o \
+             LEFT JOIN tickets t ON t.ticket_id = o.ticket_id WHERE o.status = 'parked' ORDER BY o.updated_at DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                Ok(ParkedForward {
+                    ticket_id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("outbox ticket id {id}: {e}")))?,
+                    short_no: r.try_get(1)?,
+                    attempts: r.try_get::<i64, _>(2)? as u32,
+                    last_error: r.try_get(3)?,
+                    parked_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError> {
+        let stamp = now();
+        let id = ticket.map(|t| t.to_string());
+        let mut tx = self.pool.begin().await?;
+        // Tickets first: afterwards the rows are no longer `parked`.
+        sqlx::query(
+            "UPDATE tickets SET status = 'forward_pending', updated_at = ?1 WHERE ticket_id IN \
+             (SELECT ticket_id FROM forward_outbox WHERE status = 'parked' AND (?2 IS NULL OR ticket_id = ?2))",
+        )
+        .bind(&stamp)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(
+            "UPDATE forward_outbox SET status = 'pending', attempts = 0, next_attempt_ms = ?1, updated_at = ?2 \
+             WHERE status = 'parked' AND (?3 IS NULL OR ticket_id = ?3)",
+        )
+        .bind(Utc::now().timestamp_millis())
+        .bind(&stamp)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 }
 

@@ -8,6 +8,7 @@
 //! (units and routes). [`Triage::load`] validates all of them at once and
 //! names the file and key of every problem.
 
+pub mod appeal;
 pub mod category;
 pub mod knowledge;
 pub mod route;
@@ -16,6 +17,7 @@ pub mod terms;
 
 use crate::classify::Model;
 use crate::ticket::AppealType;
+use appeal::{AppealCues, AppealTypeFile};
 use category::{Categorizer, CategoryFile};
 use knowledge::{Knowledge, KnowledgeFile};
 use route::{Routed, Router, UnitsFile};
@@ -42,6 +44,9 @@ pub struct TriageFile {
     pub forward: Vec<ForwardClassFile>,
     #[serde(default)]
     pub reject: Vec<RejectRuleFile>,
+    /// Cue words of each appeal type, for texts whose channel sent none.
+    #[serde(default)]
+    pub appeal_type: Vec<AppealTypeFile>,
 }
 
 fn default_window() -> usize {
@@ -103,6 +108,12 @@ pub struct Decision {
     pub reply: Option<String>,
     /// Where an online answer comes from.
     pub answer_source: Option<String>,
+    /// 咨询, 求助…: the channel's code, or what the cue words say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal_type: Option<AppealType>,
+    /// `channel` or `cues`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal_type_by: Option<String>,
 }
 
 /// What triage looks at.
@@ -110,6 +121,7 @@ pub struct Decision {
 pub struct Input<'a> {
     pub title: Option<&'a str>,
     pub content: &'a str,
+    /// The channel's appeal type code, if it sent one.
     pub appeal_type: Option<AppealType>,
     /// The gazetteer's town, if it placed the appeal in Daye.
     pub town: Option<&'a str>,
@@ -122,6 +134,7 @@ pub struct Input<'a> {
 pub struct Triage {
     categories: Vec<String>,
     categorizer: Categorizer,
+    appeal: AppealCues,
     scope: ScopeRules,
     knowledge: Knowledge,
     router: Router,
@@ -157,6 +170,7 @@ impl Triage {
         let categories: Vec<String> = triage.category.iter().map(|c| c.name.clone()).collect();
         let rules = Categorizer::rules(&triage.category, &mut e);
         let scope = ScopeRules::new(&triage, &mut e);
+        let appeal = AppealCues::new(&triage.appeal_type, &mut e);
         if categories.is_empty() {
             e.push("`category`: list the category taxonomy".into());
         }
@@ -182,6 +196,7 @@ impl Triage {
             Ok(Triage {
                 categories,
                 categorizer,
+                appeal,
                 scope,
                 knowledge,
                 router,
@@ -211,6 +226,7 @@ impl Triage {
             }),
             None => self.categorizer.categorize(&text),
         };
+        let typed = self.appeal.resolve(input.appeal_type, input.title, input.content);
         let mut d = Decision {
             scope: ScopeKind::Dispatch,
             reason: String::new(),
@@ -222,6 +238,8 @@ impl Triage {
             manual: false,
             reply: None,
             answer_source: None,
+            appeal_type: typed.map(|t| t.appeal_type),
+            appeal_type_by: typed.map(|t| t.by.to_owned()),
         };
         match self.scope.check(&text, input.town.is_some()) {
             Some(ScopeHit::Reject { rule, reason, reply }) => {
@@ -239,7 +257,7 @@ impl Triage {
             }
             None => {}
         }
-        if input.appeal_type == Some(AppealType::Consultation)
+        if d.appeal_type == Some(AppealType::Consultation)
             && let Some(a) = self.knowledge.answer(&text)
         {
             d.scope = ScopeKind::AnsweredOnline;
