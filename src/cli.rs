@@ -51,6 +51,12 @@ pub enum Command {
         #[command(subcommand)]
         action: QuarantineAction,
     },
+    /// Near-duplicates and same-issue clusters on a CSV, through the
+    /// production engine.
+    Dedup {
+        #[command(subcommand)]
+        action: DedupAction,
+    },
     /// The Huangshi 12345 outbox: parked transfers and requeueing them.
     Forward {
         #[command(subcommand)]
@@ -76,6 +82,26 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Near-duplicate engine: insert plus query per ticket on one thread,
+    /// at an index of `--index` tickets, on a load built from real messages.
+    Neardup {
+        /// Real messages (`title`, `text` columns), e.g.
+        /// ../shared/data/teddycup2020c/hotspot_messages.csv.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 500_000)]
+        index: usize,
+        /// Tickets timed after the index is filled.
+        #[arg(long, default_value_t = 50_000)]
+        measure: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the load as CSV (for benches/neardup/datasketch_compare.py).
+        #[arg(long)]
+        write_load: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Classification throughput on one core: every text of a CSV, predicted
     /// over and over on one thread for `--seconds`.
     Classifier {
@@ -198,6 +224,32 @@ pub enum TriageAction {
         data: PathBuf,
         #[arg(long)]
         labels: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DedupAction {
+    /// Read `id,text` (and optional `title,user,time,town`), write
+    /// `id,cluster_id,duplicate_of`.
+    Cluster {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+        /// The Jaccard similarity that links two tickets to one issue
+        /// (default: `neardup.cluster_threshold`).
+        #[arg(long)]
+        threshold: Option<f64>,
+    },
+    /// Pairwise precision, recall and F1 against a ground-truth `group`
+    /// column, and throughput.
+    Eval {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        threshold: Option<f64>,
         #[arg(long)]
         json: bool,
     },

@@ -36,6 +36,9 @@ pub struct Settings {
     pub http: RetryPolicy,
     pub triage: TriageSettings,
     pub forwarder: minqing_pipelines::forward::ForwarderSettings,
+    /// Near-duplicates and same-issue clusters.
+    #[serde(default)]
+    pub neardup: minqing_pipelines::neardup::Params,
     pub simulators: SimulatorSettings,
     pub connectors: Connectors,
 }
@@ -363,6 +366,7 @@ pub fn validate(s: &Settings) -> Vec<String> {
     if let Err(e) = crate::triage::load(s) {
         p.push(format!("`triage`: {e:#}"));
     }
+    p.extend(s.neardup.check("neardup"));
     p
 }
 

@@ -10,6 +10,7 @@
 //! - [`api`]: health, readiness, per-channel status and metrics.
 //! - [`sims`]: the built-in channel simulators as one fleet.
 //! - [`demo`]: `minqing demo`, the self-checking end-to-end run.
+//! - [`dedup`]: `minqing dedup cluster|eval` over the near-duplicate engine.
 //! - [`forward`]: the Huangshi outbox's parked transfers and their requeue.
 //! - [`quarantine`]: listing and replaying held records.
 //! - [`classifier`]: training, evaluating and benchmarking the category model.
@@ -20,6 +21,7 @@ pub mod api;
 pub mod classifier;
 pub mod cli;
 pub mod config;
+pub mod dedup;
 pub mod demo;
 pub mod forward;
 pub mod quarantine;

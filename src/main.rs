@@ -7,8 +7,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Result;
 use clap::Parser;
-use minqing::cli::{BenchCommand, Cli, Command, QuarantineAction};
-use minqing::{classifier, config, demo, quarantine, runtime, sims, telemetry};
+use minqing::cli::{BenchCommand, Cli, Command, DedupAction, QuarantineAction};
+use minqing::{classifier, config, dedup, demo, quarantine, runtime, sims, telemetry};
 use minqing_connectors::Channel;
 use minqing_pipelines::store::QuarantineQuery;
 use std::process::ExitCode;
@@ -137,6 +137,37 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Bench {
+            what:
+                BenchCommand::Neardup {
+                    data,
+                    index,
+                    measure,
+                    seed,
+                    write_load,
+                    json,
+                },
+        } => {
+            let r = dedup::bench(&settings.neardup, &data, index, measure, seed, write_load.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                print!("{}", dedup::bench_table(&r, &data, index, measure, seed));
+            }
+        }
+        Command::Dedup { action } => match action {
+            DedupAction::Cluster { input, output, threshold } => {
+                print!("{}", dedup::cluster(&settings.neardup, &input, &output, threshold)?)
+            }
+            DedupAction::Eval { input, threshold, json } => {
+                let e = dedup::eval(&settings.neardup, &input, threshold)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&e)?);
+                } else {
+                    print!("{}", e.table());
+                }
+            }
+        },
         Command::Forward { action } => {
             telemetry::init("warn");
             print!("{}", minqing::forward::command(&settings, action).await?);

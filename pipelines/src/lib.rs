@@ -6,6 +6,8 @@
 //!   with deterministic ids so every consumer can be idempotent.
 //! - [`normalize`]: text, phones, times and towns (the gazetteer).
 //! - [`dedup`]: replays and cross-channel duplicates.
+//! - [`neardup`]: near-duplicates and same-issue clusters (MinHash LSH),
+//!   with the 现场督办 triggers.
 //! - [`intake`]: the single active consumer of raw appeals: normalize → dedup
 //!   → ticket events, with quarantine for what cannot be normalized.
 //! - [`bus`]: the [`bus::Bus`] seam and its in-process implementation, whose
@@ -27,6 +29,7 @@ pub mod dedup;
 pub mod forward;
 pub mod intake;
 pub mod latency;
+pub mod neardup;
 pub mod normalize;
 pub mod sink;
 pub mod store;

@@ -155,3 +155,50 @@ fn triage_eval_scope_scores_forwarding_against_hand_labels() {
     assert_ne!(code, 0);
     assert!(err.contains("neither forward nor stay"), "{err}");
 }
+
+#[test]
+fn dedup_cluster_and_eval_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/neardup_small.csv");
+    let output = dir.path().join("links.csv");
+    let (code, out, err) = minqing(&["dedup", "cluster", "--input", input, "--output", output.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("9 tickets"), "{out}");
+    let links: Vec<Vec<String>> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    assert_eq!(links[0], ["id", "cluster_id", "duplicate_of"]);
+    let row = |id: &str| links.iter().find(|l| l[0] == id).unwrap().clone();
+    // The reworded repeat, the title sent alone and the retyped copy join
+    // the first report; the copy by the same citizen within 72 h is its
+    // duplicate. Another issue in the same estate and the same words in
+    // another town stay apart.
+    for id in ["n1", "n2", "n3", "n4"] {
+        assert_eq!(row(id)[1], "n1", "{id}");
+    }
+    assert_eq!(row("n4")[2], "n1");
+    assert_eq!(row("n2")[2], "");
+    assert_eq!((row("n6")[1].as_str(), row("n5")[1].as_str()), ("n5", "n5"));
+    assert_eq!(row("n8")[1], "n8");
+    assert_eq!(row("n9")[1], "n9");
+
+    let (code, out, err) = minqing(&["dedup", "eval", "--input", input, "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["precision"].as_f64(), v["recall"].as_f64()), (Some(1.0), Some(1.0)), "{v}");
+    assert_eq!((v["tickets"].as_u64(), v["clusters"].as_u64()), (Some(9), Some(2)));
+    assert!(v["tickets_per_second"].as_f64().unwrap() > 0.0);
+    // A threshold only copies pass loses the rewordings.
+    let (_, out, _) = minqing(&["dedup", "eval", "--input", input, "--threshold", "0.95", "--json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["recall"].as_f64().unwrap() < 1.0, "{v}");
+
+    let (code, _, err) = minqing(&["dedup", "eval", "--input", input, "--threshold", "1.5"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("`neardup.cluster_threshold`"), "{err}");
+    let (code, _, err) = minqing(&["check-config"], &[("MINQING__NEARDUP__BANDS", "64")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`neardup.bands`") && err.contains("num_perm is 128"), "{err}");
+}
