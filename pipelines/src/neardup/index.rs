@@ -12,29 +12,12 @@
 use super::Params;
 use super::minhash::{MinHasher, band_keys};
 use super::shingle::{Shingler, intersection, jaccard};
-use std::collections::HashMap;
+use super::table::BandTable;
 
 const NONE: u32 = u32::MAX;
+/// Set on a link whose entry has an older one under the same key.
+const OLDER: u32 = 1 << 31;
 
-/// Band keys are already mixed hashes: hashing them again is waste.
-#[derive(Default, Clone, Copy)]
-struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Buckets = HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHasher>>;
 const VIEW_FULL: u64 = 0x46;
 const VIEW_HEAD: u64 = 0x48;
 
@@ -93,7 +76,7 @@ pub struct Index {
     /// `num_perm` sketch bytes per doc.
     sketches: Vec<u8>,
     /// Band key → newest entry (doc × bands_per_doc + band).
-    heads: Buckets,
+    heads: BandTable,
     next: Vec<u32>,
     /// Per doc: the query that last saw it, so each candidate is verified once.
     seen: Vec<u32>,
@@ -110,7 +93,7 @@ impl Index {
             params: params.clone(),
             docs: Vec::new(),
             sketches: Vec::new(),
-            heads: Buckets::default(),
+            heads: BandTable::default(),
             next: Vec::new(),
             seen: Vec::new(),
             query: 0,
@@ -233,11 +216,14 @@ impl Index {
         // Well below the threshold by the sketch: not worth the exact check
         // (3.5 standard deviations at 128 bytes).
         let floor = self.params.cluster_threshold - 0.15;
+        self.heads.warm(&q.keys);
         for (i, key) in q.keys.iter().enumerate() {
-            let mut e = self.heads.get(key).copied().unwrap_or(NONE);
-            while e != NONE {
+            let mut link = self.heads.get(*key).unwrap_or(NONE);
+            while link != NONE {
+                let e = link & !OLDER;
                 let d = e / per;
-                e = self.next[e as usize];
+                // Only an entry that replaced another has a chain to follow.
+                link = if link & OLDER != 0 { self.next[e as usize] } else { NONE };
                 let doc = &self.docs[d as usize];
                 if self.seen[d as usize] == self.query || doc.block != q.block || (doc.at - q.at).abs() > window {
                     continue;
@@ -302,10 +288,18 @@ impl Index {
 
     fn link(&mut self, d: u32, keys: &[u64]) {
         let per = self.per_doc() as u32;
+        self.heads.warm(keys);
         for (i, k) in keys.iter().enumerate() {
             let e = d * per + i as u32;
-            let prev = self.heads.insert(*k, e).unwrap_or(NONE);
-            self.next[e as usize] = prev;
+            assert!(e < OLDER, "the band table holds at most 2^31 entries");
+            // The table's link says whether `e` has an older entry; `next`
+            // holds that older entry's link.
+            match self.heads.insert(*k, e | OLDER) {
+                Some(prev) => self.next[e as usize] = prev,
+                None => {
+                    self.heads.insert(*k, e);
+                }
+            }
         }
     }
 

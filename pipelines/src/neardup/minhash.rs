@@ -46,7 +46,6 @@ impl MinHasher {
         if shingles.is_empty() {
             return;
         }
-        let mut filled = vec![false; self.k];
         // Shingles are hashes already: two multiply-shifts give the bin
         // and the value from independent seeds.
         let (m1, m2) = (mix(self.seed) | 1, mix(!self.seed) | 1);
@@ -54,17 +53,16 @@ impl MinHasher {
             let x = u64::from(x);
             let bin = (((x.wrapping_mul(m1) >> 32) * self.k as u64) >> 32) as usize;
             let v = (x.wrapping_mul(m2) >> 32) as u32;
-            if v <= out[bin] {
-                out[bin] = v;
-            }
-            filled[bin] = true;
+            out[bin] = out[bin].min(v);
         }
-        if filled.iter().all(|&f| f) {
+        // An empty bin still holds u32::MAX (a shingle hashing to exactly
+        // that counts as empty too, which only costs one borrowed value).
+        if !out.contains(&u32::MAX) {
             return;
         }
         let own = out.clone();
         for i in 0..self.k {
-            if filled[i] {
+            if own[i] != u32::MAX {
                 continue;
             }
             let mut t = 0u64;
@@ -73,7 +71,7 @@ impl MinHasher {
                     Some(&j) => j as usize,
                     None => probe(self.seed, i, t + 1, self.k),
                 };
-                if filled[j] {
+                if own[j] != u32::MAX {
                     break own[j];
                 }
                 t += 1;

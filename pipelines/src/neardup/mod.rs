@@ -5,6 +5,7 @@
 //! - [`minhash`]: MinHash signatures and LSH band keys.
 //! - [`index`]: the windowed LSH index: candidates by band, blocked by town
 //!   and time, verified by the real similarity before any link is made.
+//! - [`table`]: the compact band-key table.
 //! - [`cluster`]: clusters as a union-find with their statistics, and the
 //!   on-site supervision (现场督办) triggers, once per crossing.
 //! - [`batch`]: CSV in, links out, and pairwise precision and recall, for
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod index;
 pub mod minhash;
 pub mod shingle;
+pub mod table;
 
 use serde::{Deserialize, Serialize};
 

@@ -41,27 +41,25 @@ impl Shingler {
         self.n
     }
 
-    /// The canonical characters of `text`, boilerplate removed.
+    /// The canonical characters of `text`, boilerplate removed (in place).
     pub fn canonical(&self, text: &str) -> Vec<char> {
-        let chars = canonical_chars(text);
-        if self.ignore.is_empty() {
-            return chars;
-        }
-        let mut out = Vec::with_capacity(chars.len());
-        let mut i = 0;
-        'outer: while i < chars.len() {
-            if self.firsts.contains(&chars[i]) {
+        let mut chars = canonical_chars(text);
+        let (mut r, mut w) = (0, 0);
+        'outer: while r < chars.len() {
+            if self.firsts.contains(&chars[r]) {
                 for p in &self.ignore {
-                    if chars[i..].starts_with(p) {
-                        i += p.len();
+                    if chars[r..].starts_with(p) {
+                        r += p.len();
                         continue 'outer;
                     }
                 }
             }
-            out.push(chars[i]);
-            i += 1;
+            chars[w] = chars[r];
+            w += 1;
+            r += 1;
         }
-        out
+        chars.truncate(w);
+        chars
     }
 
     /// The sorted, distinct shingle hashes of canonical characters. A text
