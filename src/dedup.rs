@@ -164,6 +164,7 @@ pub fn bench_table(r: &minqing_pipelines::neardup::bench::BenchResult, data: &Pa
         "near-duplicate engine, one thread:\n  \
          fill: {} tickets in {:.2} s ({:.0} tickets/s)\n  \
          insert + query at {} indexed: {} tickets in {:.2} s = {:.0} tickets/s ({} joined a cluster)\n  \
+         rebuild from stored links (start-up): {} tickets in {:.2} s\n  \
          resident memory {}\n  \
          reproduce: minqing bench neardup --data {} --index {index} --measure {measure} --seed {seed}\n",
         r.index,
@@ -174,6 +175,8 @@ pub fn bench_table(r: &minqing_pipelines::neardup::bench::BenchResult, data: &Pa
         r.seconds,
         r.per_second,
         r.clusters_touched,
+        r.rebuild_tickets,
+        r.rebuild_seconds,
         r.rss_mb.map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "unknown".into()),
         data.display()
     )

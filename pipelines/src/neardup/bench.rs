@@ -101,6 +101,10 @@ pub struct BenchResult {
     pub seconds: f64,
     pub per_second: f64,
     pub clusters_touched: usize,
+    /// Rebuilding an engine of the whole load from its stored links, as
+    /// start-up does.
+    pub rebuild_tickets: usize,
+    pub rebuild_seconds: f64,
     pub rss_mb: Option<f64>,
 }
 
@@ -131,6 +135,31 @@ pub fn run(load: &[Record], index: usize, params: &Params) -> BenchResult {
     }
     let secs = started.elapsed().as_secs_f64();
     let measured = load.len() - index;
+    // What a store would hand back at start-up: each ticket with its links.
+    let links: Vec<(String, Option<String>)> = load
+        .iter()
+        .map(|r| (e.cluster_of(&r.id).expect("added"), e.duplicate_of(&r.id)))
+        .collect();
+    drop(e);
+    let started = Instant::now();
+    let mut rebuilt: NearDup<String> = NearDup::new(params);
+    rebuilt.reserve(load.len());
+    for (r, (cluster, dup)) in load.iter().zip(&links) {
+        rebuilt.restore(&super::engine::Stored {
+            ticket: Ticket {
+                id: &r.id,
+                title: r.title.as_deref(),
+                text: &r.text,
+                citizen: r.user.as_deref(),
+                town: r.town.as_deref(),
+                at: r.at.unwrap_or(0),
+            },
+            cluster: Some(cluster),
+            duplicate_of: dup.as_ref(),
+        });
+    }
+    let rebuild = started.elapsed().as_secs_f64();
+    assert_eq!(rebuilt.len(), load.len());
     BenchResult {
         index,
         measured,
@@ -139,6 +168,8 @@ pub fn run(load: &[Record], index: usize, params: &Params) -> BenchResult {
         seconds: secs,
         per_second: measured as f64 / secs.max(1e-9),
         clusters_touched: touched,
+        rebuild_tickets: load.len(),
+        rebuild_seconds: rebuild,
         rss_mb: rss_mb(),
     }
 }

@@ -335,6 +335,15 @@ impl<I: Clone + Eq + Hash> NearDup<I> {
         Some(self.founder_id(root))
     }
 
+    /// The original a ticket duplicates, if it does.
+    pub fn duplicate_of(&self, id: &I) -> Option<I> {
+        let d = *self.by_id.get(id)?;
+        match self.original[d as usize] {
+            NONE => None,
+            o => Some(self.ids[o as usize].clone()),
+        }
+    }
+
     /// Clusters of at least `min_members` tickets.
     pub fn clusters(&mut self, min_members: u32) -> Vec<ClusterInfo<I>> {
         let mut out = Vec::new();
