@@ -166,6 +166,10 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         stats: intake_stats.clone(),
         max_in_flight: settings.bus.max_in_flight,
         triage: Some(triage.clone()),
+        neardup: settings
+            .neardup
+            .enabled
+            .then(|| minqing_pipelines::neardup::stage::Stage::new(&settings.neardup)),
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     tracker.spawn(run_sink(

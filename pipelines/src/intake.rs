@@ -110,6 +110,9 @@ pub struct Intake {
     /// Scope, category and unit for every new ticket; `None` leaves tickets
     /// untriaged (tests of other stages).
     pub triage: Option<crate::triage::Live>,
+    /// Near-duplicates and same-issue clusters; `None` links only the same
+    /// citizen's identical text.
+    pub neardup: Option<crate::neardup::stage::Stage>,
 }
 
 /// A batch decided and on its way to the sinks.
@@ -192,6 +195,9 @@ impl Intake {
             let Some(d) = delivery else { break };
             if poisoned.swap(false, Ordering::AcqRel) {
                 self.index.reset();
+                if let Some(n) = &mut self.neardup {
+                    n.invalidate();
+                }
             }
             match self.prepare(&d.items).await {
                 Ok(p) => {
@@ -202,6 +208,9 @@ impl Intake {
                 }
                 Err(e) => {
                     self.index.reset();
+                    if let Some(n) = &mut self.neardup {
+                        n.invalidate();
+                    }
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(error = %e, count = d.items.len(), "Intake batch failed; handing it back once the store answers.");
                     // Handing it back at once would spin through the broker's
@@ -261,6 +270,9 @@ impl Intake {
                 },
             }
         }
+        if let Some(n) = &mut self.neardup {
+            n.ensure(&*self.store).await?;
+        }
         self.index.trim();
         let unknown = self.index.unknown_ids(tickets.iter().map(|t| &t.ticket_id));
         if !unknown.is_empty() {
@@ -301,6 +313,19 @@ impl Intake {
                 }
                 Decision::New | Decision::Duplicate(_) => {
                     c.tickets += 1;
+                    let near = self
+                        .neardup
+                        .as_mut()
+                        .map(|n| (n.decide(&t), n.params().escalation.same_citizen_days));
+                    let d = match (&d, &near) {
+                        (Decision::New, Some((o, _))) => o.duplicate_of.map_or(d, |(root, _)| Decision::Duplicate(root)),
+                        _ => d,
+                    };
+                    let mut clustered = Vec::new();
+                    if let Some((o, days)) = near {
+                        t.cluster_id = Some(o.cluster.to_string());
+                        clustered = cluster_events(&t, o, days);
+                    }
                     let linked = if let Decision::Duplicate(root) = d {
                         c.duplicates += 1;
                         t.duplicate_of = Some(root);
@@ -365,6 +390,7 @@ impl Intake {
                     ));
                     events.extend(linked);
                     events.extend(scoped);
+                    events.extend(clustered);
                 }
             }
             for e in &mut events[from..] {
@@ -373,6 +399,44 @@ impl Intake {
         }
         Ok(Prepared { events, quarantine, tally })
     }
+}
+
+/// The events of a ticket's cluster outcome: clusters it merged, and the
+/// 现场督办 proposals it triggered.
+fn cluster_events(t: &Ticket, o: crate::neardup::engine::Outcome<uuid::Uuid>, days: i64) -> Vec<TicketEvent> {
+    let mut out = Vec::new();
+    if !o.merged.is_empty() {
+        out.push(TicketEvent::new(
+            t.ticket_id,
+            t.channel,
+            EventType::ClustersMerged,
+            "",
+            t.received_at,
+            EventPayload::ClustersMerged {
+                into: o.cluster.to_string(),
+                from: o.merged.iter().map(ToString::to_string).collect(),
+            },
+        ));
+    }
+    for x in o.escalations {
+        out.push(TicketEvent::new(
+            t.ticket_id,
+            t.channel,
+            EventType::Escalated,
+            &format!("{}:{}", x.trigger, x.citizen.as_deref().unwrap_or("")),
+            t.received_at,
+            EventPayload::Escalated {
+                cluster_id: x.cluster.to_string(),
+                trigger: x.trigger.to_owned(),
+                proposal: crate::neardup::stage::proposal(x.trigger, x.count, days),
+                citizen_key: x.citizen,
+                count: x.count,
+                members: o.members,
+                citizens: o.citizens,
+            },
+        ));
+    }
+    out
 }
 
 /// Makes a decided batch durable: its quarantined records in the store and

@@ -173,6 +173,8 @@ pub enum EventType {
     DeductionDecided,
     Supervised,
     Escalated,
+    /// A ticket bridged same-issue clusters: they are one cluster now.
+    ClustersMerged,
     Closed,
     SignOverdue,
     ReplyOverdue,
@@ -199,6 +201,7 @@ impl EventType {
             EventType::DeductionDecided => "deduction_decided",
             EventType::Supervised => "supervised",
             EventType::Escalated => "escalated",
+            EventType::ClustersMerged => "clusters_merged",
             EventType::Closed => "closed",
             EventType::SignOverdue => "sign_overdue",
             EventType::ReplyOverdue => "reply_overdue",
@@ -227,6 +230,24 @@ pub enum EventPayload {
     /// and `dispatched`.
     Triaged {
         decision: Box<crate::triage::Decision>,
+    },
+    /// A same-issue cluster crossed the 现场督办 rule: `same_citizen`
+    /// (`citizen_key` reported it `count` times within the days) or
+    /// `citizens` (`count` distinct citizens).
+    Escalated {
+        cluster_id: String,
+        trigger: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        citizen_key: Option<String>,
+        count: u32,
+        members: u32,
+        citizens: u32,
+        proposal: String,
+    },
+    /// The clusters `from` are part of `into` from now on.
+    ClustersMerged {
+        into: String,
+        from: Vec<String>,
     },
 }
 
@@ -282,6 +303,14 @@ impl TicketEvent {
     pub fn ticket(&self) -> Option<&Ticket> {
         match &self.payload {
             EventPayload::Received { ticket } => Some(ticket),
+            _ => None,
+        }
+    }
+
+    /// The clusters merged, if this is a `clusters_merged` event.
+    pub fn merge(&self) -> Option<(&str, &[String])> {
+        match &self.payload {
+            EventPayload::ClustersMerged { into, from } => Some((into, from)),
             _ => None,
         }
     }

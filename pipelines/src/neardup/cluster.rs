@@ -9,6 +9,7 @@
 //! and a merge keeps what either side had already fired.
 
 use super::EscalationParams;
+use std::collections::{HashMap, HashSet};
 
 /// What made a cluster escalate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,9 +37,9 @@ pub struct ClusterData {
     pub last: i64,
     pub members: u32,
     /// Per citizen, the times of their reports (duplicates excluded).
-    by_citizen: Vec<(u32, Vec<i64>)>,
+    by_citizen: HashMap<u32, Vec<i64>>,
     escalated_citizens: bool,
-    escalated_same: Vec<u32>,
+    escalated_same: HashSet<u32>,
 }
 
 impl ClusterData {
@@ -88,9 +89,9 @@ impl Clusters {
             first: at,
             last: at,
             members: 0,
-            by_citizen: Vec::new(),
+            by_citizen: HashMap::new(),
             escalated_citizens: false,
-            escalated_same: Vec::new(),
+            escalated_same: HashSet::new(),
         }));
         s
     }
@@ -102,10 +103,9 @@ impl Clusters {
         c.first = c.first.min(at);
         c.last = c.last.max(at);
         if let Some(who) = citizen {
-            match c.by_citizen.iter_mut().find(|(w, _)| *w == who) {
-                Some((_, times)) if !duplicate => times.push(at),
-                Some(_) => {}
-                None => c.by_citizen.push((who, if duplicate { Vec::new() } else { vec![at] })),
+            let times = c.by_citizen.entry(who).or_default();
+            if !duplicate {
+                times.push(at);
             }
         }
     }
@@ -120,17 +120,10 @@ impl Clusters {
         c.first = c.first.min(f.first);
         c.last = c.last.max(f.last);
         for (who, times) in f.by_citizen {
-            match c.by_citizen.iter_mut().find(|(w, _)| *w == who) {
-                Some((_, mine)) => mine.extend(times),
-                None => c.by_citizen.push((who, times)),
-            }
+            c.by_citizen.entry(who).or_default().extend(times);
         }
         c.escalated_citizens |= f.escalated_citizens;
-        for w in f.escalated_same {
-            if !c.escalated_same.contains(&w) {
-                c.escalated_same.push(w);
-            }
-        }
+        c.escalated_same.extend(f.escalated_same);
         (into, from)
     }
 
@@ -139,8 +132,9 @@ impl Clusters {
         let c = self.data[root as usize].as_mut().expect("root");
         match trigger {
             Trigger::Citizens => c.escalated_citizens = true,
-            Trigger::SameCitizen(w) if !c.escalated_same.contains(&w) => c.escalated_same.push(w),
-            Trigger::SameCitizen(_) => {}
+            Trigger::SameCitizen(w) => {
+                c.escalated_same.insert(w);
+            }
         }
     }
 
@@ -150,24 +144,29 @@ impl Clusters {
         let c = self.data[root as usize].as_mut().expect("root");
         let mut out = Vec::new();
         let since = now - p.same_citizen_days * 86_400;
-        for (w, times) in &c.by_citizen {
-            if !(all || Some(*w) == who) || c.escalated_same.contains(w) {
+        // Only the reporting citizen can cross their threshold, unless a
+        // merge brought reports together.
+        let candidates: Vec<u32> = if all {
+            c.by_citizen.keys().copied().collect()
+        } else {
+            who.into_iter().collect()
+        };
+        for w in candidates {
+            if c.escalated_same.contains(&w) {
                 continue;
             }
+            let Some(times) = c.by_citizen.get(&w) else { continue };
             let n = times.iter().filter(|&&t| t >= since && t <= now).count() as u32;
             if n >= p.same_citizen {
+                c.escalated_same.insert(w);
                 out.push(Fired {
                     root,
-                    trigger: Trigger::SameCitizen(*w),
+                    trigger: Trigger::SameCitizen(w),
                     count: n,
                 });
             }
         }
-        for f in &out {
-            if let Trigger::SameCitizen(w) = f.trigger {
-                c.escalated_same.push(w);
-            }
-        }
+        out.sort_by_key(|f| f.trigger);
         if !c.escalated_citizens && c.citizens() >= p.citizens {
             c.escalated_citizens = true;
             out.push(Fired {

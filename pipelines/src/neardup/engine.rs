@@ -185,8 +185,13 @@ impl<I: Clone + Eq + Hash> NearDup<I> {
         if let Some(&d) = self.by_id.get(t.id) {
             return self.standing(d);
         }
-        let matches = self.index.matches(&p);
         let who = self.intern(t.citizen);
+        let (clusters, slot, citizen) = (&mut self.clusters, &self.slot, &self.citizen);
+        // The same citizen's tickets are always checked: one may be this
+        // ticket's original.
+        let matches = self
+            .index
+            .matches(&p, |d| (clusters.find(slot[d as usize]), who != NONE && citizen[d as usize] == who));
         let dup_window = self.params.duplicate_window_hours * 3600;
         let dup = matches
             .iter()

@@ -202,8 +202,12 @@ impl Index {
     }
 
     /// Verified matches of a prepared ticket among the indexed ones within
-    /// the window, best first.
-    pub fn matches(&mut self, q: &Prepared) -> Vec<Match> {
+    /// the window, best first. `group` names each candidate's cluster and
+    /// whether it must be checked anyway (a possible duplicate): once one
+    /// ticket of a cluster matched, its other tickets are not checked, so a
+    /// joint letter sent by a thousand citizens costs one check, not a
+    /// thousand.
+    pub fn matches(&mut self, q: &Prepared, mut group: impl FnMut(u32) -> (u32, bool)) -> Vec<Match> {
         self.query = self.query.wrapping_add(1);
         if self.query == 0 {
             self.seen.iter_mut().for_each(|s| *s = 0);
@@ -213,6 +217,7 @@ impl Index {
         let per = self.per_doc() as u32;
         let min_head = self.params.min_head_shingles;
         let mut out = Vec::new();
+        let mut matched: Vec<u32> = Vec::new();
         // Well below the threshold by the sketch: not worth the exact check
         // (3.5 standard deviations at 128 bytes).
         let floor = self.params.cluster_threshold - 0.15;
@@ -242,6 +247,10 @@ impl Index {
                     continue;
                 }
                 self.seen[d as usize] = self.query;
+                let (g, must) = group(d);
+                if !must && matched.contains(&g) {
+                    continue;
+                }
                 let common = intersection(&q.full, &doc.full);
                 let full = common as f64 / (q.full.len() + doc.full.len() - common).max(1) as f64;
                 // Equal titles alone say little ("投诉噪音扰民"): a head
@@ -255,6 +264,9 @@ impl Index {
                 };
                 if full >= self.params.cluster_threshold || head >= self.params.head_threshold {
                     out.push(Match { doc: d, full, head });
+                    if !matched.contains(&g) {
+                        matched.push(g);
+                    }
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! - [`minhash`]: MinHash signatures and LSH band keys.
 //! - [`index`]: the windowed LSH index: candidates by band, blocked by town
 //!   and time, verified by the real similarity before any link is made.
+//! - [`stage`]: the engine inside intake, rebuilt from the workflow store.
 //! - [`table`]: the compact band-key table.
 //! - [`cluster`]: clusters as a union-find with their statistics, and the
 //!   on-site supervision (现场督办) triggers, once per crossing.
@@ -21,6 +22,7 @@ pub mod engine;
 pub mod index;
 pub mod minhash;
 pub mod shingle;
+pub mod stage;
 pub mod table;
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Params {
+    /// Intake links near-duplicates and clusters; off, it links only the
+    /// same citizen's identical text.
+    pub enabled: bool,
     /// Characters per shingle.
     pub ngram: usize,
     /// MinHash permutations; `bands × rows` of them are banded.
@@ -84,6 +89,7 @@ impl Default for EscalationParams {
 impl Default for Params {
     fn default() -> Self {
         Params {
+            enabled: true,
             ngram: 2,
             num_perm: 128,
             bands: 32,

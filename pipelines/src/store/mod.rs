@@ -116,6 +116,40 @@ pub struct ForwardCounts {
     pub parked: u64,
 }
 
+/// A stored ticket as the near-duplicate engine is rebuilt from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearDupRow {
+    pub ticket_id: Uuid,
+    pub title: Option<String>,
+    pub content: String,
+    pub citizen_key: Option<String>,
+    pub town: Option<String>,
+    pub received_ts: i64,
+    pub cluster_id: Option<String>,
+    pub duplicate_of: Option<Uuid>,
+}
+
+/// An escalation already made: its cluster and, for `same_citizen`, whose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEscalation {
+    pub cluster_id: String,
+    pub citizen_key: Option<String>,
+}
+
+impl StoredEscalation {
+    pub(crate) fn from_payload(p: &str) -> Result<StoredEscalation, StoreError> {
+        let v: serde_json::Value = serde_json::from_str(p).map_err(|e| StoreError::Corrupt(format!("escalated payload: {e}")))?;
+        let cluster_id = v["cluster_id"]
+            .as_str()
+            .ok_or_else(|| StoreError::Corrupt(format!("escalated payload without cluster_id: {p}")))?
+            .to_owned();
+        Ok(StoredEscalation {
+            cluster_id,
+            citizen_key: v["citizen_key"].as_str().map(str::to_owned),
+        })
+    }
+}
+
 /// A transfer given up on, for the operator who requeues it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParkedForward {
@@ -230,6 +264,11 @@ pub trait WorkflowStore: Send + Sync {
     /// made so far, how the last one ended).
     async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError>;
     async fn forward_counts(&self) -> Result<ForwardCounts, StoreError>;
+    /// Tickets received since `since_ts` (unix seconds) with their links,
+    /// in order of arrival: what the near-duplicate engine is rebuilt from.
+    async fn neardup_history(&self, since_ts: i64) -> Result<Vec<NearDupRow>, StoreError>;
+    /// Every escalation made, so a rebuilt engine does not make it again.
+    async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError>;
     /// Parked transfers, most recently parked first.
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError>;
     /// Puts parked transfers (one ticket's, or all) back in line with a

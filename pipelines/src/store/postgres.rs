@@ -7,8 +7,8 @@
 //! no-op. Killed connections are replaced by the pool on the next call.
 
 use super::{
-    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, ParkedForward, QuarantineQuery,
-    QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload, transfer_from_row,
+    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NearDupRow, NewQuarantine, ParkedForward,
+    QuarantineQuery, QuarantineRow, StoreCounts, StoreError, StoredEscalation, WorkflowStore, digest, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
@@ -313,6 +313,13 @@ impl WorkflowStore for PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        for (into, from) in events.iter().filter_map(|e| e.merge()) {
+            sqlx::query("UPDATE tickets SET cluster_id = $1 WHERE cluster_id = ANY($2)")
+                .bind(into)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?;
+        }
         let new = insert_events(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(Applied { new, deferred })
@@ -577,6 +584,37 @@ impl WorkflowStore for PgStore {
             sent: r.try_get::<i64, _>(1)? as u64,
             parked: r.try_get::<i64, _>(2)? as u64,
         })
+    }
+
+    async fn neardup_history(&self, since_ts: i64) -> Result<Vec<NearDupRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, title, content, citizen_key, town, received_ts, cluster_id, duplicate_of FROM tickets \
+             WHERE received_ts >= $1 ORDER BY received_ts, seq",
+        )
+        .bind(since_ts)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(NearDupRow {
+                    ticket_id: r.try_get(0)?,
+                    title: r.try_get(1)?,
+                    content: r.try_get(2)?,
+                    citizen_key: r.try_get(3)?,
+                    town: r.try_get(4)?,
+                    received_ts: r.try_get(5)?,
+                    cluster_id: r.try_get(6)?,
+                    duplicate_of: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT payload::text FROM ticket_events WHERE event_type = 'escalated'")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|p| StoredEscalation::from_payload(p)).collect()
     }
 
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {

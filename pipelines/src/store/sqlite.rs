@@ -5,8 +5,8 @@
 //! thousands of appeals a second on a small machine.
 
 use super::{
-    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NewQuarantine, ParkedForward, QuarantineQuery,
-    QuarantineRow, StoreCounts, StoreError, WorkflowStore, digest, stored_payload, transfer_from_row,
+    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NearDupRow, NewQuarantine, ParkedForward,
+    QuarantineQuery, QuarantineRow, StoreCounts, StoreError, StoredEscalation, WorkflowStore, digest, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
@@ -241,6 +241,15 @@ impl WorkflowStore for SqliteStore {
             match seqs.get(&e.ticket_id) {
                 Some(seq) => rows.push((*seq, e)),
                 None => deferred.push(e.event_id),
+            }
+        }
+        for (into, from) in events.iter().filter_map(|e| e.merge()) {
+            for f in from {
+                sqlx::query("UPDATE tickets SET cluster_id = ? WHERE cluster_id = ?")
+                    .bind(into)
+                    .bind(f)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         let new = insert_events(&mut tx, &rows).await?;
@@ -534,6 +543,37 @@ impl WorkflowStore for SqliteStore {
             sent: r.try_get::<i64, _>(1)? as u64,
             parked: r.try_get::<i64, _>(2)? as u64,
         })
+    }
+
+    async fn neardup_history(&self, since_ts: i64) -> Result<Vec<NearDupRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, title, content, citizen_key, town, received_ts, cluster_id, duplicate_of FROM tickets \
+             WHERE received_ts >= ? ORDER BY received_ts, seq",
+        )
+        .bind(since_ts)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(NearDupRow {
+                    ticket_id: parse_id(&r.try_get::<String, _>(0)?)?,
+                    title: r.try_get(1)?,
+                    content: r.try_get(2)?,
+                    citizen_key: r.try_get(3)?,
+                    town: r.try_get(4)?,
+                    received_ts: r.try_get(5)?,
+                    cluster_id: r.try_get(6)?,
+                    duplicate_of: r.try_get::<Option<String>, _>(7)?.map(|d| parse_id(&d)).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT payload FROM ticket_events WHERE event_type = 'escalated'")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|p| StoredEscalation::from_payload(p)).collect()
     }
 
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {
