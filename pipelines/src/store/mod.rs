@@ -129,6 +129,30 @@ pub struct NearDupRow {
     pub duplicate_of: Option<Uuid>,
 }
 
+/// The columns [`neardup_row`] reads, in its order.
+pub(crate) const NEARDUP_COLUMNS: &str = "ticket_id, title, content, citizen_key, town, received_ts, cluster_id, duplicate_of";
+
+/// A [`NearDupRow`] from a row of [`NEARDUP_COLUMNS`]; the ids (columns 0
+/// and 7) are read by each backend in its own type.
+pub(crate) fn neardup_row<R>(r: &R, ticket_id: Uuid, duplicate_of: Option<Uuid>) -> Result<NearDupRow, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(NearDupRow {
+        ticket_id,
+        title: r.try_get(1)?,
+        content: r.try_get(2)?,
+        citizen_key: r.try_get(3)?,
+        town: r.try_get(4)?,
+        received_ts: r.try_get(5)?,
+        cluster_id: r.try_get(6)?,
+        duplicate_of,
+    })
+}
+
 /// An escalation already made: its cluster and, for `same_citizen`, whose.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEscalation {

@@ -5,8 +5,9 @@
 //! thousands of appeals a second on a small machine.
 
 use super::{
-    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NearDupRow, NewQuarantine, ParkedForward,
-    QuarantineQuery, QuarantineRow, StoreCounts, StoreError, StoredEscalation, WorkflowStore, digest, stored_payload, transfer_from_row,
+    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS, NearDupRow, NewQuarantine,
+    ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, StoredEscalation, WorkflowStore, digest, neardup_row,
+    stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
@@ -546,25 +547,16 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn neardup_history(&self, since_ts: i64) -> Result<Vec<NearDupRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT ticket_id, title, content, citizen_key, town, received_ts, cluster_id, duplicate_of FROM tickets \
-             WHERE received_ts >= ? ORDER BY received_ts, seq",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {NEARDUP_COLUMNS} FROM tickets WHERE received_ts >= ? ORDER BY received_ts, seq"
+        )))
         .bind(since_ts)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        rows.iter()
             .map(|r| {
-                Ok(NearDupRow {
-                    ticket_id: parse_id(&r.try_get::<String, _>(0)?)?,
-                    title: r.try_get(1)?,
-                    content: r.try_get(2)?,
-                    citizen_key: r.try_get(3)?,
-                    town: r.try_get(4)?,
-                    received_ts: r.try_get(5)?,
-                    cluster_id: r.try_get(6)?,
-                    duplicate_of: r.try_get::<Option<String>, _>(7)?.map(|d| parse_id(&d)).transpose()?,
-                })
+                let dup = r.try_get::<Option<String>, _>(7)?.map(|d| parse_id(&d)).transpose()?;
+                Ok(neardup_row(r, parse_id(&r.try_get::<String, _>(0)?)?, dup)?)
             })
             .collect()
     }
