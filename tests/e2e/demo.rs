@@ -1,4 +1,4 @@
-use crate::helpers::{counts, settings, sqlite_scopes, triage_array};
+use crate::helpers::{counts, settings, sqlite_clusters, sqlite_scopes, triage_array};
 use minqing::demo::{self, DemoArgs};
 use minqing_connectors::Channel;
 use std::time::Duration;
@@ -45,6 +45,22 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
     assert_eq!(t, first.expected.triage, "{}", first.table());
     assert_eq!(sqlite_scopes(&dir.path().join("minqing.db"), false).await, triage_array(&t));
     assert_eq!(sqlite_scopes(&dir.path().join("warehouse.db"), true).await, triage_array(&t));
+    // Every ticket has a cluster, the same in both files, merges included.
+    // (The run ends when every ticket landed; a merge in a batch's last
+    // events may land a moment later.)
+    let mut tries = 0;
+    let ((workflow, merges), (warehouse, wh_merges)) = loop {
+        let w = sqlite_clusters(&dir.path().join("minqing.db")).await;
+        let h = sqlite_clusters(&dir.path().join("warehouse.db")).await;
+        tries += 1;
+        if (w.1 == h.1 && w.0 == h.0) || tries == 50 {
+            break (w, h);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(merges > 0, "the demo's templated texts bridge clusters");
+    assert_eq!((workflow.len() as u64, merges), (first.totals.tickets, wh_merges));
+    assert_eq!(workflow, warehouse, "cluster ids agree after merges");
 
     // What the store holds agrees with what the run reported.
     let db = dir.path().join("minqing.db");

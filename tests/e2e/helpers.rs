@@ -88,6 +88,22 @@ pub async fn sqlite_scopes(db: &Path, warehouse: bool) -> [u64; 5] {
     std::array::from_fn(|i| r.get::<i64, _>(i) as u64)
 }
 
+/// Each ticket's cluster in a SQLite file (workflow store or warehouse),
+/// and how many clusters_merged events it holds.
+pub async fn sqlite_clusters(db: &Path) -> (std::collections::BTreeMap<String, String>, i64) {
+    let opts = SqliteConnectOptions::new().filename(db).read_only(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT ticket_id, cluster_id FROM tickets")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let merges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE event_type = 'clusters_merged'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    (rows.into_iter().collect(), merges)
+}
+
 pub fn triage_array(t: &minqing_connectors::sim::ExpectedTriage) -> [u64; 5] {
     [t.forwarded, t.rejected, t.answered_online, t.dispatched, t.manual]
 }

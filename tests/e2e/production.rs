@@ -231,7 +231,50 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
     assert_eq!(again.totals.tickets, 0, "{}", again.table());
     assert_eq!(server_counts(&s).await, (pg, distinct, ch));
     parked_transfers_are_listed_and_requeued_in_postgres(&s, r.triage.forwarded).await;
+    clusters_agree(&s).await;
     clean(&s).await;
+}
+
+/// Every ticket's cluster is the same in PostgreSQL and ClickHouse, after
+/// the run's cluster merges (ClickHouse rewrites rows, so give it a moment).
+async fn clusters_agree(s: &Settings) {
+    let pool = sqlx::PgPool::connect(&s.store.postgres.url).await.unwrap();
+    let pg: std::collections::BTreeMap<String, String> =
+        sqlx::query_as::<_, (String, String)>("SELECT ticket_id::text, cluster_id FROM tickets")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let merges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE event_type = 'clusters_merged'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(merges > 0, "the demo's templated texts bridge clusters");
+    let ch = clickhouse::Client::default()
+        .with_url(&s.warehouse.clickhouse.url)
+        .with_database(&s.warehouse.clickhouse.database)
+        .with_validation(false);
+    let mut got = std::collections::BTreeMap::new();
+    for _ in 0..50 {
+        got = ch
+            .query("SELECT toString(ticket_id), cluster_id FROM tickets FINAL")
+            .fetch_all::<(String, String)>()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        if got == pg {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(got.len(), pg.len());
+    assert!(
+        got == pg,
+        "cluster ids differ for {} tickets",
+        got.iter().filter(|(k, v)| pg.get(*k) != Some(v)).count()
+    );
 }
 
 /// `minqing forward list|requeue` on PostgreSQL: two delivered transfers

@@ -290,6 +290,33 @@ impl ClickhouseWarehouse {
     }
 }
 
+impl ClickhouseWarehouse {
+    /// Moves the tickets of merged clusters to the surviving cluster: their
+    /// rows are read (`FINAL`) and written again with the new `cluster_id`
+    /// and `is_update = 1`, so the daily aggregate does not count them twice.
+    async fn apply_merges(&self, events: &[&TicketEvent], now: DateTime<Utc>) -> Result<(), WarehouseError> {
+        for (into, from) in events.iter().filter_map(|e| e.merge()) {
+            // Cluster ids are ticket UUIDs; parsing them keeps the SQL safe.
+            let ids: Vec<Uuid> = from.iter().filter_map(|f| Uuid::parse_str(f).ok()).collect();
+            if ids.is_empty() || Uuid::parse_str(into).is_err() {
+                continue;
+            }
+            let quoted: Vec<String> = ids.iter().map(|u| format!("'{u}'")).collect();
+            let sql = format!("SELECT ?fields FROM tickets FINAL WHERE cluster_id IN ({})", quoted.join(","));
+            let rows = self.client.query(&sql).fetch_all::<TicketRow>().await.map_err(err)?;
+            let mut inserter = self.client.inserter::<TicketRow>("tickets");
+            for mut r in rows {
+                r.cluster_id = into.to_owned();
+                r.is_update = 1;
+                r.loaded_at = now;
+                inserter.write(&r).await.map_err(err)?;
+            }
+            inserter.end().await.map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
 /// Splits a migration file into statements, dropping `--` comments.
 fn statements(sql: &str) -> Vec<String> {
     let body: String = sql
@@ -337,6 +364,7 @@ impl Warehouse for ClickhouseWarehouse {
         }
         inserter.end().await.map_err(err)?;
         self.apply_edits(&edits, now).await?;
+        self.apply_merges(&events, now).await?;
         let mut inserter = self
             .client
             .inserter::<EventRow>("ticket_events")

@@ -129,6 +129,18 @@ impl Warehouse for SqliteWarehouse {
             .await
             .map_err(err)?;
         }
+        // Tickets of merged clusters move to the surviving one (an UPDATE:
+        // the aggregate's trigger counts inserts only).
+        for (into, from) in events.iter().filter_map(|e| e.merge()) {
+            for f in from {
+                sqlx::query("UPDATE tickets SET cluster_id = ? WHERE cluster_id = ?")
+                    .bind(into)
+                    .bind(f)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+        }
         let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
         for chunk in events.chunks(CHUNK * 2) {
             let mut q = QueryBuilder::<Sqlite>::new(
