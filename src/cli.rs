@@ -57,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         action: DedupAction,
     },
+    /// The official working-day calendar (holidays and make-up workdays).
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
     /// The Huangshi 12345 outbox: parked transfers and requeueing them.
     Forward {
         #[command(subcommand)]
@@ -226,6 +231,21 @@ pub enum TriageAction {
         labels: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarAction {
+    /// `true` or `false` for a date (YYYY-MM-DD).
+    IsWorkday { date: String },
+    /// The date N working days after DATE.
+    AddWorkdays { date: String, n: u32 },
+    /// Working days from FROM to TO, both included.
+    Workdays { from: String, to: String },
+    /// Check the data for consistency (every year, or one) and summarise it.
+    Check {
+        #[arg(long)]
+        year: Option<i32>,
     },
 }
 

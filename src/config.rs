@@ -39,8 +39,19 @@ pub struct Settings {
     /// Near-duplicates and same-issue clusters.
     #[serde(default)]
     pub neardup: minqing_pipelines::neardup::Params,
+    #[serde(default)]
+    pub calendar: CalendarSettings,
     pub simulators: SimulatorSettings,
     pub connectors: Connectors,
+}
+
+/// Where the working-day calendar comes from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    /// A folder of `<year>.toml` files; unset uses the built-in
+    /// `config/calendar/`.
+    pub dir: Option<PathBuf>,
 }
 
 /// Where the triage rules come from; each unset key uses the file built in
@@ -367,6 +378,11 @@ pub fn validate(s: &Settings) -> Vec<String> {
         p.push(format!("`triage`: {e:#}"));
     }
     p.extend(s.neardup.check("neardup"));
+    if s.calendar.dir.is_some()
+        && let Err(e) = crate::calendar::load(s)
+    {
+        p.push(format!("`calendar.dir`: {e:#}"));
+    }
     p
 }
 

@@ -13,11 +13,13 @@
 //! - [`dedup`]: `minqing dedup cluster|eval` over the near-duplicate engine.
 //! - [`forward`]: the Huangshi outbox's parked transfers and their requeue.
 //! - [`quarantine`]: listing and replaying held records.
+//! - [`calendar`]: `minqing calendar …` and loading the working-day calendar.
 //! - [`classifier`]: training, evaluating and benchmarking the category model.
 //! - [`telemetry`]: the tracing subscriber.
 //! - [`triage`]: the triage rule files, the model, and their SIGHUP reload.
 
 pub mod api;
+pub mod calendar;
 pub mod classifier;
 pub mod cli;
 pub mod config;

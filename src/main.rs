@@ -155,6 +155,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 print!("{}", dedup::bench_table(&r, &data, index, measure, seed));
             }
         }
+        Command::Calendar { action } => {
+            let (out, warning) = minqing::calendar::run(&settings, action)?;
+            if let Some(w) = warning {
+                tracing::warn!("{w}");
+                eprintln!("{w}");
+            }
+            print!("{out}");
+        }
         Command::Dedup { action } => match action {
             DedupAction::Cluster { input, output, threshold } => {
                 print!("{}", dedup::cluster(&settings.neardup, &input, &output, threshold)?)

@@ -20,10 +20,12 @@
 //! - [`latency`]: ingest-to-store latency histograms.
 //! - [`forward`]: the Huangshi 12345 outbox and its delivery loop.
 //! - [`classify`]: the category classifier (character n-grams, linear SVMs).
+//! - [`calendar`]: the official working-day calendar (holidays, 调休).
 //! - [`triage`]: scope (forward, reject, answer online, dispatch), category
 //!   and routing to a handling unit.
 
 pub mod bus;
+pub mod calendar;
 pub mod classify;
 pub mod dedup;
 pub mod forward;

@@ -202,3 +202,41 @@ fn dedup_cluster_and_eval_from_the_command_line() {
     assert_eq!(code, 2);
     assert!(err.contains("`neardup.bands`") && err.contains("num_perm is 128"), "{err}");
 }
+
+#[test]
+fn calendar_commands_answer_from_the_state_council_notices() {
+    let run = |args: &[&str]| {
+        let mut a = vec!["calendar"];
+        a.extend_from_slice(args);
+        minqing(&a, &[])
+    };
+    assert_eq!(run(&["is-workday", "2026-02-14"]).1, "true\n", "a make-up Saturday");
+    assert_eq!(run(&["is-workday", "2026-02-16"]).1, "false\n", "春节");
+    assert_eq!(run(&["add-workdays", "2026-02-13", "2"]).1, "2026-02-24\n");
+    assert_eq!(run(&["workdays", "2026-02-01", "2026-02-28"]).1, "16\n");
+    let (code, out, _) = run(&["check"]);
+    assert_eq!(code, 0);
+    for y in ["2023: ok — 249", "2024: ok — 251", "2025: ok — 248", "2026: ok — 248"] {
+        assert!(out.contains(y), "{out}");
+    }
+    // Outside the data: the weekday rule, and a warning that says so.
+    let (code, out, err) = run(&["is-workday", "2027-01-01"]);
+    assert_eq!((code, out.as_str()), (0, "true\n"));
+    assert!(err.contains("provisional"), "{err}");
+    let (code, _, err) = run(&["check", "--year", "2027"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("add config/calendar/2027.toml"), "{err}");
+    let (code, _, err) = run(&["is-workday", "2026/02/14"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+
+    // A calendar folder with a broken file is refused by check-config.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("2026.toml"), "year = 2026\nnotice = \"x\"\n[[holiday]]\nname = \"春节\"\nfrom = \"2026-02-15\"\nto = \"2026-02-23\"\nworkdays = [\"2026-02-16\"]\n").unwrap();
+    let (code, _, err) = minqing(&["check-config"], &[("MINQING__CALENDAR__DIR", dir.path().to_str().unwrap())]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`calendar.dir`") && err.contains("workdays[0]") && err.contains("no 国庆节"),
+        "{err}"
+    );
+}
