@@ -43,8 +43,7 @@ impl Stage {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let since = chrono::Utc::now().timestamp() - (self.params.window_days + 1) * 86_400;
-        let rows = store.neardup_history(since).await?;
+        let rows = store.neardup_history(self.params.window_days * 86_400).await?;
         let escalations = store.escalations().await?;
         let mut engine = NearDup::new(&self.params);
         engine.reserve(rows.len());

@@ -288,9 +288,12 @@ pub trait WorkflowStore: Send + Sync {
     /// made so far, how the last one ended).
     async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError>;
     async fn forward_counts(&self) -> Result<ForwardCounts, StoreError>;
-    /// Tickets received since `since_ts` (unix seconds) with their links,
-    /// in order of arrival: what the near-duplicate engine is rebuilt from.
-    async fn neardup_history(&self, since_ts: i64) -> Result<Vec<NearDupRow>, StoreError>;
+    /// Tickets received within `window_secs` before the newest one, with
+    /// their links, in order of arrival: what the near-duplicate engine is
+    /// rebuilt from. (Anchored at the newest ticket, not the clock, so a
+    /// gateway back after a long stop, or data from another period, finds
+    /// the same window the engine had.)
+    async fn neardup_history(&self, window_secs: i64) -> Result<Vec<NearDupRow>, StoreError>;
     /// Every escalation made, so a rebuilt engine does not make it again.
     async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError>;
     /// Parked transfers, most recently parked first.

@@ -587,11 +587,12 @@ impl WorkflowStore for PgStore {
         })
     }
 
-    async fn neardup_history(&self, since_ts: i64) -> Result<Vec<NearDupRow>, StoreError> {
+    async fn neardup_history(&self, window_secs: i64) -> Result<Vec<NearDupRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {NEARDUP_COLUMNS} FROM tickets WHERE received_ts >= $1 ORDER BY received_ts, seq"
+            "SELECT {NEARDUP_COLUMNS} FROM tickets WHERE received_ts >= (SELECT MAX(received_ts) FROM tickets) - $1 \
+             ORDER BY received_ts, seq"
         )))
-        .bind(since_ts)
+        .bind(window_secs)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(neardup_row(r, r.try_get(0)?, r.try_get(7)?)?)).collect()

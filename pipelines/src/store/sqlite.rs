@@ -546,11 +546,12 @@ impl WorkflowStore for SqliteStore {
         })
     }
 
-    async fn neardup_history(&self, since_ts: i64) -> Result<Vec<NearDupRow>, StoreError> {
+    async fn neardup_history(&self, window_secs: i64) -> Result<Vec<NearDupRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {NEARDUP_COLUMNS} FROM tickets WHERE received_ts >= ? ORDER BY received_ts, seq"
+            "SELECT {NEARDUP_COLUMNS} FROM tickets WHERE received_ts >= (SELECT MAX(received_ts) FROM tickets) - ? \
+             ORDER BY received_ts, seq"
         )))
-        .bind(since_ts)
+        .bind(window_secs)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
