@@ -254,3 +254,68 @@ async fn on_postgres_each_trigger_escalates_once_and_bridges_merge() {
     bridge_and_merge(b.clone()).await;
     drop_postgres(&b).await;
 }
+
+/// Intake commits batches concurrently, so a ticket can reach a store after
+/// the merge of its cluster, and merges can arrive out of order: the store
+/// still ends with every ticket in the surviving cluster.
+async fn late_tickets_and_reordered_merges(b: Backend) {
+    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+    let store = b.open().await;
+    let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
+    let n = Normalizer::new(Settings::default(), g);
+    let ticket = |id: &str, cluster: &str| {
+        let Inbound::Appeal(a) = appeal(Channel::Grid, id, "13800000009", &format!("金湖街道{id}号路灯不亮"), ago(1), None) else {
+            unreachable!()
+        };
+        let mut t = n.normalize(&a).unwrap();
+        t.cluster_id = Some(cluster.to_owned());
+        t
+    };
+    let received = |t: &minqing_pipelines::ticket::Ticket| {
+        TicketEvent::new(
+            t.ticket_id,
+            t.channel,
+            EventType::Received,
+            "",
+            t.received_at,
+            EventPayload::Received {
+                ticket: Box::new(t.clone()),
+            },
+        )
+    };
+    let merge = |on: &minqing_pipelines::ticket::Ticket, into: &str, from: &str| {
+        TicketEvent::new(
+            on.ticket_id,
+            on.channel,
+            EventType::ClustersMerged,
+            "",
+            on.received_at,
+            EventPayload::ClustersMerged {
+                into: into.to_owned(),
+                from: vec![from.to_owned()],
+            },
+        )
+    };
+    let c: Vec<String> = (0..3).map(|i| uuid::Uuid::from_u128(i + 1).to_string()).collect();
+    let (t0, t1, t2, t3) = (ticket("L0", &c[0]), ticket("L1", &c[1]), ticket("L2", &c[2]), ticket("L3", &c[1]));
+    // C2 merges into C1 first, then C1 into C0 (out of order), and a
+    // ticket of C1 arrives after both.
+    store.apply_events(&[received(&t0), received(&t2)]).await.unwrap();
+    store.apply_events(&[received(&t3), merge(&t3, &c[1], &c[2])]).await.unwrap();
+    store.apply_events(&[merge(&t0, &c[0], &c[1])]).await.unwrap();
+    store.apply_events(&[received(&t1)]).await.unwrap();
+    let rows = store.neardup_history(i64::MAX / 2).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r.cluster_id.as_deref() == Some(c[0].as_str())), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_tickets_join_the_surviving_cluster_on_both_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    late_tickets_and_reordered_merges(Backend::Sqlite(dir.path().join("l.db"))).await;
+    let Some(b) = postgres("late tickets on PostgreSQL").await else {
+        return;
+    };
+    late_tickets_and_reordered_merges(b.clone()).await;
+    drop_postgres(&b).await;
+}

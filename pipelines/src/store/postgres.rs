@@ -314,12 +314,43 @@ impl WorkflowStore for PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        // Merges are recorded flattened (each absorbed cluster maps to where
+        // it lives now, whatever order they came in); tickets stored after
+        // their cluster was merged are moved too.
         for (into, from) in events.iter().filter_map(|e| e.merge()) {
-            sqlx::query("UPDATE tickets SET cluster_id = $1 WHERE cluster_id = ANY($2)")
+            let into: String = sqlx::query_scalar("SELECT COALESCE((SELECT into_cluster FROM cluster_merges WHERE from_cluster = $1), $1)")
                 .bind(into)
-                .bind(from)
+                .fetch_one(&mut *tx)
+                .await?;
+            let from: Vec<&String> = from.iter().filter(|f| **f != into).collect();
+            sqlx::query("UPDATE cluster_merges SET into_cluster = $1 WHERE into_cluster = ANY($2)")
+                .bind(&into)
+                .bind(&from)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "INSERT INTO cluster_merges (from_cluster, into_cluster) SELECT f, $1 FROM UNNEST($2::text[]) AS u (f) \
+                 ON CONFLICT (from_cluster) DO UPDATE SET into_cluster = excluded.into_cluster",
+            )
+            .bind(&into)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE tickets SET cluster_id = $1 WHERE cluster_id = ANY($2)")
+                .bind(&into)
+                .bind(&from)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !tickets.is_empty() {
+            let ids: Vec<Uuid> = tickets.iter().map(|t| t.ticket_id).collect();
+            sqlx::query(
+                "UPDATE tickets t SET cluster_id = m.into_cluster FROM cluster_merges m \
+                 WHERE t.ticket_id = ANY($1) AND t.cluster_id = m.from_cluster",
+            )
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
         }
         let new = insert_events(&mut tx, &events).await?;
         tx.commit().await?;

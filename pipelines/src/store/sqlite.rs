@@ -210,6 +210,7 @@ impl WorkflowStore for SqliteStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
         let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
+        let before = last_rowid(&mut tx).await?;
         let mut seqs = insert_tickets(&mut tx, &tickets).await?;
         for (e, edit) in events.iter().filter_map(|e| Some((e, e.edit()?))) {
             sqlx::query(
@@ -244,14 +245,9 @@ impl WorkflowStore for SqliteStore {
                 None => deferred.push(e.event_id),
             }
         }
-        for (into, from) in events.iter().filter_map(|e| e.merge()) {
-            for f in from {
-                sqlx::query("UPDATE tickets SET cluster_id = ? WHERE cluster_id = ?")
-                    .bind(into)
-                    .bind(f)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        apply_merges(&mut tx, events.iter().filter_map(|e| e.merge())).await?;
+        if !tickets.is_empty() {
+            resolve_merged(&mut tx, before).await?;
         }
         let new = insert_events(&mut tx, &rows).await?;
         tx.commit().await?;
@@ -617,6 +613,80 @@ impl WorkflowStore for SqliteStore {
         tx.commit().await?;
         Ok(n)
     }
+}
+
+/// Records cluster merges, flattened (each absorbed cluster maps to where
+/// it lives now, whatever order the merges came in), and moves the stored
+/// tickets of the absorbed clusters. Shared by the workflow store and the
+/// SQLite warehouse, which have the same two tables.
+pub(crate) async fn apply_merges<'a>(
+    tx: &mut sqlx::SqliteConnection,
+    merges: impl Iterator<Item = (&'a str, &'a [String])>,
+) -> Result<(), sqlx::Error> {
+    for (into, from) in merges {
+        let into: String = sqlx::query_scalar("SELECT COALESCE((SELECT into_cluster FROM cluster_merges WHERE from_cluster = ?1), ?1)")
+            .bind(into)
+            .fetch_one(&mut *tx)
+            .await?;
+        for f in from.iter().filter(|f| **f != into) {
+            sqlx::query("UPDATE cluster_merges SET into_cluster = ?1 WHERE into_cluster = ?2")
+                .bind(&into)
+                .bind(f)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO cluster_merges (from_cluster, into_cluster) VALUES (?1, ?2) \
+                 ON CONFLICT (from_cluster) DO UPDATE SET into_cluster = excluded.into_cluster",
+            )
+            .bind(f)
+            .bind(&into)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE tickets SET cluster_id = ?1 WHERE cluster_id = ?2")
+                .bind(&into)
+                .bind(f)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Where each of `clusters` lives now, for those that were merged.
+pub(crate) async fn merged_into(tx: &mut sqlx::SqliteConnection, clusters: &[&str]) -> Result<HashMap<String, String>, sqlx::Error> {
+    let mut out = HashMap::new();
+    for chunk in clusters.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT from_cluster, into_cluster FROM cluster_merges WHERE from_cluster IN (");
+        let mut list = q.separated(", ");
+        for c in chunk {
+            list.push_bind(*c);
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *tx).await? {
+            out.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The newest ticket row, before a batch is inserted.
+pub(crate) async fn last_rowid(tx: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM tickets")
+        .fetch_one(&mut *tx)
+        .await
+}
+
+/// Tickets inserted after `after` (this batch) whose cluster was merged
+/// before they came join the surviving cluster.
+pub(crate) async fn resolve_merged(tx: &mut sqlx::SqliteConnection, after: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET cluster_id = (SELECT into_cluster FROM cluster_merges WHERE from_cluster = tickets.cluster_id) \
+         WHERE rowid > ? AND cluster_id IN (SELECT from_cluster FROM cluster_merges)",
+    )
+    .bind(after)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn channel(s: &str) -> Result<Channel, StoreError> {

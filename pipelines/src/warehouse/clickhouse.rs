@@ -49,6 +49,10 @@ impl Default for ClickhouseSettings {
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("001_init", include_str!("../../../migrations/clickhouse/001_init.sql")),
     ("002_triage", include_str!("../../../migrations/clickhouse/002_triage.sql")),
+    (
+        "003_cluster_merges",
+        include_str!("../../../migrations/clickhouse/003_cluster_merges.sql"),
+    ),
 ];
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
@@ -290,23 +294,76 @@ impl ClickhouseWarehouse {
     }
 }
 
+/// Cluster ids are ticket UUIDs; parsing them before they are inlined keeps
+/// the SQL safe.
+fn cluster_list<'a>(ids: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let quoted: Vec<String> = ids
+        .into_iter()
+        .filter_map(|c| Uuid::parse_str(c).ok())
+        .map(|u| format!("'{u}'"))
+        .collect();
+    (!quoted.is_empty()).then(|| quoted.join(","))
+}
+
+#[derive(Debug, clickhouse::Row, Serialize, Deserialize)]
+struct MergeRow {
+    from_cluster: String,
+    into_cluster: String,
+    version: u64,
+}
+
 impl ClickhouseWarehouse {
-    /// Moves the tickets of merged clusters to the surviving cluster: their
-    /// rows are read (`FINAL`) and written again with the new `cluster_id`
-    /// and `is_update = 1`, so the daily aggregate does not count them twice.
+    /// Where each of `clusters` lives now, for those that were merged.
+    async fn merged_into<'a>(&self, clusters: impl IntoIterator<Item = &'a str>) -> Result<HashMap<String, String>, WarehouseError> {
+        let Some(list) = cluster_list(clusters) else {
+            return Ok(HashMap::new());
+        };
+        let sql = format!(
+            "SELECT from_cluster, argMax(into_cluster, version) FROM cluster_merges WHERE from_cluster IN ({list}) GROUP BY from_cluster"
+        );
+        Ok(self
+            .client
+            .query(&sql)
+            .fetch_all::<(String, String)>()
+            .await
+            .map_err(err)?
+            .into_iter()
+            .collect())
+    }
+
+    /// Records merges, flattened (each absorbed cluster maps to where it
+    /// lives now, whatever order they came in), and moves the tickets of
+    /// the absorbed clusters: their rows are read (`FINAL`) and written again
+    /// with the new `cluster_id` and `is_update = 1`, so the daily aggregate
+    /// does not count them twice.
     async fn apply_merges(&self, events: &[&TicketEvent], now: DateTime<Utc>) -> Result<(), WarehouseError> {
         for (into, from) in events.iter().filter_map(|e| e.merge()) {
-            // Cluster ids are ticket UUIDs; parsing them keeps the SQL safe.
-            let ids: Vec<Uuid> = from.iter().filter_map(|f| Uuid::parse_str(f).ok()).collect();
-            if ids.is_empty() || Uuid::parse_str(into).is_err() {
-                continue;
+            let into = self.merged_into([into]).await?.remove(into).unwrap_or_else(|| into.to_owned());
+            let from: Vec<&str> = from.iter().map(String::as_str).filter(|f| *f != into).collect();
+            let Some(list) = cluster_list(from.iter().copied()) else { continue };
+            let version = now.timestamp_nanos_opt().unwrap_or_default() as u64;
+            // Clusters merged into these earlier now live in `into` too.
+            let sql = format!(
+                "SELECT from_cluster, argMax(into_cluster, version) AS i FROM cluster_merges GROUP BY from_cluster HAVING i IN ({list})"
+            );
+            let earlier: Vec<(String, String)> = self.client.query(&sql).fetch_all().await.map_err(err)?;
+            let mut inserter = self.client.inserter::<MergeRow>("cluster_merges");
+            for f in earlier.into_iter().map(|(f, _)| f).chain(from.iter().map(|f| (*f).to_owned())) {
+                inserter
+                    .write(&MergeRow {
+                        from_cluster: f,
+                        into_cluster: into.clone(),
+                        version,
+                    })
+                    .await
+                    .map_err(err)?;
             }
-            let quoted: Vec<String> = ids.iter().map(|u| format!("'{u}'")).collect();
-            let sql = format!("SELECT ?fields FROM tickets FINAL WHERE cluster_id IN ({})", quoted.join(","));
+            inserter.end().await.map_err(err)?;
+            let sql = format!("SELECT ?fields FROM tickets FINAL WHERE cluster_id IN ({list})");
             let rows = self.client.query(&sql).fetch_all::<TicketRow>().await.map_err(err)?;
             let mut inserter = self.client.inserter::<TicketRow>("tickets");
             for mut r in rows {
-                r.cluster_id = into.to_owned();
+                r.cluster_id = into.clone();
                 r.is_update = 1;
                 r.loaded_at = now;
                 inserter.write(&r).await.map_err(err)?;
@@ -348,7 +405,14 @@ impl Warehouse for ClickhouseWarehouse {
             .collect();
         let (events, deferred) = split_deferred(events, &missing);
         let now = Utc::now();
-        let (rows, edits) = facts(&events);
+        let (mut rows, edits) = facts(&events);
+        // A ticket whose cluster was merged before it came joins the survivor.
+        let merged = self.merged_into(rows.iter().map(|r| r.cluster_id.as_str())).await?;
+        for r in &mut rows {
+            if let Some(into) = merged.get(&r.cluster_id) {
+                r.cluster_id = into.clone();
+            }
+        }
         let mut seen = HashSet::new();
         let mut inserter = self
             .client

@@ -109,7 +109,15 @@ impl Warehouse for SqliteWarehouse {
             }
         }
         let (events, deferred) = split_deferred(events, &missing);
-        let (rows, edits) = facts(&events);
+        let (mut rows, edits) = facts(&events);
+        // A ticket whose cluster was merged before it came joins the survivor.
+        let clusters: Vec<&str> = rows.iter().map(|r| r.cluster_id.as_str()).filter(|c| !c.is_empty()).collect();
+        let merged = crate::store::sqlite::merged_into(&mut tx, &clusters).await.map_err(err)?;
+        for r in &mut rows {
+            if let Some(into) = merged.get(&r.cluster_id) {
+                r.cluster_id = into.clone();
+            }
+        }
         insert_facts(&mut tx, &rows).await?;
         for (ticket_id, edit) in edits {
             // An edit rewrites the fact without touching the aggregate: the
@@ -131,16 +139,9 @@ impl Warehouse for SqliteWarehouse {
         }
         // Tickets of merged clusters move to the surviving one (an UPDATE:
         // the aggregate's trigger counts inserts only).
-        for (into, from) in events.iter().filter_map(|e| e.merge()) {
-            for f in from {
-                sqlx::query("UPDATE tickets SET cluster_id = ? WHERE cluster_id = ?")
-                    .bind(into)
-                    .bind(f)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            }
-        }
+        crate::store::sqlite::apply_merges(&mut tx, events.iter().filter_map(|e| e.merge()))
+            .await
+            .map_err(err)?;
         let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
         for chunk in events.chunks(CHUNK * 2) {
             let mut q = QueryBuilder::<Sqlite>::new(
