@@ -25,6 +25,20 @@ pub struct Record {
     pub ops: Option<String>,
 }
 
+impl Record {
+    /// The record as the engine sees it, received at `at`.
+    pub fn ticket(&self, at: i64) -> Ticket<'_, String> {
+        Ticket {
+            id: &self.id,
+            title: self.title.as_deref(),
+            text: &self.text,
+            citizen: self.user.as_deref(),
+            town: self.town.as_deref(),
+            at,
+        }
+    }
+}
+
 /// What the engine linked a record to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assigned {
@@ -140,14 +154,7 @@ pub fn run(records: &[Record], params: &Params) -> (Vec<Assigned>, Duration) {
     let started = Instant::now();
     for &i in &order {
         let r = &records[i];
-        let o = engine.add(&Ticket {
-            id: &r.id,
-            title: r.title.as_deref(),
-            text: &r.text,
-            citizen: r.user.as_deref(),
-            town: r.town.as_deref(),
-            at: times[i],
-        });
+        let o = engine.add(&r.ticket(times[i]));
         out[i] = Some(Assigned {
             id: r.id.clone(),
             cluster: o.cluster,

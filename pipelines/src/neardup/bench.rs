@@ -11,7 +11,7 @@
 
 use super::Params;
 use super::batch::Record;
-use super::engine::{NearDup, Ticket};
+use super::engine::NearDup;
 use super::shingle::mix;
 use std::time::Instant;
 
@@ -113,16 +113,7 @@ pub struct BenchResult {
 pub fn run(load: &[Record], index: usize, params: &Params) -> BenchResult {
     let mut e: NearDup<String> = NearDup::new(params);
     e.reserve(load.len());
-    let add = |e: &mut NearDup<String>, r: &Record| {
-        e.add(&Ticket {
-            id: &r.id,
-            title: r.title.as_deref(),
-            text: &r.text,
-            citizen: r.user.as_deref(),
-            town: r.town.as_deref(),
-            at: r.at.unwrap_or(0),
-        })
-    };
+    let add = |e: &mut NearDup<String>, r: &Record| e.add(&r.ticket(r.at.unwrap_or(0)));
     let started = Instant::now();
     for r in &load[..index] {
         add(&mut e, r);
@@ -146,14 +137,7 @@ pub fn run(load: &[Record], index: usize, params: &Params) -> BenchResult {
     rebuilt.reserve(load.len());
     for (r, (cluster, dup)) in load.iter().zip(&links) {
         rebuilt.restore(&super::engine::Stored {
-            ticket: Ticket {
-                id: &r.id,
-                title: r.title.as_deref(),
-                text: &r.text,
-                citizen: r.user.as_deref(),
-                town: r.town.as_deref(),
-                at: r.at.unwrap_or(0),
-            },
+            ticket: r.ticket(r.at.unwrap_or(0)),
             cluster: Some(cluster),
             duplicate_of: dup.as_ref(),
         });
