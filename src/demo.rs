@@ -44,6 +44,10 @@ pub struct Expected {
     pub replays: u64,
     pub duplicates: u64,
     pub quarantined: u64,
+    /// Same-issue clusters of two or more tickets the simulators planned.
+    pub clusters: u64,
+    /// 现场督办 escalations those clusters raise under the configured rule.
+    pub escalations: u64,
     /// Triage outcomes the simulators' appeals were written to get.
     pub triage: ExpectedTriage,
 }
@@ -68,6 +72,10 @@ pub struct Report {
     pub elapsed_ms: u64,
     pub appeals_per_sec: f64,
     pub expected: Expected,
+    /// Same-issue clusters of two or more tickets this run added to the
+    /// workflow store, and the escalations it recorded.
+    pub clusters: u64,
+    pub escalations: u64,
     /// What triage decided for new, non-duplicate tickets.
     pub triage: ExpectedTriage,
     /// What the Huangshi 12345 simulator received in this run.
@@ -108,6 +116,11 @@ pub struct Backends {
     pub bus: String,
     pub workflow_store: String,
     pub warehouse: String,
+}
+
+/// Clusters of two or more tickets, and escalations, in the workflow store.
+async fn cluster_counts(store: &dyn WorkflowStore) -> Result<(u64, u64)> {
+    Ok((store.cluster_count(2).await?, store.escalations().await?.len() as u64))
 }
 
 async fn landed(store: &dyn WorkflowStore, warehouse: &dyn Warehouse) -> Result<Landed> {
@@ -167,6 +180,15 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let mut settings = demo_settings(settings, args.data_dir.clone());
     let scenario = scenario(args.appeals, args.seed);
     let expected_by_channel = scenario.expected.clone();
+    let rule = &settings.neardup.escalation;
+    let (expected_clusters, expected_escalations) = if settings.neardup.enabled {
+        (
+            scenario.expected_clusters(),
+            scenario.expected_escalations(rule.same_citizen, rule.same_citizen_days, rule.citizens),
+        )
+    } else {
+        (0, 0)
+    };
     let mut fleet = Fleet::start(scenario, &mut settings.connectors, args.faults).await?;
     // With faults on, Huangshi is down for the first seconds: forwarded
     // tickets wait in the outbox and go out when it is back.
@@ -180,7 +202,10 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         store.clear_checkpoints(&Channel::ALL).await?;
         landed(store.as_ref(), crate::runtime::open_warehouse(&settings).await?.as_ref()).await?
     };
-    let before_forwards = crate::runtime::open_store(&settings).await?.forward_counts().await?;
+    let (before_forwards, before_clusters) = {
+        let store = crate::runtime::open_store(&settings).await?;
+        (store.forward_counts().await?, cluster_counts(store.as_ref()).await?)
+    };
     let started = Instant::now();
     let runtime = Runtime::start(&settings, StartOptions { poll_at_start: true }).await?;
     fleet.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
@@ -243,6 +268,18 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
+    // A cluster merge is among a batch's last events; let the counts settle.
+    let mut clusters = before_clusters;
+    while Instant::now() <= deadline {
+        if let Ok(now) = cluster_counts(runtime.store.as_ref()).await {
+            let settled = now == clusters;
+            clusters = now;
+            if settled {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let elapsed = started.elapsed();
     let stores = Landed {
         workflow_tickets: now.workflow_tickets - before.workflow_tickets,
@@ -294,6 +331,8 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         expected.duplicates += e.duplicates;
         expected.quarantined += e.quarantined;
         expected.triage.add(&e.triage);
+        expected.clusters = expected_clusters;
+        expected.escalations = expected_escalations;
         triage.add(&ExpectedTriage {
             forwarded: s.forwarded,
             rejected: s.rejected,
@@ -310,6 +349,8 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         elapsed_ms: elapsed.as_millis() as u64,
         appeals_per_sec: (generated as f64 / secs * 10.0).round() / 10.0,
         expected,
+        clusters: clusters.0.saturating_sub(before_clusters.0),
+        escalations: clusters.1.saturating_sub(before_clusters.1),
         triage,
         huangshi: huangshi.unwrap_or_default(),
         fresh_store,
@@ -356,6 +397,10 @@ impl Report {
         };
         out.push_str(&format!("triage: {}\n  expected: {}\n", t(&self.triage), t(&self.expected.triage)));
         out.push_str(&format!(
+            "same-issue clusters: {} (expected {}), 现场督办 escalations: {} (expected {})\n",
+            self.clusters, self.expected.clusters, self.escalations, self.expected.escalations
+        ));
+        out.push_str(&format!(
             "huangshi 12345: {} transfers received, {} repeats refused\n",
             self.huangshi.received, self.huangshi.duplicates_refused
         ));
@@ -401,7 +446,42 @@ impl Report {
             && self.totals.replays == self.expected.replays
             && self.totals.duplicates == self.expected.duplicates
             && self.totals.quarantined == self.expected.quarantined
-            && (!self.fresh_store || self.triage == self.expected.triage)
+            && (!self.fresh_store
+                || (self.triage == self.expected.triage
+                    && self.clusters == self.expected.clusters
+                    && self.escalations == self.expected.escalations))
             && self.huangshi.received == self.triage.forwarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minqing_connectors::sim::corpus;
+    use minqing_pipelines::normalize::Gazetteer;
+    use rand::SeedableRng;
+
+    /// The simulators' landmarks and estate names must not name a Daye
+    /// place, or an appeal meant for the manual queue would get a town.
+    #[test]
+    fn made_up_names_never_resolve_to_a_town() {
+        let g = Gazetteer::from_toml(crate::config::GAZETTEER_TOML).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let issue = corpus::ISSUES
+            .iter()
+            .position(|i| i.place == corpus::Place::Nowhere)
+            .expect("one issue has no place");
+        for serial in 0..2000 {
+            let mut t = corpus::text(&mut rand_chacha::ChaCha8Rng::seed_from_u64(serial), serial);
+            if t.template != issue {
+                continue;
+            }
+            corpus::add_landmark(&mut rng, &mut t);
+            corpus::add_landmark(&mut rng, &mut t);
+            assert!(g.resolve([t.content.as_str()]).is_none(), "{}", t.content);
+        }
+        for _ in 0..5000 {
+            let e = corpus::estate(&mut rng);
+            assert!(g.resolve([e.as_str()]).is_none(), "{e}");
+        }
     }
 }

@@ -90,6 +90,16 @@ pub struct Contact {
     pub anonymous: bool,
 }
 
+/// Content placeholders for media sent without words (a picture, a
+/// location, a voice or video message): `[图片] <url>` and so on. Such a
+/// content names no issue, so nothing compares it with other appeals.
+pub const MEDIA_PLACEHOLDERS: [&str; 4] = ["[图片]", "[位置]", "[语音]", "[视频]"];
+
+/// Whether a content is only a media placeholder.
+pub fn is_media_placeholder(content: &str) -> bool {
+    MEDIA_PLACEHOLDERS.iter().any(|m| content.starts_with(m))
+}
+
 /// One appeal as a channel said it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RawAppeal {

@@ -33,7 +33,7 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
         first.faults
     );
     assert!(first.wechat_replies_ok > 0 && first.wechat_replies_bad == 0);
-    assert!(first.checks_out());
+    assert!(first.checks_out(), "{}", first.table());
     // Triage: every class the simulators wrote, decided as they meant, and
     // recorded so in both stores.
     let t = first.triage;
@@ -43,6 +43,15 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
         first.table()
     );
     assert_eq!(t, first.expected.triage, "{}", first.table());
+    // Same-issue clusters and 现场督办 escalations: exactly the groups the
+    // simulators planned (neighbours, a citizen coming back, bridges, copies).
+    assert!(first.expected.clusters > 0 && first.expected.escalations > 0);
+    assert_eq!(
+        (first.clusters, first.escalations),
+        (first.expected.clusters, first.expected.escalations),
+        "{}",
+        first.table()
+    );
     assert_eq!(sqlite_scopes(&dir.path().join("minqing.db"), false).await, triage_array(&t));
     assert_eq!(sqlite_scopes(&dir.path().join("warehouse.db"), true).await, triage_array(&t));
     // Every ticket has a cluster, the same in both files, merges included.
@@ -58,7 +67,7 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(merges > 0, "the demo's templated texts bridge clusters");
+    assert!(merges > 0, "the simulators' bridging letters merge clusters");
     assert_eq!((workflow.len() as u64, merges), (first.totals.tickets, wh_merges));
     assert_eq!(workflow, warehouse, "cluster ids agree after merges");
 
@@ -79,6 +88,7 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
     let second = demo::run(settings(dir.path()), args(dir.path())).await.unwrap();
     assert_eq!(second.totals.missing, 0, "{}", second.table());
     assert_eq!(second.totals.tickets, 0, "{}", second.table());
+    assert_eq!((second.clusters, second.escalations), (0, 0), "nothing escalated twice");
     assert_eq!(second.totals.quarantined, 0, "{}", second.table());
     assert_eq!(second.totals.replays, second.totals.generated, "{}", second.table());
     assert_eq!(first.huangshi.received, first.triage.forwarded, "{}", first.table());

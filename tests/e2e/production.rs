@@ -219,6 +219,13 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
     let r = demo::run(s.clone(), args(dir.path(), 3000)).await.unwrap();
     assert_landed(&r);
     assert!(r.checks_out(), "{}", r.table());
+    assert!(r.expected.clusters > 0 && r.expected.escalations > 0);
+    assert_eq!(
+        (r.clusters, r.escalations),
+        (r.expected.clusters, r.expected.escalations),
+        "{}",
+        r.table()
+    );
     assert_eq!(
         server_scopes(&s).await,
         (triage_array(&r.expected.triage), triage_array(&r.expected.triage))
@@ -229,6 +236,7 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
     // A second run replays everything and adds nothing anywhere.
     let again = demo::run(s.clone(), args(dir.path(), 3000)).await.unwrap();
     assert_eq!(again.totals.tickets, 0, "{}", again.table());
+    assert_eq!((again.clusters, again.escalations), (0, 0), "nothing escalated twice");
     assert_eq!(server_counts(&s).await, (pg, distinct, ch));
     parked_transfers_are_listed_and_requeued_in_postgres(&s, r.triage.forwarded).await;
     clusters_agree(&s).await;
@@ -250,7 +258,7 @@ async fn clusters_agree(s: &Settings) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert!(merges > 0, "the demo's templated texts bridge clusters");
+    assert!(merges > 0, "the simulators' bridging letters merge clusters");
     let ch = clickhouse::Client::default()
         .with_url(&s.warehouse.clickhouse.url)
         .with_database(&s.warehouse.clickhouse.database)

@@ -1,6 +1,6 @@
 //! WeChat message XML, its mapping to [`RawAppeal`], and passive replies.
 
-use crate::appeal::{Channel, Contact, GeoPoint, RawAppeal};
+use crate::appeal::{Channel, Contact, GeoPoint, MEDIA_PLACEHOLDERS, RawAppeal};
 use crate::timefmt::shanghai;
 use crate::xml::cdata;
 use chrono::TimeZone;
@@ -95,7 +95,7 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
         "image" => {
             let url = m.pic_url.clone().ok_or("element <PicUrl> is missing")?;
             attachments.push(url.clone());
-            format!("[图片] {url}")
+            format!("{} {url}", MEDIA_PLACEHOLDERS[0])
         }
         "location" => {
             let (lat, lon) = m
@@ -104,13 +104,17 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
                 .ok_or("elements <Location_X>/<Location_Y> are missing")?;
             coordinates = Some(GeoPoint { lat, lon });
             location = m.label.clone();
-            format!("[位置] {}", m.label.clone().unwrap_or_else(|| format!("{lat},{lon}")))
+            format!(
+                "{} {}",
+                MEDIA_PLACEHOLDERS[1],
+                m.label.clone().unwrap_or_else(|| format!("{lat},{lon}"))
+            )
         }
         "voice" => match &m.recognition {
             Some(r) if !r.trim().is_empty() => r.clone(),
-            _ => format!("[语音] {}", m.media_id.clone().unwrap_or_default()),
+            _ => format!("{} {}", MEDIA_PLACEHOLDERS[2], m.media_id.clone().unwrap_or_default()),
         },
-        "video" | "shortvideo" => format!("[视频] {}", m.media_id.clone().unwrap_or_default()),
+        "video" | "shortvideo" => format!("{} {}", MEDIA_PLACEHOLDERS[3], m.media_id.clone().unwrap_or_default()),
         "link" => format!(
             "{} {} {}",
             m.title.clone().unwrap_or_default(),

@@ -138,12 +138,15 @@ impl Clusters {
         }
     }
 
-    /// Fires what the cluster now crosses, at time `now`: for `who` only,
-    /// or for every citizen after a merge.
-    pub fn check(&mut self, root: u32, now: i64, who: Option<u32>, all: bool, p: &EscalationParams) -> Vec<Fired> {
+    /// Fires what the cluster now crosses: for `who` only, or for every
+    /// citizen after a merge. Reports may arrive out of order (channels are
+    /// polled independently), so a citizen's count is the most reports
+    /// that fall within any `same_citizen_days` span, not the span before
+    /// the latest arrival.
+    pub fn check(&mut self, root: u32, who: Option<u32>, all: bool, p: &EscalationParams) -> Vec<Fired> {
         let c = self.data[root as usize].as_mut().expect("root");
         let mut out = Vec::new();
-        let since = now - p.same_citizen_days * 86_400;
+        let span = p.same_citizen_days * 86_400;
         // Only the reporting citizen can cross their threshold, unless a
         // merge brought reports together.
         let candidates: Vec<u32> = if all {
@@ -155,8 +158,9 @@ impl Clusters {
             if c.escalated_same.contains(&w) {
                 continue;
             }
-            let Some(times) = c.by_citizen.get(&w) else { continue };
-            let n = times.iter().filter(|&&t| t >= since && t <= now).count() as u32;
+            let Some(times) = c.by_citizen.get_mut(&w) else { continue };
+            times.sort_unstable();
+            let n = densest(times, span);
             if n >= p.same_citizen {
                 c.escalated_same.insert(w);
                 out.push(Fired {
@@ -177,6 +181,18 @@ impl Clusters {
         }
         out
     }
+}
+
+/// The most of the sorted `times` within any `span` seconds.
+fn densest(times: &[i64], span: i64) -> u32 {
+    let (mut best, mut lo) = (0, 0);
+    for hi in 0..times.len() {
+        while times[hi] - times[lo] > span {
+            lo += 1;
+        }
+        best = best.max(hi - lo + 1);
+    }
+    best as u32
 }
 
 #[cfg(test)]
@@ -208,11 +224,11 @@ mod tests {
         // One citizen, three times in 30 days; a duplicate does not count.
         c.join(r, 0, Some(7), false);
         c.join(r, DAY, Some(7), true);
-        assert!(c.check(r, DAY, Some(7), false, &p).is_empty());
+        assert!(c.check(r, Some(7), false, &p).is_empty());
         c.join(r, 2 * DAY, Some(7), false);
-        assert!(c.check(r, 2 * DAY, Some(7), false, &p).is_empty());
+        assert!(c.check(r, Some(7), false, &p).is_empty());
         c.join(r, 20 * DAY, Some(7), false);
-        let f = c.check(r, 20 * DAY, Some(7), false, &p);
+        let f = c.check(r, Some(7), false, &p);
         assert_eq!(
             f,
             vec![Fired {
@@ -222,12 +238,12 @@ mod tests {
             }]
         );
         c.join(r, 21 * DAY, Some(7), false);
-        assert!(c.check(r, 21 * DAY, Some(7), false, &p).is_empty(), "once, not per ticket");
+        assert!(c.check(r, Some(7), false, &p).is_empty(), "once, not per ticket");
         // Two more citizens: the third distinct one fires, once.
         c.join(r, 22 * DAY, Some(8), false);
-        assert!(c.check(r, 22 * DAY, Some(8), false, &p).is_empty());
+        assert!(c.check(r, Some(8), false, &p).is_empty());
         c.join(r, 23 * DAY, Some(9), false);
-        let f = c.check(r, 23 * DAY, Some(9), false, &p);
+        let f = c.check(r, Some(9), false, &p);
         assert_eq!(
             f,
             vec![Fired {
@@ -237,7 +253,7 @@ mod tests {
             }]
         );
         c.join(r, 24 * DAY, Some(10), false);
-        assert!(c.check(r, 24 * DAY, Some(10), false, &p).is_empty());
+        assert!(c.check(r, Some(10), false, &p).is_empty());
     }
 
     #[test]
@@ -247,10 +263,27 @@ mod tests {
         let r = c.create(0, 0);
         for day in [0, 20, 40] {
             c.join(r, day * DAY, Some(1), false);
-            assert!(c.check(r, day * DAY, Some(1), false, &p).is_empty(), "day {day}");
+            assert!(c.check(r, Some(1), false, &p).is_empty(), "day {day}");
         }
         c.join(r, 45 * DAY, Some(1), false);
-        assert_eq!(c.check(r, 45 * DAY, Some(1), false, &p).len(), 1, "20, 40, 45 fall within 30 days");
+        assert_eq!(c.check(r, Some(1), false, &p).len(), 1, "20, 40, 45 fall within 30 days");
+    }
+
+    #[test]
+    fn reports_arriving_out_of_order_still_fire_once() {
+        // Channels are polled independently: the last report may be
+        // decided before the middle one.
+        let p = EscalationParams::default();
+        let mut c = Clusters::default();
+        let r = c.create(0, 0);
+        for day in [0, 6] {
+            c.join(r, day * DAY, Some(1), false);
+            assert!(c.check(r, Some(1), false, &p).is_empty(), "day {day}");
+        }
+        c.join(r, 3 * DAY, Some(1), false);
+        assert_eq!(c.check(r, Some(1), false, &p).len(), 1);
+        c.join(r, 2 * DAY, Some(1), false);
+        assert!(c.check(r, Some(1), false, &p).is_empty());
     }
 
     #[test]
@@ -264,9 +297,9 @@ mod tests {
         c.join(b, 2 * DAY, Some(1), false);
         c.join(b, 2 * DAY, Some(2), false);
         c.join(b, 2 * DAY, Some(3), false);
-        assert_eq!(c.check(b, 2 * DAY, Some(3), false, &p).len(), 1, "b: 3 citizens");
+        assert_eq!(c.check(b, Some(3), false, &p).len(), 1, "b: 3 citizens");
         let (into, _) = c.merge(a, b);
-        let f = c.check(into, 2 * DAY, None, true, &p);
+        let f = c.check(into, None, true, &p);
         assert_eq!(
             f,
             vec![Fired {

@@ -181,10 +181,18 @@ impl<I: Clone + Eq + Hash> NearDup<I> {
         self.add_prepared(t, p)
     }
 
+    /// A picture or location sent without words names no issue: it is a
+    /// cluster of its own and is never compared with anything.
+    fn wordless(t: &Ticket<'_, I>) -> bool {
+        t.title.is_none_or(|x| x.trim().is_empty()) && minqing_connectors::appeal::is_media_placeholder(t.text)
+    }
+
     pub fn add_prepared(&mut self, t: &Ticket<'_, I>, p: Prepared) -> Outcome<I> {
         if let Some(&d) = self.by_id.get(t.id) {
             return self.standing(d);
         }
+        let wordless = Self::wordless(t);
+        let p = if wordless { Prepared::empty(t.at) } else { p };
         let who = self.intern(t.citizen);
         let (clusters, slot, citizen) = (&mut self.clusters, &self.slot, &self.citizen);
         // The same citizen's tickets are always checked: one may be this
@@ -226,14 +234,10 @@ impl<I: Clone + Eq + Hash> NearDup<I> {
             o => o,
         });
         self.push(t.id, d, root, original.unwrap_or(NONE), who);
-        self.index.insert(p, !is_dup);
-        let fired = self.clusters.check(
-            root,
-            t.at,
-            (who != NONE).then_some(who),
-            !merged.is_empty(),
-            &self.params.escalation,
-        );
+        self.index.insert(p, !is_dup && !wordless);
+        let fired = self
+            .clusters
+            .check(root, (who != NONE).then_some(who), !merged.is_empty(), &self.params.escalation);
         let cluster = self.founder_id(root);
         let c = self.clusters.get(root);
         Outcome {
@@ -299,7 +303,8 @@ impl<I: Clone + Eq + Hash> NearDup<I> {
         if self.by_id.contains_key(t.id) {
             return;
         }
-        let p = self.prepare(t);
+        let wordless = Self::wordless(t);
+        let p = if wordless { Prepared::empty(t.at) } else { self.prepare(t) };
         let who = self.intern(t.citizen);
         let d = self.ids.len() as u32;
         let cluster_id = s.cluster.unwrap_or(t.id).clone();
@@ -315,7 +320,7 @@ impl<I: Clone + Eq + Hash> NearDup<I> {
         let is_dup = s.duplicate_of.is_some();
         self.clusters.join(root, t.at, (who != NONE).then_some(who), is_dup);
         self.push(t.id, d, root, original, who);
-        self.index.insert(p, !is_dup);
+        self.index.insert(p, !is_dup && !wordless);
         // The cluster may be named after a ticket older than the window.
         if self.clusters.get(root).founder == d && &cluster_id != t.id {
             self.named.insert(root, cluster_id);
@@ -451,6 +456,32 @@ mod tests {
             "past the window"
         );
         assert_eq!(add(&mut e, &t("e", ROAD_AGAIN, "c5", "还地桥镇", 2 * DAY)).cluster, "a");
+    }
+
+    #[test]
+    fn pictures_and_locations_without_words_are_clusters_of_their_own() {
+        let mut e = engine();
+        let pics = [
+            "[图片] http://mmbiz.qpic.cn/mmbiz_jpg/24000000000000007/0",
+            "[图片] http://mmbiz.qpic.cn/mmbiz_jpg/24000000000000008/0",
+            "[位置] 大冶市金湖街道金湖社区3号楼",
+            "[位置] 大冶市金湖街道金湖社区3号楼",
+        ];
+        for (i, text) in pics.into_iter().enumerate() {
+            let id = format!("p{i}");
+            let o = e.add(&Ticket {
+                id: &id,
+                title: None,
+                text,
+                citizen: Some("c1"),
+                town: Some("金湖街道"),
+                at: i as i64 * H,
+            });
+            assert_eq!((o.cluster, o.duplicate_of, o.members), (id, None, 1));
+        }
+        // Words after them still cluster as usual.
+        add(&mut e, &t("a", ROAD, "c1", "金湖街道", 0));
+        assert_eq!(add(&mut e, &t("b", ROAD_AGAIN, "c2", "金湖街道", DAY)).cluster, "a");
     }
 
     #[test]

@@ -47,6 +47,13 @@ pub struct Prepared {
     sketch: Vec<u8>,
 }
 
+impl Prepared {
+    /// No shingles and no keys: a ticket that is never compared.
+    pub fn empty(at: i64) -> Prepared {
+        Prepared { at, ..Prepared::default() }
+    }
+}
+
 /// A verified match.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Match {
@@ -284,7 +291,10 @@ impl Index {
             self.link(d, &p.keys);
             self.live += 1;
         }
+        // Every doc owns `num_perm` sketch bytes, a wordless one too.
+        let room = self.sketches.len() + self.params.num_perm;
         self.sketches.extend_from_slice(&p.sketch);
+        self.sketches.resize(room, 0);
         self.newest = self.newest.max(p.at);
         self.docs.push(Entry {
             full: p.full,

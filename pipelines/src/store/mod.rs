@@ -296,6 +296,8 @@ pub trait WorkflowStore: Send + Sync {
     async fn neardup_history(&self, window_secs: i64) -> Result<Vec<NearDupRow>, StoreError>;
     /// Every escalation made, so a rebuilt engine does not make it again.
     async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError>;
+    /// Same-issue clusters of at least `min_members` tickets.
+    async fn cluster_count(&self, min_members: i64) -> Result<u64, StoreError>;
     /// Parked transfers, most recently parked first.
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError>;
     /// Puts parked transfers (one ticket's, or all) back in line with a

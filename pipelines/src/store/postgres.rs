@@ -636,6 +636,14 @@ impl WorkflowStore for PgStore {
         rows.iter().map(|p| StoredEscalation::from_payload(p)).collect()
     }
 
+    async fn cluster_count(&self, min_members: i64) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE members >= $1")
+            .bind(min_members)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.ticket_id, t.short_no, o.attempts, o.last_error, o.updated_at FROM forward_outbox o \
