@@ -335,7 +335,11 @@ impl Intake {
                             EventType::DuplicateLinked,
                             "",
                             t.received_at,
-                            EventPayload::DuplicateLinked { duplicate_of: root },
+                            EventPayload::DuplicateLinked {
+                                duplicate_of: root,
+                                original_no: crate::ticket::short_no(&root),
+                                reply: crate::ticket::duplicate_reply(&crate::ticket::short_no(&root)),
+                            },
                         ))
                     } else {
                         None
@@ -351,6 +355,18 @@ impl Intake {
                         t.category = d.category.clone().or(t.category.take());
                         t.appeal_type = d.appeal_type.or(t.appeal_type);
                         t.triage = Some(d);
+                    }
+                    // A duplicate's citizen hears the original's number, not
+                    // what triage would have told them.
+                    if let (
+                        Some(d),
+                        Some(TicketEvent {
+                            payload: EventPayload::DuplicateLinked { reply, .. },
+                            ..
+                        }),
+                    ) = (t.triage.as_mut(), &linked)
+                    {
+                        d.reply = Some(reply.clone());
                     }
                     // A duplicate is recorded with what triage would say, but
                     // only its original is forwarded, answered or dispatched.

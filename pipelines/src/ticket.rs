@@ -209,6 +209,11 @@ impl EventType {
     }
 }
 
+/// What the citizen of a duplicate is told: the original's number.
+pub fn duplicate_reply(original_no: &str) -> String {
+    format!("您反映的问题已在工单{original_no}中受理，将与该工单一并办理答复，请以该编号查询进度，无需重复反映。")
+}
+
 /// What an event carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -223,8 +228,14 @@ pub enum EventPayload {
         content_truncated: bool,
         text_hash: String,
     },
+    /// The citizen is told the original's acceptance number (`reply`);
+    /// only the original is dispatched.
     DuplicateLinked {
         duplicate_of: Uuid,
+        #[serde(default)]
+        original_no: String,
+        #[serde(default)]
+        reply: String,
     },
     /// The scope decision behind `forwarded`, `rejected`, `answered_online`
     /// and `dispatched`.
@@ -387,7 +398,11 @@ mod tests {
     fn event_ids_differ_by_type_and_version() {
         let t = ticket_id(Channel::YunshangApp, "ys1");
         let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
-        let p = EventPayload::DuplicateLinked { duplicate_of: t };
+        let p = EventPayload::DuplicateLinked {
+            duplicate_of: t,
+            original_no: short_no(&t),
+            reply: String::new(),
+        };
         let e1 = TicketEvent::new(t, Channel::YunshangApp, EventType::Updated, "2", at, p.clone());
         let e2 = TicketEvent::new(t, Channel::YunshangApp, EventType::Updated, "3", at, p.clone());
         let e3 = TicketEvent::new(t, Channel::YunshangApp, EventType::Updated, "2", at, p);

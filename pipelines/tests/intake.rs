@@ -233,4 +233,16 @@ async fn with_a_cache_smaller_than_the_store_intake_asks_the_store() {
         .await
         .unwrap();
     assert_eq!(root, original, "the duplicate points at the first ticket");
+    // Its citizen is told the first ticket's number.
+    let (payload, no): (String, String) = sqlx::query_as(
+        "SELECT e.payload, o.short_no FROM ticket_events e JOIN tickets o ON o.ticket_id = ? \
+         WHERE e.event_type = 'duplicate_linked'",
+    )
+    .bind(&original)
+    .fetch_one(p.store.pool())
+    .await
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(v["original_no"], no.as_str());
+    assert!(v["reply"].as_str().unwrap().contains(&no), "{v}");
 }

@@ -1,4 +1,4 @@
-use crate::helpers::{counts, settings, sqlite_clusters, sqlite_scopes, triage_array};
+use crate::helpers::{counts, settings, sqlite_clusters, sqlite_duplicate_replies, sqlite_scopes, triage_array};
 use minqing::demo::{self, DemoArgs};
 use minqing_connectors::Channel;
 use std::time::Duration;
@@ -73,6 +73,9 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
 
     // What the store holds agrees with what the run reported.
     let db = dir.path().join("minqing.db");
+    // A duplicate's citizen is told the original's number.
+    let (dups, told) = sqlite_duplicate_replies(&db).await;
+    assert_eq!((dups as u64, told), (first.totals.duplicates, dups));
     let stored = counts(&db).await;
     for c in Channel::ALL {
         let (row, s) = (first.channels[&c], stored.get(&c).copied().unwrap_or_default());

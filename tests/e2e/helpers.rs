@@ -107,3 +107,17 @@ pub async fn sqlite_clusters(db: &Path) -> (std::collections::BTreeMap<String, S
 pub fn triage_array(t: &minqing_connectors::sim::ExpectedTriage) -> [u64; 5] {
     [t.forwarded, t.rejected, t.answered_online, t.dispatched, t.manual]
 }
+
+/// Duplicates in a workflow store, and those whose reply names their
+/// original's acceptance number.
+pub async fn sqlite_duplicate_replies(db: &Path) -> (i64, i64) {
+    let opts = SqliteConnectOptions::new().filename(db).read_only(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(instr(d.reply, o.short_no) > 0), 0) FROM tickets d \
+         JOIN tickets o ON o.ticket_id = d.duplicate_of",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+}
