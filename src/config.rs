@@ -41,6 +41,9 @@ pub struct Settings {
     pub neardup: minqing_pipelines::neardup::Params,
     #[serde(default)]
     pub calendar: CalendarSettings,
+    /// The work-order deadlines, in working days.
+    #[serde(default)]
+    pub workflow: minqing_pipelines::workflow::Rules,
     pub simulators: SimulatorSettings,
     pub connectors: Connectors,
 }
@@ -378,6 +381,7 @@ pub fn validate(s: &Settings) -> Vec<String> {
         p.push(format!("`triage`: {e:#}"));
     }
     p.extend(s.neardup.check("neardup"));
+    p.extend(s.workflow.check("workflow"));
     if s.calendar.dir.is_some()
         && let Err(e) = crate::calendar::load(s)
     {

@@ -38,3 +38,4 @@ pub mod store;
 pub mod ticket;
 pub mod triage;
 pub mod warehouse;
+pub mod workflow;
