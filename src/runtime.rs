@@ -151,6 +151,14 @@ pub struct Pipeline {
     pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
 }
 
+/// The calendar and rules every work-order deadline is counted on.
+pub fn deadlines(settings: &Settings) -> Result<minqing_pipelines::workflow::Deadlines> {
+    Ok(minqing_pipelines::workflow::Deadlines {
+        calendar: Arc::new(crate::calendar::load(settings)?),
+        rules: settings.workflow.clone(),
+    })
+}
+
 pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: &CancellationToken) -> Result<Pipeline> {
     let store = open_store(settings).await?;
     let warehouse = open_warehouse(settings).await?;
@@ -170,6 +178,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
             .neardup
             .enabled
             .then(|| minqing_pipelines::neardup::stage::Stage::new(&settings.neardup)),
+        workflow: Some(deadlines(settings)?),
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     tracker.spawn(run_sink(

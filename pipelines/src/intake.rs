@@ -113,6 +113,8 @@ pub struct Intake {
     /// Near-duplicates and same-issue clusters; `None` links only the same
     /// citizen's identical text.
     pub neardup: Option<crate::neardup::stage::Stage>,
+    /// Opens a work order, with its deadlines, for each dispatched ticket.
+    pub workflow: Option<crate::workflow::Deadlines>,
 }
 
 /// A batch decided and on its way to the sinks.
@@ -390,6 +392,11 @@ impl Intake {
                                 t.received_at,
                                 EventPayload::Triaged {
                                     decision: Box::new(d.clone()),
+                                    order: self
+                                        .workflow
+                                        .as_ref()
+                                        .and_then(|w| crate::workflow::first_order(&t, w))
+                                        .map(Box::new),
                                 },
                             ))
                         }

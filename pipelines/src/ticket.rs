@@ -241,6 +241,28 @@ pub enum EventPayload {
     /// and `dispatched`.
     Triaged {
         decision: Box<crate::triage::Decision>,
+        /// The work order a dispatch opens, with its deadlines.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<Box<crate::workflow::Order>>,
+    },
+    /// A work-order action (or an SLA finding): who, in which unit, why,
+    /// and the order after it.
+    Workflow {
+        action: Box<crate::workflow::Action>,
+        actor: crate::workflow::Actor,
+        from: crate::workflow::State,
+        order: Box<crate::workflow::Order>,
+    },
+    /// `sign_overdue` / `reply_overdue`: the deadline missed.
+    Overdue {
+        due: chrono::NaiveDate,
+        order: Box<crate::workflow::Order>,
+    },
+    /// 电话督办 (recorded), 公函督办 or 线索移交 (proposed), with its trigger.
+    Supervision {
+        level: String,
+        trigger: String,
+        proposed: bool,
     },
     /// A same-issue cluster crossed the 现场督办 rule: `same_citizen`
     /// (`citizen_key` reported it `count` times within the days) or
@@ -319,6 +341,15 @@ impl TicketEvent {
     }
 
     /// The clusters merged, if this is a `clusters_merged` event.
+    /// The work order this event leaves behind, if it changes one.
+    pub fn order(&self) -> Option<&crate::workflow::Order> {
+        match &self.payload {
+            EventPayload::Triaged { order: Some(o), .. } => Some(o),
+            EventPayload::Workflow { order, .. } | EventPayload::Overdue { order, .. } => Some(order),
+            _ => None,
+        }
+    }
+
     pub fn merge(&self) -> Option<(&str, &[String])> {
         match &self.payload {
             EventPayload::ClustersMerged { into, from } => Some((into, from)),

@@ -103,6 +103,7 @@ async fn start(b: &Backend) -> Pipe {
         triage: None,
         neardup: Some(Stage::new(&Params::default())),
         max_in_flight: 4,
+        workflow: None,
     };
     tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
     tokio::spawn(run_sink(

@@ -71,6 +71,7 @@ async fn start_with_cache(dir: &std::path::Path, cache: usize) -> Pipe {
         triage: None,
         neardup: None,
         max_in_flight: 4,
+        workflow: None,
     };
     tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
     tokio::spawn(run_sink(

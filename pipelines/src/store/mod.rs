@@ -9,8 +9,9 @@ pub mod postgres;
 pub mod sqlite;
 
 use crate::ticket::TicketEvent;
+use crate::workflow::Order;
 use async_trait::async_trait;
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use minqing_connectors::Channel;
 use minqing_connectors::pull::CheckpointStore;
 use serde::Serialize;
@@ -298,6 +299,19 @@ pub trait WorkflowStore: Send + Sync {
     async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError>;
     /// Same-issue clusters of at least `min_members` tickets.
     async fn cluster_count(&self, min_members: i64) -> Result<u64, StoreError>;
+    /// A work order as stored.
+    async fn work_order(&self, ticket: Uuid) -> Result<Option<Order>, StoreError>;
+    /// Records an action: its events and the order after it, only if the
+    /// stored order is still at `expected_version`, with its idempotency
+    /// key, in one transaction.
+    async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError>;
+    /// The first answer given for an idempotency key.
+    async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError>;
+    /// Orders whose owed deadline is before `today` and not reported yet,
+    /// earliest first: what the SLA sweep works on (by index).
+    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<Order>, StoreError>;
+    /// Work orders for a supervisor's queries.
+    async fn orders(&self, q: &OrderQuery) -> Result<Vec<Order>, StoreError>;
     /// Parked transfers, most recently parked first.
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError>;
     /// Puts parked transfers (one ticket's, or all) back in line with a
@@ -340,10 +354,96 @@ pub(crate) fn stored_payload(e: &TicketEvent) -> serde_json::Value {
             serde_json::json!({"kind": "received", "short_no": ticket.short_no, "version": ticket.version})
         }
         // The reply and the unit's name are on the ticket row already.
-        crate::ticket::EventPayload::Triaged { decision: d } => serde_json::json!({
+        crate::ticket::EventPayload::Triaged { decision: d, .. } => serde_json::json!({
             "kind": "triaged", "scope": d.scope.id(), "rule": d.rule, "reason": d.reason,
             "category": d.category, "unit": d.unit, "manual": d.manual,
         }),
         p => serde_json::to_value(p).unwrap_or_default(),
     }
+}
+
+/// An action to record; see [`WorkflowStore::commit_action`].
+#[derive(Debug, Clone)]
+pub struct ActionCommit {
+    pub expected_version: u32,
+    pub order: Order,
+    pub events: Vec<TicketEvent>,
+    /// The key and the answer to give again for it.
+    pub key: Option<(String, u16, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    Done,
+    /// The key was used before: its first answer.
+    Replayed {
+        status: u16,
+        response: String,
+    },
+    /// Someone else changed the order first; it is at `version` now.
+    Stale {
+        version: u32,
+    },
+}
+
+/// Filters of [`WorkflowStore::orders`]; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    pub unit: Option<String>,
+    /// Not closed.
+    pub open: bool,
+    /// Owed deadline on or before this day.
+    pub due_by: Option<NaiveDate>,
+    /// Owed deadline on or after this day.
+    pub due_from: Option<NaiveDate>,
+    pub limit: i64,
+}
+
+/// The columns a store keeps beside an order's JSON.
+pub(crate) struct OrderRow {
+    pub ticket_id: Uuid,
+    pub state: &'static str,
+    pub unit: Option<String>,
+    pub sign_due: Option<NaiveDate>,
+    pub reply_due: Option<NaiveDate>,
+    pub due: Option<NaiveDate>,
+    pub open_due: Option<NaiveDate>,
+    pub provisional: bool,
+    pub version: i64,
+    pub body: String,
+}
+
+impl OrderRow {
+    pub(crate) fn of(o: &Order) -> OrderRow {
+        OrderRow {
+            ticket_id: o.ticket_id,
+            state: o.state.id(),
+            unit: o.unit.clone(),
+            sign_due: o.sign_due,
+            reply_due: o.reply_due,
+            due: o.due(),
+            open_due: o.open_due(),
+            provisional: o.provisional,
+            version: i64::from(o.version),
+            body: serde_json::to_string(o).unwrap_or_default(),
+        }
+    }
+}
+
+pub(crate) fn parse_order(body: &str) -> Result<Order, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("work order: {e}")))
+}
+
+/// The last order each ticket's events leave behind, highest version.
+pub(crate) fn orders_in<'a>(events: impl IntoIterator<Item = &'a TicketEvent>) -> Vec<&'a Order> {
+    let mut last: HashMap<Uuid, &Order> = HashMap::new();
+    for o in events.into_iter().filter_map(TicketEvent::order) {
+        let keep = last.get(&o.ticket_id).is_none_or(|p| p.version < o.version);
+        if keep {
+            last.insert(o.ticket_id, o);
+        }
+    }
+    let mut v: Vec<&Order> = last.into_values().collect();
+    v.sort_by_key(|o| o.ticket_id);
+    v
 }

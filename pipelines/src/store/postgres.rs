@@ -7,13 +7,13 @@
 //! no-op. Killed connections are replaced by the pool on the next call.
 
 use super::{
-    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS, NearDupRow, NewQuarantine,
-    ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, StoredEscalation, WorkflowStore, digest, neardup_row,
-    stored_payload, transfer_from_row,
+    ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
+    NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
+    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use minqing_connectors::Channel;
 use minqing_connectors::timefmt::shanghai;
 use serde::{Deserialize, Serialize};
@@ -281,6 +281,39 @@ fn candidate(r: &sqlx::postgres::PgRow) -> Result<DupCandidate, StoreError> {
     })
 }
 
+/// Writes orders unless the store holds a newer version already, so a
+/// redelivered event never winds an order back. One statement per batch.
+async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Postgres>, orders: &[&crate::workflow::Order]) -> Result<(), StoreError> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<OrderRow> = orders.iter().map(|o| OrderRow::of(o)).collect();
+    sqlx::query(
+        "INSERT INTO work_orders (ticket_id, state, unit, sign_due, reply_due, due, open_due, provisional, version, body, updated_at) \
+         SELECT id, st, u, sd, rd, d, od, p, v, b::jsonb, $11 \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::date[], $5::date[], $6::date[], $7::date[], $8::bool[], $9::int[], $10::text[]) \
+         AS x (id, st, u, sd, rd, d, od, p, v, b) \
+         ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, unit = excluded.unit, sign_due = excluded.sign_due, \
+         reply_due = excluded.reply_due, due = excluded.due, open_due = excluded.open_due, provisional = excluded.provisional, \
+         version = excluded.version, body = excluded.body, updated_at = excluded.updated_at \
+         WHERE excluded.version > work_orders.version",
+    )
+    .bind(rows.iter().map(|r| r.ticket_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.state.to_owned()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.unit.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.sign_due).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reply_due).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.due).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.open_due).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.provisional).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.version as i32).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.body.clone()).collect::<Vec<_>>())
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl WorkflowStore for PgStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
@@ -353,6 +386,7 @@ impl WorkflowStore for PgStore {
             .await?;
         }
         let new = insert_events(&mut tx, &events).await?;
+        upsert_orders(&mut tx, &orders_in(events.iter().copied())).await?;
         tx.commit().await?;
         Ok(Applied { new, deferred })
     }
@@ -642,6 +676,91 @@ impl WorkflowStore for PgStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
+    }
+
+    async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::workflow::Order>, StoreError> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body::text FROM work_orders WHERE ticket_id = $1")
+            .bind(ticket)
+            .fetch_optional(&self.pool)
+            .await?;
+        body.as_deref().map(parse_order).transpose()
+    }
+
+    async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = c.order.ticket_id;
+        // The order's row lock serializes actions on one order.
+        let version: Option<i32> = sqlx::query_scalar("SELECT version FROM work_orders WHERE ticket_id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some((key, _, _)) = &c.key
+            && let Some((status, response)) =
+                sqlx::query_as::<_, (i32, String)>("SELECT status, response FROM idempotency_keys WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+        {
+            return Ok(Committed::Replayed {
+                status: status as u16,
+                response,
+            });
+        }
+        if version != Some(c.expected_version as i32) {
+            return Ok(Committed::Stale {
+                version: version.unwrap_or(0) as u32,
+            });
+        }
+        let events: Vec<&TicketEvent> = c.events.iter().collect();
+        insert_events(&mut tx, &events).await?;
+        upsert_orders(&mut tx, &[&c.order]).await?;
+        if let Some((key, status, response)) = &c.key {
+            sqlx::query("INSERT INTO idempotency_keys (key, ticket_id, status, response) VALUES ($1, $2, $3, $4)")
+                .bind(key)
+                .bind(id)
+                .bind(i32::from(*status))
+                .bind(response)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Committed::Done)
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError> {
+        let row: Option<(i32, String)> = sqlx::query_as("SELECT status, response FROM idempotency_keys WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(s, r)| (s as u16, r)))
+    }
+
+    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<crate::workflow::Order>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT body::text FROM work_orders WHERE open_due < $1 ORDER BY open_due LIMIT $2")
+            .bind(today)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|b| parse_order(b)).collect()
+    }
+
+    async fn orders(&self, q: &OrderQuery) -> Result<Vec<crate::workflow::Order>, StoreError> {
+        let mut b = QueryBuilder::<Postgres>::new("SELECT body::text FROM work_orders WHERE TRUE");
+        if let Some(u) = &q.unit {
+            b.push(" AND unit = ").push_bind(u.clone());
+        }
+        if q.open {
+            b.push(" AND state <> 'closed'");
+        }
+        if let Some(d) = q.due_by {
+            b.push(" AND due <= ").push_bind(d);
+        }
+        if let Some(d) = q.due_from {
+            b.push(" AND due >= ").push_bind(d);
+        }
+        b.push(" ORDER BY due NULLS LAST, ticket_id LIMIT ").push_bind(q.limit.max(1));
+        let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.pool).await?;
+        rows.iter().map(|b| parse_order(b)).collect()
     }
 
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {

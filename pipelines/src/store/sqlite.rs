@@ -5,13 +5,13 @@
 //! thousands of appeals a second on a small machine.
 
 use super::{
-    Applied, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS, NearDupRow, NewQuarantine,
-    ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError, StoredEscalation, WorkflowStore, digest, neardup_row,
-    stored_payload, transfer_from_row,
+    ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
+    NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
+    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use minqing_connectors::Channel;
 use minqing_connectors::timefmt::shanghai;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -205,6 +205,40 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &
     Ok(new)
 }
 
+/// Writes orders unless the store holds a newer version already, so a
+/// redelivered event never winds an order back.
+async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Sqlite>, orders: &[&crate::workflow::Order]) -> Result<(), StoreError> {
+    let stamp = now();
+    let rows: Vec<OrderRow> = orders.iter().map(|o| OrderRow::of(o)).collect();
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    for chunk in pow2_chunks(&rows) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO work_orders (ticket_id, state, unit, sign_due, reply_due, due, open_due, provisional, version, body, updated_at) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.ticket_id.to_string())
+                .push_bind(r.state)
+                .push_bind(r.unit.clone())
+                .push_bind(day(r.sign_due))
+                .push_bind(day(r.reply_due))
+                .push_bind(day(r.due))
+                .push_bind(day(r.open_due))
+                .push_bind(r.provisional)
+                .push_bind(r.version)
+                .push_bind(r.body.clone())
+                .push_bind(stamp.clone());
+        });
+        q.push(
+            " ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, unit = excluded.unit, sign_due = excluded.sign_due, \
+             reply_due = excluded.reply_due, due = excluded.due, open_due = excluded.open_due, provisional = excluded.provisional, \
+             version = excluded.version, body = excluded.body, updated_at = excluded.updated_at \
+             WHERE excluded.version > work_orders.version",
+        );
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl WorkflowStore for SqliteStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
@@ -250,6 +284,9 @@ impl WorkflowStore for SqliteStore {
             resolve_merged(&mut tx, before).await?;
         }
         let new = insert_events(&mut tx, &rows).await?;
+        // Orders of deferred tickets wait with their events.
+        let orders: Vec<&crate::workflow::Order> = orders_in(events).into_iter().filter(|o| seqs.contains_key(&o.ticket_id)).collect();
+        upsert_orders(&mut tx, &orders).await?;
         tx.commit().await?;
         Ok(Applied { new, deferred })
     }
@@ -571,6 +608,96 @@ impl WorkflowStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
+    }
+
+    async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::workflow::Order>, StoreError> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM work_orders WHERE ticket_id = ?")
+            .bind(ticket.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        body.as_deref().map(parse_order).transpose()
+    }
+
+    async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some((key, _, _)) = &c.key
+            && let Some((status, response)) =
+                sqlx::query_as::<_, (i64, String)>("SELECT status, response FROM idempotency_keys WHERE key = ?")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+        {
+            return Ok(Committed::Replayed {
+                status: status as u16,
+                response,
+            });
+        }
+        let id = c.order.ticket_id;
+        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM work_orders WHERE ticket_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if version != Some(i64::from(c.expected_version)) {
+            return Ok(Committed::Stale {
+                version: version.unwrap_or(0) as u32,
+            });
+        }
+        let mut seqs = HashMap::new();
+        ticket_seqs(&mut tx, &[id], &mut seqs).await?;
+        let seq = *seqs
+            .get(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("work order {id} has no ticket")))?;
+        let rows: Vec<(i64, &TicketEvent)> = c.events.iter().map(|e| (seq, e)).collect();
+        insert_events(&mut tx, &rows).await?;
+        upsert_orders(&mut tx, &[&c.order]).await?;
+        if let Some((key, status, response)) = &c.key {
+            sqlx::query("INSERT INTO idempotency_keys (key, ticket_id, status, response, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(key)
+                .bind(id.to_string())
+                .bind(i64::from(*status))
+                .bind(response)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Committed::Done)
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError> {
+        let row: Option<(i64, String)> = sqlx::query_as("SELECT status, response FROM idempotency_keys WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(s, r)| (s as u16, r)))
+    }
+
+    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<crate::workflow::Order>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM work_orders WHERE open_due < ? ORDER BY open_due LIMIT ?")
+            .bind(today.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|b| parse_order(b)).collect()
+    }
+
+    async fn orders(&self, q: &OrderQuery) -> Result<Vec<crate::workflow::Order>, StoreError> {
+        let mut b = QueryBuilder::<Sqlite>::new("SELECT body FROM work_orders WHERE 1 = 1");
+        if let Some(u) = &q.unit {
+            b.push(" AND unit = ").push_bind(u.clone());
+        }
+        if q.open {
+            b.push(" AND state <> 'closed'");
+        }
+        if let Some(d) = q.due_by {
+            b.push(" AND due <= ").push_bind(d.to_string());
+        }
+        if let Some(d) = q.due_from {
+            b.push(" AND due >= ").push_bind(d.to_string());
+        }
+        b.push(" ORDER BY due IS NULL, due, ticket_id LIMIT ").push_bind(q.limit.max(1));
+        let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.pool).await?;
+        rows.iter().map(|b| parse_order(b)).collect()
     }
 
     async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {

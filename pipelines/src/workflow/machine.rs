@@ -253,6 +253,7 @@ pub enum Supervision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub ticket_id: Uuid,
+    pub channel: minqing_connectors::Channel,
     pub state: State,
     pub unit: Option<String>,
     pub category: Option<String>,
@@ -310,9 +311,10 @@ fn local_date(t: &DateTime<FixedOffset>) -> NaiveDate {
 
 impl Order {
     /// A new order in the centre's queue, or dispatched to `unit` at `at`.
-    pub fn new(ticket_id: Uuid, category: Option<String>) -> Order {
+    pub fn new(ticket_id: Uuid, channel: minqing_connectors::Channel, category: Option<String>) -> Order {
         Order {
             ticket_id,
+            channel,
             state: State::AwaitingDispatch,
             unit: None,
             category,
@@ -335,6 +337,25 @@ impl Order {
             provisional: false,
             version: 0,
         }
+    }
+
+    /// The deadline the order owes now: to sign, or to reply.
+    pub fn due(&self) -> Option<NaiveDate> {
+        match self.state {
+            State::Dispatched => self.sign_due,
+            s if s.awaits_reply() => self.reply_due,
+            _ => None,
+        }
+    }
+
+    /// [`Order::due`] while it has not been reported overdue: what the
+    /// sweep looks at.
+    pub fn open_due(&self) -> Option<NaiveDate> {
+        let reported = match self.state {
+            State::Dispatched => self.sign_overdue_for,
+            _ => self.reply_overdue_for,
+        };
+        self.due().filter(|d| reported != Some(*d))
     }
 
     /// Applies `action` by `actor` at `at`, or says which rule refuses it.
@@ -755,7 +776,7 @@ mod tests {
     }
 
     fn dispatched(unit: &str, day: &str) -> Order {
-        let o = Order::new(Uuid::nil(), Some("城乡建设".into()));
+        let o = Order::new(Uuid::nil(), minqing_connectors::Channel::Hotline12345, Some("城乡建设".into()));
         ok(&o, Action::Dispatch { unit: unit.into() }, &centre(), at(day, 9)).order
     }
 

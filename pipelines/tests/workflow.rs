@@ -1,0 +1,260 @@
+//! Work orders in both workflow stores: an order arrives with its dispatch
+//! event, actions commit only on the version they were decided on, a
+//! retried action with the same idempotency key gets the first answer, a
+//! redelivered old event never winds an order back, the SLA sweep finds
+//! what is late by index and reports it once, and a supervisor's queries.
+//!
+//! PostgreSQL is the one on 127.0.0.1:5432 (`scripts/services start`); each
+//! run gets its own database. With `MINQING_REQUIRE_SERVICES=1` an
+//! unreachable server fails the test, otherwise it is skipped with a note.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use minqing_connectors::{Channel, Contact, RawAppeal};
+use minqing_pipelines::calendar::Calendar;
+use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
+use minqing_pipelines::store::postgres::{PgSettings, PgStore};
+use minqing_pipelines::store::sqlite::SqliteStore;
+use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
+use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+use minqing_pipelines::workflow::{self, Action, Actor, Order, Role, Rules, State};
+use std::sync::Arc;
+
+fn at(day: &str, hour: u32) -> DateTime<FixedOffset> {
+    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    minqing_connectors::timefmt::shanghai()
+        .from_local_datetime(&d.and_hms_opt(hour, 0, 0).unwrap())
+        .unwrap()
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn unit() -> Actor {
+    Actor {
+        role: Role::Unit,
+        unit: Some("U-JH".into()),
+        name: "经办人".into(),
+    }
+}
+
+/// A stored ticket and its order, dispatched to U-JH on Monday 1 June 2026.
+async fn seed(store: &dyn WorkflowStore) -> Order {
+    let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
+    let n = Normalizer::new(Settings::default(), g);
+    let t = n
+        .normalize(&RawAppeal {
+            channel: Channel::Hotline12345,
+            source_id: "GD1".into(),
+            version: 0,
+            received_at: at("2026-06-01", 9),
+            title: None,
+            content: "金湖街道港湖村路灯坏了两个月".into(),
+            contact: Contact {
+                name: None,
+                phone: Some("13800000000".into()),
+                openid: None,
+                anonymous: false,
+            },
+            location: None,
+            coordinates: None,
+            appeal_type_code: None,
+            category_code: None,
+            attachments: vec![],
+            raw: "{}".into(),
+            accepted_at: None,
+        })
+        .unwrap();
+    let order = Order::new(t.ticket_id, t.channel, Some("城乡建设".into()));
+    let dispatch = Action::Dispatch { unit: "U-JH".into() };
+    let tr = order
+        .apply(
+            &dispatch,
+            &workflow::system(),
+            t.received_at,
+            &Calendar::builtin(),
+            &Rules::default(),
+        )
+        .unwrap();
+    let mut events = vec![TicketEvent::new(
+        t.ticket_id,
+        t.channel,
+        EventType::Received,
+        "",
+        t.received_at,
+        EventPayload::Received {
+            ticket: Box::new(t.clone()),
+        },
+    )];
+    events.extend(workflow::action_events(&tr, &dispatch, &workflow::system(), t.received_at));
+    store.apply_events(&events).await.unwrap();
+    tr.order
+}
+
+/// Decides `action` on the stored order and commits it.
+async fn act(store: &dyn WorkflowStore, action: Action, who: &Actor, when: DateTime<FixedOffset>, key: Option<&str>) -> Committed {
+    let id = seed_id(store).await;
+    let o = store.work_order(id).await.unwrap().expect("stored");
+    let tr = o.apply(&action, who, when, &Calendar::builtin(), &Rules::default()).unwrap();
+    store
+        .commit_action(&ActionCommit {
+            expected_version: o.version,
+            events: workflow::action_events(&tr, &action, who, when),
+            order: tr.order,
+            key: key.map(|k| (k.to_owned(), 200, format!("{{\"key\":\"{k}\"}}"))),
+        })
+        .await
+        .unwrap()
+}
+
+async fn seed_id(store: &dyn WorkflowStore) -> uuid::Uuid {
+    store
+        .orders(&OrderQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .ticket_id
+}
+
+async fn exercise(store: Arc<dyn WorkflowStore>) {
+    let s = store.as_ref();
+    let first = seed(s).await;
+    let stored = s.work_order(first.ticket_id).await.unwrap().unwrap();
+    assert_eq!(stored, first);
+    assert_eq!((stored.state, stored.sign_due), (State::Dispatched, Some(date("2026-06-02"))));
+
+    // Signed on time, with a key; the retry gets the first answer.
+    assert_eq!(
+        act(s, Action::Sign, &unit(), at("2026-06-02", 10), Some("k-sign")).await,
+        Committed::Done
+    );
+    let again = act(
+        s,
+        Action::Reply { text: "已修复".into() },
+        &unit(),
+        at("2026-06-02", 11),
+        Some("k-sign"),
+    )
+    .await;
+    assert_eq!(
+        again,
+        Committed::Replayed {
+            status: 200,
+            response: "{\"key\":\"k-sign\"}".into()
+        }
+    );
+    assert_eq!(s.idempotent("k-sign").await.unwrap().map(|x| x.0), Some(200));
+    let signed = s.work_order(first.ticket_id).await.unwrap().unwrap();
+    assert_eq!(
+        (signed.state, signed.version, signed.reply_due),
+        (State::Signed, 2, Some(date("2026-06-09")))
+    );
+
+    // Decided on an old version: refused as stale, nothing written.
+    let tr = first
+        .apply(
+            &Action::Sign,
+            &unit(),
+            at("2026-06-02", 12),
+            &Calendar::builtin(),
+            &Rules::default(),
+        )
+        .unwrap();
+    let stale = s
+        .commit_action(&ActionCommit {
+            expected_version: first.version,
+            events: workflow::action_events(&tr, &Action::Sign, &unit(), at("2026-06-02", 12)),
+            order: tr.order,
+            key: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(stale, Committed::Stale { version: 2 });
+    // A redelivered dispatch event does not wind the order back.
+    let dispatch = Action::Dispatch { unit: "U-JH".into() };
+    let old = Order::new(first.ticket_id, Channel::Hotline12345, None)
+        .apply(
+            &dispatch,
+            &workflow::system(),
+            at("2026-06-01", 9),
+            &Calendar::builtin(),
+            &Rules::default(),
+        )
+        .unwrap();
+    s.apply_events(&workflow::action_events(&old, &dispatch, &workflow::system(), at("2026-06-01", 9)))
+        .await
+        .unwrap();
+    assert_eq!(s.work_order(first.ticket_id).await.unwrap().unwrap().state, State::Signed);
+
+    // The sweep: nothing before the reply deadline, the order after it, once.
+    assert!(s.sweepable_orders(date("2026-06-09"), 100).await.unwrap().is_empty());
+    let late = s.sweepable_orders(date("2026-06-10"), 100).await.unwrap();
+    assert_eq!(late.len(), 1);
+    let found = late[0].sweep(date("2026-06-10")).expect("overdue");
+    assert_eq!(found.event, EventType::ReplyOverdue);
+    let c = s
+        .commit_action(&ActionCommit {
+            expected_version: late[0].version,
+            events: workflow::overdue_events(&found, at("2026-06-10", 0)),
+            order: found.order,
+            key: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(c, Committed::Done);
+    assert!(
+        s.sweepable_orders(date("2026-06-11"), 100).await.unwrap().is_empty(),
+        "reported once"
+    );
+
+    // Queries: open orders of the unit, what is due by a day.
+    let mine = OrderQuery {
+        unit: Some("U-JH".into()),
+        open: true,
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(s.orders(&mine).await.unwrap().len(), 1);
+    let overdue = OrderQuery {
+        due_by: Some(date("2026-06-09")),
+        ..mine.clone()
+    };
+    assert_eq!(s.orders(&overdue).await.unwrap()[0].reply_due, Some(date("2026-06-09")));
+    let not_yet = OrderQuery {
+        due_by: Some(date("2026-06-08")),
+        ..mine.clone()
+    };
+    assert!(s.orders(&not_yet).await.unwrap().is_empty());
+    let others = OrderQuery {
+        unit: Some("U-OTHER".into()),
+        ..mine
+    };
+    assert!(s.orders(&others).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn work_orders_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    exercise(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn work_orders_in_postgres() {
+    if tokio::net::TcpStream::connect(("127.0.0.1", 5432)).await.is_err() {
+        let msg = "work_orders_in_postgres: PostgreSQL (127.0.0.1:5432) unreachable; run scripts/services start";
+        assert!(std::env::var("MINQING_REQUIRE_SERVICES").as_deref() != Ok("1"), "{msg}");
+        eprintln!("skipped: {msg}");
+        return;
+    }
+    let name = format!("mq_workflow_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+    let store = PgStore::open(&PgSettings { url, max_connections: 4 }).await.unwrap();
+    exercise(Arc::new(store)).await;
+    let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+        .execute(&pool)
+        .await
+        .unwrap();
+}
