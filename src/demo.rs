@@ -252,7 +252,11 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         if let Ok(l) = landed(runtime.store.as_ref(), runtime.warehouse.as_ref()).await {
             now = l;
         }
-        let behind = now.workflow_tickets < before.workflow_tickets + meant || now.warehouse_tickets < before.warehouse_tickets + meant;
+        // The daily aggregate is written apart from the fact rows (a
+        // materialized view on ClickHouse), so it is waited for too.
+        let behind = now.workflow_tickets < before.workflow_tickets + meant
+            || now.warehouse_tickets < before.warehouse_tickets + meant
+            || now.warehouse_daily_total < before.warehouse_daily_total + meant;
         if !behind || Instant::now() > deadline {
             break;
         }

@@ -40,12 +40,16 @@ fn unit() -> Actor {
 
 /// A stored ticket and its order, dispatched to U-JH on Monday 1 June 2026.
 async fn seed(store: &dyn WorkflowStore) -> Order {
+    seed_one(store, "GD1").await
+}
+
+async fn seed_one(store: &dyn WorkflowStore, source_id: &str) -> Order {
     let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
     let n = Normalizer::new(Settings::default(), g);
     let t = n
         .normalize(&RawAppeal {
             channel: Channel::Hotline12345,
-            source_id: "GD1".into(),
+            source_id: source_id.into(),
             version: 0,
             received_at: at("2026-06-01", 9),
             title: None,
@@ -234,10 +238,54 @@ async fn exercise(store: Arc<dyn WorkflowStore>) {
     assert!(s.orders(&others).await.unwrap().is_empty());
 }
 
+/// Five orders swept in pages of two, on an injected date: late signing
+/// is reported once with phone supervision; late again for the reply,
+/// written supervision is proposed.
+async fn sweep_pages(store: Arc<dyn WorkflowStore>) {
+    use minqing_pipelines::workflow::sweep::{SweepReport, sweep};
+    let s = store.as_ref();
+    for i in 0..5 {
+        seed_one(s, &format!("GD{i}")).await;
+    }
+    let (r, events) = sweep(s, date("2026-06-02"), at("2026-06-02", 23), 2).await.unwrap();
+    assert_eq!((r, events.len()), (SweepReport::default(), 0), "due today is on time");
+    let (r, events) = sweep(s, date("2026-06-03"), at("2026-06-03", 0), 2).await.unwrap();
+    assert_eq!(
+        (r.sign_overdue, r.phone_supervision, r.written_supervision, events.len()),
+        (5, 5, 0, 10)
+    );
+    let (again, _) = sweep(s, date("2026-06-04"), at("2026-06-04", 0), 2).await.unwrap();
+    assert_eq!(again, SweepReport::default(), "once per deadline");
+    let all = s
+        .orders(&OrderQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for o in all {
+        let tr = o
+            .apply(&Action::Sign, &unit(), at("2026-06-04", 9), &Calendar::builtin(), &Rules::default())
+            .unwrap();
+        let c = ActionCommit {
+            expected_version: o.version,
+            events: workflow::action_events(&tr, &Action::Sign, &unit(), at("2026-06-04", 9)),
+            order: tr.order,
+            key: None,
+        };
+        assert_eq!(s.commit_action(&c).await.unwrap(), Committed::Done);
+    }
+    // Signed 4 June: reply due 11 June.
+    let (r, _) = sweep(s, date("2026-06-12"), at("2026-06-12", 0), 2).await.unwrap();
+    assert_eq!((r.reply_overdue, r.written_supervision, r.phone_supervision), (5, 5, 0));
+}
+
 #[tokio::test]
 async fn work_orders_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     exercise(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
+    let dir = tempfile::tempdir().unwrap();
+    sweep_pages(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
 }
 
 #[tokio::test]
@@ -252,6 +300,21 @@ async fn work_orders_in_postgres() {
     let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
     let store = PgStore::open(&PgSettings { url, max_connections: 4 }).await.unwrap();
     exercise(Arc::new(store)).await;
+    sqlx::query("TRUNCATE work_orders, ticket_events, tickets CASCADE")
+        .execute(
+            &sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let store = PgStore::open(&PgSettings {
+        url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+        max_connections: 4,
+    })
+    .await
+    .unwrap();
+    sweep_pages(Arc::new(store)).await;
     let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
         .execute(&pool)

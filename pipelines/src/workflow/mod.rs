@@ -6,6 +6,7 @@
 
 pub mod machine;
 pub mod rules;
+pub mod sweep;
 
 use crate::calendar::Calendar;
 use crate::ticket::{EventPayload, EventType, Ticket, TicketEvent};
