@@ -27,6 +27,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub log: LogSettings,
     pub server: ServerSettings,
+    /// Who may call `/api/v1`.
+    #[serde(default)]
+    pub api: crate::v1::ApiSettings,
     pub store: StoreSettings,
     pub bus: BusSettings,
     pub warehouse: WarehouseSettings,
@@ -382,6 +385,7 @@ pub fn validate(s: &Settings) -> Vec<String> {
     }
     p.extend(s.neardup.check("neardup"));
     p.extend(s.workflow.check("workflow"));
+    p.extend(s.api.check("api"));
     if s.calendar.dir.is_some()
         && let Err(e) = crate::calendar::load(s)
     {

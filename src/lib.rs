@@ -32,3 +32,4 @@ pub mod scheduler;
 pub mod sims;
 pub mod telemetry;
 pub mod triage;
+pub mod v1;

@@ -334,7 +334,14 @@ impl Runtime {
             started: std::time::Instant::now(),
             forward_stats,
         };
-        let app = router.merge(api::router(Arc::new(state)));
+        let v1 = crate::v1::V1::new(
+            store.clone(),
+            bus.clone(),
+            deadlines(settings)?,
+            &settings.api,
+            crate::v1::system_clock(),
+        );
+        let app = router.merge(api::router(Arc::new(state))).merge(crate::v1::router(Arc::new(v1)));
         let listener = tokio::net::TcpListener::bind(&settings.server.listen).await.with_context(|| {
             format!(
                 "binding server.listen {}; is another minqing running there?",

@@ -1,0 +1,360 @@
+//! `/api/v1`: work orders for handling units, the hotline centre,
+//! supervisors and analysts (`docs/openapi.yaml`).
+//!
+//! Every call carries `Authorization: Bearer <token>`; `[api]` maps tokens
+//! to a role (and a unit). An action is decided by the state machine on
+//! the order as stored and committed only on the version it was decided
+//! on, so two clerks acting at once cannot both win; an `Idempotency-Key`
+//! makes a retried request return the first answer without acting twice.
+//! Committed events go on the bus for the warehouse (the workflow store
+//! has them already and absorbs them again).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use minqing_pipelines::bus::Bus;
+use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
+use minqing_pipelines::workflow::{self, Action, Actor, Deadlines, RefusalKind, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    #[serde(default)]
+    pub tokens: Vec<ApiToken>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    pub token: String,
+    pub role: Role,
+    /// The unit's code, for role `unit`.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Who acts, for the record.
+    pub name: String,
+}
+
+impl ApiSettings {
+    pub fn check(&self, prefix: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, t) in self.tokens.iter().enumerate() {
+            let at = format!("{prefix}.tokens[{i}]");
+            if t.token.chars().count() < 16 {
+                out.push(format!("{at}.token: at least 16 characters, random; this one is guessable"));
+            }
+            if !seen.insert(&t.token) {
+                out.push(format!("{at}.token: listed twice"));
+            }
+            if t.role == Role::Unit && t.unit.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                out.push(format!("{at}.unit: a unit token needs the unit's code"));
+            }
+            if t.name.trim().is_empty() {
+                out.push(format!("{at}.name: empty; actions record who acted"));
+            }
+        }
+        out
+    }
+}
+
+/// The clock actions are stamped with; tests inject their own.
+pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai()))
+}
+
+pub struct V1 {
+    pub store: Arc<dyn WorkflowStore>,
+    pub bus: Arc<dyn Bus>,
+    pub deadlines: Deadlines,
+    pub tokens: HashMap<String, Actor>,
+    pub clock: Clock,
+}
+
+impl V1 {
+    pub fn new(store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>, deadlines: Deadlines, api: &ApiSettings, clock: Clock) -> V1 {
+        let tokens = api
+            .tokens
+            .iter()
+            .map(|t| {
+                (
+                    t.token.clone(),
+                    Actor {
+                        role: t.role,
+                        unit: t.unit.clone(),
+                        name: t.name.clone(),
+                    },
+                )
+            })
+            .collect();
+        V1 {
+            store,
+            bus,
+            deadlines,
+            tokens,
+            clock,
+        }
+    }
+}
+
+pub fn router(state: Arc<V1>) -> Router {
+    Router::new()
+        .route("/api/v1/orders", get(list))
+        .route("/api/v1/orders/{id}", get(one))
+        .route("/api/v1/orders/{id}/actions", post(act))
+        .with_state(state)
+}
+
+/// An error answer: `{"error": …, "rule": …}`.
+struct ApiError {
+    status: StatusCode,
+    error: String,
+    rule: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(json!({"error": self.error, "rule": self.rule}))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+fn error(status: StatusCode, error: impl Into<String>, rule: Option<&str>) -> ApiError {
+    ApiError {
+        status,
+        error: error.into(),
+        rule: rule.map(str::to_owned),
+    }
+}
+
+fn fail(status: StatusCode, e: impl Into<String>, rule: Option<&str>) -> Response {
+    error(status, e, rule).into_response()
+}
+
+fn store_failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "Workflow store call failed in /api/v1.");
+    fail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("the workflow store failed: {e}; retry"),
+        None,
+    )
+}
+
+fn who(s: &V1, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match token.and_then(|t| s.tokens.get(t)) {
+        Some(a) => Ok(a.clone()),
+        None => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "send Authorization: Bearer <token>, a token listed under [api] tokens",
+            None,
+        )),
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| error(StatusCode::NOT_FOUND, format!("`{id}` is not a ticket id (a UUID)"), None))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    unit: Option<String>,
+    /// `overdue`, `today` or `tomorrow` (the next working day).
+    due: Option<String>,
+    /// Closed orders too.
+    #[serde(default)]
+    all: bool,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(s): State<Arc<V1>>,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let actor = match who(&s, &headers) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, format!("query: {e}"), None),
+    };
+    // A unit sees its own orders only.
+    let unit = match (actor.role, &q.unit) {
+        (Role::Unit, Some(u)) if Some(u) != actor.unit.as_ref() => {
+            return fail(StatusCode::FORBIDDEN, "a unit reads its own orders only", Some("own_orders_only"));
+        }
+        (Role::Unit, _) => actor.unit.clone(),
+        (_, u) => u.clone(),
+    };
+    let today = (s.clock)().date_naive();
+    let (due_from, due_by) = match q.due.as_deref() {
+        None => (None, None),
+        Some("overdue") => (None, Some(today - Duration::days(1))),
+        Some("today") => (Some(today), Some(today)),
+        Some("tomorrow") => {
+            let (next, _) = s.deadlines.calendar.add_workdays(today, 1);
+            (Some(next), Some(next))
+        }
+        Some(other) => {
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("due: `{other}` is not one of overdue, today, tomorrow"),
+                None,
+            );
+        }
+    };
+    let query = OrderQuery {
+        unit,
+        open: !q.all,
+        due_from,
+        due_by,
+        limit: q.limit.unwrap_or(500).clamp(1, 10_000),
+    };
+    match s.store.orders(&query).await {
+        Ok(orders) => axum::Json(json!({"today": today, "orders": orders})).into_response(),
+        Err(e) => store_failed(e),
+    }
+}
+
+async fn one(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let actor = match who(&s, &headers) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r.into_response(),
+    };
+    match s.store.work_order(id).await {
+        Ok(Some(o)) if actor.role == Role::Unit && o.unit != actor.unit => {
+            fail(StatusCode::FORBIDDEN, "a unit reads its own orders only", Some("own_orders_only"))
+        }
+        Ok(Some(o)) => axum::Json(json!({"order": o})).into_response(),
+        Ok(None) => fail(StatusCode::NOT_FOUND, format!("no work order for ticket {id}"), None),
+        Err(e) => store_failed(e),
+    }
+}
+
+/// Attempts at an action when another one changed the order meanwhile.
+const RACES: usize = 3;
+
+async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let actor = match who(&s, &headers) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r.into_response(),
+    };
+    let action: Action = match serde_json::from_slice(&body) {
+        Ok(a) => a,
+        Err(e) => {
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("body: {e}; send one action, e.g. {{\"action\": \"sign\"}}"),
+                None,
+            );
+        }
+    };
+    // Keys are per caller: two clients cannot collide on one.
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Some(format!(
+            "{:?}:{}:{}:{}",
+            actor.role,
+            actor.unit.as_deref().unwrap_or(""),
+            actor.name,
+            k.trim()
+        )),
+        Some(_) => {
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency-Key: 1 to 200 visible characters",
+                None,
+            );
+        }
+    };
+    if let Some(k) = &key {
+        match s.store.idempotent(k).await {
+            Ok(Some((status, response))) => return replay(status, response),
+            Ok(None) => {}
+            Err(e) => return store_failed(e),
+        }
+    }
+    for _ in 0..RACES {
+        let order = match s.store.work_order(id).await {
+            Ok(Some(o)) => o,
+            Ok(None) => return fail(StatusCode::NOT_FOUND, format!("no work order for ticket {id}"), None),
+            Err(e) => return store_failed(e),
+        };
+        let at = (s.clock)();
+        let tr = match order.apply(&action, &actor, at, &s.deadlines.calendar, &s.deadlines.rules) {
+            Ok(t) => t,
+            Err(r) => {
+                let status = match r.kind {
+                    RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+                    RefusalKind::Conflict => StatusCode::CONFLICT,
+                    RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                return fail(status, r.message, Some(r.rule));
+            }
+        };
+        let events = workflow::action_events(&tr, &action, &actor, at);
+        let answer = json!({
+            "order": tr.order,
+            "event": tr.event.id(),
+            "events": events.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        })
+        .to_string();
+        let commit = ActionCommit {
+            expected_version: order.version,
+            order: tr.order.clone(),
+            events: events.clone(),
+            key: key.clone().map(|k| (k, 200, answer.clone())),
+        };
+        match s.store.commit_action(&commit).await {
+            Ok(Committed::Done) => {
+                if let Err(e) = s.bus.publish_events(events).await {
+                    tracing::warn!(error = %e, ticket = %id, "Action committed but not relayed to the warehouse.");
+                }
+                return replay(200, answer);
+            }
+            Ok(Committed::Replayed { status, response }) => return replay(status, response),
+            Ok(Committed::Stale { .. }) => continue,
+            Err(e) => return store_failed(e),
+        }
+    }
+    fail(
+        StatusCode::CONFLICT,
+        "the order kept changing while this action was decided; read it again and retry",
+        Some("concurrent_change"),
+    )
+}
+
+fn replay(status: u16, response: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    (status, [(header::CONTENT_TYPE, "application/json")], response).into_response()
+}

@@ -1,0 +1,277 @@
+//! `/api/v1` over real HTTP on the embedded store: token auth and roles, a
+//! unit acting on another unit's order, rule refusals with their ids,
+//! idempotent retries, two clerks acting at once, supervisor queries, and
+//! the actions relayed to the warehouse.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use minqing::v1::{ApiSettings, ApiToken, Clock, V1};
+use minqing_connectors::{Channel, Contact, RawAppeal};
+use minqing_pipelines::bus::EventQueue;
+use minqing_pipelines::bus::memory::MemoryBus;
+use minqing_pipelines::calendar::Calendar;
+use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
+use minqing_pipelines::sink::{Batching, WarehouseTarget, run_sink};
+use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::store::sqlite::SqliteStore;
+use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+use minqing_pipelines::warehouse::sqlite::SqliteWarehouse;
+use minqing_pipelines::workflow::{self, Action, Deadlines, Order, Role, Rules};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+fn at(day: &str, hour: u32) -> DateTime<FixedOffset> {
+    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    minqing_connectors::timefmt::shanghai()
+        .from_local_datetime(&d.and_hms_opt(hour, 0, 0).unwrap())
+        .unwrap()
+}
+
+const UNIT: &str = "unit-jinhu-0123456789";
+const OTHER: &str = "unit-other-0123456789";
+const CENTRE: &str = "centre-0123456789abc";
+const ANALYST: &str = "analyst-0123456789ab";
+
+fn tokens() -> ApiSettings {
+    let t = |token: &str, role, unit: Option<&str>, name: &str| ApiToken {
+        token: token.into(),
+        role,
+        unit: unit.map(str::to_owned),
+        name: name.into(),
+    };
+    ApiSettings {
+        tokens: vec![
+            t(UNIT, Role::Unit, Some("U-JH"), "金湖街道办"),
+            t(OTHER, Role::Unit, Some("U-OTHER"), "保安镇政府"),
+            t(CENTRE, Role::Centre, None, "话务员A"),
+            t(ANALYST, Role::Analyst, None, "分析员"),
+        ],
+    }
+}
+
+/// Stores a ticket and its order, dispatched to U-JH on Monday 1 June 2026,
+/// and sends them to the warehouse.
+async fn seed(api: &Api, source_id: &str) -> Uuid {
+    let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
+    let t = Normalizer::new(Settings::default(), g)
+        .normalize(&RawAppeal {
+            channel: Channel::Hotline12345,
+            source_id: source_id.into(),
+            version: 0,
+            received_at: at("2026-06-01", 9),
+            title: None,
+            content: format!("金湖街道港湖村路灯坏了（{source_id}）"),
+            contact: Contact {
+                name: None,
+                phone: Some("13800000000".into()),
+                openid: None,
+                anonymous: false,
+            },
+            location: None,
+            coordinates: None,
+            appeal_type_code: None,
+            category_code: None,
+            attachments: vec![],
+            raw: "{}".into(),
+            accepted_at: None,
+        })
+        .unwrap();
+    let dispatch = Action::Dispatch { unit: "U-JH".into() };
+    let tr = Order::new(t.ticket_id, t.channel, None)
+        .apply(
+            &dispatch,
+            &workflow::system(),
+            t.received_at,
+            &Calendar::builtin(),
+            &Rules::default(),
+        )
+        .unwrap();
+    let mut events = vec![TicketEvent::new(
+        t.ticket_id,
+        t.channel,
+        EventType::Received,
+        "",
+        t.received_at,
+        EventPayload::Received {
+            ticket: Box::new(t.clone()),
+        },
+    )];
+    events.extend(workflow::action_events(&tr, &dispatch, &workflow::system(), t.received_at));
+    api.store.apply_events(&events).await.unwrap();
+    minqing_pipelines::bus::Bus::publish_events(api.bus.as_ref(), events).await.unwrap();
+    t.ticket_id
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    now: Arc<Mutex<DateTime<FixedOffset>>>,
+    store: Arc<dyn WorkflowStore>,
+    bus: Arc<MemoryBus>,
+    warehouse: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap());
+        let wh_path = dir.path().join("warehouse.db");
+        let warehouse = Arc::new(SqliteWarehouse::open(&wh_path).await.unwrap());
+        let bus = Arc::new(MemoryBus::new(&[EventQueue::Warehouse], 100));
+        tokio::spawn(run_sink(
+            Arc::new(WarehouseTarget::new(warehouse, Default::default())),
+            minqing_pipelines::bus::Bus::consume_events(bus.as_ref(), EventQueue::Warehouse)
+                .await
+                .unwrap(),
+            Batching::default(),
+            CancellationToken::new(),
+        ));
+        let now = Arc::new(Mutex::new(at("2026-06-01", 10)));
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || *now.lock().unwrap())
+        };
+        let deadlines = Deadlines {
+            calendar: Arc::new(Calendar::builtin()),
+            rules: Rules::default(),
+        };
+        let v1 = V1::new(store.clone(), bus.clone(), deadlines, &tokens(), clock);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, minqing::v1::router(Arc::new(v1))).await });
+        Api {
+            base,
+            http: reqwest::Client::new(),
+            now,
+            store,
+            bus,
+            warehouse: wh_path,
+            _dir: dir,
+        }
+    }
+
+    fn set_now(&self, t: DateTime<FixedOffset>) {
+        *self.now.lock().unwrap() = t;
+    }
+
+    async fn act(&self, token: &str, id: Uuid, body: Value, key: Option<&str>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .post(format!("{}/api/v1/orders/{id}/actions", self.base))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(k) = key {
+            r = r.header("Idempotency-Key", k);
+        }
+        let resp = r.send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_roles_refusals_and_idempotent_retries() {
+    let api = Api::start().await;
+    let id = seed(&api, "GD1").await;
+    let order = format!("/api/v1/orders/{id}");
+
+    // Auth.
+    assert_eq!(api.get(None, &order).await.0, 401);
+    assert_eq!(api.get(Some("not-a-token-at-all"), &order).await.0, 401);
+    assert_eq!(api.get(Some(UNIT), &order).await.0, 200);
+    let (s, b) = api.get(Some(OTHER), &order).await;
+    assert_eq!((s, b["rule"].as_str()), (403, Some("own_orders_only")));
+    assert_eq!(api.get(Some(ANALYST), &order).await.0, 200);
+
+    // Another unit's order, an analyst, a centre-only action, a bad body.
+    let (s, b) = api.act(OTHER, id, json!({"action": "sign"}), None).await;
+    assert_eq!((s, b["rule"].as_str()), (403, Some("own_orders_only")));
+    assert_eq!(api.act(ANALYST, id, json!({"action": "sign"}), None).await.0, 403);
+    let (s, b) = api.act(UNIT, id, json!({"action": "dispatch", "unit": "U-X"}), None).await;
+    assert_eq!((s, b["rule"].as_str()), (403, Some("role")));
+    let (s, b) = api.act(UNIT, id, json!({"action": "fly"}), None).await;
+    assert_eq!(s, 422, "{b}");
+
+    // Signed once; the retry with the same key answers the same and acts not.
+    let (s, first) = api.act(UNIT, id, json!({"action": "sign"}), Some("sign-1")).await;
+    assert_eq!((s, first["order"]["state"].as_str()), (200, Some("signed")), "{first}");
+    let (s, again) = api.act(UNIT, id, json!({"action": "sign"}), Some("sign-1")).await;
+    assert_eq!((s, &again), (200, &first));
+    assert_eq!(api.store.work_order(id).await.unwrap().unwrap().version, 2);
+    // Without the key it is a new request, refused by the state rule.
+    let (s, b) = api.act(UNIT, id, json!({"action": "sign"}), None).await;
+    assert_eq!((s, b["rule"].as_str()), (409, Some("state")));
+
+    // A return two working days late names its rule.
+    api.set_now(at("2026-06-04", 9));
+    let (s, b) = api
+        .act(UNIT, id, json!({"action": "return", "reason": "不属我单位职责"}), None)
+        .await;
+    assert_eq!((s, b["rule"].as_str()), (409, Some("return_within_2_workdays")), "{b}");
+
+    // Supervisor queries: the reply is due 8 June (signed Monday 1 June).
+    api.set_now(at("2026-06-08", 9));
+    let (s, b) = api.get(Some(CENTRE), "/api/v1/orders?due=today").await;
+    assert_eq!((s, b["orders"].as_array().map(Vec::len)), (200, Some(1)), "{b}");
+    assert_eq!(api.get(Some(CENTRE), "/api/v1/orders?due=overdue").await.1["orders"], json!([]));
+    api.set_now(at("2026-06-05", 9));
+    let (_, b) = api.get(Some(CENTRE), "/api/v1/orders?due=tomorrow").await;
+    assert_eq!(
+        b["orders"].as_array().map(Vec::len),
+        Some(1),
+        "Friday's next working day is Monday: {b}"
+    );
+    api.set_now(at("2026-06-09", 9));
+    let (_, b) = api.get(Some(UNIT), "/api/v1/orders?due=overdue").await;
+    assert_eq!(b["orders"][0]["ticket_id"], json!(id));
+    assert_eq!(api.get(Some(OTHER), "/api/v1/orders?unit=U-JH").await.0, 403);
+    assert_eq!(api.get(Some(OTHER), "/api/v1/orders").await.1["orders"], json!([]));
+    assert_eq!(api.get(Some(CENTRE), "/api/v1/orders?due=someday").await.0, 422);
+
+    // The actions reached the warehouse.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", api.warehouse.display()))
+        .await
+        .unwrap();
+    let mut signed = 0i64;
+    for _ in 0..50 {
+        signed = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE event_type = 'signed'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if signed > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(signed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clerks_acting_at_once_one_wins() {
+    let api = Arc::new(Api::start().await);
+    let id = seed(&api, "GD2").await;
+    let mut tasks = Vec::new();
+    for k in 0..8 {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            api.act(UNIT, id, json!({"action": "sign"}), Some(&format!("clerk-{k}"))).await.0
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    codes.sort_unstable();
+    assert_eq!(codes, vec![200, 409, 409, 409, 409, 409, 409, 409]);
+    assert_eq!(api.store.work_order(id).await.unwrap().unwrap().version, 2);
+}
