@@ -29,6 +29,7 @@ pub struct ApiState {
     pub channels: Arc<BTreeMap<Channel, ChannelInfo>>,
     pub started: std::time::Instant,
     pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
+    pub sweep_stats: Arc<crate::sweeper::SweepStats>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -174,6 +175,58 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            v.load(Ordering::Relaxed)
+        );
+    }
+    let w = &s.sweep_stats;
+    for (name, help, v, kind) in [
+        ("minqing_sla_sweeps_total", "SLA sweeps run.", &w.runs, "counter"),
+        (
+            "minqing_sla_sweep_failures_total",
+            "SLA sweeps that failed (alert).",
+            &w.failures,
+            "counter",
+        ),
+        (
+            "minqing_sla_sign_overdue_total",
+            "Orders reported late to sign.",
+            &w.sign_overdue,
+            "counter",
+        ),
+        (
+            "minqing_sla_reply_overdue_total",
+            "Orders reported late to reply.",
+            &w.reply_overdue,
+            "counter",
+        ),
+        (
+            "minqing_supervision_phone_total",
+            "Phone supervision (电话督办) recorded.",
+            &w.phone_supervision,
+            "counter",
+        ),
+        (
+            "minqing_supervision_written_total",
+            "Written supervision (公函督办) proposed.",
+            &w.written_supervision,
+            "counter",
+        ),
+        (
+            "minqing_clue_transfers_total",
+            "Clue transfers (线索移交) proposed.",
+            &w.clue_transfers,
+            "counter",
+        ),
+        (
+            "minqing_provisional_orders",
+            "Open orders with deadlines on the weekday rule (a year the calendar lacks; add its file).",
+            &w.provisional_orders,
+            "gauge",
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
             v.load(Ordering::Relaxed)
         );
     }

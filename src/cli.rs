@@ -62,6 +62,11 @@ pub enum Command {
         #[command(subcommand)]
         action: CalendarAction,
     },
+    /// Work orders: open per unit, overdue, due today or tomorrow; one SLA sweep.
+    Tickets {
+        #[command(subcommand)]
+        action: TicketsAction,
+    },
     /// The Huangshi 12345 outbox: parked transfers and requeueing them.
     Forward {
         #[command(subcommand)]
@@ -291,6 +296,47 @@ pub enum ForwardAction {
         ticket: Option<String>,
         #[arg(long)]
         all: bool,
+    },
+}
+
+/// Which orders and how to print them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OrderFilter {
+    /// One unit's code.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// As of this day (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub date: Option<String>,
+    #[arg(long, default_value_t = 500)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketsAction {
+    /// Open orders with their deadlines, earliest first.
+    Open {
+        #[command(flatten)]
+        filter: OrderFilter,
+    },
+    /// Orders past the deadline they owe now (to sign or to reply).
+    Overdue {
+        #[command(flatten)]
+        filter: OrderFilter,
+    },
+    /// Orders due `today` or `tomorrow` (the next working day).
+    Due {
+        when: String,
+        #[command(flatten)]
+        filter: OrderFilter,
+    },
+    /// Run one SLA sweep now, recorded in the workflow store (the gateway
+    /// runs it on `workflow.sweep_schedule` and relays it to the warehouse).
+    Sweep {
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 

@@ -385,6 +385,12 @@ pub fn validate(s: &Settings) -> Vec<String> {
     }
     p.extend(s.neardup.check("neardup"));
     p.extend(s.workflow.check("workflow"));
+    if let Err(e) = cron::Schedule::from_str(&s.workflow.sweep_schedule) {
+        p.push(format!(
+            "workflow.sweep_schedule: `{}` is not a cron schedule (sec min hour day month weekday): {e}",
+            s.workflow.sweep_schedule
+        ));
+    }
     p.extend(s.api.check("api"));
     if s.calendar.dir.is_some()
         && let Err(e) = crate::calendar::load(s)

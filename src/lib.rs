@@ -30,6 +30,8 @@ pub mod quarantine;
 pub mod runtime;
 pub mod scheduler;
 pub mod sims;
+pub mod sweeper;
 pub mod telemetry;
+pub mod tickets;
 pub mod triage;
 pub mod v1;

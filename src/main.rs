@@ -176,6 +176,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
             }
         },
+        Command::Tickets { action } => {
+            telemetry::init("warn");
+            print!("{}", minqing::tickets::command(&settings, action).await?);
+        }
         Command::Forward { action } => {
             telemetry::init("warn");
             print!("{}", minqing::forward::command(&settings, action).await?);

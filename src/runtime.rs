@@ -324,6 +324,7 @@ impl Runtime {
             })));
         }
         let channels = Arc::new(channels);
+        let sweep_stats = Arc::new(crate::sweeper::SweepStats::default());
         let state = api::ApiState {
             store: store.clone(),
             warehouse: warehouse.clone(),
@@ -333,7 +334,18 @@ impl Runtime {
             channels: channels.clone(),
             started: std::time::Instant::now(),
             forward_stats,
+            sweep_stats: sweep_stats.clone(),
         };
+        crate::sweeper::spawn(
+            settings,
+            &tracker,
+            store.clone(),
+            bus.clone(),
+            deadlines(settings)?,
+            sweep_stats.clone(),
+            cancel.clone(),
+        )
+        .await?;
         let v1 = crate::v1::V1::new(
             store.clone(),
             bus.clone(),

@@ -230,6 +230,7 @@ async fn list(
         open: !q.all,
         due_from,
         due_by,
+        provisional: false,
         limit: q.limit.unwrap_or(500).clamp(1, 10_000),
     };
     match s.store.orders(&query).await {

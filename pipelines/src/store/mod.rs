@@ -396,6 +396,8 @@ pub struct OrderQuery {
     pub due_by: Option<NaiveDate>,
     /// Owed deadline on or after this day.
     pub due_from: Option<NaiveDate>,
+    /// Only orders with deadlines counted on the weekday rule.
+    pub provisional: bool,
     pub limit: i64,
 }
 

@@ -752,6 +752,9 @@ impl WorkflowStore for PgStore {
         if q.open {
             b.push(" AND state <> 'closed'");
         }
+        if q.provisional {
+            b.push(" AND provisional");
+        }
         if let Some(d) = q.due_by {
             b.push(" AND due <= ").push_bind(d);
         }

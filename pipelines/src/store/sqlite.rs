@@ -689,6 +689,9 @@ impl WorkflowStore for SqliteStore {
         if q.open {
             b.push(" AND state <> 'closed'");
         }
+        if q.provisional {
+            b.push(" AND provisional = 1");
+        }
         if let Some(d) = q.due_by {
             b.push(" AND due <= ").push_bind(d.to_string());
         }

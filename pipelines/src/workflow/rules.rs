@@ -20,6 +20,8 @@ pub struct Rules {
     pub rework_workdays: u32,
     /// 即来即办: categories replied to on the working day they are signed.
     pub immediate_categories: Vec<String>,
+    /// When the SLA sweep runs (cron, with seconds).
+    pub sweep_schedule: String,
 }
 
 impl Default for Rules {
@@ -31,6 +33,7 @@ impl Default for Rules {
             max_workdays: 30,
             rework_workdays: 5,
             immediate_categories: Vec::new(),
+            sweep_schedule: "0 */5 * * * *".into(),
         }
     }
 }

@@ -1,0 +1,147 @@
+//! The SLA sweep on its cron schedule (`[workflow] sweep_schedule`), and
+//! the start-up pass that recounts provisional deadlines once the
+//! calendar covers their year. Each sweep's events go on the bus for the
+//! warehouse; its figures are kept for `/metrics`.
+
+use crate::config::Settings;
+use chrono::Utc;
+use minqing_pipelines::bus::Bus;
+use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
+use minqing_pipelines::workflow::Deadlines;
+use minqing_pipelines::workflow::sweep::{SweepReport, sweep};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Totals since start, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct SweepStats {
+    pub runs: AtomicU64,
+    pub failures: AtomicU64,
+    pub sign_overdue: AtomicU64,
+    pub reply_overdue: AtomicU64,
+    pub phone_supervision: AtomicU64,
+    pub written_supervision: AtomicU64,
+    pub clue_transfers: AtomicU64,
+    /// Open orders whose deadlines were counted on the weekday rule.
+    pub provisional_orders: AtomicU64,
+}
+
+impl SweepStats {
+    fn add(&self, r: &SweepReport) {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.sign_overdue.fetch_add(r.sign_overdue, Ordering::Relaxed);
+        self.reply_overdue.fetch_add(r.reply_overdue, Ordering::Relaxed);
+        self.phone_supervision.fetch_add(r.phone_supervision, Ordering::Relaxed);
+        self.written_supervision.fetch_add(r.written_supervision, Ordering::Relaxed);
+        self.clue_transfers.fetch_add(r.clue_transfers, Ordering::Relaxed);
+    }
+}
+
+/// Today in Asia/Shanghai.
+pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
+    Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai())
+}
+
+/// One sweep as of `at`; its events are relayed to the warehouse.
+pub async fn run_once(store: &dyn WorkflowStore, bus: &dyn Bus, at: chrono::DateTime<chrono::FixedOffset>) -> anyhow::Result<SweepReport> {
+    let (report, events) = sweep(store, at.date_naive(), at, 1000).await?;
+    for chunk in events.chunks(500) {
+        if let Err(e) = bus.publish_events(chunk.to_vec()).await {
+            tracing::warn!(error = %e, "Sweep events recorded but not relayed to the warehouse.");
+        }
+    }
+    Ok(report)
+}
+
+/// Recounts the deadlines of provisional orders on the calendar as loaded
+/// now; returns (recounted, still provisional).
+pub async fn recount_provisional(store: &dyn WorkflowStore, d: &Deadlines) -> anyhow::Result<(u64, u64)> {
+    let q = OrderQuery {
+        open: true,
+        provisional: true,
+        limit: 100_000,
+        ..OrderQuery::default()
+    };
+    let (mut fixed, mut still) = (0, 0);
+    for o in store.orders(&q).await? {
+        let mut r = o.recompute(&d.calendar, &d.rules);
+        if r.provisional {
+            still += 1;
+            continue;
+        }
+        r.version = o.version + 1;
+        let c = ActionCommit {
+            expected_version: o.version,
+            order: r,
+            events: Vec::new(),
+            key: None,
+        };
+        if store.commit_action(&c).await? == Committed::Done {
+            fixed += 1;
+        }
+    }
+    Ok((fixed, still))
+}
+
+/// Recounts provisional deadlines, warns about years the calendar lacks,
+/// then sweeps on the schedule until cancelled.
+pub async fn spawn(
+    settings: &Settings,
+    tracker: &TaskTracker,
+    store: Arc<dyn WorkflowStore>,
+    bus: Arc<dyn Bus>,
+    deadlines: Deadlines,
+    stats: Arc<SweepStats>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let schedule = cron::Schedule::from_str(&settings.workflow.sweep_schedule)
+        .map_err(|e| anyhow::anyhow!("workflow.sweep_schedule `{}`: {e}", settings.workflow.sweep_schedule))?;
+    let year = now().date_naive().year_ce().1 as i32;
+    for y in [year, year + 1] {
+        if !deadlines.calendar.covers(y) {
+            tracing::warn!(
+                year = y,
+                "The working-day calendar has no data for {y}: deadlines there follow the weekday rule and are marked provisional \
+                 until config/calendar/{y}.toml is added (see `minqing calendar check`)."
+            );
+        }
+    }
+    match recount_provisional(store.as_ref(), &deadlines).await {
+        Ok((fixed, still)) => {
+            stats.provisional_orders.store(still, Ordering::Relaxed);
+            if fixed > 0 {
+                tracing::info!(fixed, "Provisional deadlines recounted on the calendar's new data.");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "Could not recount provisional deadlines; the next start tries again."),
+    }
+    tracker.spawn(async move {
+        loop {
+            let Some(next) = schedule.upcoming(Utc).next() else { return };
+            let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = cancel.cancelled() => return,
+            }
+            match run_once(store.as_ref(), bus.as_ref(), now()).await {
+                Ok(r) => {
+                    stats.add(&r);
+                    if r != SweepReport::default() {
+                        tracing::info!(?r, "SLA sweep.");
+                    }
+                }
+                Err(e) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "SLA sweep failed; the next tick tries again.");
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+use chrono::Datelike;
