@@ -112,6 +112,17 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The SLA sweep over `--orders` open work orders, `--late` of them past
+    /// their deadline, in the configured workflow store (which must be
+    /// empty: the benchmark fills it).
+    Sweep {
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 10_000)]
+        late: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Classification throughput on one core: every text of a CSV, predicted
     /// over and over on one thread for `--seconds`.
     Classifier {

@@ -265,6 +265,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
             }
         }
+        Command::Bench {
+            what: BenchCommand::Sweep { orders, late, json },
+        } => {
+            telemetry::init("warn");
+            let r = minqing::sweeper::bench(&settings, orders, late).await?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "SLA sweep on {} ({} open orders, {} late), filled in {:.1} s:\n  \
+                     sweep that reported them: {} ms ({} sign_overdue events plus phone supervision)\n  \
+                     sweep with nothing to report: {} ms\n  \
+                     reproduce: minqing bench sweep --orders {orders} --late {late}",
+                    r.backend, r.orders, r.late, r.seed_secs, r.sweep_ms, r.reported, r.idle_sweep_ms
+                );
+            }
+        }
         Command::CheckConfig
         | Command::Classifier { .. }
         | Command::Bench {

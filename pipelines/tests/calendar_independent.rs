@@ -45,7 +45,8 @@ fn every_day_of_2023_to_2026_agrees_with_chinesecalendar() {
         }
         days += 1;
     }
-    let expected = (NaiveDate::from_ymd_opt(2026, 12, 31).unwrap() - NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(1)).num_days();
+    let expected =
+        (NaiveDate::from_ymd_opt(2026, 12, 31).unwrap() - NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(1)).num_days();
     assert_eq!(days, expected);
     assert!(disagree.is_empty(), "{} days disagree:\n{}", disagree.len(), disagree.join("\n"));
 }

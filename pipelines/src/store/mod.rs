@@ -305,6 +305,15 @@ pub trait WorkflowStore: Send + Sync {
     /// stored order is still at `expected_version`, with its idempotency
     /// key, in one transaction.
     async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError>;
+    /// Many commits without idempotency keys (a sweep's page), each only
+    /// if its order is still at its expected version; one answer each.
+    async fn commit_many(&self, commits: &[ActionCommit]) -> Result<Vec<Committed>, StoreError> {
+        let mut out = Vec::with_capacity(commits.len());
+        for c in commits {
+            out.push(self.commit_action(c).await?);
+        }
+        Ok(out)
+    }
     /// The first answer given for an idempotency key.
     async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError>;
     /// Orders whose owed deadline is before `today` and not reported yet,

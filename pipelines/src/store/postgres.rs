@@ -727,6 +727,40 @@ impl WorkflowStore for PgStore {
         Ok(Committed::Done)
     }
 
+    /// One transaction for the page: rows locked, versions compared, the
+    /// events and orders of the ones still current written in a batch each.
+    async fn commit_many(&self, commits: &[ActionCommit]) -> Result<Vec<Committed>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<Uuid> = commits.iter().map(|c| c.order.ticket_id).collect();
+        let rows: Vec<(Uuid, i32)> =
+            sqlx::query_as("SELECT ticket_id, version FROM work_orders WHERE ticket_id = ANY($1) ORDER BY ticket_id FOR UPDATE")
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?;
+        let have: HashMap<Uuid, i32> = rows.into_iter().collect();
+        let mut answers = Vec::with_capacity(commits.len());
+        let mut events: Vec<&TicketEvent> = Vec::new();
+        let mut orders = Vec::new();
+        let mut taken = HashSet::new();
+        for c in commits {
+            let current = have.get(&c.order.ticket_id).copied();
+            // Two commits for one order in a page: only the first can hold.
+            if current == Some(c.expected_version as i32) && taken.insert(c.order.ticket_id) {
+                events.extend(c.events.iter());
+                orders.push(&c.order);
+                answers.push(Committed::Done);
+            } else {
+                answers.push(Committed::Stale {
+                    version: current.unwrap_or(0) as u32,
+                });
+            }
+        }
+        insert_events(&mut tx, &events).await?;
+        upsert_orders(&mut tx, &orders).await?;
+        tx.commit().await?;
+        Ok(answers)
+    }
+
     async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError> {
         let row: Option<(i32, String)> = sqlx::query_as("SELECT status, response FROM idempotency_keys WHERE key = $1")
             .bind(key)

@@ -39,21 +39,26 @@ pub async fn sweep(
     let mut recorded = Vec::new();
     loop {
         let orders = store.sweepable_orders(today, batch.max(1)).await?;
+        let commits: Vec<ActionCommit> = orders
+            .iter()
+            .filter_map(|o| {
+                let found = o.sweep(today)?;
+                Some(ActionCommit {
+                    expected_version: o.version,
+                    events: overdue_events(&found, at),
+                    order: found.order,
+                    key: None,
+                })
+            })
+            .collect();
+        let answers = store.commit_many(&commits).await?;
         let mut progress = false;
-        for o in &orders {
-            let Some(found) = o.sweep(today) else { continue };
-            let events = overdue_events(&found, at);
-            let c = ActionCommit {
-                expected_version: o.version,
-                order: found.order.clone(),
-                events: events.clone(),
-                key: None,
-            };
-            match store.commit_action(&c).await? {
+        for (c, a) in commits.into_iter().zip(answers) {
+            match a {
                 Committed::Done => {
                     progress = true;
-                    count(&mut report, &events);
-                    recorded.extend(events);
+                    count(&mut report, &c.events);
+                    recorded.extend(c.events);
                 }
                 Committed::Stale { .. } | Committed::Replayed { .. } => report.raced += 1,
             }
