@@ -76,6 +76,10 @@ pub struct Report {
     /// workflow store, and the escalations it recorded.
     pub clusters: u64,
     pub escalations: u64,
+    /// The simulated units' work on the orders (a fresh store only), with
+    /// what their plan should produce under `expected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<crate::units_sim::WorkflowReport>,
     /// What triage decided for new, non-duplicate tickets.
     pub triage: ExpectedTriage,
     /// What the Huangshi 12345 simulator received in this run.
@@ -285,6 +289,20 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let elapsed = started.elapsed();
+    // The units work their orders through /api/v1, day by day.
+    let workflow = if fresh_store {
+        Some(
+            crate::units_sim::run(
+                runtime.store.clone(),
+                runtime.bus.clone(),
+                crate::runtime::deadlines(&settings)?,
+                args.seed,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let stores = Landed {
         workflow_tickets: now.workflow_tickets - before.workflow_tickets,
         warehouse_tickets: now.warehouse_tickets - before.warehouse_tickets,
@@ -353,6 +371,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         elapsed_ms: elapsed.as_millis() as u64,
         appeals_per_sec: (generated as f64 / secs * 10.0).round() / 10.0,
         expected,
+        workflow,
         clusters: clusters.0.saturating_sub(before_clusters.0),
         escalations: clusters.1.saturating_sub(before_clusters.1),
         triage,
@@ -404,6 +423,22 @@ impl Report {
             "same-issue clusters: {} (expected {}), 现场督办 escalations: {} (expected {})\n",
             self.clusters, self.expected.clusters, self.escalations, self.expected.escalations
         ));
+        if let Some(w) = &self.workflow {
+            let c = |x: &crate::units_sim::WorkflowCounts| {
+                format!(
+                    "signed on time {}, sign overdue {}, reply overdue {}, supervised {}, returned {}, unsatisfied {}, closed {}",
+                    x.signed_on_time, x.sign_overdue, x.reply_overdue, x.supervised, x.returned, x.unsatisfied, x.closed
+                )
+            };
+            out.push_str(&format!(
+                "work orders ({} worked by simulated units through /api/v1, {} actions at {:.0}/s): {}\n  expected: {}\n",
+                w.counts.orders,
+                w.actions,
+                w.actions_per_sec,
+                c(&w.counts),
+                c(&w.expected)
+            ));
+        }
         out.push_str(&format!(
             "huangshi 12345: {} transfers received, {} repeats refused\n",
             self.huangshi.received, self.huangshi.duplicates_refused
@@ -453,7 +488,8 @@ impl Report {
             && (!self.fresh_store
                 || (self.triage == self.expected.triage
                     && self.clusters == self.expected.clusters
-                    && self.escalations == self.expected.escalations))
+                    && self.escalations == self.expected.escalations
+                    && self.workflow.as_ref().is_none_or(|w| w.counts == w.expected)))
             && self.huangshi.received == self.triage.forwarded
     }
 }

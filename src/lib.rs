@@ -34,4 +34,5 @@ pub mod sweeper;
 pub mod telemetry;
 pub mod tickets;
 pub mod triage;
+pub mod units_sim;
 pub mod v1;

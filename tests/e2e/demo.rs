@@ -52,6 +52,13 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
         "{}",
         first.table()
     );
+    // The simulated units worked every dispatched order through /api/v1:
+    // late signing and replies found by the sweep, supervision, returns,
+    // unsatisfied visits reworked; exactly as planned.
+    let w = first.workflow.as_ref().expect("a fresh store's orders are worked");
+    assert_eq!(w.counts, w.expected, "{}", first.table());
+    assert!(w.counts.sign_overdue > 0 && w.counts.reply_overdue > 0 && w.counts.returned > 0 && w.counts.unsatisfied > 0);
+    assert_eq!(w.counts.orders, t.dispatched - t.manual);
     assert_eq!(sqlite_scopes(&dir.path().join("minqing.db"), false).await, triage_array(&t));
     assert_eq!(sqlite_scopes(&dir.path().join("warehouse.db"), true).await, triage_array(&t));
     // Every ticket has a cluster, the same in both files, merges included.
@@ -92,6 +99,7 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
     assert_eq!(second.totals.missing, 0, "{}", second.table());
     assert_eq!(second.totals.tickets, 0, "{}", second.table());
     assert_eq!((second.clusters, second.escalations), (0, 0), "nothing escalated twice");
+    assert!(second.workflow.is_none(), "orders are worked once");
     assert_eq!(second.totals.quarantined, 0, "{}", second.table());
     assert_eq!(second.totals.replays, second.totals.generated, "{}", second.table());
     assert_eq!(first.huangshi.received, first.triage.forwarded, "{}", first.table());

@@ -220,6 +220,9 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
     assert_landed(&r);
     assert!(r.checks_out(), "{}", r.table());
     assert!(r.expected.clusters > 0 && r.expected.escalations > 0);
+    let w = r.workflow.as_ref().expect("a fresh store's orders are worked");
+    assert_eq!(w.counts, w.expected, "{}", r.table());
+    assert!(w.counts.sign_overdue > 0 && w.counts.closed > 0);
     assert_eq!(
         (r.clusters, r.escalations),
         (r.expected.clusters, r.expected.escalations),
