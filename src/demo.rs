@@ -211,7 +211,14 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         (store.forward_counts().await?, cluster_counts(store.as_ref()).await?)
     };
     let started = Instant::now();
-    let runtime = Runtime::start(&settings, StartOptions { poll_at_start: true }).await?;
+    let runtime = Runtime::start(
+        &settings,
+        StartOptions {
+            poll_at_start: true,
+            sweep: false,
+        },
+    )
+    .await?;
     fleet.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
     let generated: u64 = expected_by_channel.values().map(|e| e.generated).sum();
     let deadline = started + args.timeout;

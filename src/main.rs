@@ -316,7 +316,14 @@ async fn run(mut settings: config::Settings) -> Result<()> {
     } else {
         None
     };
-    let runtime = runtime::Runtime::start(&settings, runtime::StartOptions { poll_at_start: true }).await?;
+    let runtime = runtime::Runtime::start(
+        &settings,
+        runtime::StartOptions {
+            poll_at_start: true,
+            sweep: true,
+        },
+    )
+    .await?;
     if let Some(f) = &fleet {
         f.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
     }

@@ -58,6 +58,10 @@ pub struct ChannelInfo {
 pub struct StartOptions {
     /// Poll every connector once at start instead of waiting for its first tick.
     pub poll_at_start: bool,
+    /// Run the SLA sweep on `workflow.sweep_schedule`. The demo sweeps on
+    /// its own simulated clock instead: real time would find its June
+    /// orders all late.
+    pub sweep: bool,
 }
 
 pub struct Runtime {
@@ -336,16 +340,18 @@ impl Runtime {
             forward_stats,
             sweep_stats: sweep_stats.clone(),
         };
-        crate::sweeper::spawn(
-            settings,
-            &tracker,
-            store.clone(),
-            bus.clone(),
-            deadlines(settings)?,
-            sweep_stats.clone(),
-            cancel.clone(),
-        )
-        .await?;
+        if opts.sweep {
+            crate::sweeper::spawn(
+                settings,
+                &tracker,
+                store.clone(),
+                bus.clone(),
+                deadlines(settings)?,
+                sweep_stats.clone(),
+                cancel.clone(),
+            )
+            .await?;
+        }
         let v1 = crate::v1::V1::new(
             store.clone(),
             bus.clone(),

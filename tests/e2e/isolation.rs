@@ -15,7 +15,15 @@ async fn a_dead_channel_does_not_hold_up_the_others() {
     // Nothing listens on port 9 of loopback: every poll of 12366 fails.
     s.connectors.tax_12366.base_url = "http://127.0.0.1:9".into();
     s.http.max_attempts = 2;
-    let rt = Runtime::start(&s, StartOptions { poll_at_start: true }).await.unwrap();
+    let rt = Runtime::start(
+        &s,
+        StartOptions {
+            poll_at_start: true,
+            sweep: false,
+        },
+    )
+    .await
+    .unwrap();
     fleet.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
 
     let db = dir.path().join("minqing.db");

@@ -81,7 +81,15 @@ async fn the_webhook_follows_the_wechat_spec() {
     ] {
         *e = false;
     }
-    let rt = Runtime::start(&s, StartOptions { poll_at_start: false }).await.unwrap();
+    let rt = Runtime::start(
+        &s,
+        StartOptions {
+            poll_at_start: false,
+            sweep: false,
+        },
+    )
+    .await
+    .unwrap();
     let wx = Wx {
         base: format!("http://{}", rt.api_addr),
         token: s.connectors.wechat.token.clone(),
