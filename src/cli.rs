@@ -123,6 +123,16 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Actions through `/api/v1` over HTTP: every order signed, then replied
+    /// to, by its unit's token, against the configured (empty) workflow store.
+    Api {
+        #[arg(long, default_value_t = 20_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Classification throughput on one core: every text of a CSV, predicted
     /// over and over on one thread for `--seconds`.
     Classifier {

@@ -19,6 +19,7 @@
 //! - [`triage`]: the triage rule files, the model, and their SIGHUP reload.
 
 pub mod api;
+pub mod apibench;
 pub mod calendar;
 pub mod classifier;
 pub mod cli;

@@ -282,6 +282,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
             }
         }
+        Command::Bench {
+            what: BenchCommand::Api { orders, concurrency, json },
+        } => {
+            telemetry::init("warn");
+            let r = minqing::apibench::run(&settings, orders, concurrency).await?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "/api/v1 actions on {} over HTTP, {} orders, {} at a time ({} failed):\n  \
+                     sign: {:.0} actions/s\n  reply: {:.0} actions/s\n  \
+                     reproduce: minqing bench api --orders {orders} --concurrency {concurrency}",
+                    r.backend, r.orders, r.concurrency, r.failed, r.sign_per_sec, r.reply_per_sec
+                );
+            }
+        }
         Command::CheckConfig
         | Command::Classifier { .. }
         | Command::Bench {

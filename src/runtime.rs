@@ -358,6 +358,7 @@ impl Runtime {
             deadlines(settings)?,
             &settings.api,
             crate::v1::system_clock(),
+            tracker.clone(),
         );
         let app = router.merge(api::router(Arc::new(state))).merge(crate::v1::router(Arc::new(v1)));
         let listener = tokio::net::TcpListener::bind(&settings.server.listen).await.with_context(|| {

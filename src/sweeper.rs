@@ -161,14 +161,19 @@ pub struct SweepBench {
 }
 
 /// Fills an empty workflow store with `orders` dispatched orders through
-/// the normal event path, `late` of them past their sign deadline, then
-/// times the sweep. The day is fixed (Monday 15 June 2026) so runs compare.
-pub async fn bench(settings: &Settings, orders: usize, late: usize) -> anyhow::Result<SweepBench> {
+/// the normal event path (a ticket and its dispatch event each), to units
+/// `U000`..`U199`; `late` of them dispatched a week before Monday 15 June
+/// 2026, the day the benchmarks work on, so they are late to sign.
+pub async fn seed_orders(
+    settings: &Settings,
+    store: &dyn WorkflowStore,
+    orders: usize,
+    late: usize,
+) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
     use chrono::TimeZone;
     use minqing_connectors::{Contact, RawAppeal};
     use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
     use minqing_pipelines::workflow::{self, Action, Order};
-    let store = crate::runtime::open_store(settings).await?;
     let counts = store.channel_counts().await?;
     if counts.values().any(|c| c.tickets > 0) {
         anyhow::bail!(
@@ -179,16 +184,15 @@ pub async fn bench(settings: &Settings, orders: usize, late: usize) -> anyhow::R
     let d = crate::runtime::deadlines(settings)?;
     let tz = minqing_connectors::timefmt::shanghai();
     let at = |day: u32, hour: u32| tz.with_ymd_and_hms(2026, 6, day, hour, 0, 0).single().expect("a valid time");
-    let today = at(15, 23);
     let normalizer = minqing_pipelines::normalize::Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?);
-    let seeding = std::time::Instant::now();
+    let stride = orders.checked_div(late).map_or(usize::MAX, |s| s.max(1));
     let mut i = 0usize;
     while i < orders {
         let n = (orders - i).min(5000);
         let mut events = Vec::with_capacity(2 * n);
         for k in i..i + n {
             // Every stride-th order is late: dispatched a week before.
-            let is_late = late > 0 && k % (orders / late).max(1) == 0 && k / (orders / late).max(1) < late;
+            let is_late = k % stride == 0 && k / stride < late;
             let received = if is_late { at(8, 9) } else { at(15, 9) };
             let t = normalizer
                 .normalize(&RawAppeal {
@@ -232,6 +236,15 @@ pub async fn bench(settings: &Settings, orders: usize, late: usize) -> anyhow::R
         store.apply_events(&events).await?;
         i += n;
     }
+    Ok(at(15, 23))
+}
+
+/// Fills an empty workflow store (see [`seed_orders`]), then times the
+/// sweep over it.
+pub async fn bench(settings: &Settings, orders: usize, late: usize) -> anyhow::Result<SweepBench> {
+    let store = crate::runtime::open_store(settings).await?;
+    let seeding = std::time::Instant::now();
+    let today = seed_orders(settings, store.as_ref(), orders, late).await?;
     let seed_secs = seeding.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     let (r, _) = sweep(store.as_ref(), today.date_naive(), today, 1000).await?;

@@ -176,7 +176,8 @@ pub async fn run(store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>, deadlines: De
         let now = now.clone();
         Arc::new(move || *now.lock().expect("the clock lock is never poisoned"))
     };
-    let v1 = V1::new(store.clone(), bus.clone(), deadlines.clone(), &api, clock);
+    let relays = tokio_util::task::TaskTracker::new();
+    let v1 = V1::new(store.clone(), bus.clone(), deadlines.clone(), &api, clock, relays.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, crate::v1::router(Arc::new(v1))).await });
@@ -272,6 +273,8 @@ pub async fn run(store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>, deadlines: De
         day = Some(d + chrono::Duration::days(1));
     }
     server.abort();
+    relays.close();
+    relays.wait().await;
     // Signed on time: signed, and never found late by the sweep.
     counts.signed_on_time = signed.saturating_sub(counts.sign_overdue);
     Ok(WorkflowReport {

@@ -7,7 +7,7 @@
 //! on, so two clerks acting at once cannot both win; an `Idempotency-Key`
 //! makes a retried request return the first answer without acting twice.
 //! Committed events go on the bus for the warehouse (the workflow store
-//! has them already and absorbs them again).
+//! has them already and absorbs them again), after the answer.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -80,10 +80,20 @@ pub struct V1 {
     pub deadlines: Deadlines,
     pub tokens: HashMap<String, Actor>,
     pub clock: Clock,
+    /// Relays to the warehouse still running; whoever owns the server
+    /// waits for them at shutdown.
+    pub relays: tokio_util::task::TaskTracker,
 }
 
 impl V1 {
-    pub fn new(store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>, deadlines: Deadlines, api: &ApiSettings, clock: Clock) -> V1 {
+    pub fn new(
+        store: Arc<dyn WorkflowStore>,
+        bus: Arc<dyn Bus>,
+        deadlines: Deadlines,
+        api: &ApiSettings,
+        clock: Clock,
+        relays: tokio_util::task::TaskTracker,
+    ) -> V1 {
         let tokens = api
             .tokens
             .iter()
@@ -104,6 +114,7 @@ impl V1 {
             deadlines,
             tokens,
             clock,
+            relays,
         }
     }
 }
@@ -298,13 +309,10 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
             );
         }
     };
-    if let Some(k) = &key {
-        match s.store.idempotent(k).await {
-            Ok(Some((status, response))) => return replay(status, response),
-            Ok(None) => {}
-            Err(e) => return store_failed(e),
-        }
-    }
+    // A retry of a done action is refused by the state it left (or, if
+    // the order came round to that state again, caught by the key in the
+    // commit): only then is the key looked up, which spares every first
+    // request a query.
     for _ in 0..RACES {
         let order = match s.store.work_order(id).await {
             Ok(Some(o)) => o,
@@ -315,6 +323,13 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
         let tr = match order.apply(&action, &actor, at, &s.deadlines.calendar, &s.deadlines.rules) {
             Ok(t) => t,
             Err(r) => {
+                if let Some(k) = &key {
+                    match s.store.idempotent(k).await {
+                        Ok(Some((status, response))) => return replay(status, response),
+                        Ok(None) => {}
+                        Err(e) => return store_failed(e),
+                    }
+                }
                 let status = match r.kind {
                     RefusalKind::Forbidden => StatusCode::FORBIDDEN,
                     RefusalKind::Conflict => StatusCode::CONFLICT,
@@ -338,9 +353,14 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
         };
         match s.store.commit_action(&commit).await {
             Ok(Committed::Done) => {
-                if let Err(e) = s.bus.publish_events(events).await {
-                    tracing::warn!(error = %e, ticket = %id, "Action committed but not relayed to the warehouse.");
-                }
+                // The workflow store is the record; the caller need not
+                // wait for the warehouse's copy.
+                let bus = s.bus.clone();
+                s.relays.spawn(async move {
+                    if let Err(e) = bus.publish_events(events).await {
+                        tracing::warn!(error = %e, ticket = %id, "Action committed but not relayed to the warehouse.");
+                    }
+                });
                 return replay(200, answer);
             }
             Ok(Committed::Replayed { status, response }) => return replay(status, response),

@@ -137,7 +137,14 @@ impl Api {
             calendar: Arc::new(Calendar::builtin()),
             rules: Rules::default(),
         };
-        let v1 = V1::new(store.clone(), bus.clone(), deadlines, &tokens(), clock);
+        let v1 = V1::new(
+            store.clone(),
+            bus.clone(),
+            deadlines,
+            &tokens(),
+            clock,
+            tokio_util::task::TaskTracker::new(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, minqing::v1::router(Arc::new(v1))).await });

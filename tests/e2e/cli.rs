@@ -268,3 +268,23 @@ fn calendar_commands_answer_from_the_state_council_notices() {
         "{err}"
     );
 }
+
+#[test]
+fn the_work_order_benchmarks_run_on_an_empty_store_and_refuse_a_full_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("MINQING__DATA_DIR", dir.path().to_str().unwrap())];
+    let (code, out, err) = minqing(&["bench", "sweep", "--orders", "2000", "--late", "50", "--json"], &env);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["orders"].as_u64(), v["reported"].as_u64()), (Some(2000), Some(50)), "{out}");
+    // The store holds the benchmark's tickets now: a second run refuses it.
+    let (code, _, err) = minqing(&["bench", "api", "--orders", "100"], &env);
+    assert_ne!(code, 0);
+    assert!(err.contains("holds tickets already"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("MINQING__DATA_DIR", dir.path().to_str().unwrap())];
+    let (code, out, err) = minqing(&["bench", "api", "--orders", "300", "--concurrency", "8", "--json"], &env);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["orders"].as_u64(), v["failed"].as_u64()), (Some(300), Some(0)), "{out}");
+}

@@ -177,10 +177,12 @@ async fn clean(s: &Settings) {
 /// The servers answer (else skip or fail), it is this test's turn, and it
 /// has a directory and isolated settings.
 async fn setup(test: &str, tag: &str) -> Option<(tokio::sync::MutexGuard<'static, ()>, tempfile::TempDir, Settings)> {
+    // The turn first: a test that restarts RabbitMQ holds it while the
+    // broker is down.
+    let turn = TURN.lock().await;
     if !services_up(test).await {
         return None;
     }
-    let turn = TURN.lock().await;
     minqing::telemetry::init("warn");
     let dir = tempfile::tempdir().unwrap();
     let s = production(dir.path(), tag);
