@@ -50,32 +50,37 @@ fn tokens() -> ApiSettings {
     }
 }
 
+/// A hotline appeal about a street light in 金湖街道.
+fn appeal(source_id: &str, received_at: DateTime<FixedOffset>) -> RawAppeal {
+    RawAppeal {
+        channel: Channel::Hotline12345,
+        source_id: source_id.into(),
+        version: 0,
+        received_at,
+        title: None,
+        content: format!("金湖街道港湖村路灯坏了（{source_id}）"),
+        contact: Contact {
+            name: None,
+            phone: Some("13800000000".into()),
+            openid: None,
+            anonymous: false,
+        },
+        location: None,
+        coordinates: None,
+        appeal_type_code: None,
+        category_code: None,
+        attachments: vec![],
+        raw: "{}".into(),
+        accepted_at: None,
+    }
+}
+
 /// Stores a ticket and its order, dispatched to U-JH on Monday 1 June 2026,
 /// and sends them to the warehouse.
 async fn seed(api: &Api, source_id: &str) -> Uuid {
     let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
     let t = Normalizer::new(Settings::default(), g)
-        .normalize(&RawAppeal {
-            channel: Channel::Hotline12345,
-            source_id: source_id.into(),
-            version: 0,
-            received_at: at("2026-06-01", 9),
-            title: None,
-            content: format!("金湖街道港湖村路灯坏了（{source_id}）"),
-            contact: Contact {
-                name: None,
-                phone: Some("13800000000".into()),
-                openid: None,
-                anonymous: false,
-            },
-            location: None,
-            coordinates: None,
-            appeal_type_code: None,
-            category_code: None,
-            attachments: vec![],
-            raw: "{}".into(),
-            accepted_at: None,
-        })
+        .normalize(&appeal(source_id, at("2026-06-01", 9)))
         .unwrap();
     let dispatch = Action::Dispatch { unit: "U-JH".into() };
     let tr = Order::new(t.ticket_id, t.channel, None)
@@ -281,4 +286,73 @@ async fn two_clerks_acting_at_once_one_wins() {
     codes.sort_unstable();
     assert_eq!(codes, vec![200, 409, 409, 409, 409, 409, 409, 409]);
     assert_eq!(api.store.work_order(id).await.unwrap().unwrap().version, 2);
+}
+
+/// Orders counted on the weekday rule (a year the calendar lacked) are
+/// recounted once that year's data is loaded, as at start-up.
+#[tokio::test]
+async fn provisional_deadlines_are_recounted_when_the_year_is_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap());
+    let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
+    let received = at("2027-09-30", 9);
+    // A date ahead of today's: the normalizer is told to allow it.
+    let future = Settings {
+        future_tolerance_hours: 24 * 365 * 3,
+        ..Settings::default()
+    };
+    let t = Normalizer::new(future, g).normalize(&appeal("GD2027", received)).unwrap();
+    let dispatch = Action::Dispatch { unit: "U-JH".into() };
+    let tr = Order::new(t.ticket_id, t.channel, None)
+        .apply(&dispatch, &workflow::system(), received, &Calendar::builtin(), &Rules::default())
+        .unwrap();
+    assert!(tr.order.provisional);
+    let mut events = vec![TicketEvent::new(
+        t.ticket_id,
+        t.channel,
+        EventType::Received,
+        "",
+        received,
+        EventPayload::Received {
+            ticket: Box::new(t.clone()),
+        },
+    )];
+    events.extend(workflow::action_events(&tr, &dispatch, &workflow::system(), received));
+    store.apply_events(&events).await.unwrap();
+
+    // Still without 2027: nothing to recount.
+    let builtin = Deadlines {
+        calendar: Arc::new(Calendar::builtin()),
+        rules: Rules::default(),
+    };
+    assert_eq!(
+        minqing::sweeper::recount_provisional(store.as_ref(), &builtin).await.unwrap(),
+        (0, 1)
+    );
+    // 2027's notice arrives (made-up dates of the right shape): 国庆 1-7 October.
+    let mut text = "year = 2027\nnotice = \"test data\"\n".to_owned();
+    for (name, from, to) in [
+        ("元旦", "01-01", "01-03"),
+        ("春节", "02-06", "02-13"),
+        ("清明节", "04-03", "04-05"),
+        ("劳动节", "05-01", "05-05"),
+        ("端午节", "06-09", "06-11"),
+        ("中秋节", "09-15", "09-17"),
+        ("国庆节", "10-01", "10-07"),
+    ] {
+        text.push_str(&format!(
+            "[[holiday]]\nname = \"{name}\"\nfrom = \"2027-{from}\"\nto = \"2027-{to}\"\n"
+        ));
+    }
+    let loaded = Deadlines {
+        calendar: Arc::new(Calendar::load(&[("2027.toml".into(), text)]).unwrap()),
+        rules: Rules::default(),
+    };
+    assert_eq!(
+        minqing::sweeper::recount_provisional(store.as_ref(), &loaded).await.unwrap(),
+        (1, 0)
+    );
+    let o = store.work_order(t.ticket_id).await.unwrap().unwrap();
+    assert!(!o.provisional);
+    assert_eq!(o.sign_due, NaiveDate::from_ymd_opt(2027, 10, 8), "after the National Day week");
 }

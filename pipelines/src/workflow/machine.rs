@@ -865,6 +865,33 @@ mod tests {
     }
 
     #[test]
+    fn dispatch_needs_a_unit_and_a_deduction_decision_its_reason() {
+        let o = Order::new(Uuid::nil(), minqing_connectors::Channel::Hotline12345, None);
+        let blank = Action::Dispatch { unit: " ".into() };
+        assert_eq!(
+            refused(&o, blank, &centre(), at("2026-06-01", 9)),
+            (RefusalKind::Invalid, "dispatch_unit")
+        );
+        let u = unit("U1");
+        let signed = ok(&dispatched("U1", "2026-06-01"), Action::Sign, &u, at("2026-06-01", 10)).order;
+        let replied = ok(&signed, reply(), &u, at("2026-06-02", 10)).order;
+        let r = ok(&replied, visit(Satisfaction::Unsatisfied), &centre(), at("2026-06-03", 10)).order;
+        let ask = Action::RequestDeduction {
+            reason: "诉求超出政策范围".into(),
+            approved_by: "王局长".into(),
+        };
+        let d = ok(&r, ask, &u, at("2026-06-04", 9)).order;
+        let no_reason = Action::DecideDeduction {
+            approve: true,
+            reason: "".into(),
+        };
+        assert_eq!(
+            refused(&d, no_reason, &centre(), at("2026-06-05", 9)),
+            (RefusalKind::Invalid, "deduction_reason")
+        );
+    }
+
+    #[test]
     fn roles_and_ownership_are_enforced() {
         let o = dispatched("U1", "2026-06-01");
         let when = at("2026-06-01", 11);
