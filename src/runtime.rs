@@ -153,6 +153,8 @@ pub struct Pipeline {
     /// The triage rules in force; SIGHUP replaces them.
     pub triage: minqing_pipelines::triage::Live,
     pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
+    /// The calendar and rules, loaded once for intake, the sweep and the API.
+    pub deadlines: minqing_pipelines::workflow::Deadlines,
 }
 
 /// The calendar and rules every work-order deadline is counted on.
@@ -170,6 +172,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     let intake_stats = Arc::new(IntakeStats::default());
     let latency = Arc::new(Latencies::default());
     let triage = minqing_pipelines::triage::Live::new(crate::triage::load(settings)?);
+    let deadlines = deadlines(settings)?;
     let intake = Intake {
         normalizer: Arc::new(Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?)),
         store: store.clone(),
@@ -182,7 +185,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
             .neardup
             .enabled
             .then(|| minqing_pipelines::neardup::stage::Stage::new(&settings.neardup)),
-        workflow: Some(deadlines(settings)?),
+        workflow: Some(deadlines.clone()),
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     tracker.spawn(run_sink(
@@ -218,6 +221,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     }
     Ok(Pipeline {
         forward_stats,
+        deadlines,
         store,
         warehouse,
         bus,
@@ -239,6 +243,7 @@ impl Runtime {
             latency,
             triage,
             forward_stats,
+            deadlines,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
         crate::triage::reload_on_sighup(triage, settings.clone());
@@ -346,7 +351,7 @@ impl Runtime {
                 &tracker,
                 store.clone(),
                 bus.clone(),
-                deadlines(settings)?,
+                deadlines.clone(),
                 sweep_stats.clone(),
                 cancel.clone(),
             )
@@ -355,7 +360,7 @@ impl Runtime {
         let v1 = crate::v1::V1::new(
             store.clone(),
             bus.clone(),
-            deadlines(settings)?,
+            deadlines,
             &settings.api,
             crate::v1::system_clock(),
             tracker.clone(),

@@ -17,6 +17,24 @@ fn day(date: Option<String>) -> Result<NaiveDate> {
     }
 }
 
+/// The owed-deadline range (from, to) of a supervisor's question:
+/// `overdue` (before today), `today`, or `tomorrow` (the next working day).
+pub fn due_range(
+    when: &str,
+    today: NaiveDate,
+    cal: &minqing_pipelines::calendar::Calendar,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), String> {
+    match when {
+        "overdue" => Ok((None, Some(today - Duration::days(1)))),
+        "today" => Ok((Some(today), Some(today))),
+        "tomorrow" => {
+            let next = cal.add_workdays(today, 1).0;
+            Ok((Some(next), Some(next)))
+        }
+        other => Err(format!("`{other}` is not one of overdue, today, tomorrow (the next working day)")),
+    }
+}
+
 pub async fn command(settings: &Settings, action: TicketsAction) -> Result<String> {
     let store = crate::runtime::open_store(settings).await?;
     let deadlines = crate::runtime::deadlines(settings)?;
@@ -30,35 +48,8 @@ pub async fn command(settings: &Settings, action: TicketsAction) -> Result<Strin
             },
             f.json,
         ),
-        TicketsAction::Overdue { filter: f } => (
-            OrderQuery {
-                unit: f.unit,
-                open: true,
-                due_by: Some(day(f.date)? - Duration::days(1)),
-                limit: f.limit,
-                ..OrderQuery::default()
-            },
-            f.json,
-        ),
-        TicketsAction::Due { when, filter: f } => {
-            let today = day(f.date)?;
-            let d = match when.as_str() {
-                "today" => today,
-                "tomorrow" => deadlines.calendar.add_workdays(today, 1).0,
-                other => anyhow::bail!("`{other}`: say today or tomorrow (the next working day)"),
-            };
-            (
-                OrderQuery {
-                    unit: f.unit,
-                    open: true,
-                    due_from: Some(d),
-                    due_by: Some(d),
-                    limit: f.limit,
-                    ..OrderQuery::default()
-                },
-                f.json,
-            )
-        }
+        TicketsAction::Overdue { filter: f } => due(&f, "overdue", &deadlines)?,
+        TicketsAction::Due { when, filter: f } => due(&f, &when, &deadlines)?,
         TicketsAction::Sweep { date } => {
             use chrono::TimeZone;
             let at = match date {
@@ -81,6 +72,19 @@ pub async fn command(settings: &Settings, action: TicketsAction) -> Result<Strin
     Ok(table(&orders))
 }
 
+fn due(f: &crate::cli::OrderFilter, when: &str, d: &minqing_pipelines::workflow::Deadlines) -> Result<(OrderQuery, bool)> {
+    let (due_from, due_by) = due_range(when, day(f.date.clone())?, &d.calendar).map_err(anyhow::Error::msg)?;
+    let q = OrderQuery {
+        unit: f.unit.clone(),
+        open: true,
+        due_from,
+        due_by,
+        limit: f.limit,
+        ..OrderQuery::default()
+    };
+    Ok((q, f.json))
+}
+
 fn table(orders: &[Order]) -> String {
     let mut out = format!(
         "{:<17} {:<22} {:<14} {:<10} {:<10} {:<10} {}\n",
@@ -96,10 +100,7 @@ fn table(orders: &[Order]) -> String {
             d(o.due()),
             d(o.sign_due),
             d(o.reply_due),
-            o.supervision.map_or("-", |s| match s {
-                minqing_pipelines::workflow::Supervision::Phone => "phone",
-                minqing_pipelines::workflow::Supervision::Written => "written",
-            }),
+            o.supervision.map_or("-", |s| s.id()),
             if o.provisional { " (provisional)" } else { "" }
         );
     }

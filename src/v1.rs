@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset};
 use minqing_pipelines::bus::Bus;
 use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
 use minqing_pipelines::workflow::{self, Action, Actor, Deadlines, RefusalKind, Role};
@@ -71,7 +71,7 @@ impl ApiSettings {
 pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 
 pub fn system_clock() -> Clock {
-    Arc::new(|| Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai()))
+    Arc::new(crate::sweeper::now)
 }
 
 pub struct V1 {
@@ -222,19 +222,10 @@ async fn list(
     let today = (s.clock)().date_naive();
     let (due_from, due_by) = match q.due.as_deref() {
         None => (None, None),
-        Some("overdue") => (None, Some(today - Duration::days(1))),
-        Some("today") => (Some(today), Some(today)),
-        Some("tomorrow") => {
-            let (next, _) = s.deadlines.calendar.add_workdays(today, 1);
-            (Some(next), Some(next))
-        }
-        Some(other) => {
-            return fail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("due: `{other}` is not one of overdue, today, tomorrow"),
-                None,
-            );
-        }
+        Some(when) => match crate::tickets::due_range(when, today, &s.deadlines.calendar) {
+            Ok(r) => r,
+            Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, format!("due: {e}"), None),
+        },
     };
     let query = OrderQuery {
         unit,

@@ -249,6 +249,15 @@ pub enum Supervision {
     Written,
 }
 
+impl Supervision {
+    pub fn id(self) -> &'static str {
+        match self {
+            Supervision::Phone => "phone",
+            Supervision::Written => "written",
+        }
+    }
+}
+
 /// One work order's state, as a store keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
@@ -307,6 +316,43 @@ pub struct Overdue {
 /// Local (Asia/Shanghai) date of a time.
 fn local_date(t: &DateTime<FixedOffset>) -> NaiveDate {
     t.with_timezone(&minqing_connectors::timefmt::shanghai()).date_naive()
+}
+
+/// Counts working days and remembers whether any count fell back on the
+/// weekday rule.
+struct Days<'a> {
+    cal: &'a Calendar,
+    provisional: bool,
+}
+
+impl Days<'_> {
+    fn add(&mut self, d: NaiveDate, n: u32) -> NaiveDate {
+        let (date, p) = self.cal.add_workdays(d, n);
+        self.provisional |= p;
+        date
+    }
+
+    /// Sign deadline, last day to return, and the extension cap of an
+    /// order dispatched on `day`.
+    fn on_dispatch(&mut self, day: NaiveDate, rules: &Rules) -> (NaiveDate, NaiveDate, NaiveDate) {
+        (
+            self.add(day, rules.sign_workdays),
+            self.add(day, rules.return_workdays),
+            self.add(day, rules.max_workdays),
+        )
+    }
+
+    /// Reply deadline of an order signed on `day`; 即来即办 categories
+    /// are due the working day they are signed (or the next one).
+    fn on_sign(&mut self, day: NaiveDate, category: Option<&str>, rules: &Rules) -> NaiveDate {
+        if !rules.immediate(category) {
+            self.add(day, rules.reply_workdays)
+        } else if self.cal.day(day).workday {
+            day
+        } else {
+            self.add(day, 1)
+        }
+    }
 }
 
 impl Order {
@@ -372,12 +418,7 @@ impl Order {
         let today = local_date(&at);
         let mut o = self.clone();
         let mut effects = Vec::new();
-        let mut provisional = false;
-        let mut add = |d: NaiveDate, n: u32| {
-            let (date, p) = cal.add_workdays(d, n);
-            provisional |= p;
-            date
-        };
+        let mut days = Days { cal, provisional: false };
         let wrong_state = |what: &str| refuse(Conflict, "state", format!("cannot {what} an order that is {}", self.state.id()));
         match action {
             Action::Dispatch { unit } => {
@@ -397,9 +438,10 @@ impl Order {
                 o.state = State::Dispatched;
                 o.unit = Some(unit.clone());
                 o.dispatched_at = Some(at);
-                o.sign_due = Some(add(today, rules.sign_workdays));
-                o.return_until = Some(add(today, rules.return_workdays));
-                o.limit = Some(add(today, rules.max_workdays));
+                let (sign, ret, limit) = days.on_dispatch(today, rules);
+                o.sign_due = Some(sign);
+                o.return_until = Some(ret);
+                o.limit = Some(limit);
                 o.signed_at = None;
                 o.reply_due = None;
                 o.extension_pending = None;
@@ -413,12 +455,7 @@ impl Order {
                 }
                 o.state = State::Signed;
                 o.signed_at = Some(at);
-                o.reply_due = Some(if rules.immediate(self.category.as_deref()) {
-                    // 即来即办: the working day it is signed (or the next one).
-                    if cal.day(today).workday { today } else { add(today, 1) }
-                } else {
-                    add(today, rules.reply_workdays)
-                });
+                o.reply_due = Some(days.on_sign(today, self.category.as_deref(), rules));
             }
             Action::Return { reason } => {
                 if !matches!(self.state, State::Dispatched | State::Signed) {
@@ -535,7 +572,7 @@ impl Order {
                     // Sent back to the unit in writing, to rework.
                     o.state = State::Reassigned;
                     o.unsatisfied_visits += 1;
-                    o.reply_due = Some(add(today, rules.rework_workdays));
+                    o.reply_due = Some(days.add(today, rules.rework_workdays));
                 } else {
                     o.state = State::Visited;
                 }
@@ -566,7 +603,7 @@ impl Order {
                 } else {
                     o.state = State::ConfirmedUnsatisfied;
                     o.confirmed_unsatisfied += 1;
-                    o.reply_due = Some(add(today, rules.rework_workdays));
+                    o.reply_due = Some(days.add(today, rules.rework_workdays));
                     o.supervision = Some(Supervision::Written);
                     effects.push(Effect::Supervised {
                         level: Supervision::Written,
@@ -591,7 +628,7 @@ impl Order {
                 o.state = State::Closed;
             }
         }
-        o.provisional |= provisional;
+        o.provisional |= days.provisional;
         o.version += 1;
         Ok(Transition {
             order: o,
@@ -699,32 +736,18 @@ impl Order {
     /// `provisional` once its year's data is loaded.
     pub fn recompute(&self, cal: &Calendar, rules: &Rules) -> Order {
         let mut o = self.clone();
-        let mut provisional = false;
-        let mut add = |d: NaiveDate, n: u32| {
-            let (date, p) = cal.add_workdays(d, n);
-            provisional |= p;
-            date
-        };
+        let mut days = Days { cal, provisional: false };
         if let Some(at) = self.dispatched_at {
-            let day = local_date(&at);
-            o.sign_due = Some(add(day, rules.sign_workdays));
-            o.return_until = Some(add(day, rules.return_workdays));
-            o.limit = Some(add(day, rules.max_workdays));
+            let (sign, ret, limit) = days.on_dispatch(local_date(&at), rules);
+            o.sign_due = Some(sign);
+            o.return_until = Some(ret);
+            o.limit = Some(limit);
         }
         if let (Some(at), State::Signed) = (self.signed_at, self.state) {
-            let day = local_date(&at);
-            let base = if rules.immediate(self.category.as_deref()) {
-                if cal.day(day).workday { day } else { add(day, 1) }
-            } else {
-                add(day, rules.reply_workdays)
-            };
-            o.reply_due = Some(if self.extended_workdays > 0 {
-                add(base, self.extended_workdays)
-            } else {
-                base
-            });
+            let base = days.on_sign(local_date(&at), self.category.as_deref(), rules);
+            o.reply_due = Some(days.add(base, self.extended_workdays));
         }
-        o.provisional = provisional;
+        o.provisional = days.provisional;
         o
     }
 }

@@ -104,14 +104,7 @@ fn effect_events(o: &Order, effects: &[Effect], v: &str, at: DateTime<FixedOffse
         .enumerate()
         .map(|(i, e)| {
             let (level, trigger, proposed) = match e {
-                Effect::Supervised { level, trigger } => (
-                    match level {
-                        Supervision::Phone => "phone",
-                        Supervision::Written => "written",
-                    },
-                    trigger.clone(),
-                    *level == Supervision::Written,
-                ),
+                Effect::Supervised { level, trigger } => (level.id(), trigger.clone(), *level == Supervision::Written),
                 Effect::ClueTransfer { trigger } => ("clue_transfer", trigger.clone(), true),
             };
             TicketEvent::new(
