@@ -209,8 +209,16 @@ async fn flush(target: &Arc<dyn Target>, pending: Vec<Delivery<TicketEvent>>, ba
     let mut attempts = 0;
     let mut waits = 0;
     loop {
+        let started = std::time::Instant::now();
         match target.write(items).await {
             Ok(deferred) => {
+                tracing::debug!(
+                    sink = target.name(),
+                    events = items.len(),
+                    deliveries = pending.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "Wrote a batch."
+                );
                 let deferred: HashSet<Uuid> = deferred.into_iter().collect();
                 for d in pending {
                     if d.items.iter().any(|e| deferred.contains(&e.event_id)) {

@@ -280,12 +280,127 @@ async fn sweep_pages(store: Arc<dyn WorkflowStore>) {
     assert_eq!((r.reply_overdue, r.written_supervision, r.phone_supervision), (5, 5, 0));
 }
 
+/// A sign of `o` decided now, for a commit.
+fn sign(o: &Order, key: Option<&str>) -> ActionCommit {
+    let when = at("2026-06-01", 15);
+    let tr = o
+        .apply(&Action::Sign, &unit(), when, &Calendar::builtin(), &Rules::default())
+        .unwrap();
+    ActionCommit {
+        expected_version: o.version,
+        events: workflow::action_events(&tr, &Action::Sign, &unit(), when),
+        order: tr.order,
+        key: key.map(|k| (k.to_owned(), 200, format!("{{\"key\":\"{k}\"}}"))),
+    }
+}
+
+/// Actions committed together (SQLite groups concurrent ones into one
+/// transaction) are decided one by one: of eight clerks signing one order
+/// at once, one is done and seven are stale; a page of commits with two
+/// for the same order answers as a sequence would.
+async fn concurrent_actions(store: Arc<dyn WorkflowStore>) {
+    let o = seed_one(store.as_ref(), "GD-A").await;
+    let mut clerks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (s, c) = (store.clone(), sign(&o, None));
+        clerks.spawn(async move { s.commit_action(&c).await.unwrap() });
+    }
+    let answers = clerks.join_all().await;
+    assert_eq!(answers.iter().filter(|a| **a == Committed::Done).count(), 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Committed::Done | Committed::Stale { version: 2 }))
+    );
+    let signed = store.work_order(o.ticket_id).await.unwrap().unwrap();
+    assert_eq!((signed.state, signed.version), (State::Signed, 2));
+
+    let b = seed_one(store.as_ref(), "GD-B").await;
+    let c = seed_one(store.as_ref(), "GD-C").await;
+    let page = [sign(&b, None), sign(&b, None), sign(&c, None)];
+    let answers = store.commit_many(&page).await.unwrap();
+    // (The version a stale answer names is informational; PostgreSQL's page
+    // reads versions before it writes.)
+    assert!(
+        matches!(answers[..], [Committed::Done, Committed::Stale { .. }, Committed::Done]),
+        "{answers:?}"
+    );
+    let signed = store.work_order(b.ticket_id).await.unwrap().unwrap();
+    assert_eq!((signed.state, signed.version), (State::Signed, 2), "signed once");
+}
+
+#[tokio::test]
+async fn sqlite_group_commit_keeps_a_failing_action_apart() {
+    // An order whose ticket row is gone cannot take an event: its action
+    // fails, and the actions committed with it still succeed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("minqing.db");
+    let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let good: Vec<Order> = seed_many(store.as_ref(), 6).await;
+    let broken = seed_one(store.as_ref(), "GD-X").await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("DELETE FROM ticket_events WHERE ticket_id = ?")
+        .bind(broken.ticket_id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM tickets WHERE ticket_id = ?")
+        .bind(broken.ticket_id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let mut clerks = tokio::task::JoinSet::new();
+    for o in good.iter().chain([&broken]) {
+        let (s, c) = (store.clone(), sign(o, None));
+        clerks.spawn(async move { (c.order.ticket_id, s.commit_action(&c).await) });
+    }
+    for (id, answer) in clerks.join_all().await {
+        if id == broken.ticket_id {
+            let e = answer.expect_err("no ticket for this order");
+            assert!(e.to_string().contains("has no ticket"), "{e}");
+        } else {
+            assert_eq!(answer.unwrap(), Committed::Done);
+        }
+    }
+    for o in &good {
+        assert_eq!(store.work_order(o.ticket_id).await.unwrap().unwrap().state, State::Signed);
+    }
+    // One key sent with two actions at once: the second gets the first's answer.
+    let (b, c) = (seed_one(store.as_ref(), "GD-K1").await, seed_one(store.as_ref(), "GD-K2").await);
+    let (s1, s2) = (store.clone(), store.clone());
+    let (cb, cc) = (sign(&b, Some("k-twice")), sign(&c, Some("k-twice")));
+    let (x, y) = tokio::join!(s1.commit_action(&cb), s2.commit_action(&cc));
+    let mut answers = [x.unwrap(), y.unwrap()];
+    answers.sort_by_key(|a| matches!(a, Committed::Replayed { .. }));
+    assert_eq!(
+        answers,
+        [
+            Committed::Done,
+            Committed::Replayed {
+                status: 200,
+                response: "{\"key\":\"k-twice\"}".into()
+            }
+        ]
+    );
+}
+
+async fn seed_many(store: &dyn WorkflowStore, n: usize) -> Vec<Order> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        out.push(seed_one(store, &format!("GD-G{i}")).await);
+    }
+    out
+}
+
 #[tokio::test]
 async fn work_orders_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     exercise(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
     let dir = tempfile::tempdir().unwrap();
     sweep_pages(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
+    let dir = tempfile::tempdir().unwrap();
+    concurrent_actions(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
 }
 
 #[tokio::test]
@@ -314,7 +429,9 @@ async fn work_orders_in_postgres() {
     })
     .await
     .unwrap();
-    sweep_pages(Arc::new(store)).await;
+    let store: Arc<dyn WorkflowStore> = Arc::new(store);
+    sweep_pages(store.clone()).await;
+    concurrent_actions(store).await;
     let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
         .execute(&pool)

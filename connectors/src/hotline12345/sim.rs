@@ -82,7 +82,7 @@ fn render(e: &Entry) -> serde_json::Value {
             v.as_object_mut().map(|o| o.remove("sqnr"));
         }
         EntryKind::Malformed(Malform::BadDate) => v["ldsj"] = "2026-02-30 25:61:00".into(),
-        EntryKind::Malformed(Malform::Oversize) => v["sqnr"] = a.text.content.repeat(2000).into(),
+        EntryKind::Malformed(Malform::Oversize) => v["sqnr"] = crate::sim::oversize(&a.text.content).into(),
         _ => {}
     }
     v

@@ -80,7 +80,9 @@ pub enum Malform {
     MissingContent,
     /// A time that does not exist (`2023-02-30`, month 13).
     BadDate,
-    /// Content far beyond the size limit.
+    /// Content just past the default size limit (64 KiB): as a citizen's
+    /// pasted document would be, and no bigger, so the fault costs what it
+    /// would in life rather than megabytes per record.
     Oversize,
     /// Broken XML inside one record.
     BadXml,
@@ -92,6 +94,14 @@ pub enum Malform {
     BadAes,
     /// Coordinates outside the earth.
     BadGps,
+}
+
+/// Bytes the oversize fault exceeds: the default `pipeline.max_content_bytes`.
+pub const OVERSIZE_BYTES: usize = 64 * 1024;
+
+/// `text` repeated until it is just past [`OVERSIZE_BYTES`].
+pub fn oversize(text: &str) -> String {
+    text.repeat(OVERSIZE_BYTES / text.len().max(1) + 1)
 }
 
 impl Malform {

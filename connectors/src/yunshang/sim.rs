@@ -138,7 +138,7 @@ fn render(e: &Entry) -> serde_json::Value {
             v.as_object_mut().map(|o| o.remove("body"));
         }
         EntryKind::Malformed(Malform::BadDate) => v["created_at"] = "2026-02-30T09:00:00+08:00".into(),
-        EntryKind::Malformed(Malform::Oversize) => v["body"] = a.text.content.repeat(2000).into(),
+        EntryKind::Malformed(Malform::Oversize) => v["body"] = crate::sim::oversize(&a.text.content).into(),
         _ => {}
     }
     v

@@ -85,8 +85,26 @@ impl Bus for MemoryBus {
 
     async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
         let mut waits = Vec::with_capacity(self.events.len());
-        for (_, q) in &self.events {
-            waits.push(q.send(events.clone()).await?);
+        // Each queue gets what its binding matches, and the last queue that
+        // takes everything gets the batch itself rather than a copy: an
+        // event carries its ticket's whole text.
+        let last_full = self.events.iter().rposition(|(k, _)| events.iter().all(|e| k.wants(e)));
+        let mut batches: Vec<Vec<TicketEvent>> = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, _))| match Some(i) == last_full {
+                true => Vec::new(),
+                false => events.iter().filter(|e| kind.wants(e)).cloned().collect(),
+            })
+            .collect();
+        if let Some(i) = last_full {
+            batches[i] = events;
+        }
+        for ((_, q), items) in self.events.iter().zip(batches) {
+            if !items.is_empty() {
+                waits.push(q.send(items).await?);
+            }
         }
         for w in waits {
             settled(w).await?;
@@ -206,6 +224,78 @@ mod tests {
         d.ack().await.unwrap();
         for p in pubs {
             assert!(p.await.unwrap().is_ok());
+        }
+    }
+
+    fn event(t: crate::ticket::EventType) -> TicketEvent {
+        use crate::ticket::{EventPayload, short_no, ticket_id};
+        let id = ticket_id(Channel::Grid, "g1");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
+        let p = EventPayload::DuplicateLinked {
+            duplicate_of: id,
+            original_no: short_no(&id),
+            reply: String::new(),
+        };
+        TicketEvent::new(id, Channel::Grid, t, "", at, p)
+    }
+
+    #[tokio::test]
+    async fn each_queue_gets_what_its_broker_binding_would() {
+        use crate::ticket::EventType;
+        let bus = std::sync::Arc::new(MemoryBus::new(&EventQueue::ALL, 100));
+        let mut consumers = Vec::new();
+        for q in EventQueue::ALL {
+            consumers.push(bus.consume_events(q).await.unwrap());
+        }
+        let types = [EventType::Received, EventType::Forwarded, EventType::Dispatched];
+        let b = bus.clone();
+        let p = tokio::spawn(async move { b.publish_events(types.iter().map(|t| event(*t)).collect()).await });
+        for (q, c) in EventQueue::ALL.iter().zip(&mut consumers) {
+            let d = c.next().await.unwrap();
+            let got: Vec<EventType> = d.items.iter().map(|e| e.event_type).collect();
+            for e in &d.items {
+                // The broker's topic binding, `ticket.#` or `ticket.forwarded.#`.
+                assert!(e.routing_key().starts_with(q.binding().trim_end_matches('#')));
+            }
+            match q {
+                EventQueue::Forward => assert_eq!(got, [EventType::Forwarded]),
+                _ => assert_eq!(got, types),
+            }
+            d.ack().await.unwrap();
+        }
+        assert!(p.await.unwrap().is_ok());
+        // A batch with nothing for the forward queue does not wait for it.
+        let b = bus.clone();
+        let p = tokio::spawn(async move { b.publish_events(vec![event(EventType::Received)]).await });
+        for c in &mut consumers[..2] {
+            c.next().await.unwrap().ack().await.unwrap();
+        }
+        assert!(p.await.unwrap().is_ok());
+    }
+
+    #[test]
+    fn wants_mirrors_the_broker_bindings() {
+        use crate::ticket::EventType::*;
+        for t in [
+            Received,
+            Updated,
+            DuplicateLinked,
+            Forwarded,
+            Rejected,
+            Dispatched,
+            Signed,
+            Escalated,
+            ClustersMerged,
+            SignOverdue,
+        ] {
+            let e = event(t);
+            for q in EventQueue::ALL {
+                assert_eq!(
+                    q.wants(&e),
+                    e.routing_key().starts_with(q.binding().trim_end_matches('#')),
+                    "{q:?} {t:?}"
+                );
+            }
         }
     }
 

@@ -33,6 +33,16 @@ impl EventQueue {
             EventQueue::Forward => "tickets.forward",
         }
     }
+
+    /// Whether an event reaches this queue: the in-process twin of its
+    /// binding on the broker (`binding()` in `rabbit::topology`), so both
+    /// buses deliver the same events to each sink.
+    pub fn wants(self, e: &TicketEvent) -> bool {
+        match self {
+            EventQueue::Workflow | EventQueue::Warehouse => true,
+            EventQueue::Forward => e.event_type == crate::ticket::EventType::Forwarded,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

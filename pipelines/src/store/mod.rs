@@ -7,6 +7,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_actions;
 
 use crate::ticket::TicketEvent;
 use crate::workflow::Order;

@@ -44,6 +44,7 @@ fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    actions: super::sqlite_actions::Committer,
 }
 
 impl SqliteStore {
@@ -65,7 +66,8 @@ impl SqliteStore {
         // connection's commits would invalidate this one's page cache.
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        let actions = super::sqlite_actions::Committer::start(pool.clone());
+        Ok(SqliteStore { pool, actions })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -95,7 +97,7 @@ pub(crate) fn file_options(path: &Path) -> Result<SqliteConnectOptions, String> 
         .pragma("wal_autocheckpoint", "20000"))
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     Utc::now().with_timezone(&shanghai()).to_rfc3339()
 }
 
@@ -171,7 +173,11 @@ fn by_ticket_ids(columns: &str, ids: &[Uuid]) -> QueryBuilder<Sqlite> {
 }
 
 /// The `seq` of tickets already stored, for events about them.
-async fn ticket_seqs(tx: &mut sqlx::Transaction<'_, Sqlite>, ids: &[Uuid], seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
+pub(super) async fn ticket_seqs(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    ids: &[Uuid],
+    seqs: &mut HashMap<Uuid, i64>,
+) -> Result<(), StoreError> {
     for chunk in ids.chunks(500) {
         let mut q = by_ticket_ids("seq, ticket_id", chunk);
         for row in q.build().fetch_all(&mut **tx).await? {
@@ -182,7 +188,7 @@ async fn ticket_seqs(tx: &mut sqlx::Transaction<'_, Sqlite>, ids: &[Uuid], seqs:
     Ok(())
 }
 
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &TicketEvent)]) -> Result<u64, StoreError> {
+pub(super) async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &TicketEvent)]) -> Result<u64, StoreError> {
     let stamp = now();
     let mut new = 0;
     for chunk in pow2_chunks(events) {
@@ -207,7 +213,7 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &
 
 /// Writes orders unless the store holds a newer version already, so a
 /// redelivered event never winds an order back.
-async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Sqlite>, orders: &[&crate::workflow::Order]) -> Result<(), StoreError> {
+pub(super) async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Sqlite>, orders: &[&crate::workflow::Order]) -> Result<(), StoreError> {
     let stamp = now();
     let rows: Vec<OrderRow> = orders.iter().map(|o| OrderRow::of(o)).collect();
     let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
@@ -619,49 +625,12 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if let Some((key, _, _)) = &c.key
-            && let Some((status, response)) =
-                sqlx::query_as::<_, (i64, String)>("SELECT status, response FROM idempotency_keys WHERE key = ?")
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?
-        {
-            return Ok(Committed::Replayed {
-                status: status as u16,
-                response,
-            });
-        }
-        let id = c.order.ticket_id;
-        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM work_orders WHERE ticket_id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if version != Some(i64::from(c.expected_version)) {
-            return Ok(Committed::Stale {
-                version: version.unwrap_or(0) as u32,
-            });
-        }
-        let mut seqs = HashMap::new();
-        ticket_seqs(&mut tx, &[id], &mut seqs).await?;
-        let seq = *seqs
-            .get(&id)
-            .ok_or_else(|| StoreError::Corrupt(format!("work order {id} has no ticket")))?;
-        let rows: Vec<(i64, &TicketEvent)> = c.events.iter().map(|e| (seq, e)).collect();
-        insert_events(&mut tx, &rows).await?;
-        upsert_orders(&mut tx, &[&c.order]).await?;
-        if let Some((key, status, response)) = &c.key {
-            sqlx::query("INSERT INTO idempotency_keys (key, ticket_id, status, response, created_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(key)
-                .bind(id.to_string())
-                .bind(i64::from(*status))
-                .bind(response)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(Committed::Done)
+        self.actions.commit(c.clone()).await
+    }
+
+    async fn commit_many(&self, commits: &[ActionCommit]) -> Result<Vec<Committed>, StoreError> {
+        let all: Vec<&ActionCommit> = commits.iter().collect();
+        super::sqlite_actions::commit_group(&self.pool, &all).await
     }
 
     async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError> {
