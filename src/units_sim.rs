@@ -43,6 +43,10 @@ pub struct WorkflowReport {
     pub actions_per_sec: f64,
 }
 
+/// Orders worked at once. SQLite commits actions that arrive together in one
+/// transaction, so more clerks at once means fewer, fuller commits.
+const CLERKS: usize = 64;
+
 /// One planned action on one order.
 #[derive(Debug, Clone)]
 struct Step {
@@ -217,7 +221,7 @@ pub async fn run(store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>, deadlines: De
             by_order.entry(s.ticket).or_default().push(s);
         }
         let started = std::time::Instant::now();
-        let sem = Arc::new(tokio::sync::Semaphore::new(32));
+        let sem = Arc::new(tokio::sync::Semaphore::new(CLERKS));
         let mut set = tokio::task::JoinSet::new();
         for (ticket, steps) in by_order {
             let (http, base, sem) = (http.clone(), base.clone(), sem.clone());
