@@ -93,9 +93,12 @@ impl Bus for MemoryBus {
             .events
             .iter()
             .enumerate()
-            .map(|(i, (kind, _))| match Some(i) == last_full {
-                true => Vec::new(),
-                false => events.iter().filter(|e| kind.wants(e)).cloned().collect(),
+            .map(|(i, (kind, _))| {
+                if Some(i) == last_full {
+                    Vec::new()
+                } else {
+                    events.iter().filter(|e| kind.wants(e)).cloned().collect()
+                }
             })
             .collect();
         if let Some(i) = last_full {
