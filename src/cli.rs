@@ -37,6 +37,10 @@ pub enum Command {
         /// Turn off injected HTTP 500s, 429s and slow answers.
         #[arg(long)]
         no_faults: bool,
+        /// Stop after ingest: skip the simulated units' work on the orders
+        /// (what the ingest benchmark measures).
+        #[arg(long)]
+        no_units: bool,
         /// Give up waiting after this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout_secs: u64,

@@ -24,6 +24,8 @@ pub struct DemoArgs {
     pub seed: u64,
     pub data_dir: Option<PathBuf>,
     pub faults: bool,
+    /// Let the simulated units work the orders after ingest (a fresh store only).
+    pub units: bool,
     pub timeout: Duration,
     /// Print progress to stderr while running.
     pub progress: bool,
@@ -297,7 +299,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     }
     let elapsed = started.elapsed();
     // The units work their orders through /api/v1, day by day.
-    let workflow = if fresh_store {
+    let workflow = if fresh_store && args.units {
         Some(
             crate::units_sim::run(
                 runtime.store.clone(),

@@ -93,6 +93,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             data_dir,
             json,
             no_faults,
+            no_units,
             timeout_secs,
         } => {
             telemetry::init("warn");
@@ -101,6 +102,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 seed,
                 data_dir,
                 faults: !no_faults,
+                units: !no_units,
                 timeout: Duration::from_secs(timeout_secs),
                 progress: !json,
             };

@@ -9,6 +9,7 @@ fn args(dir: &std::path::Path) -> DemoArgs {
         seed: 7,
         data_dir: Some(dir.to_path_buf()),
         faults: true,
+        units: true,
         timeout: Duration::from_secs(180),
         progress: false,
     }

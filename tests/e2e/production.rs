@@ -77,6 +77,7 @@ fn args(dir: &Path, appeals: usize) -> DemoArgs {
         seed: 11,
         data_dir: Some(dir.to_path_buf()),
         faults: true,
+        units: true,
         timeout: Duration::from_secs(240),
         progress: false,
     }
@@ -690,6 +691,38 @@ async fn an_edit_that_overtakes_its_ticket_waits_for_it_in_both_stores() {
     cancel.cancel();
     tracker.close();
     tracker.wait().await;
+    clean(&s).await;
+}
+
+/// A sink batch can hold tens of thousands of events (`warehouse.batch_rows`
+/// is 20,000 in the production example). Every lookup the ClickHouse
+/// warehouse makes for a batch must stay under the server's
+/// `max_query_size`; the cluster lookup once inlined all of a batch's ids
+/// and failed past about 6,700 tickets, which sent the batch into slow
+/// isolation retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_is_written_to_clickhouse_in_one_call() {
+    use minqing_pipelines::warehouse::Warehouse;
+    let Some((_turn, _dir, s)) = setup("large ClickHouse batch", "bigbatch").await else {
+        return;
+    };
+    let wh = minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse::open(&s.warehouse.clickhouse)
+        .await
+        .unwrap();
+    const N: usize = 9_000;
+    let events: Vec<_> = (0..N)
+        .map(|i| {
+            let mut t = ticket(&format!("big-{i}"), &format!("第{i}号路灯不亮"));
+            t.cluster_id = Some(t.ticket_id.to_string());
+            received(t)
+        })
+        .collect();
+    let deferred = wh.write(&events).await.expect("one write of a large batch");
+    assert!(deferred.is_empty());
+    // Written again (a redelivery), nothing doubles.
+    wh.write(&events).await.expect("the same batch again");
+    let c = wh.counts().await.unwrap();
+    assert_eq!((c.tickets, c.daily_total), (N as u64, N as u64));
     clean(&s).await;
 }
 

@@ -44,13 +44,17 @@ fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Read-only connections for lookups, lists and counts: in WAL mode they
+    /// read the last commit while the writer works, so the API's order reads
+    /// and intake's lookups do not queue behind the writer's transactions.
+    read: SqlitePool,
     actions: super::sqlite_actions::Committer,
 }
 
 impl SqliteStore {
     /// Runs a `SELECT channel, COUNT(*) … GROUP BY channel` query.
     async fn count_by_channel(&self, sql: &'static str) -> Result<Vec<(Channel, u64)>, StoreError> {
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sql).fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| Ok((channel(&r.try_get::<String, _>(0)?)?, r.try_get::<i64, _>(1)? as u64)))
             .collect()
@@ -64,10 +68,14 @@ impl SqliteStore {
             .foreign_keys(false);
         // One connection: SQLite serializes writers anyway, and a second
         // connection's commits would invalidate this one's page cache.
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts.read_only(true).create_if_missing(false))
+            .await?;
         let actions = super::sqlite_actions::Committer::start(pool.clone());
-        Ok(SqliteStore { pool, actions })
+        Ok(SqliteStore { pool, read, actions })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -323,7 +331,7 @@ impl WorkflowStore for SqliteStore {
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
             let mut q = by_ticket_ids("ticket_id, version", chunk);
-            for row in q.build().fetch_all(&self.pool).await? {
+            for row in q.build().fetch_all(&self.read).await? {
                 let id: String = row.try_get(0)?;
                 let v: i64 = row.try_get(1)?;
                 out.insert(parse_id(&id)?, u32::try_from(v).unwrap_or(0));
@@ -339,7 +347,7 @@ impl WorkflowStore for SqliteStore {
         )
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.into_iter()
             .map(|row| {
@@ -355,7 +363,7 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn dedup_snapshot(&self, limit: u64) -> Result<Option<(HashMap<Uuid, u32>, Vec<DupCandidate>)>, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.read).await?;
         if n as u64 > limit {
             return Ok(None);
         }
@@ -363,7 +371,7 @@ impl WorkflowStore for SqliteStore {
         let mut known = HashMap::with_capacity(n as usize);
         let mut roots = Vec::new();
         let rows = sqlx::query("SELECT ticket_id, version, citizen_key, text_hash, received_at, duplicate_of IS NULL FROM tickets")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         for r in rows {
             let id: String = r.try_get(0)?;
@@ -429,7 +437,7 @@ impl WorkflowStore for SqliteStore {
         }
         q.push(" ORDER BY id LIMIT ")
             .push_bind(if f.limit > 0 { f.limit } else { i64::MAX });
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build().fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|r| {
                 let raw: Vec<u8> = r.try_get(4)?;
@@ -461,7 +469,7 @@ impl WorkflowStore for SqliteStore {
     async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError> {
         let mut out: BTreeMap<Channel, StoreCounts> = BTreeMap::new();
         let tickets = sqlx::query("SELECT channel, COUNT(*), SUM(duplicate_of IS NOT NULL) FROM tickets GROUP BY channel")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         for r in tickets {
             let c = channel(&r.try_get::<String, _>(0)?)?;
@@ -521,7 +529,7 @@ impl WorkflowStore for SqliteStore {
         )))
         .bind(now_at.timestamp_millis())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -576,7 +584,7 @@ impl WorkflowStore for SqliteStore {
             "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'sent'), 0), COALESCE(SUM(status = 'parked'), 0) \
              FROM forward_outbox",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         Ok(ForwardCounts {
             pending: r.try_get::<i64, _>(0)? as u64,
@@ -591,7 +599,7 @@ impl WorkflowStore for SqliteStore {
              ORDER BY received_ts, seq"
         )))
         .bind(window_secs)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
@@ -603,7 +611,7 @@ impl WorkflowStore for SqliteStore {
 
     async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError> {
         let rows: Vec<String> = sqlx::query_scalar("SELECT payload FROM ticket_events WHERE event_type = 'escalated'")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(|p| StoredEscalation::from_payload(p)).collect()
     }
@@ -611,7 +619,7 @@ impl WorkflowStore for SqliteStore {
     async fn cluster_count(&self, min_members: i64) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE members >= ?")
             .bind(min_members)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?;
         Ok(n as u64)
     }
@@ -619,7 +627,7 @@ impl WorkflowStore for SqliteStore {
     async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::workflow::Order>, StoreError> {
         let body: Option<String> = sqlx::query_scalar("SELECT body FROM work_orders WHERE ticket_id = ?")
             .bind(ticket.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         body.as_deref().map(parse_order).transpose()
     }
@@ -668,7 +676,7 @@ impl WorkflowStore for SqliteStore {
             b.push(" AND due >= ").push_bind(d.to_string());
         }
         b.push(" ORDER BY due IS NULL, due, ticket_id LIMIT ").push_bind(q.limit.max(1));
-        let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.pool).await?;
+        let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.read).await?;
         rows.iter().map(|b| parse_order(b)).collect()
     }
 
