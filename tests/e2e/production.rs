@@ -726,6 +726,73 @@ async fn a_large_batch_is_written_to_clickhouse_in_one_call() {
     clean(&s).await;
 }
 
+/// The ClickHouse warehouse resolves a batch's cluster merges together, in
+/// order: a chain inside one batch (A into B, then B into C) and a cluster
+/// merged in an earlier batch (D into A) all end in C, and the ticket rows
+/// move without being counted again in the daily aggregate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chained_cluster_merges_in_one_batch_land_in_the_last_survivor() {
+    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+    use minqing_pipelines::warehouse::Warehouse;
+    let Some((_turn, _dir, s)) = setup("chained cluster merges", "chain").await else {
+        return;
+    };
+    let wh = minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse::open(&s.warehouse.clickhouse)
+        .await
+        .unwrap();
+    let tickets: Vec<_> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| {
+            let mut t = ticket(&format!("chain-{n}"), &format!("{n}处井盖缺失"));
+            t.cluster_id = Some(t.ticket_id.to_string());
+            t
+        })
+        .collect();
+    let cluster = |i: usize| tickets[i].ticket_id.to_string();
+    let merge = |i: usize, into: String, from: String| {
+        let t = &tickets[i];
+        TicketEvent::new(
+            t.ticket_id,
+            t.channel,
+            EventType::ClustersMerged,
+            &format!("{into}<{from}"),
+            t.received_at,
+            EventPayload::ClustersMerged { into, from: vec![from] },
+        )
+    };
+    let first: Vec<_> = tickets
+        .iter()
+        .cloned()
+        .map(received)
+        .chain([merge(0, cluster(0), cluster(3))])
+        .collect();
+    wh.write(&first).await.unwrap();
+    wh.write(&[merge(1, cluster(1), cluster(0)), merge(2, cluster(2), cluster(1))])
+        .await
+        .unwrap();
+    let ch = wh.client();
+    let mut rows: Vec<(String, String)> = ch
+        .query("SELECT toString(ticket_id), cluster_id FROM tickets FINAL")
+        .fetch_all()
+        .await
+        .unwrap();
+    rows.sort();
+    let mut want: Vec<(String, String)> = tickets.iter().map(|t| (t.ticket_id.to_string(), cluster(2))).collect();
+    want.sort();
+    assert_eq!(rows, want, "every ticket lives in the last survivor");
+    let mut merges: Vec<(String, String)> = ch
+        .query("SELECT from_cluster, argMax(into_cluster, version) FROM cluster_merges GROUP BY from_cluster")
+        .fetch_all()
+        .await
+        .unwrap();
+    merges.sort();
+    let mut want: Vec<(String, String)> = [0, 1, 3].iter().map(|i| (cluster(*i), cluster(2))).collect();
+    want.sort();
+    assert_eq!(merges, want, "merges are flattened");
+    assert_eq!(wh.counts().await.unwrap().daily_total, 4, "moved rows are not counted again");
+    clean(&s).await;
+}
+
 /// `minqing bench broker` runs its no-op pipeline to the end on the real
 /// broker and leaves nothing behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
