@@ -261,6 +261,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let fresh_store = before.workflow_tickets == 0;
     let mut now = before;
     loop {
+        let polled = Instant::now();
         // A backend may be away for a while; that is a reason to wait, not to fail.
         if let Ok(l) = landed(runtime.store.as_ref(), runtime.warehouse.as_ref()).await {
             now = l;
@@ -273,7 +274,10 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         if !behind || Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A poll counts every table (with FINAL on ClickHouse); on large
+        // stores it takes seconds, and polling back to back slowed the very
+        // writers it waits for. At most a third of the time goes to polls.
+        tokio::time::sleep(Duration::from_millis(50).max(polled.elapsed() * 2)).await;
     }
     // Forwarded tickets leave through the outbox, on their own schedule.
     let forwarding = settings.forwarder.enabled;
