@@ -314,21 +314,26 @@ struct MergeRow {
 
 impl ClickhouseWarehouse {
     /// Where each of `clusters` lives now, for those that were merged.
-    /// Asked in chunks: a batch's cluster ids inlined at once exceeded
-    /// ClickHouse's `max_query_size` (256 KiB) past about 6,700 tickets.
     async fn merged_into<'a>(&self, clusters: impl IntoIterator<Item = &'a str>) -> Result<HashMap<String, String>, WarehouseError> {
         let mut clusters: Vec<&str> = clusters.into_iter().collect();
         clusters.sort_unstable();
         clusters.dedup();
+        self.merge_pairs(&clusters, |list| {
+            format!("SELECT from_cluster, argMax(into_cluster, version) FROM cluster_merges WHERE from_cluster IN ({list}) GROUP BY from_cluster")
+        })
+        .await
+    }
+
+    /// Runs a `(from_cluster, into_cluster)` query over `clusters` in
+    /// chunks, `sql` rendering one chunk's quoted list: a batch's ids
+    /// inlined at once exceeded ClickHouse's `max_query_size` (256 KiB) past
+    /// about 6,700 tickets.
+    async fn merge_pairs(&self, clusters: &[&str], sql: impl Fn(&str) -> String) -> Result<HashMap<String, String>, WarehouseError> {
         let mut out = HashMap::new();
         for chunk in clusters.chunks(LOOKUP) {
-            let Some(list) = cluster_list(chunk.iter().copied()) else {
-                continue;
-            };
-            let sql = format!(
-                "SELECT from_cluster, argMax(into_cluster, version) FROM cluster_merges WHERE from_cluster IN ({list}) GROUP BY from_cluster"
-            );
-            out.extend(self.client.query(&sql).fetch_all::<(String, String)>().await.map_err(err)?);
+            if let Some(list) = cluster_list(chunk.iter().copied()) {
+                out.extend(self.client.query(&sql(&list)).fetch_all::<(String, String)>().await.map_err(err)?);
+            }
         }
         Ok(out)
     }
@@ -357,15 +362,14 @@ impl ClickhouseWarehouse {
         // Where the involved clusters live now, and the clusters merged
         // into them earlier (which move along with them).
         let mut target: HashMap<String, String> = self.merged_into(involved.iter().copied()).await?;
-        for chunk in involved.chunks(LOOKUP) {
-            let Some(list) = cluster_list(chunk.iter().copied()) else {
-                continue;
-            };
-            let sql = format!(
-                "SELECT from_cluster, argMax(into_cluster, version) AS i FROM cluster_merges GROUP BY from_cluster HAVING i IN ({list})"
-            );
-            target.extend(self.client.query(&sql).fetch_all::<(String, String)>().await.map_err(err)?);
-        }
+        let earlier = self
+            .merge_pairs(&involved, |list| {
+                format!(
+                    "SELECT from_cluster, argMax(into_cluster, version) AS i FROM cluster_merges GROUP BY from_cluster HAVING i IN ({list})"
+                )
+            })
+            .await?;
+        target.extend(earlier);
         let mut changed: HashSet<String> = HashSet::new();
         let mut absorbed: Vec<String> = Vec::new();
         for (into, from) in merges {
