@@ -130,7 +130,7 @@ async fn cluster_counts(store: &dyn WorkflowStore) -> Result<(u64, u64)> {
 }
 
 async fn landed(store: &dyn WorkflowStore, warehouse: &dyn Warehouse) -> Result<Landed> {
-    let wf: u64 = store.channel_counts().await?.values().map(|c| c.tickets).sum();
+    let wf = store.ticket_count().await?;
     let wh = warehouse.counts().await?;
     Ok(Landed {
         workflow_tickets: wf,

@@ -153,6 +153,9 @@ async fn a_batch_becomes_tickets_and_a_restart_sees_only_replays() {
     assert_eq!(counts[&Channel::YunshangApp].tickets, 1);
     assert_eq!(counts[&Channel::Grid].quarantined, 1, "oversize text is quarantined");
     assert_eq!(counts[&Channel::Police110].quarantined, 1);
+    let tickets: u64 = counts.values().map(|c| c.tickets).sum();
+    assert!(tickets > 0);
+    assert_eq!(p.store.ticket_count().await.unwrap(), tickets, "the cheap count agrees");
     let s = p.stats.snapshot();
     assert_eq!((s[&Channel::Hotline12345].tickets, s[&Channel::Hotline12345].replays), (1, 1));
     assert_eq!(s[&Channel::YunshangApp].updates, 1);

@@ -279,6 +279,9 @@ pub trait WorkflowStore: Send + Sync {
     async fn list_quarantine(&self, q: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError>;
     async fn resolve_quarantine(&self, id: i64, resolution: &str) -> Result<(), StoreError>;
     async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError>;
+    /// How many tickets are stored: one index count, for callers that poll
+    /// (`channel_counts` also counts every event per channel).
+    async fn ticket_count(&self) -> Result<u64, StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
     /// Puts the tickets of `forwarded` events in the Huangshi outbox, once
     /// each. A row whose ticket is not stored yet waits for it (the sender

@@ -555,6 +555,11 @@ impl WorkflowStore for PgStore {
         Ok(out)
     }
 
+    async fn ticket_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
