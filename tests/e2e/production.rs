@@ -694,6 +694,20 @@ async fn an_edit_that_overtakes_its_ticket_waits_for_it_in_both_stores() {
     clean(&s).await;
 }
 
+/// The test's ClickHouse warehouse, migrated, written to directly.
+async fn warehouse(s: &Settings) -> minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse {
+    minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse::open(&s.warehouse.clickhouse)
+        .await
+        .unwrap()
+}
+
+/// A ticket that starts a cluster of its own, as intake makes a new issue.
+fn clustered(source_id: &str, content: &str) -> minqing_pipelines::ticket::Ticket {
+    let mut t = ticket(source_id, content);
+    t.cluster_id = Some(t.ticket_id.to_string());
+    t
+}
+
 /// A sink batch can hold tens of thousands of events (`warehouse.batch_rows`
 /// is 20,000 in the production example). Every lookup the ClickHouse
 /// warehouse makes for a batch must stay under the server's
@@ -706,16 +720,10 @@ async fn a_large_batch_is_written_to_clickhouse_in_one_call() {
     let Some((_turn, _dir, s)) = setup("large ClickHouse batch", "bigbatch").await else {
         return;
     };
-    let wh = minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse::open(&s.warehouse.clickhouse)
-        .await
-        .unwrap();
+    let wh = warehouse(&s).await;
     const N: usize = 9_000;
     let events: Vec<_> = (0..N)
-        .map(|i| {
-            let mut t = ticket(&format!("big-{i}"), &format!("第{i}号路灯不亮"));
-            t.cluster_id = Some(t.ticket_id.to_string());
-            received(t)
-        })
+        .map(|i| received(clustered(&format!("big-{i}"), &format!("第{i}号路灯不亮"))))
         .collect();
     let deferred = wh.write(&events).await.expect("one write of a large batch");
     assert!(deferred.is_empty());
@@ -737,16 +745,10 @@ async fn chained_cluster_merges_in_one_batch_land_in_the_last_survivor() {
     let Some((_turn, _dir, s)) = setup("chained cluster merges", "chain").await else {
         return;
     };
-    let wh = minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse::open(&s.warehouse.clickhouse)
-        .await
-        .unwrap();
+    let wh = warehouse(&s).await;
     let tickets: Vec<_> = ["a", "b", "c", "d"]
         .iter()
-        .map(|n| {
-            let mut t = ticket(&format!("chain-{n}"), &format!("{n}处井盖缺失"));
-            t.cluster_id = Some(t.ticket_id.to_string());
-            t
-        })
+        .map(|n| clustered(&format!("chain-{n}"), &format!("{n}处井盖缺失")))
         .collect();
     let cluster = |i: usize| tickets[i].ticket_id.to_string();
     let merge = |i: usize, into: String, from: String| {
