@@ -127,6 +127,7 @@ pub async fn run_sink(target: Arc<dyn Target>, consumer: Box<dyn Consumer<Ticket
     // A pump task owns the consumer, so waiting for the next delivery can be
     // cut short by the flush timer without dropping one half-received.
     let (tx, mut rx) = mpsc::channel::<Delivery<TicketEvent>>(64);
+    let window = consumer.window().unwrap_or(usize::MAX);
     let pump_cancel = cancel.clone();
     let pump = tokio::spawn(async move {
         let mut consumer = consumer;
@@ -144,6 +145,7 @@ pub async fn run_sink(target: Arc<dyn Target>, consumer: Box<dyn Consumer<Ticket
     });
     let mut pending: Vec<Delivery<TicketEvent>> = Vec::new();
     let mut rows = 0usize;
+    let mut messages = 0usize;
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         let got = if pending.is_empty() {
@@ -164,11 +166,16 @@ pub async fn run_sink(target: Arc<dyn Target>, consumer: Box<dyn Consumer<Ticket
         match got {
             Some(d) => {
                 rows += d.items.len();
+                messages += d.messages;
                 if pending.is_empty() {
                     deadline = Some(tokio::time::Instant::now() + batching.flush);
                 }
                 pending.push(d);
-                if rows < batching.max_rows {
+                // Holding the whole prefetch window, nothing more comes
+                // until this batch is written: waiting out the flush timer
+                // would only idle (it capped a backlogged warehouse at one
+                // window per `flush_ms`).
+                if rows < batching.max_rows && messages < window {
                     continue;
                 }
             }
@@ -177,6 +184,7 @@ pub async fn run_sink(target: Arc<dyn Target>, consumer: Box<dyn Consumer<Ticket
         }
         flush(&target, std::mem::take(&mut pending), &batching, &cancel).await;
         rows = 0;
+        messages = 0;
         deadline = None;
         if cancel.is_cancelled() {
             break;
@@ -328,5 +336,104 @@ async fn isolate(target: &Arc<dyn Target>, d: Delivery<TicketEvent>) {
     };
     if let Err(e) = result {
         tracing::warn!(sink = target.name(), error = %e, "Settling failed; the events come again.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::{Acker, BusError};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts acks.
+    struct Counted(Arc<AtomicUsize>);
+
+    #[async_trait]
+    impl Acker for Counted {
+        async fn ack(self: Box<Self>) -> Result<(), BusError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        async fn nack(self: Box<Self>, _reason: String) -> Result<(), BusError> {
+            Ok(())
+        }
+    }
+
+    /// Hands out its deliveries, then waits forever like an idle queue.
+    struct Queue {
+        left: Vec<Delivery<TicketEvent>>,
+        window: Option<usize>,
+    }
+
+    #[async_trait]
+    impl Consumer<TicketEvent> for Queue {
+        async fn next(&mut self) -> Option<Delivery<TicketEvent>> {
+            match self.left.pop() {
+                Some(d) => Some(d),
+                None => std::future::pending().await,
+            }
+        }
+        fn window(&self) -> Option<usize> {
+            self.window
+        }
+    }
+
+    struct Nowhere;
+
+    #[async_trait]
+    impl Target for Nowhere {
+        fn name(&self) -> &'static str {
+            "nowhere"
+        }
+        async fn write(&self, _events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
+            Ok(vec![])
+        }
+        async fn ping(&self) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    /// Runs a sink with an hour-long flush timer over three one-message
+    /// deliveries; returns how many were acked within a minute (of paused
+    /// tokio time, so nothing here is timed for real).
+    async fn acked_within_a_minute(window: Option<usize>) -> usize {
+        let acks = Arc::new(AtomicUsize::new(0));
+        let left = (0..3)
+            .map(|_| Delivery::of_messages(vec![], 1, Box::new(Counted(acks.clone()))))
+            .collect();
+        let batching = Batching {
+            max_rows: 1_000_000,
+            flush: Duration::from_secs(3600),
+            max_attempts: 1,
+        };
+        let cancel = CancellationToken::new();
+        let sink = tokio::spawn(run_sink(
+            Arc::new(Nowhere),
+            Box::new(Queue { left, window }),
+            batching,
+            cancel.clone(),
+        ));
+        let _ = tokio::time::timeout(Duration::from_secs(60), async {
+            while acks.load(Ordering::SeqCst) < 3 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        // Read before stopping: a stopping sink writes what it holds.
+        let acked = acks.load(Ordering::SeqCst);
+        cancel.cancel();
+        let _ = sink.await;
+        acked
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_prefetch_window_is_written_without_waiting_for_the_flush_timer() {
+        assert_eq!(acked_within_a_minute(Some(3)).await, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn below_the_window_the_sink_waits_for_the_flush_timer() {
+        assert_eq!(acked_within_a_minute(Some(4)).await, 0);
+        assert_eq!(acked_within_a_minute(None).await, 0);
     }
 }

@@ -73,12 +73,20 @@ pub trait Acker: Send {
 /// Messages handed to a consumer together, settled together.
 pub struct Delivery<T> {
     pub items: Vec<T>,
+    /// How many of the source's messages this delivery settles; counted
+    /// against [`Consumer::window`].
+    pub messages: usize,
     acker: Box<dyn Acker>,
 }
 
 impl<T> Delivery<T> {
     pub fn new(items: Vec<T>, acker: Box<dyn Acker>) -> Self {
-        Delivery { items, acker }
+        Delivery { items, messages: 1, acker }
+    }
+
+    /// A delivery that settles `messages` messages of its source.
+    pub fn of_messages(items: Vec<T>, messages: usize, acker: Box<dyn Acker>) -> Self {
+        Delivery { items, messages, acker }
     }
 
     /// Call only once the effect of every item is committed.
@@ -105,6 +113,14 @@ impl<T> Delivery<T> {
 pub trait Consumer<T>: Send {
     /// The next delivery; `None` once the bus is closed.
     async fn next(&mut self) -> Option<Delivery<T>>;
+
+    /// The most messages the source hands out before some are settled (the
+    /// broker's prefetch), if it has such a limit. A consumer holding that
+    /// many gets nothing more until it settles, so waiting to gather more
+    /// is pointless.
+    fn window(&self) -> Option<usize> {
+        None
+    }
 }
 
 #[async_trait]

@@ -162,13 +162,18 @@ impl<T: DeserializeOwned + Send + 'static> Consumer<T> for RabbitConsumer<T> {
                 }
             }
         }
-        Some(Delivery::new(
+        Some(Delivery::of_messages(
             items,
+            ackers.len(),
             Box::new(RabbitAcker {
                 ackers,
                 parker: self.parker.clone(),
             }),
         ))
+    }
+
+    fn window(&self) -> Option<usize> {
+        Some(usize::from(self.prefetch))
     }
 }
 
