@@ -994,23 +994,23 @@ impl Bigrams {
             let small = a.min(b);
             (union == 0 || (common as f64) < similarity * union as f64) && (small == 0 || (common as f64) < containment * small as f64)
         };
-        let bound: usize = self.cells.iter().zip(o.cells.iter()).map(|(x, y)| usize::from(*x.min(y))).sum();
+        // 256 cells of at most 255 fit a u16 sum, which vectorizes 16 lanes
+        // wide; this bound is most of the time a large scenario takes.
+        let bound: u16 = self.cells.iter().zip(o.cells.iter()).map(|(x, y)| u16::from(*x.min(y))).sum();
+        let bound = usize::from(bound);
         fits(bound) || fits(self.common(o))
     }
 
     fn common(&self, o: &Bigrams) -> usize {
+        // Branch-free merge: which side advances is data, not a jump the
+        // CPU mispredicts about half the time.
         let (a, b) = (&self.pairs, &o.pairs);
         let (mut i, mut j, mut common) = (0, 0, 0usize);
         while i < a.len() && j < b.len() {
-            match a[i].cmp(&b[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    common += 1;
-                    i += 1;
-                    j += 1;
-                }
-            }
+            let (x, y) = (a[i], b[j]);
+            common += usize::from(x == y);
+            i += usize::from(x <= y);
+            j += usize::from(y <= x);
         }
         common
     }
