@@ -737,7 +737,8 @@ async fn a_large_batch_is_written_to_clickhouse_in_one_call() {
 /// The ClickHouse warehouse resolves a batch's cluster merges together, in
 /// order: a chain inside one batch (A into B, then B into C) and a cluster
 /// merged in an earlier batch (D into A) all end in C, and the ticket rows
-/// move without being counted again in the daily aggregate.
+/// move without being counted again in the daily aggregate. A ticket both
+/// edited and moved in one batch keeps both changes (one read, one rewrite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chained_cluster_merges_in_one_batch_land_in_the_last_survivor() {
     use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
@@ -769,10 +770,36 @@ async fn chained_cluster_merges_in_one_batch_land_in_the_last_survivor() {
         .chain([merge(0, cluster(0), cluster(3))])
         .collect();
     wh.write(&first).await.unwrap();
-    wh.write(&[merge(1, cluster(1), cluster(0)), merge(2, cluster(2), cluster(1))])
+    let a = &tickets[0];
+    let edit = TicketEvent::new(
+        a.ticket_id,
+        a.channel,
+        EventType::Updated,
+        "1",
+        a.received_at,
+        EventPayload::Updated {
+            version: 1,
+            title: None,
+            content: "a处井盖缺失，已经三天了".into(),
+            content_truncated: false,
+            text_hash: "edited".into(),
+        },
+    );
+    wh.write(&[merge(1, cluster(1), cluster(0)), edit, merge(2, cluster(2), cluster(1))])
         .await
         .unwrap();
     let ch = wh.client();
+    let (content, version, cluster_of_a): (String, u32, String) = ch
+        .query("SELECT content, version, cluster_id FROM tickets FINAL WHERE ticket_id = toUUID(?)")
+        .bind(a.ticket_id.to_string())
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(
+        (content.as_str(), version, cluster_of_a),
+        ("a处井盖缺失，已经三天了", 1, cluster(2)),
+        "the edit and the move both land"
+    );
     let mut rows: Vec<(String, String)> = ch
         .query("SELECT toString(ticket_id), cluster_id FROM tickets FINAL")
         .fetch_all()

@@ -247,16 +247,19 @@ impl ClickhouseWarehouse {
         Ok(out)
     }
 
-    /// Applies a batch's edits with one read and one insert: the current
-    /// rows (after `FINAL`) are read, rewritten here with the new text and
-    /// version, and inserted as `is_update = 1` rows, which the aggregate's
-    /// view skips. `version` guards against applying an edit twice or out
-    /// of order. (One INSERT … SELECT FINAL per edit cost ~0.1 s each.)
-    async fn apply_edits(&self, edits: &[(Uuid, Edit<'_>)], now: DateTime<Utc>) -> Result<(), WarehouseError> {
-        if edits.is_empty() {
+    /// Rewrites the rows a batch changes, with one read and one insert:
+    /// edited tickets get the new text and version, tickets of absorbed
+    /// clusters their survivor. The current rows (after `FINAL`) are read,
+    /// changed here and inserted as `is_update = 1` rows, which the
+    /// aggregate's view skips. `version` guards against applying an edit
+    /// twice or out of order. Ticket ids are random, so a read of a few
+    /// dozen ids already touches every granule: reading edits and moves
+    /// apart cost two scans of the fact table per batch.
+    async fn rewrite(&self, edits: &[(Uuid, Edit<'_>)], moves: &Moves, now: DateTime<Utc>) -> Result<(), WarehouseError> {
+        let mut ids: Vec<Uuid> = edits.iter().map(|(id, _)| *id).chain(moves.tickets.iter().copied()).collect();
+        if ids.is_empty() {
             return Ok(());
         }
-        let mut ids: Vec<Uuid> = edits.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
         ids.dedup();
         let mut current: HashMap<Uuid, TicketRow> = HashMap::with_capacity(ids.len());
@@ -281,6 +284,17 @@ impl ClickhouseWarehouse {
             r.loaded_at = now;
             changed.push(*id);
         }
+        for id in &moves.tickets {
+            let Some(r) = current.get_mut(id) else { continue };
+            // An older version of the row held the cluster; the current one may not.
+            let Some(into) = moves.target.get(&r.cluster_id).filter(|into| **into != r.cluster_id) else {
+                continue;
+            };
+            r.cluster_id = into.clone();
+            r.is_update = 1;
+            r.loaded_at = now;
+            changed.push(*id);
+        }
         changed.sort_unstable();
         changed.dedup();
         let mut inserter = self.client.inserter::<TicketRow>("tickets");
@@ -292,6 +306,14 @@ impl ClickhouseWarehouse {
         inserter.end().await.map_err(err)?;
         Ok(())
     }
+}
+
+/// What a batch's cluster merges change in the fact table: where each
+/// involved cluster lives now, and the tickets of the absorbed clusters.
+#[derive(Default)]
+struct Moves {
+    target: HashMap<String, String>,
+    tickets: Vec<Uuid>,
 }
 
 /// Cluster ids are ticket UUIDs; parsing them before they are inlined keeps
@@ -339,19 +361,19 @@ impl ClickhouseWarehouse {
     }
 
     /// Records a batch's merges, flattened (each absorbed cluster maps to
-    /// where it lives now, whatever order they came in), and moves the
-    /// tickets of the absorbed clusters: their rows are read (`FINAL`) and
-    /// written again with the new `cluster_id` and `is_update = 1`, so the
-    /// daily aggregate does not count them twice.
+    /// where it lives now, whatever order they came in), and finds the
+    /// tickets of the absorbed clusters, which [`Self::rewrite`] moves
+    /// (written again with the new `cluster_id` and `is_update = 1`, so the
+    /// daily aggregate does not count them twice).
     ///
     /// The whole batch is resolved in memory, in order, and then costs a
     /// fixed number of queries. One round of queries per merge, each
     /// reading the fact table with `FINAL`, took ~0.2 s a merge and was
     /// most of the warehouse writer's time on a 50,000-appeal run.
-    async fn apply_merges(&self, events: &[&TicketEvent], now: DateTime<Utc>) -> Result<(), WarehouseError> {
+    async fn record_merges(&self, events: &[&TicketEvent], now: DateTime<Utc>) -> Result<Moves, WarehouseError> {
         let merges: Vec<(&str, &[String])> = events.iter().filter_map(|e| e.merge()).collect();
         if merges.is_empty() {
-            return Ok(());
+            return Ok(Moves::default());
         }
         let mut involved: Vec<&str> = merges
             .iter()
@@ -403,35 +425,20 @@ impl ClickhouseWarehouse {
         }
         inserter.end().await.map_err(err)?;
         // The absorbed clusters' tickets: found by a light scan of two
-        // columns, then read whole through the sort key.
+        // columns; `rewrite` reads them whole through the sort key.
         absorbed.sort_unstable();
         absorbed.dedup();
-        let mut ids: Vec<Uuid> = Vec::new();
+        let mut tickets: Vec<Uuid> = Vec::new();
         for chunk in absorbed.chunks(LOOKUP) {
             let Some(list) = cluster_list(chunk.iter().map(String::as_str)) else {
                 continue;
             };
             let sql = format!("SELECT DISTINCT toString(ticket_id) FROM tickets WHERE cluster_id IN ({list})");
             for id in self.client.query(&sql).fetch_all::<String>().await.map_err(err)? {
-                ids.push(Uuid::parse_str(&id).map_err(err)?);
+                tickets.push(Uuid::parse_str(&id).map_err(err)?);
             }
         }
-        let mut inserter = self.client.inserter::<TicketRow>("tickets");
-        for chunk in ids.chunks(LOOKUP) {
-            let sql = format!("SELECT ?fields FROM tickets FINAL WHERE ticket_id IN ({})", uuid_list(chunk));
-            for mut r in self.client.query(&sql).fetch_all::<TicketRow>().await.map_err(err)? {
-                // An older version of the row held the cluster; the current one may not.
-                let Some(into) = target.get(&r.cluster_id).filter(|into| **into != r.cluster_id) else {
-                    continue;
-                };
-                r.cluster_id = into.clone();
-                r.is_update = 1;
-                r.loaded_at = now;
-                inserter.write(&r).await.map_err(err)?;
-            }
-        }
-        inserter.end().await.map_err(err)?;
-        Ok(())
+        Ok(Moves { target, tickets })
     }
 }
 
@@ -488,8 +495,8 @@ impl Warehouse for ClickhouseWarehouse {
             inserter.commit().await.map_err(err)?;
         }
         inserter.end().await.map_err(err)?;
-        self.apply_edits(&edits, now).await?;
-        self.apply_merges(&events, now).await?;
+        let moves = self.record_merges(&events, now).await?;
+        self.rewrite(&edits, &moves, now).await?;
         let mut inserter = self
             .client
             .inserter::<EventRow>("ticket_events")
