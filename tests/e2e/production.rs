@@ -626,7 +626,6 @@ fn received(t: minqing_pipelines::ticket::Ticket) -> minqing_pipelines::ticket::
 /// edit lands once the ticket has.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_that_overtakes_its_ticket_waits_for_it_in_both_stores() {
-    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
     let Some((_turn, _dir, s)) = setup("overtaking edit", "overtake").await else {
         return;
     };
@@ -635,20 +634,7 @@ async fn an_edit_that_overtakes_its_ticket_waits_for_it_in_both_stores() {
     let _pipe = minqing::runtime::start_pipeline(&s, &tracker, &cancel).await.unwrap();
     let bus = RabbitBus::connect(&s.bus.rabbitmq, 100).await.unwrap();
     let t = ticket("overtake-1", "东岳路路灯不亮");
-    let edit = TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Updated,
-        "1",
-        t.received_at,
-        EventPayload::Updated {
-            version: 1,
-            title: None,
-            content: "东岳路路灯不亮，已经一周了".into(),
-            content_truncated: false,
-            text_hash: "h1".into(),
-        },
-    );
+    let edit = edited(&t, "东岳路路灯不亮，已经一周了");
     bus.publish_events(vec![edit]).await.unwrap();
     // Let both sinks meet the edit alone at least once.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -699,6 +685,32 @@ async fn warehouse(s: &Settings) -> minqing_pipelines::warehouse::clickhouse::Cl
     minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse::open(&s.warehouse.clickhouse)
         .await
         .unwrap()
+}
+
+/// The first edit of `t`: version 1 with `content`.
+fn edited(t: &minqing_pipelines::ticket::Ticket, content: &str) -> minqing_pipelines::ticket::TicketEvent {
+    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+    TicketEvent::new(
+        t.ticket_id,
+        t.channel,
+        EventType::Updated,
+        "1",
+        t.received_at,
+        EventPayload::Updated {
+            version: 1,
+            title: None,
+            content: content.into(),
+            content_truncated: false,
+            text_hash: format!("edited-{content}"),
+        },
+    )
+}
+
+/// Two-column rows of a ClickHouse query, sorted.
+async fn sorted_pairs(ch: &clickhouse::Client, sql: &str) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = ch.query(sql).fetch_all().await.unwrap();
+    rows.sort();
+    rows
 }
 
 /// A ticket that starts a cluster of its own, as intake makes a new issue.
@@ -771,20 +783,7 @@ async fn chained_cluster_merges_in_one_batch_land_in_the_last_survivor() {
         .collect();
     wh.write(&first).await.unwrap();
     let a = &tickets[0];
-    let edit = TicketEvent::new(
-        a.ticket_id,
-        a.channel,
-        EventType::Updated,
-        "1",
-        a.received_at,
-        EventPayload::Updated {
-            version: 1,
-            title: None,
-            content: "a处井盖缺失，已经三天了".into(),
-            content_truncated: false,
-            text_hash: "edited".into(),
-        },
-    );
+    let edit = edited(a, "a处井盖缺失，已经三天了");
     wh.write(&[merge(1, cluster(1), cluster(0)), edit, merge(2, cluster(2), cluster(1))])
         .await
         .unwrap();
@@ -800,21 +799,15 @@ async fn chained_cluster_merges_in_one_batch_land_in_the_last_survivor() {
         ("a处井盖缺失，已经三天了", 1, cluster(2)),
         "the edit and the move both land"
     );
-    let mut rows: Vec<(String, String)> = ch
-        .query("SELECT toString(ticket_id), cluster_id FROM tickets FINAL")
-        .fetch_all()
-        .await
-        .unwrap();
-    rows.sort();
+    let rows = sorted_pairs(ch, "SELECT toString(ticket_id), cluster_id FROM tickets FINAL").await;
     let mut want: Vec<(String, String)> = tickets.iter().map(|t| (t.ticket_id.to_string(), cluster(2))).collect();
     want.sort();
     assert_eq!(rows, want, "every ticket lives in the last survivor");
-    let mut merges: Vec<(String, String)> = ch
-        .query("SELECT from_cluster, argMax(into_cluster, version) FROM cluster_merges GROUP BY from_cluster")
-        .fetch_all()
-        .await
-        .unwrap();
-    merges.sort();
+    let merges = sorted_pairs(
+        ch,
+        "SELECT from_cluster, argMax(into_cluster, version) FROM cluster_merges GROUP BY from_cluster",
+    )
+    .await;
     let mut want: Vec<(String, String)> = [0, 1, 3].iter().map(|i| (cluster(*i), cluster(2))).collect();
     want.sort();
     assert_eq!(merges, want, "merges are flattened");
