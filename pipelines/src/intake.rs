@@ -297,21 +297,7 @@ impl Intake {
                 Decision::Update => {
                     c.replays += 1;
                     c.updates += 1;
-                    let payload = EventPayload::Updated {
-                        version: t.version,
-                        title: t.title.clone(),
-                        content: t.content.clone(),
-                        content_truncated: t.content_truncated,
-                        text_hash: t.text_hash.clone(),
-                    };
-                    events.push(TicketEvent::new(
-                        t.ticket_id,
-                        t.channel,
-                        EventType::Updated,
-                        &t.version.to_string(),
-                        t.received_at,
-                        payload,
-                    ));
+                    events.push(TicketEvent::updated(&t));
                 }
                 Decision::New | Decision::Duplicate(_) => {
                     c.tickets += 1;

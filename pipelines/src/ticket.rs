@@ -310,6 +310,25 @@ pub struct TicketEvent {
 }
 
 impl TicketEvent {
+    /// The `updated` event of `t`, a newer version of a stored ticket: its
+    /// text replaces the stored one (one event per version).
+    pub fn updated(t: &Ticket) -> TicketEvent {
+        TicketEvent::new(
+            t.ticket_id,
+            t.channel,
+            EventType::Updated,
+            &t.version.to_string(),
+            t.received_at,
+            EventPayload::Updated {
+                version: t.version,
+                title: t.title.clone(),
+                content: t.content.clone(),
+                content_truncated: t.content_truncated,
+                text_hash: t.text_hash.clone(),
+            },
+        )
+    }
+
     /// `discriminator` tells apart events of one type on one ticket (a version).
     pub fn new(
         ticket_id: Uuid,

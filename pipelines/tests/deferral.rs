@@ -52,20 +52,11 @@ fn events(t: &Ticket) -> (TicketEvent, TicketEvent) {
             ticket: Box::new(t.clone()),
         },
     );
-    let edit = TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Updated,
-        "1",
-        t.received_at,
-        EventPayload::Updated {
-            version: 1,
-            title: None,
-            content: "东岳路路灯不亮，已经一周了".into(),
-            content_truncated: false,
-            text_hash: "h1".into(),
-        },
-    );
+    let mut newer = t.clone();
+    newer.version = 1;
+    newer.content = "东岳路路灯不亮，已经一周了".into();
+    newer.text_hash = "h1".into();
+    let edit = TicketEvent::updated(&newer);
     (received, edit)
 }
 

@@ -689,21 +689,11 @@ async fn warehouse(s: &Settings) -> minqing_pipelines::warehouse::clickhouse::Cl
 
 /// The first edit of `t`: version 1 with `content`.
 fn edited(t: &minqing_pipelines::ticket::Ticket, content: &str) -> minqing_pipelines::ticket::TicketEvent {
-    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
-    TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Updated,
-        "1",
-        t.received_at,
-        EventPayload::Updated {
-            version: 1,
-            title: None,
-            content: content.into(),
-            content_truncated: false,
-            text_hash: format!("edited-{content}"),
-        },
-    )
+    let mut newer = t.clone();
+    newer.version = 1;
+    newer.content = content.into();
+    newer.text_hash = format!("edited-{content}");
+    minqing_pipelines::ticket::TicketEvent::updated(&newer)
 }
 
 /// Two-column rows of a ClickHouse query, sorted.
