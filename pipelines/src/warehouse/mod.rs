@@ -127,41 +127,10 @@ pub fn facts<'a>(events: &[&'a TicketEvent]) -> (Vec<FactRow>, Vec<(Uuid, Edit<'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minqing_connectors::Channel;
-
-    fn ticket() -> Ticket {
-        let at = DateTime::parse_from_rfc3339("2026-06-01T23:30:00+08:00").unwrap();
-        Ticket {
-            ticket_id: Uuid::nil(),
-            short_no: "DY-00000-00000".into(),
-            channel: Channel::Hotline12345,
-            source_id: "1".into(),
-            version: 0,
-            received_at: at,
-            title: None,
-            content: "路灯不亮".into(),
-            content_truncated: false,
-            appeal_type: None,
-            category: None,
-            town: Some("金湖街道".into()),
-            location: None,
-            coordinates: None,
-            citizen_key: Some("abc".into()),
-            contact_name: Some("张三".into()),
-            contact_phone: Some("13800000000".into()),
-            phone_masked: Some("138****0000".into()),
-            anonymous: false,
-            attachments: vec![],
-            text_hash: "h".into(),
-            duplicate_of: None,
-            cluster_id: None,
-            triage: None,
-        }
-    }
 
     #[test]
     fn fact_rows_carry_no_contact_details_and_a_local_date() {
-        let row = FactRow::from_ticket(&ticket());
+        let row = FactRow::from_ticket(&crate::ticket::sample());
         let text = format!("{row:?}");
         assert!(!text.contains("张三") && !text.contains("13800000000"), "{text}");
         assert_eq!(row.phone_masked, "138****0000");

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
+mod decode;
+
 /// Bumped when the event payload changes shape.
 pub const SCHEMA_VERSION: u16 = 1;
 
@@ -214,9 +216,8 @@ pub fn duplicate_reply(original_no: &str) -> String {
     format!("您反映的问题已在工单{original_no}中受理，将与该工单一并办理答复，请以该编号查询进度，无需重复反映。")
 }
 
-/// What an event carries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+decode::payload! {
+/// What an event carries: `kind` names the variant, beside its fields.
 pub enum EventPayload {
     Received {
         ticket: Box<Ticket>,
@@ -282,6 +283,7 @@ pub enum EventPayload {
         into: String,
         from: Vec<String>,
     },
+}
 }
 
 /// What an `updated` event changes: a newer version's text.
@@ -427,6 +429,38 @@ pub fn split_deferred<'a>(events: &'a [TicketEvent], missing: &std::collections:
         }
     }
     (ready, deferred)
+}
+
+/// A ticket for tests: a night-time 12345 call with contact details.
+#[cfg(test)]
+pub(crate) fn sample() -> Ticket {
+    let at = DateTime::parse_from_rfc3339("2026-06-01T23:30:00+08:00").unwrap();
+    Ticket {
+        ticket_id: Uuid::nil(),
+        short_no: "DY-00000-00000".into(),
+        channel: Channel::Hotline12345,
+        source_id: "1".into(),
+        version: 0,
+        received_at: at,
+        title: None,
+        content: "路灯不亮".into(),
+        content_truncated: false,
+        appeal_type: None,
+        category: None,
+        town: Some("金湖街道".into()),
+        location: None,
+        coordinates: None,
+        citizen_key: Some("abc".into()),
+        contact_name: Some("张三".into()),
+        contact_phone: Some("13800000000".into()),
+        phone_masked: Some("138****0000".into()),
+        anonymous: false,
+        attachments: vec![],
+        text_hash: "h".into(),
+        duplicate_of: None,
+        cluster_id: None,
+        triage: None,
+    }
 }
 
 #[cfg(test)]
