@@ -98,6 +98,17 @@ fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// One ticket's settlement, as the outbox and ticket rows take it.
+struct SettleRow<'a> {
+    ticket_id: Uuid,
+    status: &'static str,
+    attempts: i32,
+    error: Option<&'a str>,
+    number: Option<&'a str>,
+    next_at: DateTime<Utc>,
+    ticket_status: Option<&'static str>,
+}
+
 /// Column arrays of a ticket batch, for `UNNEST`.
 #[derive(Default)]
 struct TicketColumns {
@@ -610,34 +621,77 @@ impl WorkflowStore for PgStore {
     }
 
     async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError> {
+        if settled.is_empty() {
+            return Ok(());
+        }
+        // Two statements for the whole set: a statement per transfer cost
+        // more than the transfer itself (20,000 of them in a 50,000-appeal
+        // demo). A ticket settled twice in one set ends as if the two had
+        // been applied in turn: the later outcome, and the last error and
+        // number given.
         let stamp = now();
-        let mut tx = self.pool.begin().await?;
+        let mut at: HashMap<Uuid, usize> = HashMap::with_capacity(settled.len());
+        let mut rows: Vec<SettleRow> = Vec::with_capacity(settled.len());
         for (ticket_id, attempts, how) in settled {
-            let next_at = match how {
-                ForwardSettle::Retry { next_at, .. } => *next_at,
-                _ => stamp,
+            let row = SettleRow {
+                ticket_id: *ticket_id,
+                status: how.outbox_status(),
+                attempts: *attempts as i32,
+                error: how.error(),
+                number: how.huangshi_no(),
+                next_at: match how {
+                    ForwardSettle::Retry { next_at, .. } => *next_at,
+                    _ => stamp,
+                },
+                ticket_status: how.ticket_status(),
             };
+            match at.get(ticket_id) {
+                Some(&i) => {
+                    let before = std::mem::replace(&mut rows[i], row);
+                    let r = &mut rows[i];
+                    r.error = r.error.or(before.error);
+                    r.number = r.number.or(before.number);
+                    r.ticket_status = r.ticket_status.or(before.ticket_status);
+                }
+                None => {
+                    at.insert(*ticket_id, rows.len());
+                    rows.push(row);
+                }
+            }
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.ticket_id).collect();
+        let status: Vec<&str> = rows.iter().map(|r| r.status).collect();
+        let attempts: Vec<i32> = rows.iter().map(|r| r.attempts).collect();
+        let errors: Vec<Option<&str>> = rows.iter().map(|r| r.error).collect();
+        let numbers: Vec<Option<&str>> = rows.iter().map(|r| r.number).collect();
+        let next_at: Vec<DateTime<Utc>> = rows.iter().map(|r| r.next_at).collect();
+        let (done, done_status): (Vec<Uuid>, Vec<&str>) = rows.iter().filter_map(|r| Some((r.ticket_id, r.ticket_status?))).unzip();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE forward_outbox o SET status = u.st, attempts = u.n, last_error = COALESCE(u.err, o.last_error), \
+             huangshi_no = COALESCE(u.no, o.huangshi_no), next_attempt_at = u.nx, updated_at = $7 \
+             FROM UNNEST($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::timestamptz[]) AS u (id, st, n, err, no, nx) \
+             WHERE o.ticket_id = u.id",
+        )
+        .bind(&ids)
+        .bind(&status)
+        .bind(&attempts)
+        .bind(&errors)
+        .bind(&numbers)
+        .bind(&next_at)
+        .bind(stamp)
+        .execute(&mut *tx)
+        .await?;
+        if !done.is_empty() {
             sqlx::query(
-                "UPDATE forward_outbox SET status = $1, attempts = $2, last_error = COALESCE($3, last_error), \
-             huangshi_no = COALESCE($4, huangshi_no), next_attempt_at = $5, updated_at = $6 WHERE ticket_id = $7",
+                "UPDATE tickets t SET status = u.st, updated_at = $3 FROM UNNEST($1::uuid[], $2::text[]) AS u (id, st) \
+                 WHERE t.ticket_id = u.id",
             )
-            .bind(how.outbox_status())
-            .bind(*attempts as i32)
-            .bind(how.error())
-            .bind(how.huangshi_no())
-            .bind(next_at)
+            .bind(&done)
+            .bind(&done_status)
             .bind(stamp)
-            .bind(*ticket_id)
             .execute(&mut *tx)
             .await?;
-            if let Some(s) = how.ticket_status() {
-                sqlx::query("UPDATE tickets SET status = $1, updated_at = $2 WHERE ticket_id = $3")
-                    .bind(s)
-                    .bind(stamp)
-                    .bind(*ticket_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
         }
         tx.commit().await?;
         Ok(())
