@@ -254,7 +254,12 @@ impl ClickhouseWarehouse {
     /// aggregate's view skips. `version` guards against applying an edit
     /// twice or out of order. Ticket ids are random, so a read of a few
     /// dozen ids already touches every granule: reading edits and moves
-    /// apart cost two scans of the fact table per batch.
+    /// apart cost two scans of the fact table per batch. The ids go in
+    /// `PREWHERE`: ClickHouse 18.16 reads every column of every row before
+    /// `FINAL` merges them and only then applies `WHERE`, while `PREWHERE`
+    /// filters first (0.5 s against 0.15 s for 100 ids in 190,000 rows).
+    /// Filtering on the sorting key before the merge selects the same rows,
+    /// since every version of a ticket has its id.
     async fn rewrite(&self, edits: &[(Uuid, Edit<'_>)], moves: &Moves, now: DateTime<Utc>) -> Result<(), WarehouseError> {
         let mut ids: Vec<Uuid> = edits.iter().map(|(id, _)| *id).chain(moves.tickets.iter().copied()).collect();
         if ids.is_empty() {
@@ -264,7 +269,7 @@ impl ClickhouseWarehouse {
         ids.dedup();
         let mut current: HashMap<Uuid, TicketRow> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(LOOKUP) {
-            let sql = format!("SELECT ?fields FROM tickets FINAL WHERE ticket_id IN ({})", uuid_list(chunk));
+            let sql = format!("SELECT ?fields FROM tickets FINAL PREWHERE ticket_id IN ({})", uuid_list(chunk));
             for r in self.client.query(&sql).fetch_all::<TicketRow>().await.map_err(err)? {
                 current.insert(r.ticket_id, r);
             }
