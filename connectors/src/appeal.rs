@@ -108,6 +108,7 @@ pub struct RawAppeal {
     pub source_id: String,
     /// Edit version for channels whose posts can be edited (云上大冶); 0 elsewhere.
     pub version: u32,
+    #[serde(with = "crate::timeserde::fixed")]
     pub received_at: DateTime<FixedOffset>,
     pub title: Option<String>,
     pub content: String,
@@ -123,7 +124,7 @@ pub struct RawAppeal {
     pub raw: String,
     /// When minqing accepted it from the channel (stamped on its way to the
     /// bus), for ingest-to-store latency. Not part of the appeal's identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::timeserde::utc_opt")]
     pub accepted_at: Option<DateTime<Utc>>,
 }
 

@@ -16,6 +16,8 @@
 //!   `police110`, `tax12366`, `grid`. Each holds its wire types, its client or
 //!   webhook handler, its mapping, and (feature `sim`) a simulator of the
 //!   upstream server that speaks the same contract over real HTTP.
+//! - [`timeserde`]: timestamps and dates in serde as chrono writes them, on a
+//!   fast path (every event carries several).
 //! - [`huangshi`]: the outbound channel to the Huangshi 12345 hotline, and
 //!   (feature `sim`) its simulator.
 //! - [`sim`] (feature `sim`): the shared appeal generator and fault plan that
@@ -29,6 +31,7 @@ pub mod pull;
 pub mod sign;
 pub mod sink;
 pub mod timefmt;
+pub mod timeserde;
 pub mod xml;
 
 pub mod grid;

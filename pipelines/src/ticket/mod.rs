@@ -91,6 +91,7 @@ pub struct Ticket {
     pub channel: Channel,
     pub source_id: String,
     pub version: u32,
+    #[serde(with = "minqing_connectors::timeserde::fixed")]
     pub received_at: DateTime<FixedOffset>,
     pub title: Option<String>,
     pub content: String,
@@ -301,13 +302,14 @@ pub struct TicketEvent {
     pub event_id: Uuid,
     pub ticket_id: Uuid,
     pub event_type: EventType,
+    #[serde(with = "minqing_connectors::timeserde::fixed")]
     pub occurred_at: DateTime<FixedOffset>,
     pub schema_version: u16,
     pub channel: Channel,
     pub payload: EventPayload,
     /// When minqing accepted the appeal behind it, for latency figures;
     /// transport metadata, not stored with the event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "minqing_connectors::timeserde::utc_opt")]
     pub accepted_at: Option<DateTime<Utc>>,
 }
 

@@ -266,13 +266,19 @@ pub struct Order {
     pub state: State,
     pub unit: Option<String>,
     pub category: Option<String>,
+    #[serde(default, with = "minqing_connectors::timeserde::fixed_opt")]
     pub dispatched_at: Option<DateTime<FixedOffset>>,
+    #[serde(default, with = "minqing_connectors::timeserde::date_opt")]
     pub sign_due: Option<NaiveDate>,
     /// The last day a return is allowed.
+    #[serde(default, with = "minqing_connectors::timeserde::date_opt")]
     pub return_until: Option<NaiveDate>,
+    #[serde(default, with = "minqing_connectors::timeserde::fixed_opt")]
     pub signed_at: Option<DateTime<FixedOffset>>,
+    #[serde(default, with = "minqing_connectors::timeserde::date_opt")]
     pub reply_due: Option<NaiveDate>,
     /// No extension takes the reply beyond this day.
+    #[serde(default, with = "minqing_connectors::timeserde::date_opt")]
     pub limit: Option<NaiveDate>,
     pub extension_pending: Option<u32>,
     pub extended_workdays: u32,
@@ -285,7 +291,9 @@ pub struct Order {
     pub supervision: Option<Supervision>,
     pub clue_transferred: bool,
     /// The deadlines already reported overdue (once each).
+    #[serde(default, with = "minqing_connectors::timeserde::date_opt")]
     pub sign_overdue_for: Option<NaiveDate>,
+    #[serde(default, with = "minqing_connectors::timeserde::date_opt")]
     pub reply_overdue_for: Option<NaiveDate>,
     /// A deadline was counted on the weekday rule.
     pub provisional: bool,
