@@ -6,7 +6,7 @@
 //! the type there ("咨询…", "投诉…"); within each, the tables are tried in
 //! file order, so a 举报 that also says 请问 stays a 举报.
 
-use super::terms::TermSet;
+use super::terms::{ListId, Terms, TermsBuilder};
 use crate::ticket::AppealType;
 use serde::Deserialize;
 
@@ -28,12 +28,16 @@ pub struct Typed {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct AppealCues(Vec<(AppealType, TermSet)>);
+pub struct AppealCues {
+    types: Vec<(AppealType, ListId)>,
+    terms: Terms,
+}
 
 impl AppealCues {
     pub fn new(files: &[AppealTypeFile], errors: &mut Vec<String>) -> AppealCues {
         let mut seen = Vec::new();
         let mut out = Vec::new();
+        let mut b = TermsBuilder::default();
         for (i, f) in files.iter().enumerate() {
             let path = format!("appeal_type[{i}]");
             let Some(t) = AppealType::parse(&f.kind) else {
@@ -50,13 +54,16 @@ impl AppealCues {
                 ));
             }
             seen.push(t);
-            let set = TermSet::new(&format!("{path}.cues"), &f.cues, errors);
-            if set.is_empty() {
+            let set = b.list(&format!("{path}.cues"), &f.cues, errors);
+            if b.is_empty(set) {
                 errors.push(format!("`{path}.cues`: list at least one cue word"));
             }
             out.push((t, set));
         }
-        AppealCues(out)
+        AppealCues {
+            types: out,
+            terms: b.build(errors),
+        }
     }
 
     /// The channel's type if it gave one, else the first cue hit in the
@@ -68,7 +75,10 @@ impl AppealCues {
                 by: "channel",
             });
         }
-        let by_cue = |text: &str| self.0.iter().find(|(_, set)| set.any(text)).map(|(t, _)| *t);
+        let by_cue = |text: &str| {
+            let hits = self.terms.scan(text);
+            self.types.iter().find(|(_, set)| hits.any(*set)).map(|(t, _)| *t)
+        };
         title.and_then(by_cue).or_else(|| by_cue(content)).map(|t| Typed {
             appeal_type: t,
             by: "cues",

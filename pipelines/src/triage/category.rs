@@ -2,7 +2,7 @@
 //! otherwise the keyword rules of `config/triage.toml` (the category with
 //! the most distinct cue words wins; ties go to the earlier category).
 
-use super::terms::TermSet;
+use super::terms::{ListId, Terms, TermsBuilder};
 use crate::classify::Model;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -17,7 +17,8 @@ pub struct CategoryFile {
 #[derive(Debug, Clone)]
 pub enum Categorizer {
     Model(Arc<Model>),
-    Rules(Vec<(String, TermSet)>),
+    /// Category names with their keyword lists, scanned in one pass.
+    Rules(Vec<(String, ListId)>, Terms),
 }
 
 /// A category and where it came from (`model` or `rules`).
@@ -29,19 +30,19 @@ pub struct Categorized {
 
 impl Categorizer {
     pub fn rules(files: &[CategoryFile], errors: &mut Vec<String>) -> Categorizer {
-        Categorizer::Rules(
-            files
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let set = TermSet::new(&format!("category[{i}].keywords"), &c.keywords, errors);
-                    if set.is_empty() {
-                        errors.push(format!("`category[{i}].keywords` ({}): must list at least one word", c.name));
-                    }
-                    (c.name.clone(), set)
-                })
-                .collect(),
-        )
+        let mut b = TermsBuilder::default();
+        let rules = files
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let set = b.list(&format!("category[{i}].keywords"), &c.keywords, errors);
+                if b.is_empty(set) {
+                    errors.push(format!("`category[{i}].keywords` ({}): must list at least one word", c.name));
+                }
+                (c.name.clone(), set)
+            })
+            .collect();
+        Categorizer::Rules(rules, b.build(errors))
     }
 
     pub fn categorize(&self, text: &str) -> Option<Categorized> {
@@ -50,10 +51,11 @@ impl Categorizer {
                 category: m.predict(text).label.to_owned(),
                 by: "model",
             }),
-            Categorizer::Rules(rules) => {
+            Categorizer::Rules(rules, terms) => {
+                let hits = terms.scan(text);
                 let mut best: Option<(&str, usize)> = None;
                 for (name, set) in rules {
-                    let n = set.found(text).len();
+                    let n = hits.found(*set).len();
                     if n > 0 && best.is_none_or(|(_, b)| n > b) {
                         best = Some((name, n));
                     }

@@ -5,7 +5,7 @@
 //! term in the text. Only consultations are answered online: a complaint
 //! that mentions 养老保险补缴 needs a unit, not an FAQ.
 
-use super::terms::TermSet;
+use super::terms::{ListId, Terms, TermsBuilder};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,7 +30,7 @@ pub struct EntryFile {
 #[derive(Debug, Clone)]
 struct Entry {
     id: String,
-    groups: Vec<TermSet>,
+    groups: Vec<ListId>,
     answer: String,
     source: String,
 }
@@ -47,6 +47,8 @@ pub struct Answer {
 #[derive(Debug, Clone, Default)]
 pub struct Knowledge {
     entries: Vec<Entry>,
+    /// Every entry's groups, scanned in one pass.
+    terms: Terms,
 }
 
 impl Knowledge {
@@ -54,6 +56,7 @@ impl Knowledge {
     pub fn new(files: &[(String, KnowledgeFile)], errors: &mut Vec<String>) -> Knowledge {
         let mut entries = Vec::new();
         let mut seen = std::collections::HashMap::new();
+        let mut b = TermsBuilder::default();
         for (name, f) in files {
             for (i, e) in f.entry.iter().enumerate() {
                 let path = format!("{name}: entry[{i}]");
@@ -73,8 +76,8 @@ impl Knowledge {
                     .iter()
                     .enumerate()
                     .map(|(g, terms)| {
-                        let set = TermSet::new(&format!("{path}.all[{g}]"), terms, errors);
-                        if set.is_empty() {
+                        let set = b.list(&format!("{path}.all[{g}]"), terms, errors);
+                        if b.is_empty(set) {
                             errors.push(format!("`{path}.all[{g}]` ({}): an empty group never matches", e.id));
                         }
                         set
@@ -88,7 +91,10 @@ impl Knowledge {
                 });
             }
         }
-        Knowledge { entries }
+        Knowledge {
+            entries,
+            terms: b.build(errors),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -101,10 +107,11 @@ impl Knowledge {
 
     /// The first entry all of whose groups match `text`.
     pub fn answer(&self, text: &str) -> Option<Answer> {
+        let hits = self.terms.scan(text);
         self.entries.iter().find_map(|e| {
             let mut matched = Vec::with_capacity(e.groups.len());
             for g in &e.groups {
-                let found = g.found(text);
+                let found = hits.found(*g);
                 matched.push(found.first()?.to_string());
             }
             Some(Answer {

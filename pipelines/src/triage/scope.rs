@@ -9,7 +9,7 @@
 //! (`local_matters`: roads, 城管, noise…) are named at least as often as the
 //! subject's, the appeal stays in scope.
 
-use super::terms::TermSet;
+use super::terms::{ListId, Terms, TermsBuilder};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,8 +48,8 @@ pub enum RejectKind {
 struct ForwardClass {
     id: String,
     name: String,
-    subjects: TermSet,
-    matters: TermSet,
+    subjects: ListId,
+    matters: ListId,
 }
 
 #[derive(Debug, Clone)]
@@ -57,8 +57,8 @@ struct RejectRule {
     id: String,
     name: String,
     kind: RejectKind,
-    terms: TermSet,
-    unless: TermSet,
+    terms: ListId,
+    unless: ListId,
     reply: String,
 }
 
@@ -73,7 +73,9 @@ pub enum ScopeHit {
 pub struct ScopeRules {
     /// A matter counts only this close (in bytes) to a subject.
     window: usize,
-    local: TermSet,
+    /// Every list below, scanned in one pass.
+    terms: Terms,
+    local: ListId,
     forward: Vec<ForwardClass>,
     reject: Vec<RejectRule>,
 }
@@ -93,15 +95,16 @@ impl ScopeRules {
     pub fn new(f: &super::TriageFile, errors: &mut Vec<String>) -> ScopeRules {
         ids_unique("forward", f.forward.iter().map(|c| c.id.as_str()), errors);
         ids_unique("reject", f.reject.iter().map(|r| r.id.as_str()), errors);
+        let mut b = TermsBuilder::default();
         let forward = f
             .forward
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let path = |k: &str| format!("forward[{i}].{k}");
-                let subjects = TermSet::new(&path("subjects"), &c.subjects, errors);
-                let matters = TermSet::new(&path("matters"), &c.matters, errors);
-                if subjects.is_empty() || matters.is_empty() {
+                let subjects = b.list(&path("subjects"), &c.subjects, errors);
+                let matters = b.list(&path("matters"), &c.matters, errors);
+                if b.is_empty(subjects) || b.is_empty(matters) {
                     errors.push(format!("`forward[{i}]` ({}): needs at least one subject and one matter", c.id));
                 }
                 ForwardClass {
@@ -111,14 +114,14 @@ impl ScopeRules {
                     matters,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
         let reject = f
             .reject
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let terms = TermSet::new(&format!("reject[{i}].terms"), &r.terms, errors);
-                if terms.is_empty() {
+                let terms = b.list(&format!("reject[{i}].terms"), &r.terms, errors);
+                if b.is_empty(terms) {
                     errors.push(format!("`reject[{i}].terms` ({}): must list at least one term", r.id));
                 }
                 if r.reply.trim().is_empty() {
@@ -132,15 +135,17 @@ impl ScopeRules {
                     name: r.name.clone(),
                     kind: r.kind,
                     terms,
-                    unless: TermSet::new(&format!("reject[{i}].unless"), &r.unless, errors),
+                    unless: b.list(&format!("reject[{i}].unless"), &r.unless, errors),
                     reply: r.reply.trim().to_owned(),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let local = b.list("local_matters", &f.local_matters, errors);
         ScopeRules {
             // UTF-8 CJK characters are three bytes each.
             window: f.forward_window_chars.saturating_mul(3),
-            local: TermSet::new("local_matters", &f.local_matters, errors),
+            terms: b.build(errors),
+            local,
             forward,
             reject,
         }
@@ -153,12 +158,13 @@ impl ScopeRules {
     /// Rejections first (an emergency must not wait in a queue), then
     /// forwards. `in_daye` says whether the gazetteer placed the appeal.
     pub fn check(&self, text: &str, in_daye: bool) -> Option<ScopeHit> {
+        let hits = self.terms.scan(text);
         for r in &self.reject {
             if r.kind == RejectKind::Jurisdiction && in_daye {
                 continue;
             }
-            let found = r.terms.found(text);
-            if found.is_empty() || r.unless.any(text) {
+            let found = hits.found(r.terms);
+            if found.is_empty() || hits.any(r.unless) {
                 continue;
             }
             return Some(ScopeHit::Reject {
@@ -167,18 +173,17 @@ impl ScopeRules {
                 reply: r.reply.clone(),
             });
         }
-        let local = self.local.found(text);
+        let local = hits.found(self.local);
         for c in &self.forward {
-            let subjects = c.subjects.positions(text);
+            let subjects = hits.positions(c.subjects);
             if subjects.is_empty() {
                 continue;
             }
             // A matter far from every subject is about something else: a
             // long letter about a developer mentions the bank's loan once.
             let near = |at: usize| subjects.iter().any(|&(_, s)| s.abs_diff(at) <= self.window);
-            let mut matters: Vec<&str> = c
-                .matters
-                .positions(text)
+            let mut matters: Vec<&str> = hits
+                .positions(c.matters)
                 .into_iter()
                 .filter(|&(_, at)| near(at))
                 .map(|(m, _)| m)
