@@ -28,20 +28,24 @@ fn two(out: &mut [u8], at: usize, v: u32) {
     out[at + 1] = b'0' + (v % 10) as u8;
 }
 
+/// `YYYY-MM-DD` into `out[..10]`, for a year in 0–9999.
+fn date(out: &mut [u8], d: &impl Datelike) {
+    two(out, 0, d.year() as u32 / 100);
+    two(out, 2, d.year() as u32 % 100);
+    out[4] = b'-';
+    two(out, 5, d.month());
+    out[7] = b'-';
+    two(out, 8, d.day());
+}
+
 /// chrono's `write_rfc3339(…, AutoSi, use_z = true)`, or None outside the
 /// fast path.
 fn format(naive: NaiveDateTime, offset: i32, out: &mut [u8; MAX]) -> Option<usize> {
-    let year = naive.year();
     let nano = naive.nanosecond();
-    if !(0..=9999).contains(&year) || nano >= 1_000_000_000 || offset % 60 != 0 {
+    if !(0..=9999).contains(&naive.year()) || nano >= 1_000_000_000 || offset % 60 != 0 {
         return None;
     }
-    two(out, 0, year as u32 / 100);
-    two(out, 2, year as u32 % 100);
-    out[4] = b'-';
-    two(out, 5, naive.month());
-    out[7] = b'-';
-    two(out, 8, naive.day());
+    date(out, &naive);
     out[10] = b'T';
     two(out, 11, naive.hour());
     out[13] = b':';
@@ -221,12 +225,7 @@ pub mod date_opt {
                 return d.serialize(s);
             }
             let mut out = [0u8; 10];
-            two(&mut out, 0, d.year() as u32 / 100);
-            two(&mut out, 2, d.year() as u32 % 100);
-            out[4] = b'-';
-            two(&mut out, 5, d.month());
-            out[7] = b'-';
-            two(&mut out, 8, d.day());
+            date(&mut out, d);
             s.serialize_str(std::str::from_utf8(&out).map_err(serde::ser::Error::custom)?)
         }
     }
