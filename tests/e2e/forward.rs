@@ -1,4 +1,4 @@
-use crate::helpers::settings;
+use crate::helpers::{OutboxRow, settings, settle_in_one_set};
 use minqing::cli::ForwardAction;
 use minqing::runtime::{Runtime, StartOptions};
 use minqing::sims::Fleet;
@@ -208,4 +208,38 @@ async fn a_refused_transfer_is_parked_with_the_reason_and_requeued_after_the_fix
         .await
         .unwrap();
     assert_eq!(forwarded as u64, want);
+}
+
+/// Transfers are settled in SQLite as one set (`settle_in_one_set`), in a
+/// statement or two per table instead of one per transfer.
+#[tokio::test]
+async fn forward_settlements_land_in_sqlite_as_one_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("minqing.db");
+    let store = minqing_pipelines::store::sqlite::SqliteStore::open(&path).await.unwrap();
+    let pool = store.pool().clone();
+    settle_in_one_set(&store, |id| {
+        let pool = pool.clone();
+        async move {
+            let (status, attempts, error, no, ticket, later) =
+                sqlx::query_as::<_, (String, i64, Option<String>, Option<String>, String, bool)>(
+                    "SELECT o.status, o.attempts, o.last_error, o.huangshi_no, t.status, o.next_attempt_ms > ? \
+                     FROM forward_outbox o JOIN tickets t USING (ticket_id) WHERE ticket_id = ?",
+                )
+                .bind(chrono::Utc::now().timestamp_millis())
+                .bind(id.to_string())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            OutboxRow {
+                status,
+                attempts,
+                error,
+                no,
+                ticket,
+                later,
+            }
+        }
+    })
+    .await;
 }

@@ -121,3 +121,151 @@ pub async fn sqlite_duplicate_replies(db: &Path) -> (i64, i64) {
     .await
     .unwrap()
 }
+
+/// A bare ticket of the grid channel, for store-level tests.
+pub fn ticket(source_id: &str, content: &str) -> minqing_pipelines::ticket::Ticket {
+    let channel = minqing_connectors::Channel::Grid;
+    let ticket_id = minqing_pipelines::ticket::ticket_id(channel, source_id);
+    minqing_pipelines::ticket::Ticket {
+        ticket_id,
+        short_no: minqing_pipelines::ticket::short_no(&ticket_id),
+        channel,
+        source_id: source_id.into(),
+        version: 0,
+        received_at: chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap(),
+        title: None,
+        content: content.into(),
+        content_truncated: false,
+        appeal_type: None,
+        category: None,
+        town: Some("金湖街道".into()),
+        location: None,
+        coordinates: None,
+        citizen_key: None,
+        contact_name: None,
+        contact_phone: None,
+        phone_masked: None,
+        anonymous: true,
+        attachments: vec![],
+        text_hash: "h0".into(),
+        duplicate_of: None,
+        cluster_id: None,
+        triage: None,
+    }
+}
+
+/// The `received` event that carries a ticket.
+pub fn received(t: minqing_pipelines::ticket::Ticket) -> minqing_pipelines::ticket::TicketEvent {
+    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+    TicketEvent::new(
+        t.ticket_id,
+        t.channel,
+        EventType::Received,
+        "",
+        t.received_at,
+        EventPayload::Received { ticket: Box::new(t) },
+    )
+}
+
+/// One forward outbox row as a test reads it back, with its ticket's status
+/// and whether a retry waits in the future.
+pub struct OutboxRow {
+    pub status: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub no: Option<String>,
+    pub ticket: String,
+    pub later: bool,
+}
+
+/// Transfers settled as one set, on any workflow store (`read` reads a
+/// ticket's row back in the store's own SQL): each ticket takes its latest
+/// outcome, a delivery marks the ticket forwarded, a parked transfer marks
+/// it failed, and a retry keeps the last error for the operator.
+pub async fn settle_in_one_set<F, Fut>(store: &dyn minqing_pipelines::store::WorkflowStore, read: F)
+where
+    F: Fn(uuid::Uuid) -> Fut,
+    Fut: std::future::Future<Output = OutboxRow>,
+{
+    use minqing_pipelines::store::ForwardSettle;
+    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+    let tickets: Vec<_> = (1..=3).map(|i| ticket(&format!("settle-{i}"), "快递丢件")).collect();
+    store
+        .apply_events(&tickets.iter().cloned().map(received).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let forwarded: Vec<TicketEvent> = tickets
+        .iter()
+        .map(|t| {
+            let payload = EventPayload::ClustersMerged {
+                into: String::new(),
+                from: vec![],
+            };
+            TicketEvent::new(t.ticket_id, t.channel, EventType::Forwarded, "", t.received_at, payload)
+        })
+        .collect();
+    store.enqueue_forwards(&forwarded).await.unwrap();
+    // Enqueued again (a redelivery): still one row each.
+    store.enqueue_forwards(&forwarded).await.unwrap();
+    assert_eq!(store.forward_counts().await.unwrap().pending, 3);
+    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let retry = |e: &str| ForwardSettle::Retry {
+        error: e.into(),
+        next_at: later,
+    };
+    let (a, b, c) = (tickets[0].ticket_id, tickets[1].ticket_id, tickets[2].ticket_id);
+    store
+        .settle_forwards(&[
+            (a, 1, retry("HTTP 503")),
+            (b, 1, retry("timeout")),
+            (c, 1, ForwardSettle::Parked { error: "HTTP 401".into() }),
+            // The same ticket again in one set: the later outcome holds.
+            (
+                a,
+                2,
+                ForwardSettle::Delivered {
+                    huangshi_no: "HS-1".into(),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    let r = read(a).await;
+    assert_eq!(
+        (r.status.as_str(), r.attempts, r.no.as_deref(), r.ticket.as_str()),
+        ("sent", 2, Some("HS-1"), "forwarded")
+    );
+    // The failed attempt before the delivery is still on record.
+    assert_eq!(r.error.as_deref(), Some("HTTP 503"));
+    assert!(!r.later);
+    let r = read(b).await;
+    assert_eq!((r.status.as_str(), r.attempts, r.error.as_deref()), ("pending", 1, Some("timeout")));
+    assert!(r.later, "a retry waits until its next attempt");
+    assert_ne!(r.ticket, "forwarded");
+    let r = read(c).await;
+    assert_eq!(
+        (r.status.as_str(), r.error.as_deref(), r.ticket.as_str()),
+        ("parked", Some("HTTP 401"), "forward_failed")
+    );
+    // The retried transfer is delivered in a later set.
+    store
+        .settle_forwards(&[(
+            b,
+            2,
+            ForwardSettle::Delivered {
+                huangshi_no: "HS-2".into(),
+            },
+        )])
+        .await
+        .unwrap();
+    let r = read(b).await;
+    assert_eq!(
+        (r.status.as_str(), r.no.as_deref(), r.ticket.as_str()),
+        ("sent", Some("HS-2"), "forwarded")
+    );
+    assert_eq!(r.error.as_deref(), Some("timeout"));
+    let counts = store.forward_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.sent, counts.parked), (0, 2, 1));
+    // An empty set changes nothing.
+    store.settle_forwards(&[]).await.unwrap();
+}

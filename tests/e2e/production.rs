@@ -12,7 +12,7 @@
 //! end as exactly one ticket in PostgreSQL and one in ClickHouse (`FINAL`),
 //! or in quarantine.
 
-use crate::helpers::triage_array;
+use crate::helpers::{OutboxRow, received, settle_in_one_set, ticket, triage_array};
 use minqing::config::{self, Settings};
 use minqing::demo::{self, DemoArgs, Report};
 use minqing_pipelines::bus::rabbit::{Names, RabbitBus, peek_parked};
@@ -577,49 +577,6 @@ async fn a_poison_message_is_parked_with_its_reason_and_the_pipeline_goes_on() {
 }
 
 /// A ticket as intake would make it, for tests that publish events directly.
-fn ticket(source_id: &str, content: &str) -> minqing_pipelines::ticket::Ticket {
-    let channel = minqing_connectors::Channel::Grid;
-    let ticket_id = minqing_pipelines::ticket::ticket_id(channel, source_id);
-    minqing_pipelines::ticket::Ticket {
-        ticket_id,
-        short_no: minqing_pipelines::ticket::short_no(&ticket_id),
-        channel,
-        source_id: source_id.into(),
-        version: 0,
-        received_at: chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap(),
-        title: None,
-        content: content.into(),
-        content_truncated: false,
-        appeal_type: None,
-        category: None,
-        town: Some("金湖街道".into()),
-        location: None,
-        coordinates: None,
-        citizen_key: None,
-        contact_name: None,
-        contact_phone: None,
-        phone_masked: None,
-        anonymous: true,
-        attachments: vec![],
-        text_hash: "h0".into(),
-        duplicate_of: None,
-        cluster_id: None,
-        triage: None,
-    }
-}
-
-fn received(t: minqing_pipelines::ticket::Ticket) -> minqing_pipelines::ticket::TicketEvent {
-    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
-    TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Received,
-        "",
-        t.received_at,
-        EventPayload::Received { ticket: Box::new(t) },
-    )
-}
-
 /// Batches are published concurrently and a redelivered message goes to the
 /// back of its queue, so an edit can reach a sink before its ticket. Both
 /// sinks hand it back for later instead of parking or dropping it, and the
@@ -829,105 +786,38 @@ async fn the_broker_bench_moves_every_message_and_cleans_up() {
     clean(&s).await;
 }
 
-/// Transfers are settled in PostgreSQL as one set: each ticket takes its
-/// latest outcome, a delivery marks the ticket forwarded, a parked transfer
-/// marks it failed, and a retry keeps the last error for the operator.
+/// Transfers are settled in PostgreSQL as one set (`settle_in_one_set`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forward_settlements_land_in_postgres_as_one_set() {
-    use minqing_pipelines::store::{ForwardSettle, WorkflowStore, postgres::PgStore};
-    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+    use minqing_pipelines::store::postgres::PgStore;
     let Some((_turn, _dir, s)) = setup("forward settlements", "settle").await else {
         return;
     };
     let store = PgStore::open(&s.store.postgres).await.unwrap();
-    let tickets: Vec<_> = (1..=3).map(|i| ticket(&format!("settle-{i}"), "快递丢件")).collect();
-    store
-        .apply_events(&tickets.iter().cloned().map(received).collect::<Vec<_>>())
-        .await
-        .unwrap();
-    let forwarded: Vec<TicketEvent> = tickets
-        .iter()
-        .map(|t| {
-            let payload = EventPayload::ClustersMerged {
-                into: String::new(),
-                from: vec![],
-            };
-            TicketEvent::new(t.ticket_id, t.channel, EventType::Forwarded, "", t.received_at, payload)
-        })
-        .collect();
-    store.enqueue_forwards(&forwarded).await.unwrap();
-    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
-    let retry = |e: &str| ForwardSettle::Retry {
-        error: e.into(),
-        next_at: later,
-    };
-    let (a, b, c) = (tickets[0].ticket_id, tickets[1].ticket_id, tickets[2].ticket_id);
-    store
-        .settle_forwards(&[
-            (a, 1, retry("HTTP 503")),
-            (b, 1, retry("timeout")),
-            (c, 1, ForwardSettle::Parked { error: "HTTP 401".into() }),
-            // The same ticket again in one set: the later outcome holds.
-            (
-                a,
-                2,
-                ForwardSettle::Delivered {
-                    huangshi_no: "HS-1".into(),
-                },
-            ),
-        ])
-        .await
-        .unwrap();
     let pg = sqlx::PgPool::connect(&s.store.postgres.url).await.unwrap();
-    let row = |id: uuid::Uuid| {
+    settle_in_one_set(&store, |id| {
         let pg = pg.clone();
         async move {
-            sqlx::query_as::<_, (String, i32, Option<String>, Option<String>, String, bool)>(
-                "SELECT o.status, o.attempts, o.last_error, o.huangshi_no, t.status, o.next_attempt_at > now() \
-                 FROM forward_outbox o JOIN tickets t USING (ticket_id) WHERE ticket_id = $1",
-            )
-            .bind(id)
-            .fetch_one(&pg)
-            .await
-            .unwrap()
+            let (status, attempts, error, no, ticket, later) =
+                sqlx::query_as::<_, (String, i32, Option<String>, Option<String>, String, bool)>(
+                    "SELECT o.status, o.attempts, o.last_error, o.huangshi_no, t.status, o.next_attempt_at > now() \
+                     FROM forward_outbox o JOIN tickets t USING (ticket_id) WHERE ticket_id = $1",
+                )
+                .bind(id)
+                .fetch_one(&pg)
+                .await
+                .unwrap();
+            OutboxRow {
+                status,
+                attempts: i64::from(attempts),
+                error,
+                no,
+                ticket,
+                later,
+            }
         }
-    };
-    let (status, attempts, error, no, ticket_status, later_on) = row(a).await;
-    assert_eq!(
-        (status.as_str(), attempts, no.as_deref(), ticket_status.as_str()),
-        ("sent", 2, Some("HS-1"), "forwarded")
-    );
-    // The failed attempt before the delivery is still on record.
-    assert_eq!(error.as_deref(), Some("HTTP 503"));
-    assert!(!later_on);
-    let (status, attempts, error, _, ticket_status, later_on) = row(b).await;
-    assert_eq!((status.as_str(), attempts, error.as_deref()), ("pending", 1, Some("timeout")));
-    assert!(later_on, "a retry waits until its next attempt");
-    assert_ne!(ticket_status, "forwarded");
-    let (status, _, error, _, ticket_status, _) = row(c).await;
-    assert_eq!(
-        (status.as_str(), error.as_deref(), ticket_status.as_str()),
-        ("parked", Some("HTTP 401"), "forward_failed")
-    );
-    // The retried transfer is delivered in a later set.
-    store
-        .settle_forwards(&[(
-            b,
-            2,
-            ForwardSettle::Delivered {
-                huangshi_no: "HS-2".into(),
-            },
-        )])
-        .await
-        .unwrap();
-    let (status, _, error, no, ticket_status, _) = row(b).await;
-    assert_eq!(
-        (status.as_str(), no.as_deref(), ticket_status.as_str()),
-        ("sent", Some("HS-2"), "forwarded")
-    );
-    assert_eq!(error.as_deref(), Some("timeout"));
-    let counts = store.forward_counts().await.unwrap();
-    assert_eq!((counts.pending, counts.sent, counts.parked), (0, 2, 1));
+    })
+    .await;
     pg.close().await;
     clean(&s).await;
 }

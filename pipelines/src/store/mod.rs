@@ -110,6 +110,55 @@ pub enum ForwardSettle {
     Parked { error: String },
 }
 
+/// One ticket's settlement, as the outbox and ticket rows take it.
+pub(crate) struct SettleRow<'a> {
+    pub ticket_id: Uuid,
+    pub status: &'static str,
+    pub attempts: u32,
+    pub error: Option<&'a str>,
+    pub number: Option<&'a str>,
+    /// When a retry is due; none once the transfer is settled for good.
+    pub retry_at: Option<DateTime<chrono::Utc>>,
+    pub ticket_status: Option<&'static str>,
+}
+
+/// A set of settlements as one row per ticket, in first-seen order, so a
+/// backend can write the set in a statement or two. A ticket settled twice
+/// in one set ends as if the two had been applied in turn: the later
+/// outcome, and the last error and number given.
+pub(crate) fn settle_rows(settled: &[(Uuid, u32, ForwardSettle)]) -> Vec<SettleRow<'_>> {
+    let mut at: HashMap<Uuid, usize> = HashMap::with_capacity(settled.len());
+    let mut rows: Vec<SettleRow<'_>> = Vec::with_capacity(settled.len());
+    for (ticket_id, attempts, how) in settled {
+        let row = SettleRow {
+            ticket_id: *ticket_id,
+            status: how.outbox_status(),
+            attempts: *attempts,
+            error: how.error(),
+            number: how.huangshi_no(),
+            retry_at: match how {
+                ForwardSettle::Retry { next_at, .. } => Some(*next_at),
+                _ => None,
+            },
+            ticket_status: how.ticket_status(),
+        };
+        match at.get(ticket_id) {
+            Some(&i) => {
+                let before = std::mem::replace(&mut rows[i], row);
+                let r = &mut rows[i];
+                r.error = r.error.or(before.error);
+                r.number = r.number.or(before.number);
+                r.ticket_status = r.ticket_status.or(before.ticket_status);
+            }
+            None => {
+                at.insert(*ticket_id, rows.len());
+                rows.push(row);
+            }
+        }
+    }
+    rows
+}
+
 /// Outbox totals, for the demo, `/metrics` and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ForwardCounts {

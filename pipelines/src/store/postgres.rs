@@ -9,7 +9,7 @@
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
     NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
-    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, stored_payload, transfer_from_row,
+    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, settle_rows, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
@@ -96,17 +96,6 @@ async fn create_database_if_missing(opts: &PgConnectOptions) -> Result<(), Store
 
 fn now() -> DateTime<Utc> {
     Utc::now()
-}
-
-/// One ticket's settlement, as the outbox and ticket rows take it.
-struct SettleRow<'a> {
-    ticket_id: Uuid,
-    status: &'static str,
-    attempts: i32,
-    error: Option<&'a str>,
-    number: Option<&'a str>,
-    next_at: DateTime<Utc>,
-    ticket_status: Option<&'static str>,
 }
 
 /// Column arrays of a ticket batch, for `UNNEST`.
@@ -626,45 +615,15 @@ impl WorkflowStore for PgStore {
         }
         // Two statements for the whole set: a statement per transfer cost
         // more than the transfer itself (20,000 of them in a 50,000-appeal
-        // demo). A ticket settled twice in one set ends as if the two had
-        // been applied in turn: the later outcome, and the last error and
-        // number given.
+        // demo).
         let stamp = now();
-        let mut at: HashMap<Uuid, usize> = HashMap::with_capacity(settled.len());
-        let mut rows: Vec<SettleRow> = Vec::with_capacity(settled.len());
-        for (ticket_id, attempts, how) in settled {
-            let row = SettleRow {
-                ticket_id: *ticket_id,
-                status: how.outbox_status(),
-                attempts: *attempts as i32,
-                error: how.error(),
-                number: how.huangshi_no(),
-                next_at: match how {
-                    ForwardSettle::Retry { next_at, .. } => *next_at,
-                    _ => stamp,
-                },
-                ticket_status: how.ticket_status(),
-            };
-            match at.get(ticket_id) {
-                Some(&i) => {
-                    let before = std::mem::replace(&mut rows[i], row);
-                    let r = &mut rows[i];
-                    r.error = r.error.or(before.error);
-                    r.number = r.number.or(before.number);
-                    r.ticket_status = r.ticket_status.or(before.ticket_status);
-                }
-                None => {
-                    at.insert(*ticket_id, rows.len());
-                    rows.push(row);
-                }
-            }
-        }
+        let rows = settle_rows(settled);
         let ids: Vec<Uuid> = rows.iter().map(|r| r.ticket_id).collect();
         let status: Vec<&str> = rows.iter().map(|r| r.status).collect();
-        let attempts: Vec<i32> = rows.iter().map(|r| r.attempts).collect();
+        let attempts: Vec<i32> = rows.iter().map(|r| r.attempts as i32).collect();
         let errors: Vec<Option<&str>> = rows.iter().map(|r| r.error).collect();
         let numbers: Vec<Option<&str>> = rows.iter().map(|r| r.number).collect();
-        let next_at: Vec<DateTime<Utc>> = rows.iter().map(|r| r.next_at).collect();
+        let next_at: Vec<DateTime<Utc>> = rows.iter().map(|r| r.retry_at.unwrap_or(stamp)).collect();
         let (done, done_status): (Vec<Uuid>, Vec<&str>) = rows.iter().filter_map(|r| Some((r.ticket_id, r.ticket_status?))).unzip();
         let mut tx = self.pool.begin().await?;
         sqlx::query(

@@ -7,7 +7,7 @@
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
     NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
-    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, stored_payload, transfer_from_row,
+    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, settle_rows, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
@@ -511,17 +511,19 @@ impl WorkflowStore for SqliteStore {
         let stamp = now();
         let at_ms = Utc::now().timestamp_millis();
         let mut tx = self.pool.begin().await?;
-        for id in ids {
-            sqlx::query(
-                "INSERT OR IGNORE INTO forward_outbox (ticket_id, status, attempts, next_attempt_ms, created_at, updated_at) \
-                 VALUES (?, 'pending', 0, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(at_ms)
-            .bind(&stamp)
-            .bind(&stamp)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in pow2_chunks(&ids) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR IGNORE INTO forward_outbox (ticket_id, status, attempts, next_attempt_ms, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, id| {
+                b.push_bind(id.as_str())
+                    .push("'pending'")
+                    .push("0")
+                    .push_bind(at_ms)
+                    .push_bind(stamp.as_str())
+                    .push_bind(stamp.as_str());
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(Vec::new())
@@ -550,35 +552,43 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError> {
+        // One statement per table and chunk: a statement per transfer was a
+        // round trip to the writer thread each, about 30,000 of them in a
+        // 100,000-appeal demo, and the workflow sink waited behind them.
         let stamp = now();
+        let rows = settle_rows(settled);
+        let ids: Vec<String> = rows.iter().map(|r| r.ticket_id.to_string()).collect();
         let mut tx = self.pool.begin().await?;
-        for (ticket_id, attempts, how) in settled {
-            let id = ticket_id.to_string();
-            let next_ms = match how {
-                ForwardSettle::Retry { next_at, .. } => next_at.timestamp_millis(),
-                _ => 0,
-            };
-            sqlx::query(
-                "UPDATE forward_outbox SET status = ?, attempts = ?, last_error = COALESCE(?, last_error), \
-             huangshi_no = COALESCE(?, huangshi_no), next_attempt_ms = ?, updated_at = ? WHERE ticket_id = ?",
-            )
-            .bind(how.outbox_status())
-            .bind(i64::from(*attempts))
-            .bind(how.error())
-            .bind(how.huangshi_no())
-            .bind(next_ms)
-            .bind(&stamp)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-            if let Some(s) = how.ticket_status() {
-                sqlx::query("UPDATE tickets SET status = ?, updated_at = ? WHERE ticket_id = ?")
-                    .bind(s)
-                    .bind(&stamp)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        let all: Vec<usize> = (0..rows.len()).collect();
+        for chunk in pow2_chunks(&all) {
+            let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st, n, err, num, nx) AS (");
+            q.push_values(chunk, |mut b, &i| {
+                let r = &rows[i];
+                b.push_bind(ids[i].as_str())
+                    .push_bind(r.status)
+                    .push_bind(i64::from(r.attempts))
+                    .push_bind(r.error)
+                    .push_bind(r.number)
+                    .push_bind(r.retry_at.map_or(0, |t| t.timestamp_millis()));
+            });
+            q.push(
+                ") UPDATE forward_outbox SET status = u.st, attempts = u.n, last_error = COALESCE(u.err, last_error), \
+                 huangshi_no = COALESCE(u.num, huangshi_no), next_attempt_ms = u.nx, updated_at = ",
+            );
+            q.push_bind(stamp.as_str());
+            q.push(" FROM u WHERE forward_outbox.ticket_id = u.id");
+            q.build().execute(&mut *tx).await?;
+        }
+        let done: Vec<usize> = all.into_iter().filter(|&i| rows[i].ticket_status.is_some()).collect();
+        for chunk in pow2_chunks(&done) {
+            let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st) AS (");
+            q.push_values(chunk, |mut b, &i| {
+                b.push_bind(ids[i].as_str()).push_bind(rows[i].ticket_status);
+            });
+            q.push(") UPDATE tickets SET status = u.st, updated_at = ");
+            q.push_bind(stamp.as_str());
+            q.push(" FROM u WHERE tickets.ticket_id = u.id");
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
