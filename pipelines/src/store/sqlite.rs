@@ -772,11 +772,16 @@ pub(crate) async fn apply_merges<'a>(
             .bind(&into)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE tickets SET cluster_id = ?1 WHERE cluster_id = ?2")
-                .bind(&into)
-                .bind(f)
-                .execute(&mut *tx)
-                .await?;
+            // `cluster_id = ?2`, in two halves that each have an index: the
+            // members (a partial index) and the cluster's first ticket.
+            sqlx::query(
+                "UPDATE tickets SET cluster_id = ?1 \
+                 WHERE (cluster_id = ?2 AND cluster_id <> ticket_id) OR (ticket_id = ?2 AND cluster_id = ?2)",
+            )
+            .bind(&into)
+            .bind(f)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     Ok(())
