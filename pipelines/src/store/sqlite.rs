@@ -221,16 +221,21 @@ pub(super) async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events
 
 /// Writes orders unless the store holds a newer version already, so a
 /// redelivered event never winds an order back.
-pub(super) async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Sqlite>, orders: &[&crate::workflow::Order]) -> Result<(), StoreError> {
+/// `orders` come with their ticket's `seq`, which keys the table.
+pub(super) async fn upsert_orders(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    orders: &[(i64, &crate::workflow::Order)],
+) -> Result<(), StoreError> {
     let stamp = now();
-    let rows: Vec<OrderRow> = orders.iter().map(|o| OrderRow::of(o)).collect();
+    let rows: Vec<(i64, OrderRow)> = orders.iter().map(|(seq, o)| (*seq, OrderRow::of(o))).collect();
     let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
     for chunk in pow2_chunks(&rows) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO work_orders (ticket_id, state, unit, sign_due, reply_due, due, open_due, provisional, version, body, updated_at) ",
+            "INSERT INTO work_orders (ticket_seq, ticket_id, state, unit, sign_due, reply_due, due, open_due, provisional, version, body, updated_at) ",
         );
-        q.push_values(chunk, |mut b, r| {
-            b.push_bind(r.ticket_id.to_string())
+        q.push_values(chunk, |mut b, (seq, r)| {
+            b.push_bind(*seq)
+                .push_bind(r.ticket_id.to_string())
                 .push_bind(r.state)
                 .push_bind(r.unit.clone())
                 .push_bind(day(r.sign_due))
@@ -243,7 +248,7 @@ pub(super) async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Sqlite>, orders
                 .push_bind(stamp.clone());
         });
         q.push(
-            " ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, unit = excluded.unit, sign_due = excluded.sign_due, \
+            " ON CONFLICT (ticket_seq) DO UPDATE SET state = excluded.state, unit = excluded.unit, sign_due = excluded.sign_due, \
              reply_due = excluded.reply_due, due = excluded.due, open_due = excluded.open_due, provisional = excluded.provisional, \
              version = excluded.version, body = excluded.body, updated_at = excluded.updated_at \
              WHERE excluded.version > work_orders.version",
@@ -299,7 +304,10 @@ impl WorkflowStore for SqliteStore {
         }
         let new = insert_events(&mut tx, &rows).await?;
         // Orders of deferred tickets wait with their events.
-        let orders: Vec<&crate::workflow::Order> = orders_in(events).into_iter().filter(|o| seqs.contains_key(&o.ticket_id)).collect();
+        let orders: Vec<(i64, &crate::workflow::Order)> = orders_in(events)
+            .into_iter()
+            .filter_map(|o| Some((*seqs.get(&o.ticket_id)?, o)))
+            .collect();
         upsert_orders(&mut tx, &orders).await?;
         tx.commit().await?;
         Ok(Applied { new, deferred })
@@ -640,10 +648,11 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::workflow::Order>, StoreError> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM work_orders WHERE ticket_id = ?")
-            .bind(ticket.to_string())
-            .fetch_optional(&self.read)
-            .await?;
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM work_orders WHERE ticket_seq = (SELECT seq FROM tickets WHERE ticket_id = ?)")
+                .bind(ticket.to_string())
+                .fetch_optional(&self.read)
+                .await?;
         body.as_deref().map(parse_order).transpose()
     }
 

@@ -100,8 +100,14 @@ async fn commit_one(tx: &mut Transaction<'_, Sqlite>, c: &ActionCommit) -> Resul
         });
     }
     let id = c.order.ticket_id;
-    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM work_orders WHERE ticket_id = ?")
-        .bind(id.to_string())
+    let mut seqs = HashMap::new();
+    ticket_seqs(tx, &[id], &mut seqs).await?;
+    // The order is keyed by its ticket's arrival order.
+    let seq = *seqs
+        .get(&id)
+        .ok_or_else(|| StoreError::Corrupt(format!("work order {id} has no ticket")))?;
+    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM work_orders WHERE ticket_seq = ?")
+        .bind(seq)
         .fetch_optional(&mut **tx)
         .await?;
     if version != Some(i64::from(c.expected_version)) {
@@ -109,14 +115,9 @@ async fn commit_one(tx: &mut Transaction<'_, Sqlite>, c: &ActionCommit) -> Resul
             version: version.unwrap_or(0) as u32,
         });
     }
-    let mut seqs = HashMap::new();
-    ticket_seqs(tx, &[id], &mut seqs).await?;
-    let seq = *seqs
-        .get(&id)
-        .ok_or_else(|| StoreError::Corrupt(format!("work order {id} has no ticket")))?;
     let rows: Vec<(i64, &TicketEvent)> = c.events.iter().map(|e| (seq, e)).collect();
     insert_events(tx, &rows).await?;
-    upsert_orders(tx, &[&c.order]).await?;
+    upsert_orders(tx, &[(seq, &c.order)]).await?;
     if let Some((key, status, response)) = &c.key {
         sqlx::query("INSERT INTO idempotency_keys (key, ticket_id, status, response, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(key)
