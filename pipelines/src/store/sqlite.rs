@@ -564,15 +564,12 @@ impl WorkflowStore for SqliteStore {
         // round trip to the writer thread each, about 30,000 of them in a
         // 100,000-appeal demo, and the workflow sink waited behind them.
         let stamp = now();
-        let rows = settle_rows(settled);
-        let ids: Vec<String> = rows.iter().map(|r| r.ticket_id.to_string()).collect();
+        let rows: Vec<(String, super::SettleRow<'_>)> = settle_rows(settled).into_iter().map(|r| (r.ticket_id.to_string(), r)).collect();
         let mut tx = self.pool.begin().await?;
-        let all: Vec<usize> = (0..rows.len()).collect();
-        for chunk in pow2_chunks(&all) {
+        for chunk in pow2_chunks(&rows) {
             let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st, n, err, num, nx) AS (");
-            q.push_values(chunk, |mut b, &i| {
-                let r = &rows[i];
-                b.push_bind(ids[i].as_str())
+            q.push_values(chunk, |mut b, (id, r)| {
+                b.push_bind(id.as_str())
                     .push_bind(r.status)
                     .push_bind(i64::from(r.attempts))
                     .push_bind(r.error)
@@ -587,11 +584,11 @@ impl WorkflowStore for SqliteStore {
             q.push(" FROM u WHERE forward_outbox.ticket_id = u.id");
             q.build().execute(&mut *tx).await?;
         }
-        let done: Vec<usize> = all.into_iter().filter(|&i| rows[i].ticket_status.is_some()).collect();
+        let done: Vec<(&str, &'static str)> = rows.iter().filter_map(|(id, r)| Some((id.as_str(), r.ticket_status?))).collect();
         for chunk in pow2_chunks(&done) {
             let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st) AS (");
-            q.push_values(chunk, |mut b, &i| {
-                b.push_bind(ids[i].as_str()).push_bind(rows[i].ticket_status);
+            q.push_values(chunk, |mut b, (id, status)| {
+                b.push_bind(*id).push_bind(*status);
             });
             q.push(") UPDATE tickets SET status = u.st, updated_at = ");
             q.push_bind(stamp.as_str());
