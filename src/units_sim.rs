@@ -47,6 +47,9 @@ pub struct WorkflowReport {
 /// transaction, so more clerks at once means fewer, fuller commits.
 const CLERKS: usize = 64;
 
+/// Further tries of an action that met a server error or no answer.
+const RETRIES: u64 = 5;
+
 /// One planned action on one order.
 #[derive(Debug, Clone)]
 struct Step {
@@ -233,13 +236,25 @@ pub async fn run(store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>, deadlines: De
                 let _permit = sem.acquire().await;
                 let mut out = Vec::new();
                 for (i, (s, token)) in steps.iter().zip(unit_tokens).enumerate() {
-                    let resp = http
-                        .post(format!("{base}/api/v1/orders/{ticket}/actions"))
-                        .bearer_auth(token)
-                        .header("Idempotency-Key", format!("demo-{ticket}-{d}-{i}"))
-                        .json(&s.body)
-                        .send()
-                        .await;
+                    let send = || {
+                        http.post(format!("{base}/api/v1/orders/{ticket}/actions"))
+                            .bearer_auth(&token)
+                            .header("Idempotency-Key", format!("demo-{ticket}-{d}-{i}"))
+                            .json(&s.body)
+                            .send()
+                    };
+                    // A clerk whose click met a 503 or a broken connection
+                    // clicks again; the same Idempotency-Key makes that safe.
+                    let mut resp = send().await;
+                    for attempt in 1..=RETRIES {
+                        match &resp {
+                            Ok(r) if !r.status().is_server_error() => break,
+                            _ => {
+                                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+                                resp = send().await;
+                            }
+                        }
+                    }
                     let ok = match resp {
                         Ok(r) if r.status().is_success() => true,
                         Ok(r) => {

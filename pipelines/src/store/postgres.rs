@@ -94,6 +94,60 @@ async fn create_database_if_missing(opts: &PgConnectOptions) -> Result<(), Store
     Ok(())
 }
 
+/// The supervisor's order list as a query.
+fn orders_query(q: &OrderQuery) -> QueryBuilder<Postgres> {
+    let mut b = QueryBuilder::<Postgres>::new("SELECT body::text FROM work_orders WHERE TRUE");
+    if let Some(u) = &q.unit {
+        b.push(" AND unit = ").push_bind(u.clone());
+    }
+    if q.open {
+        b.push(" AND state <> 'closed'");
+    }
+    if q.provisional {
+        b.push(" AND provisional");
+    }
+    if let Some(d) = q.due_by {
+        b.push(" AND due <= ").push_bind(d);
+    }
+    if let Some(d) = q.due_from {
+        b.push(" AND due >= ").push_bind(d);
+    }
+    b.push(" ORDER BY due NULLS LAST, ticket_id LIMIT ").push_bind(q.limit.max(1));
+    b
+}
+
+/// Whether an error means the connection went away (the server killed the
+/// backend, restarted, or the socket broke) rather than that the statement
+/// failed: a read is then worth another try on a fresh connection.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        // admin_shutdown, crash_shutdown, cannot_connect_now; connection exceptions.
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006")),
+        _ => false,
+    }
+}
+
+/// Runs a read, again (up to three more times) if its connection was lost.
+/// Writes are not retried here: their callers settle or redeliver them.
+async fn reread<T, F, Fut>(read: F) -> Result<T, sqlx::Error>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match read().await {
+            Err(e) if tries < 3 && connection_lost(&e) => {
+                tries += 1;
+                tracing::warn!(error = %e, "A PostgreSQL read lost its connection; reading again.");
+                tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+            }
+            r => return r,
+        }
+    }
+}
+
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -697,10 +751,12 @@ impl WorkflowStore for PgStore {
     }
 
     async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::workflow::Order>, StoreError> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body::text FROM work_orders WHERE ticket_id = $1")
-            .bind(ticket)
-            .fetch_optional(&self.pool)
-            .await?;
+        let body: Option<String> = reread(|| {
+            sqlx::query_scalar("SELECT body::text FROM work_orders WHERE ticket_id = $1")
+                .bind(ticket)
+                .fetch_optional(&self.pool)
+        })
+        .await?;
         body.as_deref().map(parse_order).transpose()
     }
 
@@ -797,24 +853,11 @@ impl WorkflowStore for PgStore {
     }
 
     async fn orders(&self, q: &OrderQuery) -> Result<Vec<crate::workflow::Order>, StoreError> {
-        let mut b = QueryBuilder::<Postgres>::new("SELECT body::text FROM work_orders WHERE TRUE");
-        if let Some(u) = &q.unit {
-            b.push(" AND unit = ").push_bind(u.clone());
-        }
-        if q.open {
-            b.push(" AND state <> 'closed'");
-        }
-        if q.provisional {
-            b.push(" AND provisional");
-        }
-        if let Some(d) = q.due_by {
-            b.push(" AND due <= ").push_bind(d);
-        }
-        if let Some(d) = q.due_from {
-            b.push(" AND due >= ").push_bind(d);
-        }
-        b.push(" ORDER BY due NULLS LAST, ticket_id LIMIT ").push_bind(q.limit.max(1));
-        let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.pool).await?;
+        let rows: Vec<String> = reread(|| async {
+            let mut b = orders_query(q);
+            b.build_query_scalar().fetch_all(&self.pool).await
+        })
+        .await?;
         rows.iter().map(|b| parse_order(b)).collect()
     }
 
@@ -862,5 +905,51 @@ impl WorkflowStore for PgStore {
         .rows_affected();
         tx.commit().await?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn broken() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_that_lost_its_connection_is_read_again() {
+        let calls = AtomicU32::new(0);
+        let got = reread(|| async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(broken()),
+                _ => Ok(7),
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!((got, calls.load(Ordering::SeqCst)), (7, 3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_errors_and_a_lasting_outage_are_returned() {
+        let calls = AtomicU32::new(0);
+        let e = reread(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(sqlx::Error::RowNotFound)
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, sqlx::Error::RowNotFound));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a wrong statement is not retried");
+        calls.store(0, Ordering::SeqCst);
+        let e = reread(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(broken())
+        })
+        .await
+        .unwrap_err();
+        assert!(connection_lost(&e));
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "one try and three more");
     }
 }
