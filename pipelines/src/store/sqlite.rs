@@ -180,15 +180,12 @@ fn by_ticket_ids(columns: &str, ids: &[Uuid]) -> QueryBuilder<Sqlite> {
     q
 }
 
-/// The `seq` of tickets already stored, for events about them.
-pub(super) async fn ticket_seqs(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    ids: &[Uuid],
-    seqs: &mut HashMap<Uuid, i64>,
-) -> Result<(), StoreError> {
+/// The `seq` of tickets already stored, for events about them (in the
+/// workflow store and in the SQLite warehouse, whose `tickets` has one too).
+pub(crate) async fn ticket_seqs(tx: &mut sqlx::SqliteConnection, ids: &[Uuid], seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
     for chunk in ids.chunks(500) {
         let mut q = by_ticket_ids("seq, ticket_id", chunk);
-        for row in q.build().fetch_all(&mut **tx).await? {
+        for row in q.build().fetch_all(&mut *tx).await? {
             let id: String = row.try_get(1)?;
             seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
         }

@@ -4,13 +4,14 @@
 //! trigger keeps the daily aggregate as ClickHouse's materialized view does.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
+use crate::store::sqlite::ticket_seqs;
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::Utc;
 use minqing_connectors::timefmt::shanghai;
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use uuid::Uuid;
 
@@ -47,7 +48,12 @@ impl SqliteWarehouse {
     }
 }
 
-async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) -> Result<(), WarehouseError> {
+/// Inserts the facts not stored yet and records the `seq` of each.
+async fn insert_facts(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    rows: &[FactRow],
+    seqs: &mut HashMap<Uuid, i64>,
+) -> Result<(), WarehouseError> {
     let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
     for chunk in rows.chunks(CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -85,7 +91,11 @@ async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) 
                 .push_bind(r.scope_rule.clone())
                 .push_bind(r.unit.clone());
         });
-        q.build().execute(&mut **tx).await.map_err(err)?;
+        q.push(" RETURNING seq, ticket_id");
+        for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+            let id: String = row.try_get(1).map_err(err)?;
+            seqs.insert(Uuid::parse_str(&id).map_err(err)?, row.try_get::<i64, _>(0).map_err(err)?);
+        }
     }
     Ok(())
 }
@@ -94,21 +104,13 @@ async fn insert_facts(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[FactRow]) 
 impl Warehouse for SqliteWarehouse {
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
+        // Events are keyed by their ticket's seq: tickets stored earlier
+        // give theirs here, and a ticket absent still defers its events.
         let elsewhere = referenced_elsewhere(events);
-        let mut missing: HashSet<Uuid> = elsewhere.iter().copied().collect();
-        for chunk in elsewhere.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT ticket_id FROM tickets WHERE ticket_id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(id.to_string());
-            }
-            q.push(")");
-            for row in q.build().fetch_all(&mut *tx).await.map_err(err)? {
-                let id: String = row.try_get(0).map_err(err)?;
-                missing.remove(&Uuid::parse_str(&id).map_err(err)?);
-            }
-        }
-        let (events, deferred) = split_deferred(events, &missing);
+        let mut seqs = HashMap::new();
+        ticket_seqs(&mut tx, &elsewhere, &mut seqs).await.map_err(err)?;
+        let missing: HashSet<Uuid> = elsewhere.into_iter().filter(|id| !seqs.contains_key(id)).collect();
+        let (events, mut deferred) = split_deferred(events, &missing);
         let (mut rows, edits) = facts(&events);
         // A ticket whose cluster was merged before it came joins the survivor.
         let clusters: Vec<&str> = rows.iter().map(|r| r.cluster_id.as_str()).filter(|c| !c.is_empty()).collect();
@@ -118,7 +120,12 @@ impl Warehouse for SqliteWarehouse {
                 r.cluster_id = into.clone();
             }
         }
-        insert_facts(&mut tx, &rows).await?;
+        insert_facts(&mut tx, &rows, &mut seqs).await?;
+        // Tickets of this batch that were stored already (a redelivery).
+        let mut again: Vec<Uuid> = rows.iter().map(|r| r.ticket_id).filter(|id| !seqs.contains_key(id)).collect();
+        again.sort_unstable();
+        again.dedup();
+        ticket_seqs(&mut tx, &again, &mut seqs).await.map_err(err)?;
         for (ticket_id, edit) in edits {
             // An edit rewrites the fact without touching the aggregate: the
             // trigger fires on INSERT only, and this is an UPDATE.
@@ -142,13 +149,24 @@ impl Warehouse for SqliteWarehouse {
         crate::store::sqlite::apply_merges(&mut tx, events.iter().filter_map(|e| e.merge()))
             .await
             .map_err(err)?;
+        let mut keyed = Vec::with_capacity(events.len());
+        for e in &events {
+            match seqs.get(&e.ticket_id) {
+                Some(seq) => keyed.push((*seq, *e)),
+                // Not reachable while every event's ticket is checked above;
+                // deferring is the safe answer if it ever is.
+                None => deferred.push(e.event_id),
+            }
+        }
         let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
-        for chunk in events.chunks(CHUNK * 2) {
+        for chunk in keyed.chunks(CHUNK * 2) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT OR IGNORE INTO ticket_events (event_id, ticket_id, event_type, channel, occurred_at, schema_version, payload, loaded_at) ",
+                "INSERT OR IGNORE INTO ticket_events (ticket_seq, event_id, ticket_id, event_type, channel, occurred_at, schema_version, \
+                 payload, loaded_at) ",
             );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(e.event_id.to_string())
+            q.push_values(chunk, |mut b, (seq, e)| {
+                b.push_bind(*seq)
+                    .push_bind(e.event_id.to_string())
                     .push_bind(e.ticket_id.to_string())
                     .push_bind(e.event_type.id())
                     .push_bind(e.channel.id())
@@ -187,5 +205,141 @@ impl Warehouse for SqliteWarehouse {
 
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::{EventPayload, EventType, sample, short_no, ticket_id};
+    use minqing_connectors::Channel;
+
+    fn received(source: &str) -> TicketEvent {
+        let mut t = sample();
+        t.ticket_id = ticket_id(Channel::Hotline12345, source);
+        t.short_no = short_no(&t.ticket_id);
+        t.source_id = source.into();
+        t.cluster_id = Some(t.ticket_id.to_string());
+        TicketEvent::received(t)
+    }
+
+    /// An event about `e`'s ticket other than its arrival.
+    fn linked(e: &TicketEvent) -> TicketEvent {
+        TicketEvent::new(
+            e.ticket_id,
+            e.channel,
+            EventType::DuplicateLinked,
+            "",
+            e.occurred_at,
+            EventPayload::DuplicateLinked {
+                duplicate_of: e.ticket_id,
+                original_no: short_no(&e.ticket_id),
+                reply: String::new(),
+            },
+        )
+    }
+
+    async fn scalar(w: &SqliteWarehouse, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(w.pool()).await.unwrap()
+    }
+
+    /// Events are keyed by their ticket's `seq`; that must keep them
+    /// idempotent and keep an event from landing before its ticket.
+    #[tokio::test]
+    async fn events_land_once_under_their_tickets_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = SqliteWarehouse::open(&dir.path().join("w.db")).await.unwrap();
+        let (a, b) = (received("A"), received("B"));
+        let early = linked(&b);
+        let first = vec![a.clone(), linked(&a), early.clone()];
+        assert_eq!(w.write(&first).await.unwrap(), vec![early.event_id], "b's event waits for b");
+        // A redelivery, whole and in part (a's ticket is then stored already).
+        assert_eq!(w.write(&first).await.unwrap(), vec![early.event_id]);
+        assert!(w.write(&[linked(&a)]).await.unwrap().is_empty());
+        let c = w.counts().await.unwrap();
+        assert_eq!((c.tickets, c.events, c.daily_total), (1, 2, 1));
+        assert!(w.write(&[b.clone(), early]).await.unwrap().is_empty());
+        let c = w.counts().await.unwrap();
+        assert_eq!((c.tickets, c.events, c.daily_total), (2, 4, 2));
+        let keyed = "SELECT COUNT(*) FROM ticket_events e JOIN tickets t ON t.seq = e.ticket_seq AND t.ticket_id = e.ticket_id";
+        assert_eq!(scalar(&w, keyed).await, 4);
+    }
+
+    /// A warehouse of the earlier shape (implicit rowids, events keyed by
+    /// event_id) keeps every row, in order, when it is opened now.
+    #[tokio::test]
+    async fn the_seq_migration_keeps_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        {
+            let opts = crate::store::sqlite::file_options(&path).unwrap();
+            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+            let mut earlier = sqlx::migrate!("../migrations/sqlite_warehouse");
+            earlier.migrations = earlier.migrations.iter().filter(|m| m.version < 20261205000001).cloned().collect();
+            earlier.run(&pool).await.unwrap();
+            for id in ["t1", "t2", "t3"] {
+                sqlx::query(
+                    "INSERT INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_date, title, \
+                     content, content_truncated, appeal_type, category, town, location, citizen_key, phone_masked, anonymous, \
+                     attachments, text_hash, duplicate_of, cluster_id, status, loaded_at) \
+                     VALUES (?1, 'n', 'grid', ?1, 0, 'r', '2026-06-01', '', 'c', 0, '', '', '', '', '', '', 0, '[]', 'h', '', ?2, 's', 'l')",
+                )
+                .bind(id)
+                .bind(if id == "t3" { "t1" } else { id })
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            sqlx::query("DELETE FROM tickets WHERE ticket_id = 't2'")
+                .execute(&pool)
+                .await
+                .unwrap();
+            for (event, ticket) in [("e1", "t1"), ("e3", "t3"), ("e9", "gone")] {
+                sqlx::query(
+                    "INSERT INTO ticket_events (event_id, ticket_id, event_type, channel, occurred_at, schema_version, payload, loaded_at) \
+                     VALUES (?, ?, 'received', 'grid', 'o', 1, '{}', 'l')",
+                )
+                .bind(event)
+                .bind(ticket)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        }
+        let w = SqliteWarehouse::open(&path).await.unwrap();
+        let tickets: Vec<(i64, String)> = sqlx::query_as("SELECT seq, ticket_id FROM tickets ORDER BY seq")
+            .fetch_all(w.pool())
+            .await
+            .unwrap();
+        assert_eq!(tickets, vec![(1, "t1".to_string()), (3, "t3".to_string())], "seq is the old rowid");
+        let events: Vec<(i64, String)> = sqlx::query_as("SELECT ticket_seq, event_id FROM ticket_events ORDER BY rowid")
+            .fetch_all(w.pool())
+            .await
+            .unwrap();
+        let want: Vec<(i64, String)> = vec![(1, "e1".into()), (3, "e3".into()), (0, "e9".into())];
+        assert_eq!(events, want, "an event without its ticket is kept under 0");
+        // The daily aggregate's trigger and the members' index came back.
+        assert_eq!(
+            scalar(
+                &w,
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'"
+            )
+            .await,
+            1
+        );
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as("EXPLAIN QUERY PLAN SELECT ticket_id FROM tickets WHERE cluster_id = 't1' AND cluster_id <> ticket_id")
+                .fetch_all(w.pool())
+                .await
+                .unwrap();
+        assert!(plan.iter().any(|p| p.3.contains("tickets_cluster_members")), "{plan:?}");
+        let before = w.counts().await.unwrap().daily_total;
+        w.write(&[received("new")]).await.unwrap();
+        assert_eq!(
+            w.counts().await.unwrap().daily_total,
+            before + 1,
+            "counted by the trigger since the migration"
+        );
     }
 }
