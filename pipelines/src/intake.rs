@@ -388,15 +388,7 @@ impl Intake {
                         }
                         _ => None,
                     };
-                    let (id, ch, at) = (t.ticket_id, t.channel, t.received_at);
-                    events.push(TicketEvent::new(
-                        id,
-                        ch,
-                        EventType::Received,
-                        "",
-                        at,
-                        EventPayload::Received { ticket: Box::new(t) },
-                    ));
+                    events.push(TicketEvent::received(t));
                     events.extend(linked);
                     events.extend(scoped);
                     events.extend(clustered);

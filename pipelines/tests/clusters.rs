@@ -272,18 +272,7 @@ async fn late_tickets_and_reordered_merges(b: Backend) {
         t.cluster_id = Some(cluster.to_owned());
         t
     };
-    let received = |t: &minqing_pipelines::ticket::Ticket| {
-        TicketEvent::new(
-            t.ticket_id,
-            t.channel,
-            EventType::Received,
-            "",
-            t.received_at,
-            EventPayload::Received {
-                ticket: Box::new(t.clone()),
-            },
-        )
-    };
+    let received = |t: &minqing_pipelines::ticket::Ticket| TicketEvent::received(t.clone());
     let merge = |on: &minqing_pipelines::ticket::Ticket, into: &str, from: &str| {
         TicketEvent::new(
             on.ticket_id,

@@ -7,7 +7,7 @@ use chrono::DateTime;
 use minqing_connectors::Channel;
 use minqing_pipelines::store::WorkflowStore;
 use minqing_pipelines::store::sqlite::SqliteStore;
-use minqing_pipelines::ticket::{EventPayload, EventType, Ticket, TicketEvent, short_no, ticket_id};
+use minqing_pipelines::ticket::{Ticket, TicketEvent, short_no, ticket_id};
 use minqing_pipelines::warehouse::Warehouse;
 use minqing_pipelines::warehouse::sqlite::SqliteWarehouse;
 
@@ -42,16 +42,7 @@ fn ticket() -> Ticket {
 }
 
 fn events(t: &Ticket) -> (TicketEvent, TicketEvent) {
-    let received = TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Received,
-        "",
-        t.received_at,
-        EventPayload::Received {
-            ticket: Box::new(t.clone()),
-        },
-    );
+    let received = TicketEvent::received(t.clone());
     let mut newer = t.clone();
     newer.version = 1;
     newer.content = "东岳路路灯不亮，已经一周了".into();

@@ -15,7 +15,7 @@ use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
 use minqing_pipelines::store::postgres::{PgSettings, PgStore};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
-use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+use minqing_pipelines::ticket::{EventType, TicketEvent};
 use minqing_pipelines::workflow::{self, Action, Actor, Order, Role, Rules, State};
 use std::sync::Arc;
 
@@ -80,16 +80,7 @@ async fn seed_one(store: &dyn WorkflowStore, source_id: &str) -> Order {
             &Rules::default(),
         )
         .unwrap();
-    let mut events = vec![TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Received,
-        "",
-        t.received_at,
-        EventPayload::Received {
-            ticket: Box::new(t.clone()),
-        },
-    )];
+    let mut events = vec![TicketEvent::received(t.clone())];
     events.extend(workflow::action_events(&tr, &dispatch, &workflow::system(), t.received_at));
     store.apply_events(&events).await.unwrap();
     tr.order

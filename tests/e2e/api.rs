@@ -92,16 +92,7 @@ async fn seed(api: &Api, source_id: &str) -> Uuid {
             &Rules::default(),
         )
         .unwrap();
-    let mut events = vec![TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Received,
-        "",
-        t.received_at,
-        EventPayload::Received {
-            ticket: Box::new(t.clone()),
-        },
-    )];
+    let mut events = vec![TicketEvent::received(t.clone())];
     events.extend(workflow::action_events(&tr, &dispatch, &workflow::system(), t.received_at));
     api.store.apply_events(&events).await.unwrap();
     minqing_pipelines::bus::Bus::publish_events(api.bus.as_ref(), events).await.unwrap();

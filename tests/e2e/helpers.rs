@@ -156,15 +156,7 @@ pub fn ticket(source_id: &str, content: &str) -> minqing_pipelines::ticket::Tick
 
 /// The `received` event that carries a ticket.
 pub fn received(t: minqing_pipelines::ticket::Ticket) -> minqing_pipelines::ticket::TicketEvent {
-    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
-    TicketEvent::new(
-        t.ticket_id,
-        t.channel,
-        EventType::Received,
-        "",
-        t.received_at,
-        EventPayload::Received { ticket: Box::new(t) },
-    )
+    minqing_pipelines::ticket::TicketEvent::received(t)
 }
 
 /// One forward outbox row as a test reads it back, with its ticket's status

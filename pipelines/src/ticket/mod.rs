@@ -314,6 +314,19 @@ pub struct TicketEvent {
 }
 
 impl TicketEvent {
+    /// The `received` event that carries `t`, at its receive time.
+    pub fn received(t: Ticket) -> TicketEvent {
+        let (id, channel, at) = (t.ticket_id, t.channel, t.received_at);
+        TicketEvent::new(
+            id,
+            channel,
+            EventType::Received,
+            "",
+            at,
+            EventPayload::Received { ticket: Box::new(t) },
+        )
+    }
+
     /// The `updated` event of `t`, a newer version of a stored ticket: its
     /// text replaces the stored one (one event per version).
     pub fn updated(t: &Ticket) -> TicketEvent {
