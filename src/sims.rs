@@ -143,7 +143,7 @@ impl Fleet {
                 wechat::Mode::Compat => 0.7,
                 wechat::Mode::Safe => 1.0,
             },
-            concurrency: 128,
+            concurrency: 512,
             stats: self.wechat.clone(),
         };
         self.tracker.spawn(pusher.run(self.cancel.clone()));
