@@ -157,10 +157,7 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Tick
                 .push_bind(d.and_then(|d| d.reply.clone()));
         });
         q.push(" RETURNING seq, ticket_id");
-        for row in q.build().fetch_all(&mut **tx).await? {
-            let id: String = row.try_get(1)?;
-            seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
-        }
+        record_seqs(q.build().fetch_all(&mut **tx).await?, &mut seqs)?;
     }
     Ok(seqs)
 }
@@ -180,15 +177,29 @@ fn by_ticket_ids(columns: &str, ids: &[Uuid]) -> QueryBuilder<Sqlite> {
     q
 }
 
-/// The `seq` of tickets already stored, for events about them (in the
-/// workflow store and in the SQLite warehouse, whose `tickets` has one too).
-pub(crate) async fn ticket_seqs(tx: &mut sqlx::SqliteConnection, ids: &[Uuid], seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
-    for chunk in ids.chunks(500) {
+/// Looks up the `seq` of the tickets among `ids` that `seqs` lacks, for
+/// events about tickets stored earlier (in the workflow store and in the
+/// SQLite warehouse, whose `tickets` has one too).
+pub(crate) async fn ticket_seqs(
+    tx: &mut sqlx::SqliteConnection,
+    ids: impl IntoIterator<Item = Uuid>,
+    seqs: &mut HashMap<Uuid, i64>,
+) -> Result<(), StoreError> {
+    let mut unknown: Vec<Uuid> = ids.into_iter().filter(|id| !seqs.contains_key(id)).collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    for chunk in unknown.chunks(500) {
         let mut q = by_ticket_ids("seq, ticket_id", chunk);
-        for row in q.build().fetch_all(&mut *tx).await? {
-            let id: String = row.try_get(1)?;
-            seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
-        }
+        record_seqs(q.build().fetch_all(&mut *tx).await?, seqs)?;
+    }
+    Ok(())
+}
+
+/// Records rows of `(seq, ticket_id)`, from a lookup or an insert's RETURNING.
+pub(crate) fn record_seqs(rows: Vec<sqlx::sqlite::SqliteRow>, seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
+    for row in rows {
+        let id: String = row.try_get(1)?;
+        seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
     }
     Ok(())
 }
@@ -279,12 +290,7 @@ impl WorkflowStore for SqliteStore {
             .await?;
         }
         // Events about tickets stored earlier (redeliveries, updates) need their seq.
-        let mut missing: Vec<Uuid> = events.iter().map(|e| e.ticket_id).filter(|id| !seqs.contains_key(id)).collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if !missing.is_empty() {
-            ticket_seqs(&mut tx, &missing, &mut seqs).await?;
-        }
+        ticket_seqs(&mut tx, events.iter().map(|e| e.ticket_id), &mut seqs).await?;
         // An edit of a ticket not stored yet changed nothing above; it is
         // deferred with the rest of that ticket's events.
         let mut rows = Vec::with_capacity(events.len());

@@ -101,7 +101,7 @@ async fn commit_one(tx: &mut Transaction<'_, Sqlite>, c: &ActionCommit) -> Resul
     }
     let id = c.order.ticket_id;
     let mut seqs = HashMap::new();
-    ticket_seqs(tx, &[id], &mut seqs).await?;
+    ticket_seqs(tx, [id], &mut seqs).await?;
     // The order is keyed by its ticket's arrival order.
     let seq = *seqs
         .get(&id)

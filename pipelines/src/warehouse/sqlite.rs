@@ -4,7 +4,7 @@
 //! trigger keeps the daily aggregate as ClickHouse's materialized view does.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::store::sqlite::ticket_seqs;
+use crate::store::sqlite::{record_seqs, ticket_seqs};
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::Utc;
@@ -92,10 +92,7 @@ async fn insert_facts(
                 .push_bind(r.unit.clone());
         });
         q.push(" RETURNING seq, ticket_id");
-        for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
-            let id: String = row.try_get(1).map_err(err)?;
-            seqs.insert(Uuid::parse_str(&id).map_err(err)?, row.try_get::<i64, _>(0).map_err(err)?);
-        }
+        record_seqs(q.build().fetch_all(&mut **tx).await.map_err(err)?, seqs).map_err(err)?;
     }
     Ok(())
 }
@@ -108,7 +105,7 @@ impl Warehouse for SqliteWarehouse {
         // give theirs here, and a ticket absent still defers its events.
         let elsewhere = referenced_elsewhere(events);
         let mut seqs = HashMap::new();
-        ticket_seqs(&mut tx, &elsewhere, &mut seqs).await.map_err(err)?;
+        ticket_seqs(&mut tx, elsewhere.iter().copied(), &mut seqs).await.map_err(err)?;
         let missing: HashSet<Uuid> = elsewhere.into_iter().filter(|id| !seqs.contains_key(id)).collect();
         let (events, mut deferred) = split_deferred(events, &missing);
         let (mut rows, edits) = facts(&events);
@@ -122,10 +119,9 @@ impl Warehouse for SqliteWarehouse {
         }
         insert_facts(&mut tx, &rows, &mut seqs).await?;
         // Tickets of this batch that were stored already (a redelivery).
-        let mut again: Vec<Uuid> = rows.iter().map(|r| r.ticket_id).filter(|id| !seqs.contains_key(id)).collect();
-        again.sort_unstable();
-        again.dedup();
-        ticket_seqs(&mut tx, &again, &mut seqs).await.map_err(err)?;
+        ticket_seqs(&mut tx, rows.iter().map(|r| r.ticket_id), &mut seqs)
+            .await
+            .map_err(err)?;
         for (ticket_id, edit) in edits {
             // An edit rewrites the fact without touching the aggregate: the
             // trigger fires on INSERT only, and this is an UPDATE.
