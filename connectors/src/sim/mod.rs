@@ -300,7 +300,7 @@ type Kind = (usize, Option<&'static str>);
 /// unplanned appeals apart.
 #[derive(Default)]
 struct Written {
-    by_kind: std::collections::HashMap<Kind, Vec<(u64, corpus::Bigrams)>>,
+    by_kind: std::collections::HashMap<Kind, corpus::Family<u64>>,
 }
 
 impl Written {
@@ -312,17 +312,17 @@ impl Written {
     fn apart(&self, t: &corpus::Text, b: &corpus::Bigrams, group: u64) -> bool {
         self.by_kind
             .get(&Self::key(t))
-            .is_none_or(|v| v.iter().all(|(g, o)| *g == group || b.apart(o, DISTINCT, CONTAINED)))
+            .is_none_or(|f| f.apart(b, &group, DISTINCT, CONTAINED))
     }
 
     fn add(&mut self, t: &corpus::Text, b: corpus::Bigrams, group: u64) {
-        self.by_kind.entry(Self::key(t)).or_default().push((group, b));
+        self.by_kind.entry(Self::key(t)).or_default().add(group, b);
     }
 
     /// Drops a group that was abandoned half-written.
     fn forget(&mut self, group: u64) {
-        for v in self.by_kind.values_mut() {
-            v.retain(|(g, _)| *g != group);
+        for f in self.by_kind.values_mut() {
+            f.forget(&group);
         }
     }
 }
