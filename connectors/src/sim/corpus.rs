@@ -994,18 +994,22 @@ impl Bigrams {
     }
 
     fn common(&self, o: &Bigrams) -> usize {
-        // Branch-free merge: which side advances is data, not a jump the
-        // CPU mispredicts about half the time.
-        let (a, b) = (&self.pairs, &o.pairs);
-        let (mut i, mut j, mut common) = (0, 0, 0usize);
-        while i < a.len() && j < b.len() {
-            let (x, y) = (a[i], b[j]);
-            common += usize::from(x == y);
-            i += usize::from(x <= y);
-            j += usize::from(y <= x);
-        }
-        common
+        common_pairs(&self.pairs, &o.pairs)
     }
+}
+
+/// Pairs two sorted, distinct lists have in common.
+fn common_pairs(a: &[u32], b: &[u32]) -> usize {
+    // Branch-free merge: which side advances is data, not a jump the
+    // CPU mispredicts about half the time.
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        common += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    common
 }
 
 /// Texts of one kind, each tagged with its group, under a dictionary of
@@ -1022,11 +1026,12 @@ pub struct Family<G> {
     members: Vec<Member<G>>,
 }
 
+/// A member's cells and pairs, taken out of its [`Bigrams`].
 struct Member<G> {
     cells: [u8; 256],
     group: G,
     ids: Option<Box<[u16]>>,
-    bigrams: Bigrams,
+    pairs: Vec<u32>,
 }
 
 impl<G> Default for Family<G> {
@@ -1047,7 +1052,7 @@ impl<G: PartialEq> Family<G> {
             m.group == *group
                 || apart_by(
                     (b.len(), &b.cells),
-                    (m.bigrams.len(), &m.cells),
+                    (m.pairs.len(), &m.cells),
                     similarity,
                     containment,
                     || match &m.ids {
@@ -1055,7 +1060,7 @@ impl<G: PartialEq> Family<G> {
                             let bits = bits.get_or_insert_with(|| self.bits_of(b));
                             ids.iter().map(|&i| ((bits[usize::from(i) / 64] >> (i % 64)) & 1) as usize).sum()
                         }
-                        None => b.common(&m.bigrams),
+                        None => common_pairs(&b.pairs, &m.pairs),
                     },
                 )
         })
@@ -1087,7 +1092,7 @@ impl<G: PartialEq> Family<G> {
             cells: *b.cells,
             group,
             ids,
-            bigrams: b,
+            pairs: b.pairs,
         });
     }
 
