@@ -304,7 +304,7 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&Tick
         types.push(e.event_type.id().to_owned());
         at.push(e.occurred_at.with_timezone(&Utc));
         versions.push(e.schema_version as i32);
-        payloads.push(stored_payload(e).to_string());
+        payloads.push(stored_payload(e));
     }
     let r = sqlx::query(
         "INSERT INTO ticket_events (event_id, ticket_id, event_type, occurred_at, schema_version, payload, recorded_at) \

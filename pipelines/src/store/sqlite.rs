@@ -4,10 +4,12 @@
 //! delivery, which is what lets the in-process pipeline keep up with tens of
 //! thousands of appeals a second on a small machine.
 
+use super::sqlite_chores::Chore;
+use super::sqlite_group::Committer;
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
     NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
-    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, settle_rows, stored_payload, transfer_from_row,
+    StoredEscalation, WorkflowStore, neardup_row, orders_in, parse_order, stored_payload, transfer_from_row,
 };
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
@@ -30,7 +32,7 @@ const CHUNK: usize = 256;
 /// only nine SQL texts ever occur per table and all stay in sqlx's statement
 /// cache; a multi-row INSERT of whatever size came along was parsed afresh on
 /// every commit.
-fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+pub(super) fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
             return None;
@@ -48,7 +50,9 @@ pub struct SqliteStore {
     /// read the last commit while the writer works, so the API's order reads
     /// and intake's lookups do not queue behind the writer's transactions.
     read: SqlitePool,
-    actions: super::sqlite_actions::Committer,
+    actions: Committer<ActionCommit>,
+    /// Checkpoints, quarantine and the outbox, committed in groups.
+    chores: Committer<Chore>,
 }
 
 impl SqliteStore {
@@ -74,8 +78,14 @@ impl SqliteStore {
             .max_connections(2)
             .connect_with(opts.read_only(true).create_if_missing(false))
             .await?;
-        let actions = super::sqlite_actions::Committer::start(pool.clone());
-        Ok(SqliteStore { pool, read, actions })
+        let actions = Committer::start(pool.clone());
+        let chores = Committer::start(pool.clone());
+        Ok(SqliteStore {
+            pool,
+            read,
+            actions,
+            chores,
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -212,7 +222,7 @@ pub(super) async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events
             "INSERT OR IGNORE INTO ticket_events (ticket_seq, ticket_id, event_id, event_type, occurred_at, schema_version, payload, recorded_at) ",
         );
         q.push_values(chunk, |mut b, (seq, e)| {
-            let payload = stored_payload(e).to_string();
+            let payload = stored_payload(e);
             b.push_bind(*seq)
                 .push_bind(e.ticket_id.to_string())
                 .push_bind(e.event_id.to_string())
@@ -317,25 +327,7 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let stamp = now();
-        let mut out = Vec::with_capacity(items.len());
-        for q in items {
-            let r = sqlx::query(
-                "INSERT OR IGNORE INTO quarantine (digest, channel, source_id, reason, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(digest(q.channel, &q.raw))
-            .bind(q.channel.id())
-            .bind(q.source_id.clone())
-            .bind(q.reason.clone())
-            .bind(q.raw.clone())
-            .bind(stamp.clone())
-            .execute(&mut *tx)
-            .await?;
-            out.push(r.rows_affected() == 1);
-        }
-        tx.commit().await?;
-        Ok(out)
+        self.chores.commit(Chore::Quarantine(items.to_vec())).await
     }
 
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {
@@ -411,15 +403,12 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO connector_checkpoints (channel, cursor, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (channel) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-        )
-        .bind(channel.id())
-        .bind(cursor.to_owned())
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
+        self.chores
+            .commit(Chore::Checkpoint {
+                channel,
+                cursor: cursor.to_owned(),
+            })
+            .await?;
         Ok(())
     }
 
@@ -516,27 +505,9 @@ impl WorkflowStore for SqliteStore {
             .filter(|e| e.event_type == EventType::Forwarded)
             .map(|e| e.ticket_id.to_string())
             .collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        if !ids.is_empty() {
+            self.chores.commit(Chore::EnqueueForwards(ids)).await?;
         }
-        let stamp = now();
-        let at_ms = Utc::now().timestamp_millis();
-        let mut tx = self.pool.begin().await?;
-        for chunk in pow2_chunks(&ids) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT OR IGNORE INTO forward_outbox (ticket_id, status, attempts, next_attempt_ms, created_at, updated_at) ",
-            );
-            q.push_values(chunk, |mut b, id| {
-                b.push_bind(id.as_str())
-                    .push("'pending'")
-                    .push("0")
-                    .push_bind(at_ms)
-                    .push_bind(stamp.as_str())
-                    .push_bind(stamp.as_str());
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
         Ok(Vec::new())
     }
 
@@ -563,42 +534,7 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError> {
-        // One statement per table and chunk: a statement per transfer was a
-        // round trip to the writer thread each, about 30,000 of them in a
-        // 100,000-appeal demo, and the workflow sink waited behind them.
-        let stamp = now();
-        let rows: Vec<(String, super::SettleRow<'_>)> = settle_rows(settled).into_iter().map(|r| (r.ticket_id.to_string(), r)).collect();
-        let mut tx = self.pool.begin().await?;
-        for chunk in pow2_chunks(&rows) {
-            let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st, n, err, num, nx) AS (");
-            q.push_values(chunk, |mut b, (id, r)| {
-                b.push_bind(id.as_str())
-                    .push_bind(r.status)
-                    .push_bind(i64::from(r.attempts))
-                    .push_bind(r.error)
-                    .push_bind(r.number)
-                    .push_bind(r.retry_at.map_or(0, |t| t.timestamp_millis()));
-            });
-            q.push(
-                ") UPDATE forward_outbox SET status = u.st, attempts = u.n, last_error = COALESCE(u.err, last_error), \
-                 huangshi_no = COALESCE(u.num, huangshi_no), next_attempt_ms = u.nx, updated_at = ",
-            );
-            q.push_bind(stamp.as_str());
-            q.push(" FROM u WHERE forward_outbox.ticket_id = u.id");
-            q.build().execute(&mut *tx).await?;
-        }
-        let done: Vec<(&str, &'static str)> = rows.iter().filter_map(|(id, r)| Some((id.as_str(), r.ticket_status?))).collect();
-        for chunk in pow2_chunks(&done) {
-            let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st) AS (");
-            q.push_values(chunk, |mut b, (id, status)| {
-                b.push_bind(*id).push_bind(*status);
-            });
-            q.push(") UPDATE tickets SET status = u.st, updated_at = ");
-            q.push_bind(stamp.as_str());
-            q.push(" FROM u WHERE tickets.ticket_id = u.id");
-            q.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        self.chores.commit(Chore::SettleForwards(settled.to_vec())).await?;
         Ok(())
     }
 
@@ -640,10 +576,18 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn cluster_count(&self, min_members: i64) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE members >= ?")
-            .bind(min_members)
-            .fetch_one(&self.read)
-            .await?;
+        // A cluster of two or more has members besides its first ticket, and
+        // those are what `tickets_cluster_members` holds (a few percent of
+        // tickets): counting there, plus the first ticket where it is still
+        // in its own cluster, gives the view's count without grouping every
+        // ticket. The view answers the rest.
+        let sql = if min_members >= 2 {
+            "SELECT COUNT(*) FROM (SELECT m.cluster_id FROM tickets m WHERE m.cluster_id <> m.ticket_id GROUP BY m.cluster_id \
+             HAVING COUNT(*) + (SELECT COUNT(*) FROM tickets f WHERE f.ticket_id = m.cluster_id AND f.cluster_id = m.cluster_id) >= ?)"
+        } else {
+            "SELECT COUNT(*) FROM clusters WHERE members >= ?"
+        };
+        let n: i64 = sqlx::query_scalar(sql).bind(min_members).fetch_one(&self.read).await?;
         Ok(n as u64)
     }
 
@@ -840,6 +784,7 @@ fn channel(s: &str) -> Result<Channel, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ticket::EventPayload;
 
     #[test]
     fn chunks_are_powers_of_two_and_cover_everything() {
@@ -850,5 +795,76 @@ mod tests {
             assert_eq!(chunks.concat(), rows, "{n}");
             assert!(chunks.len() <= n / CHUNK + 8, "{n}: {} chunks", chunks.len());
         }
+    }
+
+    async fn view_counts(store: &SqliteStore) -> Vec<u64> {
+        let mut out = Vec::new();
+        for min in 1..=5i64 {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE members >= ?")
+                .bind(min)
+                .fetch_one(&store.read)
+                .await
+                .unwrap();
+            out.push(n as u64);
+        }
+        out
+    }
+
+    async fn our_counts(store: &SqliteStore) -> Vec<u64> {
+        let mut out = Vec::new();
+        for min in 1..=5 {
+            out.push(store.cluster_count(min).await.unwrap());
+        }
+        out
+    }
+
+    /// The indexed count of clusters answers as the `clusters` view does:
+    /// with first tickets in and out of their own cluster, a member whose
+    /// first ticket is absent, and clusters merged into others.
+    #[tokio::test]
+    async fn cluster_count_matches_the_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("w.db")).await.unwrap();
+        let id = |n: &str| crate::ticket::ticket_id(Channel::Hotline12345, n);
+        // (ticket, cluster): clusters a {a,b}, c {c,d,e}, f {f}, h {g} (h absent), k {k,l}.
+        let members = [
+            ("a", "a"),
+            ("b", "a"),
+            ("c", "c"),
+            ("d", "c"),
+            ("e", "c"),
+            ("f", "f"),
+            ("g", "h"),
+            ("k", "k"),
+            ("l", "k"),
+        ];
+        let mut events = Vec::new();
+        for (t, c) in members {
+            let mut ticket = crate::ticket::sample();
+            (ticket.ticket_id, ticket.source_id, ticket.cluster_id) = (id(t), t.into(), Some(id(c).to_string()));
+            events.push(TicketEvent::received(ticket));
+        }
+        store.apply_events(&events).await.unwrap();
+        assert_eq!(view_counts(&store).await, vec![5, 3, 1, 0, 0]);
+        assert_eq!(our_counts(&store).await, view_counts(&store).await);
+        // k joins a: a's cluster has a, b, k, l; k is no longer first anywhere.
+        let t = crate::ticket::sample();
+        let merge = EventPayload::ClustersMerged {
+            into: id("a").to_string(),
+            from: vec![id("k").to_string()],
+        };
+        store
+            .apply_events(&[TicketEvent::new(
+                id("a"),
+                t.channel,
+                EventType::ClustersMerged,
+                "k",
+                t.received_at,
+                merge,
+            )])
+            .await
+            .unwrap();
+        assert_eq!(view_counts(&store).await, vec![4, 2, 2, 1, 0]);
+        assert_eq!(our_counts(&store).await, view_counts(&store).await);
     }
 }

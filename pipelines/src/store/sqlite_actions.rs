@@ -13,64 +13,19 @@
 //! never fails its neighbours.
 
 use super::sqlite::{insert_events, now, ticket_seqs, upsert_orders};
+use super::sqlite_group::Grouped;
 use super::{ActionCommit, Committed, StoreError};
 use crate::ticket::TicketEvent;
+use async_trait::async_trait;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::collections::HashMap;
-use tokio::sync::{mpsc, oneshot};
 
-/// Most actions sharing one transaction.
-const MAX_GROUP: usize = 256;
-
-type Answer = oneshot::Sender<Result<Committed, StoreError>>;
-
-/// The sending side; the committer task ends when it is dropped.
-#[derive(Clone)]
-pub(crate) struct Committer {
-    tx: mpsc::Sender<(ActionCommit, Answer)>,
-}
-
-impl Committer {
-    pub(crate) fn start(pool: SqlitePool) -> Self {
-        let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run(pool, rx));
-        Committer { tx }
-    }
-
-    pub(crate) async fn commit(&self, c: ActionCommit) -> Result<Committed, StoreError> {
-        let (answer, wait) = oneshot::channel();
-        let stopped = || StoreError::Connect("the SQLite action committer has stopped".into());
-        self.tx.send((c, answer)).await.map_err(|_| stopped())?;
-        wait.await.map_err(|_| stopped())?
-    }
-}
-
-async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<(ActionCommit, Answer)>) {
-    while let Some(first) = rx.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(p) => group.push(p),
-                Err(_) => break,
-            }
-        }
-        let commits: Vec<&ActionCommit> = group.iter().map(|(c, _)| c).collect();
-        match commit_group(&pool, &commits).await {
-            Ok(answers) => {
-                for ((_, answer), a) in group.into_iter().zip(answers) {
-                    // A caller that stopped waiting is fine: the action is committed.
-                    let _ = answer.send(Ok(a));
-                }
-            }
-            Err(e) => {
-                if group.len() > 1 {
-                    tracing::warn!(error = %e, actions = group.len(), "A group of work-order actions failed; committing each on its own.");
-                }
-                for (c, answer) in group {
-                    let _ = answer.send(commit_group(&pool, &[&c]).await.map(|mut a| a.remove(0)));
-                }
-            }
-        }
+#[async_trait]
+impl Grouped for ActionCommit {
+    type Answer = Committed;
+    const WHAT: &'static str = "work-order actions";
+    async fn commit(pool: &SqlitePool, group: &[&Self]) -> Result<Vec<Committed>, StoreError> {
+        commit_group(pool, group).await
     }
 }
 

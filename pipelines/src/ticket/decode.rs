@@ -174,27 +174,13 @@ impl<'de, A: MapAccess<'de>> VariantAccess<'de> for Fields<A> {
 #[cfg(test)]
 mod tests {
     use crate::ticket::{EventPayload, sample};
-    use crate::triage::{Decision, ScopeKind};
     use uuid::Uuid;
 
     fn payloads() -> Vec<EventPayload> {
         let mut t = sample();
         t.title = Some("路灯".into());
         t.attachments = vec!["a.jpg".into()];
-        t.triage = Some(Decision {
-            scope: ScopeKind::Dispatch,
-            reason: "城乡建设 in 金湖街道".into(),
-            rule: None,
-            category: Some("城乡建设".into()),
-            category_by: Some("model".into()),
-            unit: Some("DY-T-1".into()),
-            unit_name: Some("金湖街道办事处".into()),
-            manual: false,
-            reply: None,
-            answer_source: None,
-            appeal_type: None,
-            appeal_type_by: None,
-        });
+        t.triage = Some(crate::triage::sample_decision());
         let decision = Box::new(t.triage.clone().unwrap());
         vec![
             EventPayload::Received { ticket: Box::new(t) },

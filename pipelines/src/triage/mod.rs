@@ -87,6 +87,25 @@ impl ScopeKind {
     }
 }
 
+/// A dispatch decision for tests.
+#[cfg(test)]
+pub(crate) fn sample_decision() -> Decision {
+    Decision {
+        scope: ScopeKind::Dispatch,
+        reason: "城乡建设 in 金湖街道".into(),
+        rule: None,
+        category: Some("城乡建设".into()),
+        category_by: Some("model".into()),
+        unit: Some("DY-T-1".into()),
+        unit_name: Some("金湖街道办事处".into()),
+        manual: false,
+        reply: None,
+        answer_source: None,
+        appeal_type: None,
+        appeal_type_by: None,
+    }
+}
+
 /// What triage decided for one ticket, with its reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {

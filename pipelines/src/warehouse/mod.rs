@@ -114,7 +114,7 @@ impl FactRow {
 /// The stored payload of an event: personal data stays out (a received
 /// event carries the ticket, which is the fact row instead).
 pub fn event_payload(e: &TicketEvent) -> String {
-    crate::store::stored_payload(e).to_string()
+    crate::store::stored_payload(e)
 }
 
 /// Splits a batch into new ticket rows and the edits to apply, in order.
