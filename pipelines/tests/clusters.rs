@@ -61,6 +61,16 @@ impl Backend {
     }
 }
 
+/// The store's cluster counts (an indexed query from two members up)
+/// agree with the `clusters` view for every minimum size.
+async fn counts_agree_with_the_view(b: &Backend, store: &Arc<dyn WorkflowStore>) {
+    let view = b.clusters().await;
+    for min in 1..=5 {
+        let want = view.iter().filter(|c| c.2 >= min).count() as u64;
+        assert_eq!(store.cluster_count(min).await.unwrap(), want, "clusters of {min} or more: {view:?}");
+    }
+}
+
 async fn postgres(test: &str) -> Option<Backend> {
     if tokio::net::TcpStream::connect(("127.0.0.1", 5432)).await.is_err() {
         let msg = format!("{test}: PostgreSQL (127.0.0.1:5432) unreachable; run scripts/services start");
@@ -213,6 +223,7 @@ async fn escalate_once(b: Backend) {
     assert_eq!(view[0].0, before["A0"]);
     assert_eq!((view[0].1.as_deref(), view[0].2, view[0].3), (Some("金湖街道"), 4, 4));
     assert_eq!((view[1].2, view[1].3), (4, 1));
+    counts_agree_with_the_view(&b, &p.store).await;
     p.cancel.cancel();
 }
 
@@ -229,9 +240,12 @@ async fn bridge_and_merge(b: Backend) {
     p.bus.publish_raw(vec![one(1, "13800000002", [Y, Z].concat(), 2)]).await.unwrap();
     let apart = clusters_by_source(&p.store).await;
     assert_ne!(apart["M0"], apart["M1"], "a third in common is not one issue");
+    counts_agree_with_the_view(&b, &p.store).await;
     p.bus.publish_raw(vec![one(2, "13800000003", [X, Y, Z].concat(), 1)]).await.unwrap();
     let merged = clusters_by_source(&p.store).await;
     assert!(merged.values().all(|c| *c == apart["M0"]), "{merged:?}");
+    assert_eq!(p.store.cluster_count(3).await.unwrap(), 1);
+    counts_agree_with_the_view(&b, &p.store).await;
     p.cancel.cancel();
 }
 

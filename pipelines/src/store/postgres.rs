@@ -423,11 +423,19 @@ impl WorkflowStore for PgStore {
             .bind(&from)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE tickets SET cluster_id = $1 WHERE cluster_id = ANY($2)")
-                .bind(&into)
-                .bind(&from)
-                .execute(&mut *tx)
-                .await?;
+            // `cluster_id = ANY($2)` in two halves that each have an index:
+            // the members (tickets_cluster_members) and the first tickets,
+            // whose id is their cluster's.
+            let firsts: Vec<Uuid> = from.iter().filter_map(|f| Uuid::parse_str(f).ok()).collect();
+            sqlx::query(
+                "UPDATE tickets SET cluster_id = $1 \
+                 WHERE (cluster_id = ANY($2) AND cluster_id <> ticket_id::text) OR (ticket_id = ANY($3) AND cluster_id = ANY($2))",
+            )
+            .bind(&into)
+            .bind(&from)
+            .bind(&firsts)
+            .execute(&mut *tx)
+            .await?;
         }
         if !tickets.is_empty() {
             let ids: Vec<Uuid> = tickets.iter().map(|t| t.ticket_id).collect();
@@ -743,10 +751,20 @@ impl WorkflowStore for PgStore {
     }
 
     async fn cluster_count(&self, min_members: i64) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE members >= $1")
-            .bind(min_members)
-            .fetch_one(&self.pool)
-            .await?;
+        // As on SQLite: clusters of two or more counted through their
+        // members besides the first ticket (tickets_cluster_members), plus
+        // the first ticket where it is still in its own cluster, instead of
+        // grouping every ticket. Cluster ids are ticket ids; the CASE keeps
+        // the cast from failing on anything else.
+        let sql = if min_members >= 2 {
+            "SELECT COUNT(*) FROM (SELECT m.cluster_id, COUNT(*) AS n FROM tickets m \
+             WHERE m.cluster_id <> m.ticket_id::text GROUP BY m.cluster_id) c \
+             WHERE c.n + (SELECT COUNT(*) FROM tickets f WHERE f.cluster_id = c.cluster_id AND f.ticket_id = \
+             CASE WHEN c.cluster_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN c.cluster_id::uuid END) >= $1"
+        } else {
+            "SELECT COUNT(*) FROM clusters WHERE members >= $1"
+        };
+        let n: i64 = sqlx::query_scalar(sql).bind(min_members).fetch_one(&self.pool).await?;
         Ok(n as u64)
     }
 
