@@ -16,7 +16,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 /// One small write.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Chore {
     Checkpoint {
         channel: Channel,
