@@ -172,7 +172,7 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Tick
     Ok(seqs)
 }
 
-fn parse_id(id: &str) -> Result<Uuid, StoreError> {
+pub(crate) fn parse_id(id: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")))
 }
 
@@ -206,7 +206,7 @@ pub(crate) async fn ticket_seqs(
 }
 
 /// Records rows of `(seq, ticket_id)`, from a lookup or an insert's RETURNING.
-pub(crate) fn record_seqs(rows: Vec<sqlx::sqlite::SqliteRow>, seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
+fn record_seqs(rows: Vec<sqlx::sqlite::SqliteRow>, seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
     for row in rows {
         let id: String = row.try_get(1)?;
         seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);

@@ -1,13 +1,15 @@
 //! The SQLite warehouse of the embedded default: the ClickHouse tables in
 //! SQLite's dialect (`migrations/sqlite_warehouse/`), in a file of its own.
-//! `INSERT OR IGNORE` on the primary keys makes writes idempotent, and a
-//! trigger keeps the daily aggregate as ClickHouse's materialized view does.
+//! `INSERT OR IGNORE` on the primary keys makes writes idempotent. The daily
+//! aggregate counts each ticket once, as ClickHouse's materialized view does:
+//! the writer adds the facts each INSERT reports as new, in the same
+//! transaction.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::store::sqlite::{record_seqs, ticket_seqs};
+use crate::store::sqlite::{parse_id, ticket_seqs};
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use minqing_connectors::timefmt::shanghai;
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
@@ -48,13 +50,18 @@ impl SqliteWarehouse {
     }
 }
 
-/// Inserts the facts not stored yet and records the `seq` of each.
+/// Tickets and duplicates per (day, channel, category, town).
+type Daily<'a> = HashMap<(NaiveDate, &'a str, &'a str, &'a str), (i64, i64)>;
+
+/// Inserts the facts not stored yet, records the `seq` of each and adds
+/// them to the daily aggregate.
 async fn insert_facts(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
     rows: &[FactRow],
     seqs: &mut HashMap<Uuid, i64>,
 ) -> Result<(), WarehouseError> {
     let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
+    let mut daily = Daily::new();
     for chunk in rows.chunks(CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_date, title, \
@@ -92,7 +99,43 @@ async fn insert_facts(
                 .push_bind(r.unit.clone());
         });
         q.push(" RETURNING seq, ticket_id");
-        record_seqs(q.build().fetch_all(&mut **tx).await.map_err(err)?, seqs).map_err(err)?;
+        // Only the rows inserted now come back: a redelivered ticket, or a
+        // second copy within the batch, is not counted again.
+        let mut new = HashSet::new();
+        for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+            let id = parse_id(&row.try_get::<String, _>(1).map_err(err)?).map_err(err)?;
+            seqs.insert(id, row.try_get::<i64, _>(0).map_err(err)?);
+            new.insert(id);
+        }
+        for r in chunk.iter().filter(|r| new.remove(&r.ticket_id)) {
+            let n = daily
+                .entry((r.received_date, r.channel, r.category.as_str(), r.town.as_str()))
+                .or_default();
+            n.0 += 1;
+            n.1 += i64::from(!r.duplicate_of.is_empty());
+        }
+    }
+    add_daily(tx, &daily).await
+}
+
+/// Adds a batch's counts to `daily_tickets`.
+async fn add_daily(tx: &mut sqlx::Transaction<'_, Sqlite>, daily: &Daily<'_>) -> Result<(), WarehouseError> {
+    let groups: Vec<_> = daily.iter().collect();
+    for chunk in groups.chunks(CHUNK * 4) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO daily_tickets (day, channel, category, town, tickets, duplicates) ");
+        q.push_values(chunk, |mut b, ((day, channel, category, town), (tickets, duplicates))| {
+            b.push_bind(day.to_string())
+                .push_bind(*channel)
+                .push_bind(*category)
+                .push_bind(*town)
+                .push_bind(*tickets)
+                .push_bind(*duplicates);
+        });
+        q.push(
+            " ON CONFLICT (day, channel, category, town) DO UPDATE \
+             SET tickets = tickets + excluded.tickets, duplicates = duplicates + excluded.duplicates",
+        );
+        q.build().execute(&mut **tx).await.map_err(err)?;
     }
     Ok(())
 }
@@ -123,8 +166,8 @@ impl Warehouse for SqliteWarehouse {
             .await
             .map_err(err)?;
         for (ticket_id, edit) in edits {
-            // An edit rewrites the fact without touching the aggregate: the
-            // trigger fires on INSERT only, and this is an UPDATE.
+            // An edit rewrites the fact without touching the aggregate,
+            // which counts tickets, not versions.
             sqlx::query(
                 "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ? \
                  WHERE ticket_id = ? AND version < ?",
@@ -140,8 +183,8 @@ impl Warehouse for SqliteWarehouse {
             .await
             .map_err(err)?;
         }
-        // Tickets of merged clusters move to the surviving one (an UPDATE:
-        // the aggregate's trigger counts inserts only).
+        // Tickets of merged clusters move to the surviving one (the
+        // aggregate counts by town and category, not cluster).
         crate::store::sqlite::apply_merges(&mut tx, events.iter().filter_map(|e| e.merge()))
             .await
             .map_err(err)?;
@@ -315,14 +358,15 @@ mod tests {
             .unwrap();
         let want: Vec<(i64, String)> = vec![(1, "e1".into()), (3, "e3".into()), (0, "e9".into())];
         assert_eq!(events, want, "an event without its ticket is kept under 0");
-        // The daily aggregate's trigger and the members' index came back.
+        // The daily aggregate is the writer's now (no trigger left to count
+        // twice), and the members' index came back.
         assert_eq!(
             scalar(
                 &w,
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'"
             )
             .await,
-            1
+            0
         );
         let plan: Vec<(i64, i64, i64, String)> =
             sqlx::query_as("EXPLAIN QUERY PLAN SELECT ticket_id FROM tickets WHERE cluster_id = 't1' AND cluster_id <> ticket_id")
@@ -335,7 +379,39 @@ mod tests {
         assert_eq!(
             w.counts().await.unwrap().daily_total,
             before + 1,
-            "counted by the trigger since the migration"
+            "counted by the writer since the migration"
         );
+    }
+
+    /// The aggregate must hold what a GROUP BY over the facts gives, through
+    /// redeliveries, a ticket twice in one batch and duplicates.
+    #[tokio::test]
+    async fn the_daily_aggregate_counts_each_ticket_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = SqliteWarehouse::open(&dir.path().join("w.db")).await.unwrap();
+        let mut batch = Vec::new();
+        for (i, town) in ["金湖街道", "金湖街道", "陈贵镇", "陈贵镇", "陈贵镇"].iter().enumerate() {
+            let mut e = received(&format!("S{i}"));
+            if let EventPayload::Received { ticket } = &mut e.payload {
+                ticket.town = Some((*town).into());
+                if i == 4 {
+                    ticket.duplicate_of = Some(ticket_id(Channel::Hotline12345, "S2"));
+                }
+            }
+            batch.push(e);
+        }
+        // The first ticket twice in the batch, then the whole batch again.
+        batch.push(batch[0].clone());
+        w.write(&batch).await.unwrap();
+        w.write(&batch).await.unwrap();
+        w.write(&batch[2..4]).await.unwrap();
+        let grouped = "SELECT COUNT(*) FROM (SELECT received_date, channel, category, town, COUNT(*) AS n, \
+                       SUM(duplicate_of != '') AS d FROM tickets GROUP BY 1, 2, 3, 4) g \
+                       JOIN daily_tickets a ON a.day = g.received_date AND a.channel = g.channel \
+                       AND a.category = g.category AND a.town = g.town AND a.tickets = g.n AND a.duplicates = g.d";
+        assert_eq!(scalar(&w, grouped).await, 2, "two groups, each equal to the facts");
+        assert_eq!(scalar(&w, "SELECT COUNT(*) FROM daily_tickets").await, 2);
+        assert_eq!(scalar(&w, "SELECT SUM(tickets) FROM daily_tickets").await, 5);
+        assert_eq!(scalar(&w, "SELECT SUM(duplicates) FROM daily_tickets").await, 1);
     }
 }
