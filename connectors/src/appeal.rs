@@ -163,9 +163,25 @@ impl Inbound {
     }
 }
 
+/// A string field of a JSON record read loosely, for a record that did not
+/// decode: its id (for quarantine) or update time (for the cursor).
+pub fn json_field(raw: &str, key: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+    v.get(key)?.as_str().map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_field_reads_a_string_field_of_any_record() {
+        let raw = r#"{"id":"A1","n":3,"sqnr":123}"#;
+        assert_eq!(json_field(raw, "id").as_deref(), Some("A1"));
+        assert_eq!(json_field(raw, "n"), None, "not a string");
+        assert_eq!(json_field(raw, "gone"), None);
+        assert_eq!(json_field("{", "id"), None, "not JSON");
+    }
 
     #[test]
     fn channel_ids_round_trip() {

@@ -102,16 +102,16 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let raw = r.to_string();
-                    match map_report(&raw) {
+                    let raw = r.get();
+                    match map_report(raw) {
                         Ok(a) => Inbound::Appeal(Box::new(a)),
                         Err(reason) => {
-                            let id = r.get("report_id").and_then(|v| v.as_str()).map(str::to_owned);
+                            let id = crate::appeal::json_field(raw, "report_id");
                             quarantined.push(json!({"index": i, "report_id": id, "reason": reason}));
                             Inbound::Rejected(Rejected {
                                 channel: Channel::Grid,
                                 source_id: id,
-                                raw: raw.into_bytes(),
+                                raw: raw.as_bytes().to_vec(),
                                 reason,
                             })
                         }

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 pub struct Batch {
     pub batch_id: String,
     pub sent_at: String,
-    /// Raw values so one bad report cannot spoil its batch.
-    pub reports: Vec<serde_json::Value>,
+    /// Raw text so one bad report cannot spoil its batch, and so quarantine
+    /// keeps a report as it came.
+    pub reports: Vec<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Debug, Deserialize)]

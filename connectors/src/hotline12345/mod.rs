@@ -18,7 +18,7 @@ mod wire;
 
 pub use wire::{PATH, map_record, signing_string};
 
-use crate::appeal::{Channel, Inbound, Rejected};
+use crate::appeal::{Channel, Inbound, Rejected, json_field};
 use crate::cursor;
 use crate::error::ConnectorError;
 use crate::http::HttpClient;
@@ -148,19 +148,28 @@ impl PullConnector for Hotline12345 {
         let mut max_seen = cur.max_seen.clone();
         let mut items = Vec::with_capacity(records.len());
         for rec in records {
-            let raw = rec.to_string();
-            if let Some(g) = rec.get("gxsj").and_then(|v| v.as_str())
-                && parse_local(g, TIME_FMT).is_ok()
-                && max_seen.as_deref().is_none_or(|m| g > m)
+            let raw = rec.get();
+            // Decoded once; a record that does not decode is read loosely
+            // for its update time and id, which the cursor and quarantine need.
+            let (gxsj, gdbh, mapped) = match wire::parse_record(raw) {
+                Ok(r) => {
+                    let mapped = wire::map_parsed(&r, raw);
+                    (r.gxsj, r.gdbh, mapped)
+                }
+                Err(reason) => (json_field(raw, "gxsj"), json_field(raw, "gdbh"), Err(reason)),
+            };
+            if let Some(g) = gxsj
+                && parse_local(&g, TIME_FMT).is_ok()
+                && max_seen.as_deref().is_none_or(|m| g.as_str() > m)
             {
-                max_seen = Some(g.to_owned());
+                max_seen = Some(g);
             }
-            items.push(match map_record(&raw) {
+            items.push(match mapped {
                 Ok(a) => Inbound::Appeal(Box::new(a)),
                 Err(reason) => Inbound::Rejected(Rejected {
                     channel: Channel::Hotline12345,
-                    source_id: rec.get("gdbh").and_then(|v| v.as_str()).map(str::to_owned),
-                    raw: raw.into_bytes(),
+                    source_id: gdbh,
+                    raw: raw.as_bytes().to_vec(),
                     reason,
                 }),
             });

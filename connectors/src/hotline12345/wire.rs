@@ -21,8 +21,9 @@ pub struct Data {
     pub total: u64,
     pub page: u32,
     pub page_size: u32,
-    /// Kept as raw values so one bad record cannot spoil its page.
-    pub records: Vec<serde_json::Value>,
+    /// Kept as raw text so one bad record cannot spoil its page, and so
+    /// quarantine keeps a record as it came.
+    pub records: Vec<Box<serde_json::value::RawValue>>,
 }
 
 /// One work order. Every field is optional on the wire; [`map_record`] says
@@ -78,7 +79,16 @@ fn required<'a>(v: &'a Option<String>, field: &str, label: &str) -> Result<&'a s
 
 /// Maps one record (its JSON text) to a [`RawAppeal`].
 pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
-    let r: Record = serde_json::from_str(raw).map_err(|e| format!("the record is not valid JSON for a work order: {e}"))?;
+    map_parsed(&parse_record(raw)?, raw)
+}
+
+/// Decodes one record's JSON text.
+pub fn parse_record(raw: &str) -> Result<Record, String> {
+    serde_json::from_str(raw).map_err(|e| format!("the record is not valid JSON for a work order: {e}"))
+}
+
+/// Maps a decoded record; `raw` is its text, kept for quarantine.
+pub fn map_parsed(r: &Record, raw: &str) -> Result<RawAppeal, String> {
     let id = required(&r.gdbh, "gdbh", "工单编号")?;
     let ldsj = required(&r.ldsj, "ldsj", "来电时间")?;
     let received_at = parse_local(ldsj, TIME_FMT).map_err(|e| format!("field `ldsj` (来电时间): {e}"))?;

@@ -108,13 +108,13 @@ impl PullConnector for Yunshang {
             .posts
             .into_iter()
             .map(|p| {
-                let raw = p.to_string();
-                match map_record(&raw) {
+                let raw = p.get();
+                match map_record(raw) {
                     Ok(a) => Inbound::Appeal(Box::new(a)),
                     Err(reason) => Inbound::Rejected(Rejected {
                         channel: Channel::YunshangApp,
-                        source_id: p.get("post_id").and_then(|v| v.as_str()).map(str::to_owned),
-                        raw: raw.into_bytes(),
+                        source_id: crate::appeal::json_field(raw, "post_id"),
+                        raw: raw.as_bytes().to_vec(),
                         reason,
                     }),
                 }

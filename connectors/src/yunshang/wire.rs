@@ -16,8 +16,9 @@ pub struct TokenResponse {
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct PostsPage {
-    /// Raw values so one bad post cannot spoil its page.
-    pub posts: Vec<serde_json::Value>,
+    /// Raw text so one bad post cannot spoil its page, and so quarantine
+    /// keeps a post as it came.
+    pub posts: Vec<Box<serde_json::value::RawValue>>,
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }
