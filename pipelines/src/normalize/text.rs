@@ -10,7 +10,15 @@ pub fn clean(s: &str, max_chars: usize) -> (String, bool) {
     let unhtml = if looks_like_html(s) { strip_html(s) } else { s.to_owned() };
     let mut out = String::with_capacity(unhtml.len());
     let mut space = false;
-    for c in unhtml.nfkc() {
+    // Most appeals hold only characters NFKC maps one to one and that never
+    // combine with a neighbour; those skip the decompose-and-compose pass.
+    let simple = unhtml.chars().all(|c| nfkc_simple(c).is_some());
+    let chars: Box<dyn Iterator<Item = char>> = if simple {
+        Box::new(unhtml.chars().filter_map(nfkc_simple))
+    } else {
+        Box::new(unhtml.nfkc())
+    };
+    for c in chars {
         if c.is_whitespace() || c.is_control() || c == '\u{200b}' || c == '\u{feff}' {
             // Control characters become spaces so words do not run together.
             space = !out.is_empty();
@@ -28,6 +36,25 @@ pub fn clean(s: &str, max_chars: usize) -> (String, bool) {
             (out, true)
         }
         None => (out, false),
+    }
+}
+
+/// NFKC of `c` when that is one character that no neighbour can combine
+/// with: ASCII, CJK ideographs and punctuation, and the fullwidth forms of
+/// ASCII (which NFKC maps to ASCII). `None` for anything else.
+fn nfkc_simple(c: char) -> Option<char> {
+    match c {
+        '\u{20}'..='\u{7e}' | '\t' | '\n' | '\r' => Some(c),
+        // CJK Unified Ideographs; the compatibility ideographs are not here.
+        '\u{4e00}'..='\u{9fff}' => Some(c),
+        // 、。〈〉《》「」『』【】〔〕〖〗〘〙〚〛 and ‘’“”—.
+        '\u{3001}' | '\u{3002}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301b}' => Some(c),
+        '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}' | '\u{2014}' => Some(c),
+        // · × 〇 ○, common in addresses and sizes.
+        '\u{b7}' | '\u{d7}' | '\u{3007}' | '\u{25cb}' => Some(c),
+        '\u{3000}' => Some(' '),
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xff01 + 0x21),
+        _ => None,
     }
 }
 
@@ -156,6 +183,33 @@ pub fn redact(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path must give exactly what NFKC gives: every character it
+    /// takes, alone and next to every other kind it takes.
+    #[test]
+    fn the_simple_path_is_nfkc() {
+        let all: Vec<char> = (0..=0x10ffff_u32)
+            .filter_map(char::from_u32)
+            .filter(|c| nfkc_simple(*c).is_some())
+            .collect();
+        for &c in &all {
+            let nfkc: String = c.to_string().nfkc().collect();
+            assert_eq!(nfkc, nfkc_simple(c).unwrap().to_string(), "U+{:04X}", c as u32);
+        }
+        let samples = [
+            'a', 'E', '1', ' ', '\n', '中', '\u{9fff}', '。', '【', '“', '—', '\u{3000}', '，', 'Ａ', '～',
+        ];
+        for a in samples {
+            for &b in &all {
+                let s: String = [a, b, a].iter().collect();
+                let nfkc: String = s.nfkc().collect();
+                let fast: String = s.chars().filter_map(nfkc_simple).collect();
+                assert_eq!(nfkc, fast, "{s:?}");
+            }
+        }
+        // A combining mark is not simple: the whole text takes NFKC.
+        assert_eq!(clean("cafe\u{301}，好", 100).0, "café,好");
+    }
 
     #[test]
     fn cleans_html_width_controls_and_space() {
