@@ -7,7 +7,7 @@
 //! text is scanned once per table; [`Hits`] answers for every list from
 //! that one scan.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 
 /// A list inside its [`Terms`].
@@ -60,7 +60,14 @@ impl TermsBuilder {
         let matcher = if self.patterns.is_empty() {
             None
         } else {
-            match AhoCorasick::builder().match_kind(MatchKind::Standard).build(&self.patterns) {
+            // A full DFA: a few MB for the shipped tables, and triage on the
+            // evaluation messages took 17 µs per ticket with the crate's
+            // default (a contiguous NFA at this size), 11 µs with it.
+            let built = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&self.patterns);
+            match built {
                 Ok(m) => Some(m),
                 Err(e) => {
                     errors.push(format!("`{}`: {e}", self.paths.join("`, `")));
