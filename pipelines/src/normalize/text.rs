@@ -2,25 +2,40 @@
 //! the duplicate-comparison key; and redaction of phones and ID numbers.
 
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
 /// Cleans `s` and caps it at `max_chars` characters. Returns the text and
 /// whether it was cut.
 pub fn clean(s: &str, max_chars: usize) -> (String, bool) {
-    let unhtml = if looks_like_html(s) { strip_html(s) } else { s.to_owned() };
+    let unhtml = if looks_like_html(s) {
+        Cow::Owned(strip_html(s))
+    } else {
+        Cow::Borrowed(s)
+    };
     let mut out = String::with_capacity(unhtml.len());
-    let mut space = false;
     // Most appeals hold only characters NFKC maps one to one and that never
     // combine with a neighbour; those skip the decompose-and-compose pass.
-    let simple = unhtml.chars().all(|c| nfkc_simple(c).is_some());
-    let chars: Box<dyn Iterator<Item = char>> = if simple {
-        Box::new(unhtml.chars().filter_map(nfkc_simple))
+    if unhtml.chars().all(|c| nfkc_simple(c).is_some()) {
+        squeeze(unhtml.chars().filter_map(nfkc_simple), &mut out);
     } else {
-        Box::new(unhtml.nfkc())
-    };
+        squeeze(unhtml.nfkc(), &mut out);
+    }
+    match out.char_indices().nth(max_chars) {
+        Some((cut, _)) => {
+            out.truncate(cut);
+            (out, true)
+        }
+        None => (out, false),
+    }
+}
+
+/// Appends `chars` to `out`, each run of spaces and control characters as
+/// one space (none at the start), so words do not run together.
+fn squeeze(chars: impl Iterator<Item = char>, out: &mut String) {
+    let mut space = false;
     for c in chars {
         if c.is_whitespace() || c.is_control() || c == '\u{200b}' || c == '\u{feff}' {
-            // Control characters become spaces so words do not run together.
             space = !out.is_empty();
         } else {
             if space {
@@ -29,13 +44,6 @@ pub fn clean(s: &str, max_chars: usize) -> (String, bool) {
             }
             out.push(c);
         }
-    }
-    match out.char_indices().nth(max_chars) {
-        Some((cut, _)) => {
-            out.truncate(cut);
-            (out, true)
-        }
-        None => (out, false),
     }
 }
 
