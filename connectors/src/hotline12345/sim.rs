@@ -11,7 +11,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -53,37 +54,77 @@ async fn workorders(State(sim): State<Arc<Sim>>, headers: HeaderMap, RawQuery(q)
     let start = feed.partition_point(|e| e.delivered_at <= since);
     let window = &feed[start..];
     let records: Vec<_> = window.iter().skip((page - 1) * size).take(size).map(render).collect();
-    axum::Json(json!({
-        "code": 0,
-        "msg": "成功",
-        "data": {"total": window.len(), "page": page, "page_size": size, "records": records}
-    }))
+    axum::Json(PageOut {
+        code: 0,
+        msg: "成功",
+        data: DataOut {
+            total: window.len(),
+            page,
+            page_size: size,
+            records,
+        },
+    })
     .into_response()
 }
 
-fn render(e: &Entry) -> serde_json::Value {
+// The page is written from borrowed fields: building a `serde_json::Value`
+// per record cost a map node and a copy per field.
+#[derive(Serialize)]
+struct PageOut<'a> {
+    code: i64,
+    msg: &'static str,
+    data: DataOut<'a>,
+}
+
+#[derive(Serialize)]
+struct DataOut<'a> {
+    total: usize,
+    page: usize,
+    page_size: usize,
+    records: Vec<RecordOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    gdbh: &'a str,
+    ldsj: Cow<'static, str>,
+    gxsj: String,
+    ldrxm: Option<&'a str>,
+    lxdh: &'a str,
+    sfnm: &'static str,
+    sqbt: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sqnr: Option<Cow<'a, str>>,
+    sqlx: &'static str,
+    ywfl: &'static str,
+    sjdz: &'a str,
+    fj: [&'static str; 0],
+}
+
+fn render(e: &Entry) -> RecordOut<'_> {
     let a = &e.appeal;
-    let mut v = json!({
-        "gdbh": a.source_id,
-        "ldsj": format_local(&a.received_at, TIME_FMT),
-        "gxsj": format_local(&e.delivered_at, TIME_FMT),
-        "ldrxm": if a.anonymous { serde_json::Value::Null } else { a.person.name.clone().into() },
-        "lxdh": a.phone_shown,
-        "sfnm": if a.anonymous { "1" } else { "0" },
-        "sqbt": a.text.title,
-        "sqnr": a.text.content,
-        "sqlx": a.text.type_code,
-        "ywfl": a.text.category,
-        "sjdz": a.text.address,
-        "fj": [],
-    });
+    let (mut ldsj, mut sqnr) = (
+        Cow::Owned(format_local(&a.received_at, TIME_FMT)),
+        Some(Cow::Borrowed(a.text.content.as_str())),
+    );
     match e.kind {
-        EntryKind::Malformed(Malform::MissingContent) => {
-            v.as_object_mut().map(|o| o.remove("sqnr"));
-        }
-        EntryKind::Malformed(Malform::BadDate) => v["ldsj"] = "2026-02-30 25:61:00".into(),
-        EntryKind::Malformed(Malform::Oversize) => v["sqnr"] = crate::sim::oversize(&a.text.content).into(),
+        EntryKind::Malformed(Malform::MissingContent) => sqnr = None,
+        EntryKind::Malformed(Malform::BadDate) => ldsj = Cow::Borrowed("2026-02-30 25:61:00"),
+        EntryKind::Malformed(Malform::Oversize) => sqnr = Some(Cow::Owned(crate::sim::oversize(&a.text.content))),
         _ => {}
     }
-    v
+    RecordOut {
+        gdbh: &a.source_id,
+        ldsj,
+        gxsj: format_local(&e.delivered_at, TIME_FMT),
+        ldrxm: (!a.anonymous).then_some(a.person.name.as_str()),
+        lxdh: &a.phone_shown,
+        sfnm: if a.anonymous { "1" } else { "0" },
+        sqbt: &a.text.title,
+        sqnr,
+        sqlx: a.text.type_code,
+        ywfl: a.text.category,
+        sjdz: &a.text.address,
+        fj: [],
+    }
 }

@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -101,7 +102,12 @@ async fn posts(State(sim): State<Arc<Sim>>, headers: HeaderMap, Query(p): Query<
     let start = offset.min(feed.len());
     let end = (start + p.limit.clamp(1, 500)).min(feed.len());
     let posts: Vec<_> = feed[start..end].iter().map(render).collect();
-    axum::Json(json!({"posts": posts, "next_cursor": encode_cursor(end), "has_more": end < feed.len()})).into_response()
+    axum::Json(PageOut {
+        posts,
+        next_cursor: encode_cursor(end),
+        has_more: end < feed.len(),
+    })
+    .into_response()
 }
 
 fn encode_cursor(offset: usize) -> String {
@@ -118,28 +124,89 @@ fn decode_cursor(c: &str) -> Option<usize> {
     (format!("{:x}", o.wrapping_mul(0x9E37_79B9)) == check).then_some(o)
 }
 
-fn render(e: &Entry) -> serde_json::Value {
+#[derive(Serialize)]
+struct PageOut<'a> {
+    posts: Vec<PostOut<'a>>,
+    next_cursor: String,
+    has_more: bool,
+}
+
+// Posts are written from borrowed fields: building a `serde_json::Value`
+// per post cost a map node and a copy per field.
+#[derive(Serialize)]
+struct PostOut<'a> {
+    post_id: &'a str,
+    version: u32,
+    created_at: Cow<'static, str>,
+    updated_at: String,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Cow<'a, str>>,
+    author: AuthorOut<'a>,
+    anonymous: bool,
+    location: LocationOut<'a>,
+    topic: &'static str,
+    images: Vec<ImageOut>,
+}
+
+#[derive(Serialize)]
+struct AuthorOut<'a> {
+    nickname: String,
+    real_name: &'a str,
+    mobile: &'a str,
+}
+
+#[derive(Serialize)]
+struct LocationOut<'a> {
+    address: &'a str,
+    lat: f64,
+    lng: f64,
+}
+
+#[derive(Serialize)]
+struct ImageOut {
+    url: String,
+    width: u32,
+    height: u32,
+}
+
+fn render(e: &Entry) -> PostOut<'_> {
     let a = &e.appeal;
-    let mut v = json!({
-        "post_id": a.source_id,
-        "version": a.version,
-        "created_at": a.received_at.to_rfc3339(),
-        "updated_at": e.delivered_at.to_rfc3339(),
-        "title": a.text.title,
-        "body": a.text.content,
-        "author": {"nickname": format!("网友{}", a.serial % 10000), "real_name": a.person.name, "mobile": a.phone_shown},
-        "anonymous": a.anonymous,
-        "location": {"address": a.text.address, "lat": a.coords.0, "lng": a.coords.1},
-        "topic": a.text.category,
-        "images": if a.serial.is_multiple_of(4) { json!([{"url": format!("https://img.yunshangdaye.example/{}.jpg", a.source_id), "width": 1080, "height": 1440}]) } else { json!([]) },
-    });
+    let (mut created_at, mut body) = (Cow::Owned(a.received_at.to_rfc3339()), Some(Cow::Borrowed(a.text.content.as_str())));
     match e.kind {
-        EntryKind::Malformed(Malform::MissingContent) => {
-            v.as_object_mut().map(|o| o.remove("body"));
-        }
-        EntryKind::Malformed(Malform::BadDate) => v["created_at"] = "2026-02-30T09:00:00+08:00".into(),
-        EntryKind::Malformed(Malform::Oversize) => v["body"] = crate::sim::oversize(&a.text.content).into(),
+        EntryKind::Malformed(Malform::MissingContent) => body = None,
+        EntryKind::Malformed(Malform::BadDate) => created_at = Cow::Borrowed("2026-02-30T09:00:00+08:00"),
+        EntryKind::Malformed(Malform::Oversize) => body = Some(Cow::Owned(crate::sim::oversize(&a.text.content))),
         _ => {}
     }
-    v
+    let images = if a.serial.is_multiple_of(4) {
+        vec![ImageOut {
+            url: format!("https://img.yunshangdaye.example/{}.jpg", a.source_id),
+            width: 1080,
+            height: 1440,
+        }]
+    } else {
+        Vec::new()
+    };
+    PostOut {
+        post_id: &a.source_id,
+        version: a.version,
+        created_at,
+        updated_at: e.delivered_at.to_rfc3339(),
+        title: &a.text.title,
+        body,
+        author: AuthorOut {
+            nickname: format!("网友{}", a.serial % 10000),
+            real_name: &a.person.name,
+            mobile: &a.phone_shown,
+        },
+        anonymous: a.anonymous,
+        location: LocationOut {
+            address: &a.text.address,
+            lat: a.coords.0,
+            lng: a.coords.1,
+        },
+        topic: a.text.category,
+        images,
+    }
 }
