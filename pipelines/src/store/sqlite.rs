@@ -172,7 +172,7 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Tick
     Ok(seqs)
 }
 
-pub(crate) fn parse_id(id: &str) -> Result<Uuid, StoreError> {
+fn parse_id(id: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")))
 }
 
@@ -206,12 +206,15 @@ pub(crate) async fn ticket_seqs(
 }
 
 /// Records rows of `(seq, ticket_id)`, from a lookup or an insert's RETURNING.
-fn record_seqs(rows: Vec<sqlx::sqlite::SqliteRow>, seqs: &mut HashMap<Uuid, i64>) -> Result<(), StoreError> {
+/// Records the `(seq, ticket_id)` rows in `seqs`; returns the ids, in order.
+pub(crate) fn record_seqs(rows: Vec<sqlx::sqlite::SqliteRow>, seqs: &mut HashMap<Uuid, i64>) -> Result<Vec<Uuid>, StoreError> {
+    let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: String = row.try_get(1)?;
-        seqs.insert(parse_id(&id)?, row.try_get::<i64, _>(0)?);
+        let id = parse_id(&row.try_get::<String, _>(1)?)?;
+        seqs.insert(id, row.try_get::<i64, _>(0)?);
+        ids.push(id);
     }
-    Ok(())
+    Ok(ids)
 }
 
 pub(super) async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &TicketEvent)]) -> Result<u64, StoreError> {

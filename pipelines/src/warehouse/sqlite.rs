@@ -6,7 +6,7 @@
 //! transaction.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::store::sqlite::{parse_id, ticket_seqs};
+use crate::store::sqlite::{record_seqs, ticket_seqs};
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
@@ -101,12 +101,8 @@ async fn insert_facts(
         q.push(" RETURNING seq, ticket_id");
         // Only the rows inserted now come back: a redelivered ticket, or a
         // second copy within the batch, is not counted again.
-        let mut new = HashSet::new();
-        for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
-            let id = parse_id(&row.try_get::<String, _>(1).map_err(err)?).map_err(err)?;
-            seqs.insert(id, row.try_get::<i64, _>(0).map_err(err)?);
-            new.insert(id);
-        }
+        let returned = q.build().fetch_all(&mut **tx).await.map_err(err)?;
+        let mut new: HashSet<Uuid> = record_seqs(returned, seqs).map_err(err)?.into_iter().collect();
         for r in chunk.iter().filter(|r| new.remove(&r.ticket_id)) {
             let n = daily
                 .entry((r.received_date, r.channel, r.category.as_str(), r.town.as_str()))
