@@ -16,9 +16,18 @@ pub fn clean(s: &str, max_chars: usize) -> (String, bool) {
     let mut out = String::with_capacity(unhtml.len());
     // Most appeals hold only characters NFKC maps one to one and that never
     // combine with a neighbour; those skip the decompose-and-compose pass.
-    if unhtml.chars().all(|c| nfkc_simple(c).is_some()) {
-        squeeze(unhtml.chars().filter_map(nfkc_simple), &mut out);
-    } else {
+    // One pass for them; the first other character starts NFKC over.
+    let mut simple = true;
+    squeeze(
+        unhtml.chars().map_while(|c| {
+            let m = nfkc_simple(c);
+            simple &= m.is_some();
+            m
+        }),
+        &mut out,
+    );
+    if !simple {
+        out.clear();
         squeeze(unhtml.nfkc(), &mut out);
     }
     match out.char_indices().nth(max_chars) {
