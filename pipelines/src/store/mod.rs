@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod sqlite;
 mod sqlite_actions;
 mod sqlite_chores;
+pub(crate) mod sqlite_direct;
 mod sqlite_group;
 
 use crate::ticket::TicketEvent;

@@ -743,23 +743,6 @@ pub(crate) async fn apply_merges<'a>(
     Ok(())
 }
 
-/// Where each of `clusters` lives now, for those that were merged.
-pub(crate) async fn merged_into(tx: &mut sqlx::SqliteConnection, clusters: &[&str]) -> Result<HashMap<String, String>, sqlx::Error> {
-    let mut out = HashMap::new();
-    for chunk in clusters.chunks(500) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT from_cluster, into_cluster FROM cluster_merges WHERE from_cluster IN (");
-        let mut list = q.separated(", ");
-        for c in chunk {
-            list.push_bind(*c);
-        }
-        q.push(")");
-        for row in q.build().fetch_all(&mut *tx).await? {
-            out.insert(row.try_get(0)?, row.try_get(1)?);
-        }
-    }
-    Ok(out)
-}
-
 /// The newest ticket row, before a batch is inserted.
 pub(crate) async fn last_rowid(tx: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM tickets")

@@ -6,33 +6,36 @@
 //! transaction.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::store::sqlite::{record_seqs, ticket_seqs};
+use crate::store::sqlite_direct::{self, apply_merges, blocking, id_text, merged_into, ticket_seqs};
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use minqing_connectors::timefmt::shanghai;
+use rusqlite::{Connection, TransactionBehavior, params};
 use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 use uuid::Uuid;
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
     WarehouseError(e.to_string())
 }
 
-/// Rows per multi-row INSERT (28 columns; SQLite allows 32 766 values).
-const CHUNK: usize = 512;
+/// Page cache of the writer connection, in KiB.
+const CACHE_KIB: i64 = 32768;
 
 pub struct SqliteWarehouse {
+    /// Migrations and reads.
     pool: SqlitePool,
+    /// The file's one writer.
+    writer: Mutex<Connection>,
 }
 
 impl SqliteWarehouse {
     pub async fn open(path: &Path) -> Result<Self, WarehouseError> {
-        let opts = crate::store::sqlite::file_options(path)
-            .map_err(err)?
-            .pragma("cache_size", "-32768");
+        let opts = crate::store::sqlite::file_options(path).map_err(err)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(opts)
@@ -42,7 +45,11 @@ impl SqliteWarehouse {
             .run(&pool)
             .await
             .map_err(|e| err(format!("migrating {}: {e}", path.display())))?;
-        Ok(SqliteWarehouse { pool })
+        let writer = sqlite_direct::open(path, CACHE_KIB).map_err(|e| err(format!("opening {}: {e}", path.display())))?;
+        Ok(SqliteWarehouse {
+            pool,
+            writer: Mutex::new(writer),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -55,55 +62,53 @@ type Daily<'a> = HashMap<(NaiveDate, &'a str, &'a str, &'a str), (i64, i64)>;
 
 /// Inserts the facts not stored yet, records the `seq` of each and adds
 /// them to the daily aggregate.
-async fn insert_facts(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    rows: &[FactRow],
-    seqs: &mut HashMap<Uuid, i64>,
-) -> Result<(), WarehouseError> {
+fn insert_facts(db: &Connection, rows: &[FactRow], seqs: &mut HashMap<Uuid, i64>) -> rusqlite::Result<()> {
     let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
     let mut daily = Daily::new();
-    for chunk in rows.chunks(CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_date, title, \
-             content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, phone_masked, \
-             anonymous, attachments, text_hash, duplicate_of, cluster_id, status, loaded_at, scope, scope_rule, unit) ",
-        );
-        q.push_values(chunk, |mut b, r| {
-            b.push_bind(r.ticket_id.to_string())
-                .push_bind(r.short_no.clone())
-                .push_bind(r.channel)
-                .push_bind(r.source_id.clone())
-                .push_bind(i64::from(r.version))
-                .push_bind(r.received_at.to_rfc3339())
-                .push_bind(r.received_date.to_string())
-                .push_bind(r.title.clone())
-                .push_bind(r.content.clone())
-                .push_bind(r.content_truncated)
-                .push_bind(r.appeal_type)
-                .push_bind(r.category.clone())
-                .push_bind(r.town.clone())
-                .push_bind(r.location.clone())
-                .push_bind(r.coordinates.map(|c| c.0))
-                .push_bind(r.coordinates.map(|c| c.1))
-                .push_bind(r.citizen_key.clone())
-                .push_bind(r.phone_masked.clone())
-                .push_bind(r.anonymous)
-                .push_bind(serde_json::to_string(&r.attachments).unwrap_or_else(|_| "[]".into()))
-                .push_bind(r.text_hash.clone())
-                .push_bind(r.duplicate_of.clone())
-                .push_bind(r.cluster_id.clone())
-                .push_bind(r.status)
-                .push_bind(stamp.clone())
-                .push_bind(r.scope)
-                .push_bind(r.scope_rule.clone())
-                .push_bind(r.unit.clone());
-        });
-        q.push(" RETURNING seq, ticket_id");
-        // Only the rows inserted now come back: a redelivered ticket, or a
-        // second copy within the batch, is not counted again.
-        let returned = q.build().fetch_all(&mut **tx).await.map_err(err)?;
-        let mut new: HashSet<Uuid> = record_seqs(returned, seqs).map_err(err)?.into_iter().collect();
-        for r in chunk.iter().filter(|r| new.remove(&r.ticket_id)) {
+    let mut stmt = db.prepare_cached(
+        "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_date, title, \
+         content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, phone_masked, \
+         anonymous, attachments, text_hash, duplicate_of, cluster_id, status, loaded_at, scope, scope_rule, unit) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, \
+         ?25, ?26, ?27, ?28)",
+    )?;
+    let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    for r in rows {
+        let attachments = serde_json::to_string(&r.attachments).unwrap_or_else(|_| "[]".into());
+        let inserted = stmt.execute(params![
+            id_text(&r.ticket_id, &mut buf),
+            r.short_no,
+            r.channel,
+            r.source_id,
+            r.version,
+            r.received_at.to_rfc3339(),
+            r.received_date.to_string(),
+            r.title,
+            r.content,
+            r.content_truncated,
+            r.appeal_type,
+            r.category,
+            r.town,
+            r.location,
+            r.coordinates.map(|c| c.0),
+            r.coordinates.map(|c| c.1),
+            r.citizen_key,
+            r.phone_masked,
+            r.anonymous,
+            attachments,
+            r.text_hash,
+            r.duplicate_of,
+            r.cluster_id,
+            r.status,
+            stamp,
+            r.scope,
+            r.scope_rule,
+            r.unit,
+        ])?;
+        // Only a row inserted now counts: a redelivered ticket, or a second
+        // copy within the batch, is ignored and not counted again.
+        if inserted == 1 {
+            seqs.insert(r.ticket_id, db.last_insert_rowid());
             let n = daily
                 .entry((r.received_date, r.channel, r.category.as_str(), r.town.as_str()))
                 .or_default();
@@ -111,109 +116,103 @@ async fn insert_facts(
             n.1 += i64::from(!r.duplicate_of.is_empty());
         }
     }
-    add_daily(tx, &daily).await
+    add_daily(db, &daily)
 }
 
 /// Adds a batch's counts to `daily_tickets`.
-async fn add_daily(tx: &mut sqlx::Transaction<'_, Sqlite>, daily: &Daily<'_>) -> Result<(), WarehouseError> {
-    let groups: Vec<_> = daily.iter().collect();
-    for chunk in groups.chunks(CHUNK * 4) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO daily_tickets (day, channel, category, town, tickets, duplicates) ");
-        q.push_values(chunk, |mut b, ((day, channel, category, town), (tickets, duplicates))| {
-            b.push_bind(day.to_string())
-                .push_bind(*channel)
-                .push_bind(*category)
-                .push_bind(*town)
-                .push_bind(*tickets)
-                .push_bind(*duplicates);
-        });
-        q.push(
-            " ON CONFLICT (day, channel, category, town) DO UPDATE \
-             SET tickets = tickets + excluded.tickets, duplicates = duplicates + excluded.duplicates",
-        );
-        q.build().execute(&mut **tx).await.map_err(err)?;
+fn add_daily(db: &Connection, daily: &Daily<'_>) -> rusqlite::Result<()> {
+    let mut stmt = db.prepare_cached(
+        "INSERT INTO daily_tickets (day, channel, category, town, tickets, duplicates) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (day, channel, category, town) DO UPDATE \
+         SET tickets = tickets + excluded.tickets, duplicates = duplicates + excluded.duplicates",
+    )?;
+    for ((day, channel, category, town), (tickets, duplicates)) in daily {
+        stmt.execute(params![day.to_string(), channel, category, town, tickets, duplicates])?;
     }
     Ok(())
+}
+
+/// Writes a batch in one transaction; returns the deferred events' ids.
+fn write_batch(db: &mut Connection, events: &[TicketEvent]) -> rusqlite::Result<Vec<Uuid>> {
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Events are keyed by their ticket's seq: tickets stored earlier
+    // give theirs here, and a ticket absent still defers its events.
+    let elsewhere = referenced_elsewhere(events);
+    let mut seqs = HashMap::new();
+    ticket_seqs(&tx, elsewhere.iter().copied(), &mut seqs)?;
+    let missing: HashSet<Uuid> = elsewhere.into_iter().filter(|id| !seqs.contains_key(id)).collect();
+    let (events, mut deferred) = split_deferred(events, &missing);
+    let (mut rows, edits) = facts(&events);
+    // A ticket whose cluster was merged before it came joins the survivor.
+    let merged = merged_into(&tx, rows.iter().map(|r| r.cluster_id.as_str()).filter(|c| !c.is_empty()))?;
+    for r in &mut rows {
+        if let Some(into) = merged.get(&r.cluster_id) {
+            r.cluster_id = into.clone();
+        }
+    }
+    insert_facts(&tx, &rows, &mut seqs)?;
+    // Tickets of this batch that were stored already (a redelivery).
+    ticket_seqs(&tx, rows.iter().map(|r| r.ticket_id), &mut seqs)?;
+    let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    for (ticket_id, edit) in edits {
+        // An edit rewrites the fact without touching the aggregate,
+        // which counts tickets, not versions.
+        tx.prepare_cached(
+            "UPDATE tickets SET version = ?1, title = ?2, content = ?3, content_truncated = ?4, text_hash = ?5 \
+             WHERE ticket_id = ?6 AND version < ?1",
+        )?
+        .execute(params![
+            edit.version,
+            edit.title.unwrap_or_default(),
+            edit.content,
+            edit.content_truncated,
+            edit.text_hash,
+            id_text(&ticket_id, &mut buf),
+        ])?;
+    }
+    // Tickets of merged clusters move to the surviving one (the
+    // aggregate counts by town and category, not cluster).
+    apply_merges(&tx, events.iter().filter_map(|e| e.merge()))?;
+    let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO ticket_events (ticket_seq, event_id, ticket_id, event_type, channel, occurred_at, schema_version, \
+         payload, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut event_buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    for e in &events {
+        let Some(seq) = seqs.get(&e.ticket_id) else {
+            // Not reachable while every event's ticket is checked above;
+            // deferring is the safe answer if it ever is.
+            deferred.push(e.event_id);
+            continue;
+        };
+        insert.execute(params![
+            seq,
+            id_text(&e.event_id, &mut event_buf),
+            id_text(&e.ticket_id, &mut buf),
+            e.event_type.id(),
+            e.channel.id(),
+            e.occurred_at.to_rfc3339(),
+            e.schema_version,
+            event_payload(e),
+            stamp,
+        ])?;
+    }
+    drop(insert);
+    tx.commit()?;
+    Ok(deferred)
 }
 
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        // Events are keyed by their ticket's seq: tickets stored earlier
-        // give theirs here, and a ticket absent still defers its events.
-        let elsewhere = referenced_elsewhere(events);
-        let mut seqs = HashMap::new();
-        ticket_seqs(&mut tx, elsewhere.iter().copied(), &mut seqs).await.map_err(err)?;
-        let missing: HashSet<Uuid> = elsewhere.into_iter().filter(|id| !seqs.contains_key(id)).collect();
-        let (events, mut deferred) = split_deferred(events, &missing);
-        let (mut rows, edits) = facts(&events);
-        // A ticket whose cluster was merged before it came joins the survivor.
-        let clusters: Vec<&str> = rows.iter().map(|r| r.cluster_id.as_str()).filter(|c| !c.is_empty()).collect();
-        let merged = crate::store::sqlite::merged_into(&mut tx, &clusters).await.map_err(err)?;
-        for r in &mut rows {
-            if let Some(into) = merged.get(&r.cluster_id) {
-                r.cluster_id = into.clone();
-            }
-        }
-        insert_facts(&mut tx, &rows, &mut seqs).await?;
-        // Tickets of this batch that were stored already (a redelivery).
-        ticket_seqs(&mut tx, rows.iter().map(|r| r.ticket_id), &mut seqs)
-            .await
-            .map_err(err)?;
-        for (ticket_id, edit) in edits {
-            // An edit rewrites the fact without touching the aggregate,
-            // which counts tickets, not versions.
-            sqlx::query(
-                "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ? \
-                 WHERE ticket_id = ? AND version < ?",
-            )
-            .bind(i64::from(edit.version))
-            .bind(edit.title.unwrap_or_default())
-            .bind(edit.content)
-            .bind(edit.content_truncated)
-            .bind(edit.text_hash)
-            .bind(ticket_id.to_string())
-            .bind(i64::from(edit.version))
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        }
-        // Tickets of merged clusters move to the surviving one (the
-        // aggregate counts by town and category, not cluster).
-        crate::store::sqlite::apply_merges(&mut tx, events.iter().filter_map(|e| e.merge()))
-            .await
-            .map_err(err)?;
-        let mut keyed = Vec::with_capacity(events.len());
-        for e in &events {
-            match seqs.get(&e.ticket_id) {
-                Some(seq) => keyed.push((*seq, *e)),
-                // Not reachable while every event's ticket is checked above;
-                // deferring is the safe answer if it ever is.
-                None => deferred.push(e.event_id),
-            }
-        }
-        let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
-        for chunk in keyed.chunks(CHUNK * 2) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT OR IGNORE INTO ticket_events (ticket_seq, event_id, ticket_id, event_type, channel, occurred_at, schema_version, \
-                 payload, loaded_at) ",
-            );
-            q.push_values(chunk, |mut b, (seq, e)| {
-                b.push_bind(*seq)
-                    .push_bind(e.event_id.to_string())
-                    .push_bind(e.ticket_id.to_string())
-                    .push_bind(e.event_type.id())
-                    .push_bind(e.channel.id())
-                    .push_bind(e.occurred_at.to_rfc3339())
-                    .push_bind(i64::from(e.schema_version))
-                    .push_bind(event_payload(e))
-                    .push_bind(stamp.clone());
-            });
-            q.build().execute(&mut *tx).await.map_err(err)?;
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(deferred)
+        blocking(|| {
+            let mut db = self
+                .writer
+                .lock()
+                .map_err(|_| err("the SQLite warehouse writer panicked; restart minqing"))?;
+            write_batch(&mut db, events).map_err(err)
+        })
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {
