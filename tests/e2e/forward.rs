@@ -210,8 +210,8 @@ async fn a_refused_transfer_is_parked_with_the_reason_and_requeued_after_the_fix
     assert_eq!(forwarded as u64, want);
 }
 
-/// Transfers are settled in SQLite as one set (`settle_in_one_set`), in a
-/// statement or two per table instead of one per transfer.
+/// Transfers are settled in SQLite as one set (`settle_in_one_set`): a
+/// later outcome for the same ticket in the set holds.
 #[tokio::test]
 async fn forward_settlements_land_in_sqlite_as_one_set() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 //! thousands of appeals a second on a small machine.
 
 use super::sqlite_chores::Chore;
+use super::sqlite_direct::{self, apply_merges, id_text, ticket_seqs, write};
 use super::sqlite_group::Committer;
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
@@ -16,40 +17,25 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use minqing_connectors::Channel;
 use minqing_connectors::timefmt::shanghai;
+use rusqlite::{Connection, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Largest rows per multi-row INSERT; tickets have 28 columns and SQLite
-/// allows 32 766 bound values per statement.
-const CHUNK: usize = 256;
-
-/// Splits rows into chunks whose sizes are powers of two up to [`CHUNK`], so
-/// only nine SQL texts ever occur per table and all stay in sqlx's statement
-/// cache; a multi-row INSERT of whatever size came along was parsed afresh on
-/// every commit.
-pub(super) fn pow2_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        if rows.is_empty() {
-            return None;
-        }
-        let n = if rows.len() >= CHUNK { CHUNK } else { 1 << rows.len().ilog2() };
-        let (head, tail) = rows.split_at(n);
-        rows = tail;
-        Some(head)
-    })
-}
-
 pub struct SqliteStore {
+    /// Migrations, and reads that must see this process's last commit.
     pool: SqlitePool,
     /// Read-only connections for lookups, lists and counts: in WAL mode they
     /// read the last commit while the writer works, so the API's order reads
     /// and intake's lookups do not queue behind the writer's transactions.
     read: SqlitePool,
+    /// The file's one writer (see [`sqlite_direct`]).
+    writer: Arc<Mutex<Connection>>,
     actions: Committer<ActionCommit>,
     /// Checkpoints, quarantine and the outbox, committed in groups.
     chores: Committer<Chore>,
@@ -70,22 +56,30 @@ impl SqliteStore {
             .map_err(StoreError::Corrupt)?
             .pragma("cache_size", "-65536")
             .foreign_keys(false);
-        // One connection: SQLite serializes writers anyway, and a second
-        // connection's commits would invalidate this one's page cache.
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        // One writer: SQLite serializes writers anyway, and a second
+        // writer's commits would empty this one's page cache.
+        let writer = Arc::new(Mutex::new(sqlite_direct::open(path, 65536, false)?));
         let read = SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(opts.read_only(true).create_if_missing(false))
             .await?;
-        let actions = Committer::start(pool.clone());
-        let chores = Committer::start(pool.clone());
+        let actions = Committer::start(writer.clone());
+        let chores = Committer::start(writer.clone());
         Ok(SqliteStore {
             pool,
             read,
+            writer,
             actions,
             chores,
         })
+    }
+
+    /// The writer connection, for tests.
+    #[cfg(test)]
+    pub(crate) fn writer(&self) -> Arc<Mutex<Connection>> {
+        self.writer.clone()
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -120,56 +114,118 @@ pub(super) fn now() -> String {
 }
 
 /// Inserts the tickets not there yet; returns the `seq` of each one inserted.
-async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Sqlite>, tickets: &[&Ticket]) -> Result<HashMap<Uuid, i64>, StoreError> {
+fn insert_tickets(db: &Connection, tickets: &[&Ticket]) -> rusqlite::Result<HashMap<Uuid, i64>> {
     let stamp = now();
     let mut seqs = HashMap::with_capacity(tickets.len());
-    for chunk in pow2_chunks(tickets) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_ts, \
-             title, content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, \
-             contact_phone, phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, status, created_at, updated_at, \
-             scope, scope_rule, scope_reason, unit, reply) ",
-        );
-        q.push_values(chunk, |mut b, t| {
-            b.push_bind(t.ticket_id.to_string())
-                .push_bind(t.short_no.clone())
-                .push_bind(t.channel.id())
-                .push_bind(t.source_id.clone())
-                .push_bind(i64::from(t.version))
-                .push_bind(t.received_at.to_rfc3339())
-                .push_bind(t.received_at.timestamp())
-                .push_bind(t.title.clone())
-                .push_bind(t.content.clone())
-                .push_bind(t.content_truncated)
-                .push_bind(t.appeal_type.map(|a| a.id()))
-                .push_bind(t.category.clone())
-                .push_bind(t.town.clone())
-                .push_bind(t.location.clone())
-                .push_bind(t.coordinates.map(|c| c.lat))
-                .push_bind(t.coordinates.map(|c| c.lon))
-                .push_bind(t.citizen_key.clone())
-                .push_bind(t.contact_name.clone())
-                .push_bind(t.contact_phone.clone())
-                .push_bind(t.phone_masked.clone())
-                .push_bind(t.anonymous)
-                .push_bind(serde_json::to_string(&t.attachments).unwrap_or_else(|_| "[]".into()))
-                .push_bind(t.text_hash.clone())
-                .push_bind(t.duplicate_of.map(|d| d.to_string()))
-                .push_bind(t.cluster_id.clone())
-                .push_bind(t.initial_status())
-                .push_bind(stamp.clone())
-                .push_bind(stamp.clone());
-            let d = t.triage.as_ref();
-            b.push_bind(d.map(|d| d.scope.id()))
-                .push_bind(d.and_then(|d| d.rule.clone()))
-                .push_bind(d.map(|d| d.reason.clone()))
-                .push_bind(d.and_then(|d| d.unit.clone()))
-                .push_bind(d.and_then(|d| d.reply.clone()));
-        });
-        q.push(" RETURNING seq, ticket_id");
-        record_seqs(q.build().fetch_all(&mut **tx).await?, &mut seqs)?;
+    let mut stmt = db.prepare_cached(
+        "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_ts, \
+         title, content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, contact_name, \
+         contact_phone, phone_masked, anonymous, attachments, text_hash, duplicate_of, cluster_id, status, created_at, updated_at, \
+         scope, scope_rule, scope_reason, unit, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+         ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?27, ?28, ?29, ?30, ?31, ?32)",
+    )?;
+    let (mut buf, mut dup) = ([0; uuid::fmt::Hyphenated::LENGTH], [0; uuid::fmt::Hyphenated::LENGTH]);
+    for t in tickets {
+        let d = t.triage.as_ref();
+        let inserted = stmt.execute(params![
+            id_text(&t.ticket_id, &mut buf),
+            t.short_no,
+            t.channel.id(),
+            t.source_id,
+            t.version,
+            t.received_at.to_rfc3339(),
+            t.received_at.timestamp(),
+            t.title,
+            t.content,
+            t.content_truncated,
+            t.appeal_type.map(|a| a.id()),
+            t.category,
+            t.town,
+            t.location,
+            t.coordinates.map(|c| c.lat),
+            t.coordinates.map(|c| c.lon),
+            t.citizen_key,
+            t.contact_name,
+            t.contact_phone,
+            t.phone_masked,
+            t.anonymous,
+            serde_json::to_string(&t.attachments).unwrap_or_else(|_| "[]".into()),
+            t.text_hash,
+            t.duplicate_of.as_ref().map(|d| id_text(d, &mut dup)),
+            t.cluster_id,
+            t.initial_status(),
+            stamp,
+            d.map(|d| d.scope.id()),
+            d.and_then(|d| d.rule.as_deref()),
+            d.map(|d| d.reason.as_str()),
+            d.and_then(|d| d.unit.as_deref()),
+            d.and_then(|d| d.reply.as_deref()),
+        ])?;
+        // A ticket stored before, or a second copy in the batch, is ignored.
+        if inserted == 1 {
+            seqs.insert(t.ticket_id, db.last_insert_rowid());
+        }
     }
     Ok(seqs)
+}
+
+/// Inserts the events not there yet; returns how many were new.
+pub(super) fn insert_events(db: &Connection, events: &[(i64, &TicketEvent)]) -> rusqlite::Result<u64> {
+    let stamp = now();
+    let mut stmt = db.prepare_cached(
+        "INSERT OR IGNORE INTO ticket_events (ticket_seq, ticket_id, event_id, event_type, occurred_at, schema_version, payload, \
+         recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let (mut ticket, mut event) = ([0; uuid::fmt::Hyphenated::LENGTH], [0; uuid::fmt::Hyphenated::LENGTH]);
+    let mut new = 0;
+    for (seq, e) in events {
+        new += stmt.execute(params![
+            seq,
+            id_text(&e.ticket_id, &mut ticket),
+            id_text(&e.event_id, &mut event),
+            e.event_type.id(),
+            e.occurred_at.to_rfc3339(),
+            e.schema_version,
+            stored_payload(e),
+            stamp,
+        ])? as u64;
+    }
+    Ok(new)
+}
+
+/// Writes orders unless the store holds a newer version already, so a
+/// redelivered event never winds an order back.
+/// `orders` come with their ticket's `seq`, which keys the table.
+pub(super) fn upsert_orders(db: &Connection, orders: &[(i64, &crate::workflow::Order)]) -> rusqlite::Result<()> {
+    let stamp = now();
+    let mut stmt = db.prepare_cached(
+        "INSERT INTO work_orders (ticket_seq, ticket_id, state, unit, sign_due, reply_due, due, open_due, provisional, version, \
+         body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+         ON CONFLICT (ticket_seq) DO UPDATE SET state = excluded.state, unit = excluded.unit, sign_due = excluded.sign_due, \
+         reply_due = excluded.reply_due, due = excluded.due, open_due = excluded.open_due, provisional = excluded.provisional, \
+         version = excluded.version, body = excluded.body, updated_at = excluded.updated_at \
+         WHERE excluded.version > work_orders.version",
+    )?;
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    for (seq, o) in orders {
+        let r = OrderRow::of(o);
+        stmt.execute(params![
+            seq,
+            id_text(&r.ticket_id, &mut buf),
+            r.state,
+            r.unit,
+            day(r.sign_due),
+            day(r.reply_due),
+            day(r.due),
+            day(r.open_due),
+            r.provisional,
+            r.version,
+            r.body,
+            stamp,
+        ])?;
+    }
+    Ok(())
 }
 
 fn parse_id(id: &str) -> Result<Uuid, StoreError> {
@@ -187,146 +243,57 @@ fn by_ticket_ids(columns: &str, ids: &[Uuid]) -> QueryBuilder<Sqlite> {
     q
 }
 
-/// Looks up the `seq` of the tickets among `ids` that `seqs` lacks, for
-/// events about tickets stored earlier (in the workflow store and in the
-/// SQLite warehouse, whose `tickets` has one too).
-pub(crate) async fn ticket_seqs(
-    tx: &mut sqlx::SqliteConnection,
-    ids: impl IntoIterator<Item = Uuid>,
-    seqs: &mut HashMap<Uuid, i64>,
-) -> Result<(), StoreError> {
-    let mut unknown: Vec<Uuid> = ids.into_iter().filter(|id| !seqs.contains_key(id)).collect();
-    unknown.sort_unstable();
-    unknown.dedup();
-    for chunk in unknown.chunks(500) {
-        let mut q = by_ticket_ids("seq, ticket_id", chunk);
-        record_seqs(q.build().fetch_all(&mut *tx).await?, seqs)?;
+/// Applies a batch of events in the transaction `db`.
+fn apply_batch(db: &Connection, events: &[TicketEvent]) -> rusqlite::Result<Applied> {
+    let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
+    let before = last_rowid(db)?;
+    let mut seqs = insert_tickets(db, &tickets)?;
+    let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    for (e, edit) in events.iter().filter_map(|e| Some((e, e.edit()?))) {
+        db.prepare_cached(
+            "UPDATE tickets SET version = ?1, title = ?2, content = ?3, content_truncated = ?4, text_hash = ?5, updated_at = ?6 \
+             WHERE ticket_id = ?7 AND version < ?1",
+        )?
+        .execute(params![
+            edit.version,
+            edit.title,
+            edit.content,
+            edit.content_truncated,
+            edit.text_hash,
+            now(),
+            id_text(&e.ticket_id, &mut buf),
+        ])?;
     }
-    Ok(())
-}
-
-/// Records rows of `(seq, ticket_id)`, from a lookup or an insert's RETURNING.
-/// Records the `(seq, ticket_id)` rows in `seqs`; returns the ids, in order.
-pub(crate) fn record_seqs(rows: Vec<sqlx::sqlite::SqliteRow>, seqs: &mut HashMap<Uuid, i64>) -> Result<Vec<Uuid>, StoreError> {
-    let mut ids = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id = parse_id(&row.try_get::<String, _>(1)?)?;
-        seqs.insert(id, row.try_get::<i64, _>(0)?);
-        ids.push(id);
+    // Events about tickets stored earlier (redeliveries, updates) need their seq.
+    ticket_seqs(db, events.iter().map(|e| e.ticket_id), &mut seqs)?;
+    // An edit of a ticket not stored yet changed nothing above; it is
+    // deferred with the rest of that ticket's events.
+    let mut rows = Vec::with_capacity(events.len());
+    let mut deferred = Vec::new();
+    for e in events {
+        match seqs.get(&e.ticket_id) {
+            Some(seq) => rows.push((*seq, e)),
+            None => deferred.push(e.event_id),
+        }
     }
-    Ok(ids)
-}
-
-pub(super) async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, events: &[(i64, &TicketEvent)]) -> Result<u64, StoreError> {
-    let stamp = now();
-    let mut new = 0;
-    for chunk in pow2_chunks(events) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO ticket_events (ticket_seq, ticket_id, event_id, event_type, occurred_at, schema_version, payload, recorded_at) ",
-        );
-        q.push_values(chunk, |mut b, (seq, e)| {
-            let payload = stored_payload(e);
-            b.push_bind(*seq)
-                .push_bind(e.ticket_id.to_string())
-                .push_bind(e.event_id.to_string())
-                .push_bind(e.event_type.id())
-                .push_bind(e.occurred_at.to_rfc3339())
-                .push_bind(i64::from(e.schema_version))
-                .push_bind(payload)
-                .push_bind(stamp.clone());
-        });
-        new += q.build().execute(&mut **tx).await?.rows_affected();
+    apply_merges(db, events.iter().filter_map(|e| e.merge()))?;
+    if !tickets.is_empty() {
+        resolve_merged(db, before)?;
     }
-    Ok(new)
-}
-
-/// Writes orders unless the store holds a newer version already, so a
-/// redelivered event never winds an order back.
-/// `orders` come with their ticket's `seq`, which keys the table.
-pub(super) async fn upsert_orders(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    orders: &[(i64, &crate::workflow::Order)],
-) -> Result<(), StoreError> {
-    let stamp = now();
-    let rows: Vec<(i64, OrderRow)> = orders.iter().map(|(seq, o)| (*seq, OrderRow::of(o))).collect();
-    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
-    for chunk in pow2_chunks(&rows) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO work_orders (ticket_seq, ticket_id, state, unit, sign_due, reply_due, due, open_due, provisional, version, body, updated_at) ",
-        );
-        q.push_values(chunk, |mut b, (seq, r)| {
-            b.push_bind(*seq)
-                .push_bind(r.ticket_id.to_string())
-                .push_bind(r.state)
-                .push_bind(r.unit.clone())
-                .push_bind(day(r.sign_due))
-                .push_bind(day(r.reply_due))
-                .push_bind(day(r.due))
-                .push_bind(day(r.open_due))
-                .push_bind(r.provisional)
-                .push_bind(r.version)
-                .push_bind(r.body.clone())
-                .push_bind(stamp.clone());
-        });
-        q.push(
-            " ON CONFLICT (ticket_seq) DO UPDATE SET state = excluded.state, unit = excluded.unit, sign_due = excluded.sign_due, \
-             reply_due = excluded.reply_due, due = excluded.due, open_due = excluded.open_due, provisional = excluded.provisional, \
-             version = excluded.version, body = excluded.body, updated_at = excluded.updated_at \
-             WHERE excluded.version > work_orders.version",
-        );
-        q.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+    let new = insert_events(db, &rows)?;
+    // Orders of deferred tickets wait with their events.
+    let orders: Vec<(i64, &crate::workflow::Order)> = orders_in(events)
+        .into_iter()
+        .filter_map(|o| Some((*seqs.get(&o.ticket_id)?, o)))
+        .collect();
+    upsert_orders(db, &orders)?;
+    Ok(Applied { new, deferred })
 }
 
 #[async_trait]
 impl WorkflowStore for SqliteStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
-        let before = last_rowid(&mut tx).await?;
-        let mut seqs = insert_tickets(&mut tx, &tickets).await?;
-        for (e, edit) in events.iter().filter_map(|e| Some((e, e.edit()?))) {
-            sqlx::query(
-                "UPDATE tickets SET version = ?, title = ?, content = ?, content_truncated = ?, text_hash = ?, updated_at = ? \
-                 WHERE ticket_id = ? AND version < ?",
-            )
-            .bind(i64::from(edit.version))
-            .bind(edit.title)
-            .bind(edit.content)
-            .bind(edit.content_truncated)
-            .bind(edit.text_hash)
-            .bind(now())
-            .bind(e.ticket_id.to_string())
-            .bind(i64::from(edit.version))
-            .execute(&mut *tx)
-            .await?;
-        }
-        // Events about tickets stored earlier (redeliveries, updates) need their seq.
-        ticket_seqs(&mut tx, events.iter().map(|e| e.ticket_id), &mut seqs).await?;
-        // An edit of a ticket not stored yet changed nothing above; it is
-        // deferred with the rest of that ticket's events.
-        let mut rows = Vec::with_capacity(events.len());
-        let mut deferred = Vec::new();
-        for e in events {
-            match seqs.get(&e.ticket_id) {
-                Some(seq) => rows.push((*seq, e)),
-                None => deferred.push(e.event_id),
-            }
-        }
-        apply_merges(&mut tx, events.iter().filter_map(|e| e.merge())).await?;
-        if !tickets.is_empty() {
-            resolve_merged(&mut tx, before).await?;
-        }
-        let new = insert_events(&mut tx, &rows).await?;
-        // Orders of deferred tickets wait with their events.
-        let orders: Vec<(i64, &crate::workflow::Order)> = orders_in(events)
-            .into_iter()
-            .filter_map(|o| Some((*seqs.get(&o.ticket_id)?, o)))
-            .collect();
-        upsert_orders(&mut tx, &orders).await?;
-        tx.commit().await?;
-        Ok(Applied { new, deferred })
+        write(&self.writer, |tx| Ok(apply_batch(tx, events)?))
     }
 
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
@@ -416,13 +383,13 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError> {
-        for c in channels {
-            sqlx::query("DELETE FROM connector_checkpoints WHERE channel = ?")
-                .bind(c.id())
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
+        write(&self.writer, |tx| {
+            let mut stmt = tx.prepare_cached("DELETE FROM connector_checkpoints WHERE channel = ?1")?;
+            for c in channels {
+                stmt.execute([c.id()])?;
+            }
+            Ok(())
+        })
     }
 
     async fn list_quarantine(&self, f: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError> {
@@ -460,13 +427,11 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn resolve_quarantine(&self, id: i64, resolution: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE quarantine SET status = 'replayed', resolved_at = ?, resolution = ? WHERE id = ?")
-            .bind(now())
-            .bind(resolution.to_owned())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        write(&self.writer, |tx| {
+            tx.prepare_cached("UPDATE quarantine SET status = 'replayed', resolved_at = ?1, resolution = ?2 WHERE id = ?3")?
+                .execute(params![now(), resolution, id])?;
+            Ok(())
+        })
     }
 
     async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError> {
@@ -609,7 +574,7 @@ impl WorkflowStore for SqliteStore {
 
     async fn commit_many(&self, commits: &[ActionCommit]) -> Result<Vec<Committed>, StoreError> {
         let all: Vec<&ActionCommit> = commits.iter().collect();
-        super::sqlite_actions::commit_group(&self.pool, &all).await
+        super::sqlite_group::commit(&self.writer, &all)
     }
 
     async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError> {
@@ -676,90 +641,37 @@ impl WorkflowStore for SqliteStore {
     async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError> {
         let stamp = now();
         let id = ticket.map(|t| t.to_string());
-        let mut tx = self.pool.begin().await?;
-        // Tickets first: afterwards the rows are no longer `parked`.
-        sqlx::query(
-            "UPDATE tickets SET status = 'forward_pending', updated_at = ?1 WHERE ticket_id IN \
-             (SELECT ticket_id FROM forward_outbox WHERE status = 'parked' AND (?2 IS NULL OR ticket_id = ?2))",
-        )
-        .bind(&stamp)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-        let n = sqlx::query(
-            "UPDATE forward_outbox SET status = 'pending', attempts = 0, next_attempt_ms = ?1, updated_at = ?2 \
-             WHERE status = 'parked' AND (?3 IS NULL OR ticket_id = ?3)",
-        )
-        .bind(Utc::now().timestamp_millis())
-        .bind(&stamp)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(n)
+        write(&self.writer, |tx| {
+            // Tickets first: afterwards the rows are no longer `parked`.
+            tx.execute(
+                "UPDATE tickets SET status = 'forward_pending', updated_at = ?1 WHERE ticket_id IN \
+                 (SELECT ticket_id FROM forward_outbox WHERE status = 'parked' AND (?2 IS NULL OR ticket_id = ?2))",
+                params![stamp, id],
+            )?;
+            let n = tx.execute(
+                "UPDATE forward_outbox SET status = 'pending', attempts = 0, next_attempt_ms = ?1, updated_at = ?2 \
+                 WHERE status = 'parked' AND (?3 IS NULL OR ticket_id = ?3)",
+                params![Utc::now().timestamp_millis(), stamp, id],
+            )?;
+            Ok(n as u64)
+        })
     }
-}
-
-/// Records cluster merges, flattened (each absorbed cluster maps to where
-/// it lives now, whatever order the merges came in), and moves the stored
-/// tickets of the absorbed clusters. Shared by the workflow store and the
-/// SQLite warehouse, which have the same two tables.
-pub(crate) async fn apply_merges<'a>(
-    tx: &mut sqlx::SqliteConnection,
-    merges: impl Iterator<Item = (&'a str, &'a [String])>,
-) -> Result<(), sqlx::Error> {
-    for (into, from) in merges {
-        let into: String = sqlx::query_scalar("SELECT COALESCE((SELECT into_cluster FROM cluster_merges WHERE from_cluster = ?1), ?1)")
-            .bind(into)
-            .fetch_one(&mut *tx)
-            .await?;
-        for f in from.iter().filter(|f| **f != into) {
-            sqlx::query("UPDATE cluster_merges SET into_cluster = ?1 WHERE into_cluster = ?2")
-                .bind(&into)
-                .bind(f)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO cluster_merges (from_cluster, into_cluster) VALUES (?1, ?2) \
-                 ON CONFLICT (from_cluster) DO UPDATE SET into_cluster = excluded.into_cluster",
-            )
-            .bind(f)
-            .bind(&into)
-            .execute(&mut *tx)
-            .await?;
-            // `cluster_id = ?2`, in two halves that each have an index: the
-            // members (a partial index) and the cluster's first ticket.
-            sqlx::query(
-                "UPDATE tickets SET cluster_id = ?1 \
-                 WHERE (cluster_id = ?2 AND cluster_id <> ticket_id) OR (ticket_id = ?2 AND cluster_id = ?2)",
-            )
-            .bind(&into)
-            .bind(f)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// The newest ticket row, before a batch is inserted.
-pub(crate) async fn last_rowid(tx: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM tickets")
-        .fetch_one(&mut *tx)
-        .await
+fn last_rowid(db: &Connection) -> rusqlite::Result<i64> {
+    db.prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM tickets")?
+        .query_row([], |r| r.get(0))
 }
 
 /// Tickets inserted after `after` (this batch) whose cluster was merged
 /// before they came join the surviving cluster.
-pub(crate) async fn resolve_merged(tx: &mut sqlx::SqliteConnection, after: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+fn resolve_merged(db: &Connection, after: i64) -> rusqlite::Result<()> {
+    db.prepare_cached(
         "UPDATE tickets SET cluster_id = (SELECT into_cluster FROM cluster_merges WHERE from_cluster = tickets.cluster_id) \
-         WHERE rowid > ? AND cluster_id IN (SELECT from_cluster FROM cluster_merges)",
-    )
-    .bind(after)
-    .execute(&mut *tx)
-    .await?;
+         WHERE rowid > ?1 AND cluster_id IN (SELECT from_cluster FROM cluster_merges)",
+    )?
+    .execute([after])?;
     Ok(())
 }
 
@@ -771,17 +683,6 @@ fn channel(s: &str) -> Result<Channel, StoreError> {
 mod tests {
     use super::*;
     use crate::ticket::EventPayload;
-
-    #[test]
-    fn chunks_are_powers_of_two_and_cover_everything() {
-        for n in [0usize, 1, 2, 3, 255, 256, 257, 700, 1000] {
-            let rows: Vec<usize> = (0..n).collect();
-            let chunks: Vec<&[usize]> = pow2_chunks(&rows).collect();
-            assert!(chunks.iter().all(|c| c.len().is_power_of_two() && c.len() <= CHUNK), "{n}");
-            assert_eq!(chunks.concat(), rows, "{n}");
-            assert!(chunks.len() <= n / CHUNK + 8, "{n}: {} chunks", chunks.len());
-        }
-    }
 
     async fn view_counts(store: &SqliteStore) -> Vec<u64> {
         let mut out = Vec::new();

@@ -12,42 +12,31 @@
 //! each action is retried in a transaction of its own, so one bad action
 //! never fails its neighbours.
 
-use super::sqlite::{insert_events, now, ticket_seqs, upsert_orders};
+use super::sqlite::{insert_events, now, upsert_orders};
+use super::sqlite_direct::{id_text, ticket_seqs};
 use super::sqlite_group::Grouped;
 use super::{ActionCommit, Committed, StoreError};
 use crate::ticket::TicketEvent;
-use async_trait::async_trait;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::HashMap;
 
-#[async_trait]
 impl Grouped for ActionCommit {
     type Answer = Committed;
     const WHAT: &'static str = "work-order actions";
-    async fn commit(pool: &SqlitePool, group: &[&Self]) -> Result<Vec<Committed>, StoreError> {
-        commit_group(pool, group).await
+    /// Decides each action in order, inside one transaction.
+    fn write(tx: &Transaction<'_>, group: &[&Self]) -> Result<Vec<Committed>, StoreError> {
+        group.iter().map(|c| commit_one(tx, c)).collect()
     }
-}
-
-/// Commits `commits` in one transaction, deciding each in order.
-pub(crate) async fn commit_group(pool: &SqlitePool, commits: &[&ActionCommit]) -> Result<Vec<Committed>, StoreError> {
-    let mut tx = pool.begin().await?;
-    let mut answers = Vec::with_capacity(commits.len());
-    for c in commits {
-        answers.push(commit_one(&mut tx, c).await?);
-    }
-    tx.commit().await?;
-    Ok(answers)
 }
 
 /// One action inside a transaction: replayed if its key was used, stale if
 /// its order moved on, otherwise written.
-async fn commit_one(tx: &mut Transaction<'_, Sqlite>, c: &ActionCommit) -> Result<Committed, StoreError> {
+fn commit_one(tx: &Transaction<'_>, c: &ActionCommit) -> Result<Committed, StoreError> {
     if let Some((key, _, _)) = &c.key
-        && let Some((status, response)) = sqlx::query_as::<_, (i64, String)>("SELECT status, response FROM idempotency_keys WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?
+        && let Some((status, response)) = tx
+            .prepare_cached("SELECT status, response FROM idempotency_keys WHERE key = ?1")?
+            .query_row([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .optional()?
     {
         return Ok(Committed::Replayed {
             status: status as u16,
@@ -56,32 +45,27 @@ async fn commit_one(tx: &mut Transaction<'_, Sqlite>, c: &ActionCommit) -> Resul
     }
     let id = c.order.ticket_id;
     let mut seqs = HashMap::new();
-    ticket_seqs(tx, [id], &mut seqs).await?;
+    ticket_seqs(tx, [id], &mut seqs)?;
     // The order is keyed by its ticket's arrival order.
     let seq = *seqs
         .get(&id)
         .ok_or_else(|| StoreError::Corrupt(format!("work order {id} has no ticket")))?;
-    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM work_orders WHERE ticket_seq = ?")
-        .bind(seq)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let version: Option<i64> = tx
+        .prepare_cached("SELECT version FROM work_orders WHERE ticket_seq = ?1")?
+        .query_row([seq], |r| r.get(0))
+        .optional()?;
     if version != Some(i64::from(c.expected_version)) {
         return Ok(Committed::Stale {
             version: version.unwrap_or(0) as u32,
         });
     }
     let rows: Vec<(i64, &TicketEvent)> = c.events.iter().map(|e| (seq, e)).collect();
-    insert_events(tx, &rows).await?;
-    upsert_orders(tx, &[(seq, &c.order)]).await?;
+    insert_events(tx, &rows)?;
+    upsert_orders(tx, &[(seq, &c.order)])?;
     if let Some((key, status, response)) = &c.key {
-        sqlx::query("INSERT INTO idempotency_keys (key, ticket_id, status, response, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(key)
-            .bind(id.to_string())
-            .bind(i64::from(*status))
-            .bind(response)
-            .bind(now())
-            .execute(&mut **tx)
-            .await?;
+        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+        tx.prepare_cached("INSERT INTO idempotency_keys (key, ticket_id, status, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![key, id_text(&id, &mut buf), status, response, now()])?;
     }
     Ok(Committed::Done)
 }

@@ -7,12 +7,12 @@
 //! dozen of them after every commit (about a quarter of its time in a
 //! 100,000-appeal demo). Through [`super::sqlite_group`] they share one.
 
-use super::sqlite::{now, pow2_chunks};
+use super::sqlite::now;
+use super::sqlite_direct::id_text;
 use super::sqlite_group::Grouped;
 use super::{ForwardSettle, NewQuarantine, StoreError, digest, settle_rows};
-use async_trait::async_trait;
 use minqing_connectors::Channel;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use rusqlite::{Connection, Transaction, params};
 use uuid::Uuid;
 
 /// One small write.
@@ -29,123 +29,98 @@ pub(crate) enum Chore {
     SettleForwards(Vec<(Uuid, u32, ForwardSettle)>),
 }
 
-#[async_trait]
 impl Grouped for Chore {
     /// For quarantine, whether each record was new; empty otherwise.
     type Answer = Vec<bool>;
     const WHAT: &'static str = "checkpoints, quarantine and outbox";
-    async fn commit(pool: &SqlitePool, group: &[&Self]) -> Result<Vec<Vec<bool>>, StoreError> {
-        let mut tx = pool.begin().await?;
+    fn write(tx: &Transaction<'_>, group: &[&Self]) -> Result<Vec<Vec<bool>>, StoreError> {
         let mut done = Vec::with_capacity(group.len());
         for chore in group {
             done.push(match chore {
                 Chore::Checkpoint { channel, cursor } => {
-                    checkpoint(&mut tx, *channel, cursor).await?;
+                    checkpoint(tx, *channel, cursor)?;
                     Vec::new()
                 }
-                Chore::Quarantine(items) => quarantine(&mut tx, items).await?,
+                Chore::Quarantine(items) => quarantine(tx, items)?,
                 Chore::EnqueueForwards(ids) => {
-                    enqueue_forwards(&mut tx, ids).await?;
+                    enqueue_forwards(tx, ids)?;
                     Vec::new()
                 }
                 Chore::SettleForwards(settled) => {
-                    settle_forwards(&mut tx, settled).await?;
+                    settle_forwards(tx, settled)?;
                     Vec::new()
                 }
             });
         }
-        tx.commit().await?;
         Ok(done)
     }
 }
 
-async fn checkpoint(tx: &mut SqliteConnection, channel: Channel, cursor: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO connector_checkpoints (channel, cursor, updated_at) VALUES (?, ?, ?) \
+fn checkpoint(db: &Connection, channel: Channel, cursor: &str) -> rusqlite::Result<()> {
+    db.prepare_cached(
+        "INSERT INTO connector_checkpoints (channel, cursor, updated_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (channel) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-    )
-    .bind(channel.id())
-    .bind(cursor)
-    .bind(now())
-    .execute(&mut *tx)
-    .await?;
+    )?
+    .execute(params![channel.id(), cursor, now()])?;
     Ok(())
 }
 
-async fn quarantine(tx: &mut SqliteConnection, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
+fn quarantine(db: &Connection, items: &[NewQuarantine]) -> rusqlite::Result<Vec<bool>> {
     let stamp = now();
+    let mut stmt = db.prepare_cached(
+        "INSERT OR IGNORE INTO quarantine (digest, channel, source_id, reason, raw, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
     let mut out = Vec::with_capacity(items.len());
     for q in items {
-        let r = sqlx::query(
-            "INSERT OR IGNORE INTO quarantine (digest, channel, source_id, reason, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(digest(q.channel, &q.raw))
-        .bind(q.channel.id())
-        .bind(q.source_id.as_deref())
-        .bind(q.reason.as_str())
-        .bind(q.raw.as_slice())
-        .bind(stamp.as_str())
-        .execute(&mut *tx)
-        .await?;
-        out.push(r.rows_affected() == 1);
+        let n = stmt.execute(params![
+            digest(q.channel, &q.raw),
+            q.channel.id(),
+            q.source_id,
+            q.reason,
+            q.raw,
+            stamp
+        ])?;
+        out.push(n == 1);
     }
     Ok(out)
 }
 
-async fn enqueue_forwards(tx: &mut SqliteConnection, ids: &[String]) -> Result<(), StoreError> {
+fn enqueue_forwards(db: &Connection, ids: &[String]) -> rusqlite::Result<()> {
     let stamp = now();
     let at_ms = chrono::Utc::now().timestamp_millis();
-    for chunk in pow2_chunks(ids) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO forward_outbox (ticket_id, status, attempts, next_attempt_ms, created_at, updated_at) ",
-        );
-        q.push_values(chunk, |mut b, id| {
-            b.push_bind(id.as_str())
-                .push("'pending'")
-                .push("0")
-                .push_bind(at_ms)
-                .push_bind(stamp.as_str())
-                .push_bind(stamp.as_str());
-        });
-        q.build().execute(&mut *tx).await?;
+    let mut stmt = db.prepare_cached(
+        "INSERT OR IGNORE INTO forward_outbox (ticket_id, status, attempts, next_attempt_ms, created_at, updated_at) \
+         VALUES (?1, 'pending', 0, ?2, ?3, ?3)",
+    )?;
+    for id in ids {
+        stmt.execute(params![id, at_ms, stamp])?;
     }
     Ok(())
 }
 
-/// One statement per table and chunk: a statement per transfer was a round
-/// trip to the writer thread each, about 30,000 of them in a 100,000-appeal
-/// demo.
-async fn settle_forwards(tx: &mut SqliteConnection, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError> {
+/// Each transfer's outcome, and the ticket's status where it changes.
+fn settle_forwards(db: &Connection, settled: &[(Uuid, u32, ForwardSettle)]) -> rusqlite::Result<()> {
     let stamp = now();
-    let rows: Vec<(String, super::SettleRow<'_>)> = settle_rows(settled).into_iter().map(|r| (r.ticket_id.to_string(), r)).collect();
-    for chunk in pow2_chunks(&rows) {
-        let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st, n, err, num, nx) AS (");
-        q.push_values(chunk, |mut b, (id, r)| {
-            b.push_bind(id.as_str())
-                .push_bind(r.status)
-                .push_bind(i64::from(r.attempts))
-                .push_bind(r.error)
-                .push_bind(r.number)
-                .push_bind(r.retry_at.map_or(0, |t| t.timestamp_millis()));
-        });
-        q.push(
-            ") UPDATE forward_outbox SET status = u.st, attempts = u.n, last_error = COALESCE(u.err, last_error), \
-             huangshi_no = COALESCE(u.num, huangshi_no), next_attempt_ms = u.nx, updated_at = ",
-        );
-        q.push_bind(stamp.as_str());
-        q.push(" FROM u WHERE forward_outbox.ticket_id = u.id");
-        q.build().execute(&mut *tx).await?;
-    }
-    let done: Vec<(&str, &'static str)> = rows.iter().filter_map(|(id, r)| Some((id.as_str(), r.ticket_status?))).collect();
-    for chunk in pow2_chunks(&done) {
-        let mut q = QueryBuilder::<Sqlite>::new("WITH u (id, st) AS (");
-        q.push_values(chunk, |mut b, (id, status)| {
-            b.push_bind(*id).push_bind(*status);
-        });
-        q.push(") UPDATE tickets SET status = u.st, updated_at = ");
-        q.push_bind(stamp.as_str());
-        q.push(" FROM u WHERE tickets.ticket_id = u.id");
-        q.build().execute(&mut *tx).await?;
+    let mut outbox = db.prepare_cached(
+        "UPDATE forward_outbox SET status = ?2, attempts = ?3, last_error = COALESCE(?4, last_error), \
+         huangshi_no = COALESCE(?5, huangshi_no), next_attempt_ms = ?6, updated_at = ?7 WHERE ticket_id = ?1",
+    )?;
+    let mut ticket = db.prepare_cached("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE ticket_id = ?1")?;
+    let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    for r in settle_rows(settled) {
+        let id = id_text(&r.ticket_id, &mut buf);
+        outbox.execute(params![
+            id,
+            r.status,
+            r.attempts,
+            r.error,
+            r.number,
+            r.retry_at.map_or(0, |t| t.timestamp_millis()),
+            stamp
+        ])?;
+        if let Some(status) = r.ticket_status {
+            ticket.execute(params![id, status, stamp])?;
+        }
     }
     Ok(())
 }
@@ -172,7 +147,7 @@ mod tests {
     async fn concurrent_writes_each_get_their_own_answer() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("w.db")).await.unwrap();
-        let chores = Committer::<Chore>::start(store.pool().clone());
+        let chores = Committer::<Chore>::start(store.writer());
         let mut waits = Vec::new();
         for i in 0..40u8 {
             let c = chores.clone();
@@ -199,7 +174,7 @@ mod tests {
         assert_eq!(held.len(), 40);
 
         // A write that cannot commit (its table is gone) fails alone.
-        sqlx::query("DROP TABLE forward_outbox").execute(store.pool()).await.unwrap();
+        store.writer().lock().unwrap().execute_batch("DROP TABLE forward_outbox").unwrap();
         let (a, b) = tokio::join!(
             chores.commit(Chore::EnqueueForwards(vec![Uuid::nil().to_string()])),
             chores.commit(Chore::Checkpoint {

@@ -12,9 +12,10 @@
 //! it on the write lock, and each commit of one empties the other's page
 //! cache. sqlx keeps the migrations and the reads.
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use uuid::Uuid;
 
 /// Prepared statements kept per connection; more than any writer uses.
@@ -22,14 +23,17 @@ const STATEMENTS: usize = 48;
 
 /// Opens the writer connection with the pragmas of
 /// [`super::sqlite::file_options`], after sqlx has created and migrated the
-/// file.
-pub(crate) fn open(path: &Path, cache_kib: i64) -> rusqlite::Result<Connection> {
+/// file. Foreign keys are checked only if `foreign_keys` (SQLite's own
+/// default, off, is not what this build of it defaults to).
+pub(crate) fn open(path: &Path, cache_kib: i64, foreign_keys: bool) -> rusqlite::Result<Connection> {
     let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     db.busy_timeout(std::time::Duration::from_secs(30))?;
     db.set_prepared_statement_cache_capacity(STATEMENTS);
     db.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824; \
-         PRAGMA temp_store = memory; PRAGMA wal_autocheckpoint = 20000; PRAGMA cache_size = -{cache_kib};"
+         PRAGMA temp_store = memory; PRAGMA wal_autocheckpoint = 20000; PRAGMA cache_size = -{cache_kib}; \
+         PRAGMA foreign_keys = {};",
+        if foreign_keys { "ON" } else { "OFF" }
     ))?;
     Ok(db)
 }
@@ -43,6 +47,20 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
     }
+}
+
+/// Runs `f` in one transaction on the writer `db`, off the runtime's
+/// workers; an error rolls the transaction back.
+pub(crate) fn write<R, E: From<rusqlite::Error>>(db: &Mutex<Connection>, f: impl FnOnce(&Transaction<'_>) -> Result<R, E>) -> Result<R, E> {
+    blocking(|| {
+        // A panic inside a transaction rolled it back as it unwound, so the
+        // connection is fine to use after a poisoned lock.
+        let mut db = db.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let r = f(&tx)?;
+        tx.commit()?;
+        Ok(r)
+    })
 }
 
 /// A ticket id as the text the tables hold, without allocating.

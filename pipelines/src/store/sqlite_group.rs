@@ -9,21 +9,26 @@
 //! own, so one bad write never fails its neighbours.
 
 use super::StoreError;
-use async_trait::async_trait;
-use sqlx::SqlitePool;
+use super::sqlite_direct::write;
+use rusqlite::{Connection, Transaction};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most writes sharing one transaction.
 const MAX_GROUP: usize = 256;
 
 /// A kind of write that can share a transaction with others of its kind.
-#[async_trait]
 pub(crate) trait Grouped: Send + Sync + 'static {
     type Answer: Send + 'static;
     /// What these writes are, for warnings and errors.
     const WHAT: &'static str;
-    /// Commits `group` in one transaction, in order, answering each.
-    async fn commit(pool: &SqlitePool, group: &[&Self]) -> Result<Vec<Self::Answer>, StoreError>;
+    /// Writes `group` inside the transaction `tx`, in order, answering each.
+    fn write(tx: &Transaction<'_>, group: &[&Self]) -> Result<Vec<Self::Answer>, StoreError>;
+}
+
+/// Commits `group` in one transaction on the writer `db`.
+pub(crate) fn commit<W: Grouped>(db: &Mutex<Connection>, group: &[&W]) -> Result<Vec<W::Answer>, StoreError> {
+    write(db, |tx| W::write(tx, group))
 }
 
 type Answer<W> = oneshot::Sender<Result<<W as Grouped>::Answer, StoreError>>;
@@ -40,9 +45,9 @@ impl<W: Grouped> Clone for Committer<W> {
 }
 
 impl<W: Grouped> Committer<W> {
-    pub(crate) fn start(pool: SqlitePool) -> Self {
+    pub(crate) fn start(db: Arc<Mutex<Connection>>) -> Self {
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run(pool, rx));
+        tokio::spawn(run(db, rx));
         Committer { tx }
     }
 
@@ -55,7 +60,7 @@ impl<W: Grouped> Committer<W> {
     }
 }
 
-async fn run<W: Grouped>(pool: SqlitePool, mut rx: mpsc::Receiver<(W, Answer<W>)>) {
+async fn run<W: Grouped>(db: Arc<Mutex<Connection>>, mut rx: mpsc::Receiver<(W, Answer<W>)>) {
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -65,7 +70,7 @@ async fn run<W: Grouped>(pool: SqlitePool, mut rx: mpsc::Receiver<(W, Answer<W>)
             }
         }
         let writes: Vec<&W> = group.iter().map(|(w, _)| w).collect();
-        match W::commit(&pool, &writes).await {
+        match commit(&db, &writes) {
             Ok(answers) => {
                 for ((_, answer), a) in group.into_iter().zip(answers) {
                     // A caller that stopped waiting is fine: its write is committed.
@@ -77,7 +82,7 @@ async fn run<W: Grouped>(pool: SqlitePool, mut rx: mpsc::Receiver<(W, Answer<W>)
                     tracing::warn!(error = %e, writes = group.len(), "A group of {} failed; committing each on its own.", W::WHAT);
                 }
                 for (w, answer) in group {
-                    let _ = answer.send(W::commit(&pool, &[&w]).await.map(|mut a| a.remove(0)));
+                    let _ = answer.send(commit(&db, &[&w]).map(|mut a| a.remove(0)));
                 }
             }
         }

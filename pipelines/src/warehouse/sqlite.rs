@@ -45,7 +45,7 @@ impl SqliteWarehouse {
             .run(&pool)
             .await
             .map_err(|e| err(format!("migrating {}: {e}", path.display())))?;
-        let writer = sqlite_direct::open(path, CACHE_KIB).map_err(|e| err(format!("opening {}: {e}", path.display())))?;
+        let writer = sqlite_direct::open(path, CACHE_KIB, true).map_err(|e| err(format!("opening {}: {e}", path.display())))?;
         Ok(SqliteWarehouse {
             pool,
             writer: Mutex::new(writer),
