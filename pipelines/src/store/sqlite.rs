@@ -1,8 +1,9 @@
 //! The SQLite workflow store of the embedded default: one file, WAL mode.
 //!
-//! Writes are batched into multi-row statements inside one transaction per
-//! delivery, which is what lets the in-process pipeline keep up with tens of
-//! thousands of appeals a second on a small machine.
+//! Every write goes through one rusqlite connection ([`sqlite_direct`]):
+//! a delivery's tickets, events and orders in one transaction of prepared
+//! single-row statements; the small writes in group commits. sqlx opens and
+//! migrates the file and does the reads.
 
 use super::sqlite_chores::Chore;
 use super::sqlite_direct::{self, apply_merges, id_text, ticket_seqs, write};
