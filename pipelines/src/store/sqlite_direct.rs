@@ -1,4 +1,5 @@
-//! A SQLite writer connection of our own (rusqlite), for the hot inserts.
+//! A SQLite writer connection of our own (rusqlite): every write to a file
+//! goes through it.
 //!
 //! Through sqlx every statement and every returned row crosses a channel
 //! to the connection's worker thread, and every bound value is first
@@ -41,7 +42,7 @@ pub(crate) fn open(path: &Path, cache_kib: i64, foreign_keys: bool) -> rusqlite:
 /// Runs `f`, which blocks on SQLite, without stalling the runtime: on a
 /// multi-threaded runtime the worker's other tasks move to another thread
 /// meanwhile. A current-thread runtime (tests) just runs it.
-pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),

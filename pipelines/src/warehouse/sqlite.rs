@@ -6,12 +6,12 @@
 //! transaction.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::store::sqlite_direct::{self, apply_merges, blocking, id_text, merged_into, ticket_seqs};
+use crate::store::sqlite_direct::{self, apply_merges, id_text, merged_into, ticket_seqs, write};
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use minqing_connectors::timefmt::shanghai;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, params};
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Row, SqlitePool};
 use std::collections::{HashMap, HashSet};
@@ -132,27 +132,26 @@ fn add_daily(db: &Connection, daily: &Daily<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Writes a batch in one transaction; returns the deferred events' ids.
-fn write_batch(db: &mut Connection, events: &[TicketEvent]) -> rusqlite::Result<Vec<Uuid>> {
-    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// Writes a batch inside the transaction `tx`; returns the deferred events' ids.
+fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result<Vec<Uuid>> {
     // Events are keyed by their ticket's seq: tickets stored earlier
     // give theirs here, and a ticket absent still defers its events.
     let elsewhere = referenced_elsewhere(events);
     let mut seqs = HashMap::new();
-    ticket_seqs(&tx, elsewhere.iter().copied(), &mut seqs)?;
+    ticket_seqs(tx, elsewhere.iter().copied(), &mut seqs)?;
     let missing: HashSet<Uuid> = elsewhere.into_iter().filter(|id| !seqs.contains_key(id)).collect();
     let (events, mut deferred) = split_deferred(events, &missing);
     let (mut rows, edits) = facts(&events);
     // A ticket whose cluster was merged before it came joins the survivor.
-    let merged = merged_into(&tx, rows.iter().map(|r| r.cluster_id.as_str()).filter(|c| !c.is_empty()))?;
+    let merged = merged_into(tx, rows.iter().map(|r| r.cluster_id.as_str()).filter(|c| !c.is_empty()))?;
     for r in &mut rows {
         if let Some(into) = merged.get(&r.cluster_id) {
             r.cluster_id = into.clone();
         }
     }
-    insert_facts(&tx, &rows, &mut seqs)?;
+    insert_facts(tx, &rows, &mut seqs)?;
     // Tickets of this batch that were stored already (a redelivery).
-    ticket_seqs(&tx, rows.iter().map(|r| r.ticket_id), &mut seqs)?;
+    ticket_seqs(tx, rows.iter().map(|r| r.ticket_id), &mut seqs)?;
     let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
     for (ticket_id, edit) in edits {
         // An edit rewrites the fact without touching the aggregate,
@@ -172,7 +171,7 @@ fn write_batch(db: &mut Connection, events: &[TicketEvent]) -> rusqlite::Result<
     }
     // Tickets of merged clusters move to the surviving one (the
     // aggregate counts by town and category, not cluster).
-    apply_merges(&tx, events.iter().filter_map(|e| e.merge()))?;
+    apply_merges(tx, events.iter().filter_map(|e| e.merge()))?;
     let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO ticket_events (ticket_seq, event_id, ticket_id, event_type, channel, occurred_at, schema_version, \
@@ -198,21 +197,13 @@ fn write_batch(db: &mut Connection, events: &[TicketEvent]) -> rusqlite::Result<
             stamp,
         ])?;
     }
-    drop(insert);
-    tx.commit()?;
     Ok(deferred)
 }
 
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
-        blocking(|| {
-            let mut db = self
-                .writer
-                .lock()
-                .map_err(|_| err("the SQLite warehouse writer panicked; restart minqing"))?;
-            write_batch(&mut db, events).map_err(err)
-        })
+        write(&self.writer, |tx| write_batch(tx, events)).map_err(err)
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {
