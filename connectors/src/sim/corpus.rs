@@ -1180,15 +1180,30 @@ mod tests {
         let texts: Vec<Text> = (0..2000).map(|serial| text(&mut rng, serial)).collect();
         let daye: Vec<&Text> = texts.iter().filter(|t| matches!(ISSUES[t.template].place, Place::Daye)).collect();
         let placed = daye.iter().filter(|t| t.title.contains(t.village)).count();
-        assert!(placed * 10 >= daye.len() * 8, "{placed} of {} Daye titles name the place", daye.len());
+        assert!(
+            placed * 10 >= daye.len() * 8,
+            "{placed} of {} Daye titles name the place",
+            daye.len()
+        );
         let distinct: std::collections::HashSet<&str> = daye.iter().map(|t| t.title.as_str()).collect();
-        assert!(distinct.len() * 2 > daye.len(), "{} distinct titles of {}", distinct.len(), daye.len());
+        assert!(
+            distinct.len() * 2 > daye.len(),
+            "{} distinct titles of {}",
+            distinct.len(),
+            daye.len()
+        );
         for t in texts.iter().filter(|t| !matches!(ISSUES[t.template].place, Place::Daye)) {
-            assert_eq!(t.title, ISSUES[t.template].title, "no Daye place in the title of an appeal from elsewhere");
+            assert_eq!(
+                t.title, ISSUES[t.template].title,
+                "no Daye place in the title of an appeal from elsewhere"
+            );
         }
         let first = daye[0];
         let b = sibling(&mut rng, 9999, first);
-        assert_eq!((b.title.as_str(), b.village, b.spot.as_str()), (first.title.as_str(), first.village, first.spot.as_str()));
+        assert_eq!(
+            (b.title.as_str(), b.village, b.spot.as_str()),
+            (first.title.as_str(), first.village, first.spot.as_str())
+        );
         assert_ne!(b.address, first.address, "another unit of the same building");
     }
 
