@@ -747,9 +747,8 @@ pub fn text(rng: &mut impl Rng, serial: u64) -> Text {
 }
 
 /// Another appeal of the same kind in the same place, in other words: a
-/// different case that shares the template (for bridges).
-/// It is in the same building and goes by the same title, so that a
-/// letter about both is linked to each by its title.
+/// different case in the same building, under the same title (for
+/// bridges: a letter about both is linked to each by that title).
 pub fn sibling(rng: &mut impl Rng, serial: u64, of: &Text) -> Text {
     compose(rng, serial, of.template, of.place, Some(of))
 }
