@@ -1212,7 +1212,10 @@ mod tests {
     fn a_family_judges_as_each_pair_would() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let first = text(&mut rng, 0);
-        let mut texts: Vec<Text> = (1..60).map(|serial| sibling(&mut rng, serial, &first)).collect();
+        // Texts of one kind and town, each in a building of its own.
+        let mut texts: Vec<Text> = (1..60)
+            .map(|serial| compose(&mut rng, serial, first.template, first.place, None))
+            .collect();
         let retold: Vec<Text> = (0..20).map(|i| reword(&mut rng, &texts[i], i % 2 == 0)).collect();
         texts.extend(retold);
         // 70,000 distinct pairs overflow the 16-bit dictionary.
