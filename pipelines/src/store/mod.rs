@@ -8,6 +8,7 @@
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_actions;
+pub(crate) mod sqlite_checkpoint;
 mod sqlite_chores;
 pub(crate) mod sqlite_direct;
 mod sqlite_group;

@@ -6,7 +6,7 @@
 //! migrates the file and does the reads.
 
 use super::sqlite_chores::Chore;
-use super::sqlite_direct::{self, apply_merges, id_text, ticket_seqs, write};
+use super::sqlite_direct::{self, Writer, apply_merges, id_text, ticket_seqs, write};
 use super::sqlite_group::Committer;
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
@@ -24,7 +24,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -36,7 +36,7 @@ pub struct SqliteStore {
     /// and intake's lookups do not queue behind the writer's transactions.
     read: SqlitePool,
     /// The file's one writer (see [`sqlite_direct`]).
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
     actions: Committer<ActionCommit>,
     /// Checkpoints, quarantine and the outbox, committed in groups.
     chores: Committer<Chore>,
@@ -61,7 +61,7 @@ impl SqliteStore {
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         // One writer: SQLite serializes writers anyway, and a second
         // writer's commits would empty this one's page cache.
-        let writer = Arc::new(Mutex::new(sqlite_direct::open(path, 65536, false)?));
+        let writer = Arc::new(sqlite_direct::open(path, 65536, false)?);
         let read = SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(opts.read_only(true).create_if_missing(false))
@@ -79,7 +79,7 @@ impl SqliteStore {
 
     /// The writer connection, for tests.
     #[cfg(test)]
-    pub(crate) fn writer(&self) -> Arc<Mutex<Connection>> {
+    pub(crate) fn writer(&self) -> Arc<Writer> {
         self.writer.clone()
     }
 

@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(held.len(), 40);
 
         // A write that cannot commit (its table is gone) fails alone.
-        store.writer().lock().unwrap().execute_batch("DROP TABLE forward_outbox").unwrap();
+        store.writer().lock().execute_batch("DROP TABLE forward_outbox").unwrap();
         let (a, b) = tokio::join!(
             chores.commit(Chore::EnqueueForwards(vec![Uuid::nil().to_string()])),
             chores.commit(Chore::Checkpoint {

@@ -13,6 +13,7 @@
 //! it on the write lock, and each commit of one empties the other's page
 //! cache. sqlx keeps the migrations and the reads.
 
+use super::sqlite_checkpoint::{Checkpointer, Thresholds};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,11 +23,26 @@ use uuid::Uuid;
 /// Prepared statements kept per connection; more than any writer uses.
 const STATEMENTS: usize = 48;
 
+/// A file's writer connection and the thread that checkpoints its WAL.
+pub(crate) struct Writer {
+    conn: Mutex<Connection>,
+    checkpoints: Checkpointer,
+}
+
+impl Writer {
+    /// The connection, outside any transaction (tests).
+    #[cfg(test)]
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Opens the writer connection with the pragmas of
 /// [`super::sqlite::file_options`], after sqlx has created and migrated the
-/// file. Foreign keys are checked only if `foreign_keys` (SQLite's own
-/// default, off, is not what this build of it defaults to).
-pub(crate) fn open(path: &Path, cache_kib: i64, foreign_keys: bool) -> rusqlite::Result<Connection> {
+/// file, and the thread that checkpoints its WAL (keep it as long as the
+/// connection). Foreign keys are checked only if `foreign_keys` (SQLite's
+/// own default, off, is not what this build of it defaults to).
+pub(crate) fn open(path: &Path, cache_kib: i64, foreign_keys: bool) -> rusqlite::Result<Writer> {
     let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     db.busy_timeout(std::time::Duration::from_secs(30))?;
     db.set_prepared_statement_cache_capacity(STATEMENTS);
@@ -36,7 +52,13 @@ pub(crate) fn open(path: &Path, cache_kib: i64, foreign_keys: bool) -> rusqlite:
          PRAGMA foreign_keys = {};",
         if foreign_keys { "ON" } else { "OFF" }
     ))?;
-    Ok(db)
+    // Replaces the automatic checkpoint (the pragma above stays for
+    // whatever opens this file without this module).
+    let checkpoints = super::sqlite_checkpoint::start(&db, path, Thresholds::default())?;
+    Ok(Writer {
+        conn: Mutex::new(db),
+        checkpoints,
+    })
 }
 
 /// Runs `f`, which blocks on SQLite, without stalling the runtime: on a
@@ -52,14 +74,14 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
 
 /// Runs `f` in one transaction on the writer `db`, off the runtime's
 /// workers; an error rolls the transaction back.
-pub(crate) fn write<R, E: From<rusqlite::Error>>(db: &Mutex<Connection>, f: impl FnOnce(&Transaction<'_>) -> Result<R, E>) -> Result<R, E> {
+pub(crate) fn write<R, E: From<rusqlite::Error>>(w: &Writer, f: impl FnOnce(&Transaction<'_>) -> Result<R, E>) -> Result<R, E> {
     blocking(|| {
         // A panic inside a transaction rolled it back as it unwound, so the
         // connection is fine to use after a poisoned lock.
-        let mut db = db.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut db = w.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let r = f(&tx)?;
-        tx.commit()?;
+        w.checkpoints.commit(|| tx.commit())?;
         Ok(r)
     })
 }

@@ -9,9 +9,9 @@
 //! own, so one bad write never fails its neighbours.
 
 use super::StoreError;
-use super::sqlite_direct::write;
-use rusqlite::{Connection, Transaction};
-use std::sync::{Arc, Mutex};
+use super::sqlite_direct::{Writer, write};
+use rusqlite::Transaction;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most writes sharing one transaction.
@@ -27,7 +27,7 @@ pub(crate) trait Grouped: Send + Sync + 'static {
 }
 
 /// Commits `group` in one transaction on the writer `db`.
-pub(crate) fn commit<W: Grouped>(db: &Mutex<Connection>, group: &[&W]) -> Result<Vec<W::Answer>, StoreError> {
+pub(crate) fn commit<W: Grouped>(db: &Writer, group: &[&W]) -> Result<Vec<W::Answer>, StoreError> {
     write(db, |tx| W::write(tx, group))
 }
 
@@ -45,7 +45,7 @@ impl<W: Grouped> Clone for Committer<W> {
 }
 
 impl<W: Grouped> Committer<W> {
-    pub(crate) fn start(db: Arc<Mutex<Connection>>) -> Self {
+    pub(crate) fn start(db: Arc<Writer>) -> Self {
         let (tx, rx) = mpsc::channel(1024);
         tokio::spawn(run(db, rx));
         Committer { tx }
@@ -60,7 +60,7 @@ impl<W: Grouped> Committer<W> {
     }
 }
 
-async fn run<W: Grouped>(db: Arc<Mutex<Connection>>, mut rx: mpsc::Receiver<(W, Answer<W>)>) {
+async fn run<W: Grouped>(db: Arc<Writer>, mut rx: mpsc::Receiver<(W, Answer<W>)>) {
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {

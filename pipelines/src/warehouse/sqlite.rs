@@ -16,7 +16,6 @@ use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Row, SqlitePool};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 use uuid::Uuid;
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
@@ -30,7 +29,7 @@ pub struct SqliteWarehouse {
     /// Migrations and reads.
     pool: SqlitePool,
     /// The file's one writer.
-    writer: Mutex<Connection>,
+    writer: sqlite_direct::Writer,
 }
 
 impl SqliteWarehouse {
@@ -46,10 +45,7 @@ impl SqliteWarehouse {
             .await
             .map_err(|e| err(format!("migrating {}: {e}", path.display())))?;
         let writer = sqlite_direct::open(path, CACHE_KIB, true).map_err(|e| err(format!("opening {}: {e}", path.display())))?;
-        Ok(SqliteWarehouse {
-            pool,
-            writer: Mutex::new(writer),
-        })
+        Ok(SqliteWarehouse { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
