@@ -38,15 +38,23 @@ pub(crate) struct Thresholds {
     pub writer: i32,
 }
 
-impl Default for Thresholds {
-    /// As many new frames as SQLite's automatic checkpoint was set to, so
-    /// a page rewritten by many commits is still copied about as rarely.
-    fn default() -> Self {
+impl Thresholds {
+    /// About 80 MiB of new frames per copy, as SQLite's automatic
+    /// checkpoint was set to (20,000 pages of 4 KiB), so a page rewritten
+    /// by many commits is still copied about as rarely.
+    pub(crate) fn for_page_size(bytes: i64) -> Self {
+        let batch = (80 << 20) / bytes.clamp(512, 65536) as i32;
         Thresholds {
-            batch: 20_000,
-            finish: 4_000,
-            writer: 100_000,
+            batch,
+            finish: batch / 5,
+            writer: 5 * batch,
         }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds::for_page_size(4096)
     }
 }
 

@@ -54,7 +54,8 @@ pub(crate) fn open(path: &Path, cache_kib: i64, foreign_keys: bool) -> rusqlite:
     ))?;
     // Replaces the automatic checkpoint (the pragma above stays for
     // whatever opens this file without this module).
-    let checkpoints = super::sqlite_checkpoint::start(&db, path, Thresholds::default())?;
+    let page: i64 = db.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let checkpoints = super::sqlite_checkpoint::start(&db, path, Thresholds::for_page_size(page))?;
     Ok(Writer {
         conn: Mutex::new(db),
         checkpoints,
