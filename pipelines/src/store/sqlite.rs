@@ -715,8 +715,8 @@ mod tests {
         out
     }
 
-    /// A new file gets `PAGE_SIZE` pages and the writer's checkpoints keep
-    /// its tickets; a file made with another page size keeps it.
+    /// A new file gets `PAGE_SIZE` pages; a file made with another page
+    /// size keeps it. Both take tickets.
     #[tokio::test]
     async fn new_files_get_large_pages_and_old_ones_keep_theirs() {
         let dir = tempfile::tempdir().unwrap();
