@@ -346,13 +346,8 @@ impl Intake {
                     }
                     // A duplicate's citizen hears the original's number, not
                     // what triage would have told them.
-                    if let (
-                        Some(d),
-                        Some(TicketEvent {
-                            payload: EventPayload::DuplicateLinked { reply, .. },
-                            ..
-                        }),
-                    ) = (t.triage.as_mut(), &linked)
+                    if let (Some(d), Some(EventPayload::DuplicateLinked { reply, .. })) =
+                        (t.triage.as_mut(), linked.as_ref().map(|e| &*e.payload))
                     {
                         d.reply = Some(reply.clone());
                     }

@@ -438,7 +438,7 @@ pub(crate) fn stored_payload(e: &TicketEvent) -> String {
         scope: &'static str,
         unit: &'a Option<String>,
     }
-    let text = match &e.payload {
+    let text = match &*e.payload {
         crate::ticket::EventPayload::Received { ticket } => serde_json::to_string(&Received {
             kind: "received",
             short_no: &ticket.short_no,
@@ -556,7 +556,7 @@ mod tests {
     /// The payload as it was written before the direct path: through a
     /// `serde_json::Value`, whose map sorts the keys.
     fn through_value(e: &TicketEvent) -> String {
-        match &e.payload {
+        match &*e.payload {
             EventPayload::Received { ticket } => {
                 serde_json::json!({"kind": "received", "short_no": ticket.short_no, "version": ticket.version}).to_string()
             }

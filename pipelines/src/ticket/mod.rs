@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use minqing_connectors::{Channel, GeoPoint};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 use uuid::Uuid;
 
 mod decode;
@@ -306,7 +307,9 @@ pub struct TicketEvent {
     pub occurred_at: DateTime<FixedOffset>,
     pub schema_version: u16,
     pub channel: Channel,
-    pub payload: EventPayload,
+    /// Shared, so the in-process bus hands one event to several queues
+    /// without copying the ticket's text (`Arc::make_mut` to change it).
+    pub payload: Arc<EventPayload>,
     /// When minqing accepted the appeal behind it, for latency figures;
     /// transport metadata, not stored with the event.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "minqing_connectors::timeserde::utc_opt")]
@@ -363,14 +366,14 @@ impl TicketEvent {
             occurred_at,
             schema_version: SCHEMA_VERSION,
             channel,
-            payload,
+            payload: Arc::new(payload),
             accepted_at: None,
         }
     }
 
     /// The new ticket, if this is its `received` event.
     pub fn ticket(&self) -> Option<&Ticket> {
-        match &self.payload {
+        match &*self.payload {
             EventPayload::Received { ticket } => Some(ticket),
             _ => None,
         }
@@ -379,7 +382,7 @@ impl TicketEvent {
     /// The clusters merged, if this is a `clusters_merged` event.
     /// The work order this event leaves behind, if it changes one.
     pub fn order(&self) -> Option<&crate::workflow::Order> {
-        match &self.payload {
+        match &*self.payload {
             EventPayload::Triaged { order: Some(o), .. } => Some(o),
             EventPayload::Workflow { order, .. } | EventPayload::Overdue { order, .. } => Some(order),
             _ => None,
@@ -387,7 +390,7 @@ impl TicketEvent {
     }
 
     pub fn merge(&self) -> Option<(&str, &[String])> {
-        match &self.payload {
+        match &*self.payload {
             EventPayload::ClustersMerged { into, from } => Some((into, from)),
             _ => None,
         }
@@ -395,7 +398,7 @@ impl TicketEvent {
 
     /// The new text, if this is an `updated` event.
     pub fn edit(&self) -> Option<Edit<'_>> {
-        match &self.payload {
+        match &*self.payload {
             EventPayload::Updated {
                 version,
                 title,

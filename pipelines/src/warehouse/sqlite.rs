@@ -374,7 +374,7 @@ mod tests {
         let mut batch = Vec::new();
         for (i, town) in ["金湖街道", "金湖街道", "陈贵镇", "陈贵镇", "陈贵镇"].iter().enumerate() {
             let mut e = received(&format!("S{i}"));
-            if let EventPayload::Received { ticket } = &mut e.payload {
+            if let EventPayload::Received { ticket } = std::sync::Arc::make_mut(&mut e.payload) {
                 ticket.town = Some((*town).into());
                 if i == 4 {
                     ticket.duplicate_of = Some(ticket_id(Channel::Hotline12345, "S2"));

@@ -74,7 +74,7 @@ pub async fn sweep(
 
 fn count(r: &mut SweepReport, events: &[TicketEvent]) {
     for e in events {
-        match (&e.event_type, &e.payload) {
+        match (&e.event_type, &*e.payload) {
             (EventType::SignOverdue, _) => r.sign_overdue += 1,
             (EventType::ReplyOverdue, _) => r.reply_overdue += 1,
             (_, EventPayload::Supervision { level, .. }) => match level.as_str() {
