@@ -4,8 +4,8 @@
 //! threshold: the writer copies tens of megabytes from the WAL into the
 //! database file and syncs both, while every sender waiting on that commit
 //! waits with it. In a 100,000-appeal demo those commits were the slowest
-//! of the run (150–300 ms against a median of 20), and the demo ran 12%
-//! faster with no checkpoints at all.
+//! of the run (150–310 ms against a median of 22). Here the demo ran 5%
+//! faster (`docs/benchmarks.md`).
 //!
 //! Here a thread with its own connection does the bulk copy (a PASSIVE
 //! checkpoint, which never blocks the writer) once a batch of new frames
