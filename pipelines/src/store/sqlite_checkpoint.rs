@@ -4,10 +4,9 @@
 //! threshold: the writer copies tens of megabytes from the WAL into the
 //! database file and syncs both, while every sender waiting on that commit
 //! waits with it. In a 100,000-appeal demo those commits were the slowest
-//! of the run (150–310 ms against a median of 22). Here the demo ran 5%
-//! faster (`docs/benchmarks.md`).
+//! of the run (150–310 ms against a median of 22).
 //!
-//! Here a thread with its own connection does the bulk copy (a PASSIVE
+//! Instead, a thread with its own connection does the bulk copy (a PASSIVE
 //! checkpoint, which never blocks the writer) once a batch of new frames
 //! is waiting ([`Thresholds`]). The WAL can only start over from its
 //! beginning once every frame is copied, which a checkpoint running beside
@@ -15,7 +14,8 @@
 //! itself when only a few frames are left: cheap, and the log stays
 //! bounded. If the thread falls behind, the writer copies whatever is left
 //! past a hard limit, as SQLite would. Durability is SQLite's either way: a
-//! checkpoint only copies what is already committed to the WAL.
+//! checkpoint only copies what is already committed to the WAL. With this
+//! the 100k demo ran 5% faster (`docs/benchmarks.md`).
 
 use rusqlite::hooks::{CheckpointMode, Wal};
 use rusqlite::{Connection, OpenFlags};
@@ -52,13 +52,6 @@ impl Thresholds {
     }
 }
 
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds::for_page_size(4096)
-    }
-}
-
-#[derive(Default)]
 struct Shared {
     at: Thresholds,
     /// Frames the last checkpoint left copied; above the log's size once
@@ -135,7 +128,13 @@ fn committed(wal: &Wal, frames: c_int) -> rusqlite::Result<()> {
 pub(crate) fn start(writer: &Connection, path: &Path, at: Thresholds) -> rusqlite::Result<Checkpointer> {
     let own = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     writer.wal_hook(Some(committed));
-    let shared = Arc::new(Shared { at, ..Shared::default() });
+    let shared = Arc::new(Shared {
+        at,
+        copied: AtomicI32::new(0),
+        runs: AtomicI32::new(0),
+        state: Mutex::new(State::default()),
+        wake: Condvar::new(),
+    });
     let name = format!(
         "sqlite checkpoints of {}",
         path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default()
