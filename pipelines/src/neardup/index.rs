@@ -203,10 +203,11 @@ impl Index {
         let p = &self.params;
         let mut keys = Vec::with_capacity(p.bands + p.head_bands);
         let mut sig = Vec::with_capacity(p.num_perm);
-        let mut part = Vec::new();
+        let (mut part, mut own) = (Vec::new(), Vec::new());
         let mut sketch = vec![0; p.num_perm];
         if !full.is_empty() {
-            self.hasher.signature(full, &mut sig);
+            // The sketch takes every value.
+            self.hasher.signature_head(full, p.num_perm, &mut sig, &mut own);
             band_keys(&sig, p.bands, p.rows, VIEW_FULL, block, &mut part);
             keys.extend_from_slice(&part);
             for (b, v) in sketch.iter_mut().zip(&sig) {
@@ -215,7 +216,7 @@ impl Index {
         }
         let full_keys = keys.len();
         if head.len() >= p.min_head_shingles && p.head_bands > 0 {
-            self.hasher.signature(head, &mut sig);
+            self.hasher.signature_head(head, p.head_bands * p.rows, &mut sig, &mut own);
             band_keys(&sig, p.head_bands, p.rows, VIEW_HEAD, block, &mut part);
             keys.extend_from_slice(&part);
         }
