@@ -50,11 +50,17 @@ impl Backend {
         const Q: &str = "SELECT cluster_id, town, members, citizens FROM clusters ORDER BY members DESC, citizens DESC";
         match self {
             Backend::Sqlite(p) => {
-                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", p.display())).await.unwrap();
+                let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
+                    .connect(&format!("sqlite://{}", p.display()))
+                    .await
+                    .unwrap();
                 sqlx::query_as(Q).fetch_all(&pool).await.unwrap()
             }
             Backend::Postgres(url) => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let pool = minqing_pipelines::store::pool::options::<sqlx::Postgres>()
+                    .connect(url)
+                    .await
+                    .unwrap();
                 sqlx::query_as(Q).fetch_all(&pool).await.unwrap()
             }
         }
@@ -85,7 +91,10 @@ async fn postgres(test: &str) -> Option<Backend> {
 async fn drop_postgres(b: &Backend) {
     if let Backend::Postgres(url) = b {
         let name = url.rsplit('/').next().unwrap();
-        let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
+        let pool = minqing_pipelines::store::pool::options::<sqlx::Postgres>()
+            .connect("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .unwrap();
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
             .execute(&pool)
             .await

@@ -329,7 +329,10 @@ async fn sqlite_group_commit_keeps_a_failing_action_apart() {
     let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
     let good: Vec<Order> = seed_many(store.as_ref(), 6).await;
     let broken = seed_one(store.as_ref(), "GD-X").await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
+        .connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM ticket_events WHERE ticket_id = ?")
         .bind(broken.ticket_id.to_string())
         .execute(&pool)
@@ -408,7 +411,8 @@ async fn work_orders_in_postgres() {
     exercise(Arc::new(store)).await;
     sqlx::query("TRUNCATE work_orders, ticket_events, tickets CASCADE")
         .execute(
-            &sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+            &minqing_pipelines::store::pool::options::<sqlx::Postgres>()
+                .connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
                 .await
                 .unwrap(),
         )
@@ -423,7 +427,10 @@ async fn work_orders_in_postgres() {
     let store: Arc<dyn WorkflowStore> = Arc::new(store);
     sweep_pages(store.clone()).await;
     concurrent_actions(store).await;
-    let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
+    let pool = minqing_pipelines::store::pool::options::<sqlx::Postgres>()
+        .connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
         .execute(&pool)
         .await

@@ -4,7 +4,7 @@
 use minqing::config::{self, Settings};
 use minqing_connectors::Channel;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
@@ -38,7 +38,11 @@ pub async fn counts(db: &Path) -> BTreeMap<Channel, Counts> {
         .filename(db)
         .read_only(true)
         .busy_timeout(std::time::Duration::from_secs(10));
-    let Ok(pool) = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await else {
+    let Ok(pool) = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+    else {
         return out;
     };
     let q = "SELECT channel, COUNT(*), SUM(duplicate_of IS NOT NULL), COUNT(DISTINCT source_id) FROM tickets GROUP BY channel";
@@ -78,7 +82,11 @@ pub async fn counts(db: &Path) -> BTreeMap<Channel, Counts> {
 /// dispatched, manual), as the demo reports them.
 pub async fn sqlite_scopes(db: &Path, warehouse: bool) -> [u64; 5] {
     let opts = SqliteConnectOptions::new().filename(db).read_only(true);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
     let dup = if warehouse { "duplicate_of = ''" } else { "duplicate_of IS NULL" };
     let q = format!(
         "SELECT SUM(scope = 'forward_huangshi'), SUM(scope = 'rejected'), SUM(scope = 'answered_online'), \
@@ -92,7 +100,11 @@ pub async fn sqlite_scopes(db: &Path, warehouse: bool) -> [u64; 5] {
 /// and how many clusters_merged events it holds.
 pub async fn sqlite_clusters(db: &Path) -> (std::collections::BTreeMap<String, String>, i64) {
     let opts = SqliteConnectOptions::new().filename(db).read_only(true);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT ticket_id, cluster_id FROM tickets")
         .fetch_all(&pool)
         .await
@@ -112,7 +124,11 @@ pub fn triage_array(t: &minqing_connectors::sim::ExpectedTriage) -> [u64; 5] {
 /// original's acceptance number.
 pub async fn sqlite_duplicate_replies(db: &Path) -> (i64, i64) {
     let opts = SqliteConnectOptions::new().filename(db).read_only(true);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
     sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(instr(d.reply, o.short_no) > 0), 0) FROM tickets d \
          JOIN tickets o ON o.ticket_id = d.duplicate_of",

@@ -5,6 +5,7 @@
 //! Every write is idempotent: tickets on `ticket_id`, events on `event_id`,
 //! quarantine on the digest of the raw record.
 
+pub mod pool;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_actions;

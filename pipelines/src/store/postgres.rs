@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use minqing_connectors::Channel;
 use minqing_connectors::timefmt::shanghai;
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool, Postgres, QueryBuilder, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
@@ -53,7 +53,7 @@ impl PgStore {
             .map_err(|e| StoreError::Connect(format!("store.postgres.url is not a PostgreSQL URL: {e}")))?
             .log_statements(tracing::log::LevelFilter::Trace);
         create_database_if_missing(&opts).await?;
-        let pool = PgPoolOptions::new()
+        let pool = super::pool::options::<sqlx::Postgres>()
             .max_connections(cfg.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             // A connection killed by the server is found out before use.

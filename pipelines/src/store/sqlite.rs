@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use minqing_connectors::Channel;
 use minqing_connectors::timefmt::shanghai;
 use rusqlite::{Connection, params};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -57,12 +57,15 @@ impl SqliteStore {
             .map_err(StoreError::Corrupt)?
             .pragma("cache_size", "-65536")
             .foreign_keys(false);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+        let pool = super::pool::options::<sqlx::Sqlite>()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         // One writer: SQLite serializes writers anyway, and a second
         // writer's commits would empty this one's page cache.
         let writer = Arc::new(sqlite_direct::open(path, 65536, false)?);
-        let read = SqlitePoolOptions::new()
+        let read = super::pool::options::<sqlx::Sqlite>()
             .max_connections(2)
             .connect_with(opts.read_only(true).create_if_missing(false))
             .await?;

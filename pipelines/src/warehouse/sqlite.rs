@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use minqing_connectors::timefmt::shanghai;
 use rusqlite::{Connection, Transaction, params};
-use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Row, SqlitePool};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -35,7 +34,7 @@ pub struct SqliteWarehouse {
 impl SqliteWarehouse {
     pub async fn open(path: &Path) -> Result<Self, WarehouseError> {
         let opts = crate::store::sqlite::file_options(path).map_err(err)?;
-        let pool = SqlitePoolOptions::new()
+        let pool = crate::store::pool::options::<sqlx::Sqlite>()
             .max_connections(1)
             .connect_with(opts)
             .await
@@ -294,7 +293,11 @@ mod tests {
         let path = dir.path().join("w.db");
         {
             let opts = crate::store::sqlite::file_options(&path).unwrap();
-            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+            let pool = crate::store::pool::options::<sqlx::Sqlite>()
+                .max_connections(1)
+                .connect_with(opts)
+                .await
+                .unwrap();
             let mut earlier = sqlx::migrate!("../migrations/sqlite_warehouse");
             earlier.migrations = earlier.migrations.iter().filter(|m| m.version < 20261205000001).cloned().collect();
             earlier.run(&pool).await.unwrap();
