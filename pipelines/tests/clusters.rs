@@ -17,6 +17,7 @@ use minqing_pipelines::neardup::Params;
 use minqing_pipelines::neardup::stage::Stage;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
 use minqing_pipelines::sink::{Batching, StoreTarget, run_sink};
+use minqing_pipelines::store::pool::connect;
 use minqing_pipelines::store::postgres::{PgSettings, PgStore};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{NearDupRow, WorkflowStore};
@@ -50,17 +51,11 @@ impl Backend {
         const Q: &str = "SELECT cluster_id, town, members, citizens FROM clusters ORDER BY members DESC, citizens DESC";
         match self {
             Backend::Sqlite(p) => {
-                let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-                    .connect(&format!("sqlite://{}", p.display()))
-                    .await
-                    .unwrap();
+                let pool = connect::<sqlx::Sqlite>(&format!("sqlite://{}", p.display())).await.unwrap();
                 sqlx::query_as(Q).fetch_all(&pool).await.unwrap()
             }
             Backend::Postgres(url) => {
-                let pool = minqing_pipelines::store::pool::options::<sqlx::Postgres>()
-                    .connect(url)
-                    .await
-                    .unwrap();
+                let pool = connect::<sqlx::Postgres>(url).await.unwrap();
                 sqlx::query_as(Q).fetch_all(&pool).await.unwrap()
             }
         }
@@ -91,8 +86,7 @@ async fn postgres(test: &str) -> Option<Backend> {
 async fn drop_postgres(b: &Backend) {
     if let Backend::Postgres(url) = b {
         let name = url.rsplit('/').next().unwrap();
-        let pool = minqing_pipelines::store::pool::options::<sqlx::Postgres>()
-            .connect("postgres://postgres@127.0.0.1:5432/postgres")
+        let pool = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
             .await
             .unwrap();
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))

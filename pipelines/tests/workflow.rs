@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use minqing_connectors::{Channel, Contact, RawAppeal};
 use minqing_pipelines::calendar::Calendar;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
+use minqing_pipelines::store::pool::connect;
 use minqing_pipelines::store::postgres::{PgSettings, PgStore};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
@@ -329,10 +330,7 @@ async fn sqlite_group_commit_keeps_a_failing_action_apart() {
     let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
     let good: Vec<Order> = seed_many(store.as_ref(), 6).await;
     let broken = seed_one(store.as_ref(), "GD-X").await;
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let pool = connect::<sqlx::Sqlite>(&format!("sqlite://{}", path.display())).await.unwrap();
     sqlx::query("DELETE FROM ticket_events WHERE ticket_id = ?")
         .bind(broken.ticket_id.to_string())
         .execute(&pool)
@@ -411,8 +409,7 @@ async fn work_orders_in_postgres() {
     exercise(Arc::new(store)).await;
     sqlx::query("TRUNCATE work_orders, ticket_events, tickets CASCADE")
         .execute(
-            &minqing_pipelines::store::pool::options::<sqlx::Postgres>()
-                .connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+            &connect::<sqlx::Postgres>(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
                 .await
                 .unwrap(),
         )
@@ -427,8 +424,7 @@ async fn work_orders_in_postgres() {
     let store: Arc<dyn WorkflowStore> = Arc::new(store);
     sweep_pages(store.clone()).await;
     concurrent_actions(store).await;
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Postgres>()
-        .connect("postgres://postgres@127.0.0.1:5432/postgres")
+    let pool = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
         .await
         .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))

@@ -242,8 +242,7 @@ async fn tokens_roles_refusals_and_idempotent_retries() {
     assert_eq!(api.get(Some(CENTRE), "/api/v1/orders?due=someday").await.0, 422);
 
     // The actions reached the warehouse.
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .connect(&format!("sqlite://{}", api.warehouse.display()))
+    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", api.warehouse.display()))
         .await
         .unwrap();
     let mut signed = 0i64;

@@ -98,8 +98,7 @@ async fn each_forwarded_ticket_reaches_huangshi_once_through_downtime_and_a_rest
     let got = sim.transfers();
     assert_eq!(got.len() as u64, want);
     assert!(got.values().all(|t| t.reason.contains('+') && !t.content.is_empty()));
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .connect(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
+    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
         .await
         .unwrap();
     let forwarded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE status = 'forwarded'")
@@ -146,8 +145,7 @@ async fn a_refused_transfer_is_parked_with_the_reason_and_requeued_after_the_fix
         want,
         "no retries after a refusal"
     );
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .connect(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
+    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
         .await
         .unwrap();
     let (failed, reason): (i64, Option<String>) = sqlx::query_as(

@@ -27,6 +27,18 @@ pub struct Counts {
     pub distinct_sources: u64,
 }
 
+/// One read-only connection to a SQLite file, without migrations.
+async fn read_only(db: &Path) -> Result<sqlx::SqlitePool, sqlx::Error> {
+    let opts = SqliteConnectOptions::new()
+        .filename(db)
+        .read_only(true)
+        .busy_timeout(std::time::Duration::from_secs(10));
+    minqing_pipelines::store::pool::options()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+}
+
 /// Per-channel counts, read with a plain connection (no migrations), so it
 /// is safe while another process writes.
 pub async fn counts(db: &Path) -> BTreeMap<Channel, Counts> {
@@ -34,15 +46,7 @@ pub async fn counts(db: &Path) -> BTreeMap<Channel, Counts> {
     if !db.exists() {
         return out;
     }
-    let opts = SqliteConnectOptions::new()
-        .filename(db)
-        .read_only(true)
-        .busy_timeout(std::time::Duration::from_secs(10));
-    let Ok(pool) = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-    else {
+    let Ok(pool) = read_only(db).await else {
         return out;
     };
     let q = "SELECT channel, COUNT(*), SUM(duplicate_of IS NOT NULL), COUNT(DISTINCT source_id) FROM tickets GROUP BY channel";
@@ -81,12 +85,7 @@ pub async fn counts(db: &Path) -> BTreeMap<Channel, Counts> {
 /// (workflow store or warehouse): (forwarded, rejected, answered online,
 /// dispatched, manual), as the demo reports them.
 pub async fn sqlite_scopes(db: &Path, warehouse: bool) -> [u64; 5] {
-    let opts = SqliteConnectOptions::new().filename(db).read_only(true);
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .unwrap();
+    let pool = read_only(db).await.unwrap();
     let dup = if warehouse { "duplicate_of = ''" } else { "duplicate_of IS NULL" };
     let q = format!(
         "SELECT SUM(scope = 'forward_huangshi'), SUM(scope = 'rejected'), SUM(scope = 'answered_online'), \
@@ -99,12 +98,7 @@ pub async fn sqlite_scopes(db: &Path, warehouse: bool) -> [u64; 5] {
 /// Each ticket's cluster in a SQLite file (workflow store or warehouse),
 /// and how many clusters_merged events it holds.
 pub async fn sqlite_clusters(db: &Path) -> (std::collections::BTreeMap<String, String>, i64) {
-    let opts = SqliteConnectOptions::new().filename(db).read_only(true);
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .unwrap();
+    let pool = read_only(db).await.unwrap();
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT ticket_id, cluster_id FROM tickets")
         .fetch_all(&pool)
         .await
@@ -123,12 +117,7 @@ pub fn triage_array(t: &minqing_connectors::sim::ExpectedTriage) -> [u64; 5] {
 /// Duplicates in a workflow store, and those whose reply names their
 /// original's acceptance number.
 pub async fn sqlite_duplicate_replies(db: &Path) -> (i64, i64) {
-    let opts = SqliteConnectOptions::new().filename(db).read_only(true);
-    let pool = minqing_pipelines::store::pool::options::<sqlx::Sqlite>()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .unwrap();
+    let pool = read_only(db).await.unwrap();
     sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(instr(d.reply, o.short_no) > 0), 0) FROM tickets d \
          JOIN tickets o ON o.ticket_id = d.duplicate_of",

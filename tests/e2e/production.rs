@@ -17,6 +17,7 @@ use minqing::config::{self, Settings};
 use minqing::demo::{self, DemoArgs, Report};
 use minqing_pipelines::bus::rabbit::{Names, RabbitBus, peek_parked};
 use minqing_pipelines::bus::{Bus, EventQueue};
+use minqing_pipelines::store::pool::connect;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -100,13 +101,8 @@ fn assert_landed(r: &Report) {
 }
 
 /// Row counts straight from the servers, independent of the demo's report.
-/// A pool on the test's database, built as the gateway builds its own.
-async fn pg_pool(url: &str) -> Result<sqlx::PgPool, sqlx::Error> {
-    minqing_pipelines::store::pool::options::<sqlx::Postgres>().connect(url).await
-}
-
 async fn server_counts(s: &Settings) -> (i64, i64, u64) {
-    let pool = pg_pool(&s.store.postgres.url).await.unwrap();
+    let pool = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     let pg: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&pool).await.unwrap();
     let pg_distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT (channel, source_id)) FROM tickets")
         .fetch_one(&pool)
@@ -123,7 +119,7 @@ async fn server_counts(s: &Settings) -> (i64, i64, u64) {
 /// Scope decisions of new, non-duplicate tickets in PostgreSQL and in
 /// ClickHouse, in `triage_array` order.
 async fn server_scopes(s: &Settings) -> ([u64; 5], [u64; 5]) {
-    let pool = pg_pool(&s.store.postgres.url).await.unwrap();
+    let pool = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     let r = sqlx::query(
         "SELECT COUNT(*) FILTER (WHERE scope = 'forward_huangshi'), COUNT(*) FILTER (WHERE scope = 'rejected'), \
          COUNT(*) FILTER (WHERE scope = 'answered_online'), COUNT(*) FILTER (WHERE scope = 'dispatch'), \
@@ -150,7 +146,7 @@ async fn server_scopes(s: &Settings) -> ([u64; 5], [u64; 5]) {
 
 async fn drop_databases(s: &Settings) {
     let name = s.warehouse.clickhouse.database.clone();
-    if let Ok(pool) = pg_pool("postgres://postgres@127.0.0.1:5432/postgres").await {
+    if let Ok(pool) = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres").await {
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
             .execute(&pool)
             .await;
@@ -201,7 +197,7 @@ async fn assert_servers_agree(r: &Report, s: &Settings) {
     let meant = r.stores.workflow_tickets;
     assert_eq!((pg, distinct, ch), (meant as i64, meant as i64, meant));
     // Edited posts carry their latest text in both stores.
-    let pool = pg_pool(&s.store.postgres.url).await.unwrap();
+    let pool = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     let pg_edited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE version > 0")
         .fetch_one(&pool)
         .await
@@ -257,7 +253,7 @@ async fn the_demo_lands_every_ticket_once_in_postgres_and_clickhouse() {
 /// Every ticket's cluster is the same in PostgreSQL and ClickHouse, after
 /// the run's cluster merges (ClickHouse rewrites rows, so give it a moment).
 async fn clusters_agree(s: &Settings) {
-    let pool = pg_pool(&s.store.postgres.url).await.unwrap();
+    let pool = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     let pg: std::collections::BTreeMap<String, String> =
         sqlx::query_as::<_, (String, String)>("SELECT ticket_id::text, cluster_id FROM tickets")
             .fetch_all(&pool)
@@ -301,7 +297,7 @@ async fn clusters_agree(s: &Settings) {
 async fn parked_transfers_are_listed_and_requeued_in_postgres(s: &Settings, forwarded: u64) {
     use minqing::cli::ForwardAction;
     assert!(forwarded >= 2);
-    let pool = pg_pool(&s.store.postgres.url).await.unwrap();
+    let pool = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     let parked: Vec<(uuid::Uuid, String)> = sqlx::query_as(
         "UPDATE forward_outbox o SET status = 'parked', last_error = 'HTTP 401 test' FROM tickets t \
          WHERE t.ticket_id = o.ticket_id AND o.ticket_id IN (SELECT ticket_id FROM forward_outbox ORDER BY ticket_id LIMIT 2) \
@@ -386,7 +382,7 @@ async fn a_rabbitmq_restart_mid_run_loses_and_doubles_nothing() {
 /// Waits until the workflow store holds at least `n` tickets.
 async fn wait_for_tickets(s: &Settings, n: i64) {
     for _ in 0..600 {
-        if let Ok(pool) = pg_pool(&s.store.postgres.url).await
+        if let Ok(pool) = connect::<sqlx::Postgres>(&s.store.postgres.url).await
             && let Ok(got) = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tickets").fetch_one(&pool).await
             && got >= n
         {
@@ -405,7 +401,9 @@ async fn killed_postgres_connections_are_replaced_without_loss() {
     let db = s.warehouse.clickhouse.database.clone();
     let fault = async {
         wait_for_tickets(&s, 300).await;
-        let admin = pg_pool("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
+        let admin = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .unwrap();
         let mut killed = 0usize;
         for _ in 0..5 {
             let n: Vec<bool> =
@@ -601,7 +599,7 @@ async fn an_edit_that_overtakes_its_ticket_waits_for_it_in_both_stores() {
     // Let both sinks meet the edit alone at least once.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     bus.publish_events(vec![received(t.clone())]).await.unwrap();
-    let pg = pg_pool(&s.store.postgres.url).await.unwrap();
+    let pg = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     let ch = clickhouse::Client::default()
         .with_url(&s.warehouse.clickhouse.url)
         .with_database(&s.warehouse.clickhouse.database)
@@ -799,7 +797,7 @@ async fn forward_settlements_land_in_postgres_as_one_set() {
         return;
     };
     let store = PgStore::open(&s.store.postgres).await.unwrap();
-    let pg = pg_pool(&s.store.postgres.url).await.unwrap();
+    let pg = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     settle_in_one_set(&store, |id| {
         let pg = pg.clone();
         async move {

@@ -13,13 +13,19 @@
 //! gateway holds at most `store.postgres.max_connections` of them.
 //! Every pool minqing opens, tests included, starts from [`options`].
 
-use sqlx::Database;
 use sqlx::pool::PoolOptions;
+use sqlx::{Database, Pool};
 
 /// Pool options with no idle timeout, no maximum lifetime and no minimum
 /// size, so sqlx starts no maintenance task.
 pub fn options<DB: Database>() -> PoolOptions<DB> {
     PoolOptions::new().idle_timeout(None).max_lifetime(None).min_connections(0)
+}
+
+/// What `sqlx::Pool::connect(url)` does, from [`options`]: for tools and
+/// tests that only need a connection.
+pub async fn connect<DB: Database>(url: &str) -> Result<Pool<DB>, sqlx::Error> {
+    options().connect(url).await
 }
 
 #[cfg(test)]
@@ -31,12 +37,8 @@ mod tests {
         // sqlx's defaults would start one (10 min idle, 30 min lifetime).
         let defaults = PoolOptions::<sqlx::Sqlite>::new();
         assert!(defaults.get_idle_timeout().is_some() && defaults.get_max_lifetime().is_some());
-        for o in [
-            options::<sqlx::Sqlite>().get_idle_timeout(),
-            options::<sqlx::Sqlite>().get_max_lifetime(),
-        ] {
-            assert_eq!(o, None);
-        }
+        let sqlite = options::<sqlx::Sqlite>();
+        assert_eq!((sqlite.get_idle_timeout(), sqlite.get_max_lifetime()), (None, None));
         let pg = options::<sqlx::Postgres>();
         assert_eq!(
             (pg.get_idle_timeout(), pg.get_max_lifetime(), pg.get_min_connections()),
