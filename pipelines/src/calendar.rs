@@ -51,7 +51,17 @@ pub struct Calendar {
     /// Days off on weekdays and their holiday; make-up workdays.
     off: HashMap<NaiveDate, String>,
     on: HashMap<NaiveDate, String>,
+    /// Every day from 1 January of the first year in the data to 31
+    /// December of the last: [`OPEN`], [`CLOSED`] or [`UNKNOWN`] (a year
+    /// between them that the data lacks). Deadlines count days one by one,
+    /// about forty per work order, so this answers them without hashing.
+    days: Vec<u8>,
+    first: Option<NaiveDate>,
 }
+
+const UNKNOWN: u8 = 0;
+const OPEN: u8 = 1;
+const CLOSED: u8 = 2;
 
 /// The festivals every year's notice covers.
 const FESTIVALS: [&str; 7] = ["元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"];
@@ -97,7 +107,31 @@ impl Calendar {
             }
             errors.extend(e.into_iter().map(|m| format!("{name}: {m}")));
         }
-        if errors.is_empty() { Ok(cal) } else { Err(CalendarError(errors)) }
+        if !errors.is_empty() {
+            return Err(CalendarError(errors));
+        }
+        cal.tabulate();
+        Ok(cal)
+    }
+
+    /// Fills [`Calendar::days`] from the years read.
+    fn tabulate(&mut self) {
+        let (Some(&lo), Some(&hi)) = (self.years.keys().next(), self.years.keys().next_back()) else {
+            return;
+        };
+        let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(lo, 1, 1), NaiveDate::from_ymd_opt(hi, 12, 31)) else {
+            return;
+        };
+        self.days = first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| match self.covers(d.year()) {
+                false => UNKNOWN,
+                true if self.on.contains_key(&d) || (!weekend(d) && !self.off.contains_key(&d)) => OPEN,
+                true => CLOSED,
+            })
+            .collect();
+        self.first = Some(first);
     }
 
     fn add_year(&mut self, f: &YearFile, e: &mut Vec<String>) {
@@ -183,16 +217,20 @@ impl Calendar {
     }
 
     pub fn day(&self, d: NaiveDate) -> Day {
-        if !self.covers(d.year()) {
-            return Day {
+        let known = self
+            .first
+            .and_then(|f| usize::try_from((d - f).num_days()).ok())
+            .and_then(|i| self.days.get(i).copied())
+            .unwrap_or(UNKNOWN);
+        match known {
+            UNKNOWN => Day {
                 workday: !weekend(d),
                 provisional: true,
-            };
-        }
-        let workday = self.on.contains_key(&d) || (!weekend(d) && !self.off.contains_key(&d));
-        Day {
-            workday,
-            provisional: false,
+            },
+            day => Day {
+                workday: day == OPEN,
+                provisional: false,
+            },
         }
     }
 
@@ -275,6 +313,36 @@ mod tests {
             );
         }
         assert_eq!((2023..=2026).filter(|y| c.covers(*y)).count(), 4);
+    }
+
+    /// The day table answers as the notices' dates do, a year missing
+    /// between two in the data and the years around them included.
+    #[test]
+    fn the_day_table_agrees_with_the_notices_dates() {
+        let files: Vec<(String, String)> = BUILTIN
+            .iter()
+            .filter(|(n, _)| *n != "2024.toml")
+            .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+            .collect();
+        for c in [Calendar::builtin(), Calendar::load(&files).unwrap(), Calendar::default()] {
+            let mut closed = 0;
+            for day in d("2021-12-25").iter_days().take_while(|x| *x <= d("2028-01-05")) {
+                let expected = if c.covers(day.year()) {
+                    Day {
+                        workday: c.on.contains_key(&day) || (!weekend(day) && !c.off.contains_key(&day)),
+                        provisional: false,
+                    }
+                } else {
+                    Day {
+                        workday: !weekend(day),
+                        provisional: true,
+                    }
+                };
+                assert_eq!(c.day(day), expected, "{day}");
+                closed += usize::from(!expected.workday && !expected.provisional && !weekend(day));
+            }
+            assert_eq!(closed > 0, c.covers(2025), "holidays on weekdays were checked");
+        }
     }
 
     #[test]
