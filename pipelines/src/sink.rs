@@ -221,8 +221,9 @@ async fn flush(target: &Arc<dyn Target>, mut pending: Vec<Delivery<TicketEvent>>
         Outcome::Written(deferred) => {
             let deferred: HashSet<Uuid> = deferred.into_iter().collect();
             for d in pending {
-                if d.items.iter().any(|e| deferred.contains(&e.event_id)) {
-                    defer(target.clone(), d);
+                let waiting = waiting_in(&d, &deferred);
+                if !waiting.is_empty() {
+                    defer(target.clone(), d, waiting);
                 } else if let Err(e) = d.ack().await {
                     tracing::warn!(sink = target.name(), error = %e, "Ack failed; the events come again and are absorbed.");
                 }
@@ -300,16 +301,24 @@ async fn write_batch(target: &Arc<dyn Target>, items: &[TicketEvent], batching: 
 const DEFER_STEP: Duration = Duration::from_millis(200);
 const DEFER_MAX: Duration = Duration::from_secs(5);
 
-/// Retries a delivery aside, without holding up the sink: the ticket it
-/// waits for usually comes in a delivery right behind it (batches are
-/// published concurrently). Only if it is still missing after
-/// [`DEFER_MAX`] is the delivery handed back; on the in-process bus that
-/// would fail the publisher's whole batch. What was written is absorbed
-/// when it comes again.
-fn defer(target: Arc<dyn Target>, d: Delivery<TicketEvent>) {
+/// The events of `d` that wait for their ticket.
+fn waiting_in(d: &Delivery<TicketEvent>, deferred: &HashSet<Uuid>) -> Vec<TicketEvent> {
+    d.items.iter().filter(|e| deferred.contains(&e.event_id)).cloned().collect()
+}
+
+/// Retries the `waiting` events of a delivery aside, without holding up
+/// the sink: the ticket they wait for usually comes in a delivery right
+/// behind it (batches are published concurrently). The rest of the
+/// delivery is written already, so only the waiting events are tried
+/// again: rewriting all of it every step cost a write of up to a whole
+/// prefetch window and counted its appeals' latency again each time. Only
+/// if some are still missing after [`DEFER_MAX`] is the delivery handed
+/// back; on the in-process bus that would fail the publisher's whole
+/// batch. What was written is absorbed when it comes again.
+fn defer(target: Arc<dyn Target>, d: Delivery<TicketEvent>, mut waiting: Vec<TicketEvent>) {
     tracing::debug!(
         sink = target.name(),
-        events = d.items.len(),
+        events = waiting.len(),
         "Events arrived before their ticket; trying them again shortly."
     );
     tokio::spawn(async move {
@@ -317,9 +326,10 @@ fn defer(target: Arc<dyn Target>, d: Delivery<TicketEvent>) {
         while waited < DEFER_MAX {
             tokio::time::sleep(DEFER_STEP).await;
             waited += DEFER_STEP;
-            if let Ok(later) = target.write(&d.items).await
-                && later.is_empty()
-            {
+            if let Ok(later) = target.write(&waiting).await {
+                waiting.retain(|e| later.contains(&e.event_id));
+            }
+            if waiting.is_empty() {
                 if let Err(e) = d.ack().await {
                     tracing::warn!(sink = target.name(), error = %e, "Ack failed; the events come again and are absorbed.");
                 }
@@ -328,7 +338,7 @@ fn defer(target: Arc<dyn Target>, d: Delivery<TicketEvent>) {
         }
         tracing::info!(
             sink = target.name(),
-            events = d.items.len(),
+            events = waiting.len(),
             "Events still wait for their ticket; handing them back."
         );
         let _ = d.nack(format!("{}: events arrived before their ticket", target.name())).await;
@@ -339,18 +349,19 @@ fn defer(target: Arc<dyn Target>, d: Delivery<TicketEvent>) {
 async fn isolate(target: &Arc<dyn Target>, d: Delivery<TicketEvent>) {
     let mut poison = Vec::new();
     let mut reason = String::new();
-    let mut deferred = false;
+    let mut deferred = HashSet::new();
     for item in &d.items {
         match target.write(std::slice::from_ref(item)).await {
-            Ok(later) => deferred |= !later.is_empty(),
+            Ok(later) => deferred.extend(later),
             Err(e) => {
                 reason = format!("{} rejected event {} ({}): {e}", target.name(), item.event_id, item.event_type.id());
                 poison.push(item.clone());
             }
         }
     }
-    if deferred && poison.is_empty() {
-        defer(target.clone(), d);
+    if !deferred.is_empty() && poison.is_empty() {
+        let waiting = waiting_in(&d, &deferred);
+        defer(target.clone(), d, waiting);
         return;
     }
     let result = if poison.is_empty() {
@@ -460,5 +471,87 @@ mod tests {
     async fn below_the_window_the_sink_waits_for_the_flush_timer() {
         assert_eq!(acked_within_a_minute(Some(4)).await, 0);
         assert_eq!(acked_within_a_minute(None).await, 0);
+    }
+
+    /// Defers one event (an edit whose ticket is not stored) for its first
+    /// `holds` writes and remembers what every write held.
+    struct Overtaken {
+        edit: Uuid,
+        holds: AtomicUsize,
+        writes: std::sync::Mutex<Vec<Vec<Uuid>>>,
+    }
+
+    #[async_trait]
+    impl Target for Overtaken {
+        fn name(&self) -> &'static str {
+            "overtaken"
+        }
+        async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
+            self.writes.lock().unwrap().push(events.iter().map(|e| e.event_id).collect());
+            let held = events.iter().any(|e| e.event_id == self.edit)
+                && self
+                    .holds
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            Ok(if held { vec![self.edit] } else { vec![] })
+        }
+        async fn ping(&self) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn event(source: &str, kind: EventType) -> TicketEvent {
+        use crate::ticket::{EventPayload, short_no, ticket_id};
+        use minqing_connectors::appeal::Channel;
+        let id = ticket_id(Channel::Grid, source);
+        let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
+        let p = EventPayload::DuplicateLinked {
+            duplicate_of: id,
+            original_no: short_no(&id),
+            reply: String::new(),
+        };
+        TicketEvent::new(id, Channel::Grid, kind, "", at, p)
+    }
+
+    /// Only the events that wait for their ticket are written again; the
+    /// rest of their delivery was stored by the first write (rewriting it
+    /// counted those appeals' latency once more per retry).
+    #[tokio::test(start_paused = true)]
+    async fn a_deferred_retry_writes_only_the_waiting_events() {
+        let items: Vec<TicketEvent> = ["g1", "g2", "g3"].iter().map(|s| event(s, EventType::Received)).collect();
+        let edit = event("g0", EventType::Updated);
+        let target = Arc::new(Overtaken {
+            edit: edit.event_id,
+            holds: AtomicUsize::new(2),
+            writes: Default::default(),
+        });
+        let acks = Arc::new(AtomicUsize::new(0));
+        let mut all = items.clone();
+        all.push(edit.clone());
+        let left = vec![Delivery::new(all, Box::new(Counted(acks.clone())))];
+        let batching = Batching {
+            max_rows: 1,
+            flush: Duration::ZERO,
+            max_attempts: 1,
+        };
+        let cancel = CancellationToken::new();
+        let sink = tokio::spawn(run_sink(
+            target.clone(),
+            Box::new(Queue { left, window: None }),
+            batching,
+            cancel.clone(),
+        ));
+        let _ = tokio::time::timeout(Duration::from_secs(60), async {
+            while acks.load(Ordering::SeqCst) < 1 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        cancel.cancel();
+        let _ = sink.await;
+        assert_eq!(acks.load(Ordering::SeqCst), 1, "acked once its edit was stored");
+        let writes = target.writes.lock().unwrap().clone();
+        let first: Vec<Uuid> = items.iter().chain([&edit]).map(|e| e.event_id).collect();
+        assert_eq!(writes, vec![first, vec![edit.event_id], vec![edit.event_id]]);
     }
 }
