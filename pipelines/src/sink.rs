@@ -379,6 +379,7 @@ async fn isolate(target: &Arc<dyn Target>, d: Delivery<TicketEvent>) {
 mod tests {
     use super::*;
     use crate::bus::{Acker, BusError};
+    use crate::ticket::sample_event;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Counts acks.
@@ -429,9 +430,34 @@ mod tests {
         }
     }
 
+    /// Runs a sink over `left` until `want` deliveries are acked or a
+    /// minute passes (of paused tokio time, so nothing here is timed for
+    /// real); returns how many were acked.
+    async fn acked_after(
+        target: Arc<dyn Target>,
+        left: Vec<Delivery<TicketEvent>>,
+        window: Option<usize>,
+        batching: Batching,
+        acks: &AtomicUsize,
+        want: usize,
+    ) -> usize {
+        let cancel = CancellationToken::new();
+        let sink = tokio::spawn(run_sink(target, Box::new(Queue { left, window }), batching, cancel.clone()));
+        let _ = tokio::time::timeout(Duration::from_secs(60), async {
+            while acks.load(Ordering::SeqCst) < want {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        // Read before stopping: a stopping sink writes what it holds.
+        let acked = acks.load(Ordering::SeqCst);
+        cancel.cancel();
+        let _ = sink.await;
+        acked
+    }
+
     /// Runs a sink with an hour-long flush timer over three one-message
-    /// deliveries; returns how many were acked within a minute (of paused
-    /// tokio time, so nothing here is timed for real).
+    /// deliveries; returns how many were acked within a minute.
     async fn acked_within_a_minute(window: Option<usize>) -> usize {
         let acks = Arc::new(AtomicUsize::new(0));
         let left = (0..3)
@@ -442,24 +468,7 @@ mod tests {
             flush: Duration::from_secs(3600),
             max_attempts: 1,
         };
-        let cancel = CancellationToken::new();
-        let sink = tokio::spawn(run_sink(
-            Arc::new(Nowhere),
-            Box::new(Queue { left, window }),
-            batching,
-            cancel.clone(),
-        ));
-        let _ = tokio::time::timeout(Duration::from_secs(60), async {
-            while acks.load(Ordering::SeqCst) < 3 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
-        // Read before stopping: a stopping sink writes what it holds.
-        let acked = acks.load(Ordering::SeqCst);
-        cancel.cancel();
-        let _ = sink.await;
-        acked
+        acked_after(Arc::new(Nowhere), left, window, batching, &acks, 3).await
     }
 
     #[tokio::test(start_paused = true)]
@@ -500,26 +509,13 @@ mod tests {
         }
     }
 
-    fn event(source: &str, kind: EventType) -> TicketEvent {
-        use crate::ticket::{EventPayload, short_no, ticket_id};
-        use minqing_connectors::appeal::Channel;
-        let id = ticket_id(Channel::Grid, source);
-        let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
-        let p = EventPayload::DuplicateLinked {
-            duplicate_of: id,
-            original_no: short_no(&id),
-            reply: String::new(),
-        };
-        TicketEvent::new(id, Channel::Grid, kind, "", at, p)
-    }
-
     /// Only the events that wait for their ticket are written again; the
     /// rest of their delivery was stored by the first write (rewriting it
     /// counted those appeals' latency once more per retry).
     #[tokio::test(start_paused = true)]
     async fn a_deferred_retry_writes_only_the_waiting_events() {
-        let items: Vec<TicketEvent> = ["g1", "g2", "g3"].iter().map(|s| event(s, EventType::Received)).collect();
-        let edit = event("g0", EventType::Updated);
+        let items: Vec<TicketEvent> = ["g1", "g2", "g3"].iter().map(|s| sample_event(s, EventType::Received)).collect();
+        let edit = sample_event("g0", EventType::Updated);
         let target = Arc::new(Overtaken {
             edit: edit.event_id,
             holds: AtomicUsize::new(2),
@@ -534,22 +530,8 @@ mod tests {
             flush: Duration::ZERO,
             max_attempts: 1,
         };
-        let cancel = CancellationToken::new();
-        let sink = tokio::spawn(run_sink(
-            target.clone(),
-            Box::new(Queue { left, window: None }),
-            batching,
-            cancel.clone(),
-        ));
-        let _ = tokio::time::timeout(Duration::from_secs(60), async {
-            while acks.load(Ordering::SeqCst) < 1 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
-        cancel.cancel();
-        let _ = sink.await;
-        assert_eq!(acks.load(Ordering::SeqCst), 1, "acked once its edit was stored");
+        let acked = acked_after(target.clone(), left, None, batching, &acks, 1).await;
+        assert_eq!(acked, 1, "acked once its edit was stored");
         let writes = target.writes.lock().unwrap().clone();
         let first: Vec<Uuid> = items.iter().chain([&edit]).map(|e| e.event_id).collect();
         assert_eq!(writes, vec![first, vec![edit.event_id], vec![edit.event_id]]);

@@ -231,15 +231,7 @@ mod tests {
     }
 
     fn event(t: crate::ticket::EventType) -> TicketEvent {
-        use crate::ticket::{EventPayload, short_no, ticket_id};
-        let id = ticket_id(Channel::Grid, "g1");
-        let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
-        let p = EventPayload::DuplicateLinked {
-            duplicate_of: id,
-            original_no: short_no(&id),
-            reply: String::new(),
-        };
-        TicketEvent::new(id, Channel::Grid, t, "", at, p)
+        crate::ticket::sample_event("g1", t)
     }
 
     #[tokio::test]

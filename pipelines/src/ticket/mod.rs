@@ -449,6 +449,20 @@ pub fn split_deferred<'a>(events: &'a [TicketEvent], missing: &std::collections:
     (ready, deferred)
 }
 
+/// A small event of grid record `source` for tests (a duplicate link, the
+/// cheapest payload to build).
+#[cfg(test)]
+pub(crate) fn sample_event(source: &str, kind: EventType) -> TicketEvent {
+    let id = ticket_id(Channel::Grid, source);
+    let at = DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
+    let p = EventPayload::DuplicateLinked {
+        duplicate_of: id,
+        original_no: short_no(&id),
+        reply: String::new(),
+    };
+    TicketEvent::new(id, Channel::Grid, kind, "", at, p)
+}
+
 /// A ticket for tests: a night-time 12345 call with contact details.
 #[cfg(test)]
 pub(crate) fn sample() -> Ticket {
