@@ -291,21 +291,41 @@ async fn insert_tickets(tx: &mut sqlx::Transaction<'_, Postgres>, tickets: &[&Ti
     Ok(())
 }
 
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&TicketEvent]) -> Result<u64, StoreError> {
-    let mut ids = Vec::with_capacity(events.len());
-    let mut tickets = Vec::with_capacity(events.len());
-    let mut types = Vec::with_capacity(events.len());
-    let mut at = Vec::with_capacity(events.len());
-    let mut versions = Vec::with_capacity(events.len());
-    let mut payloads = Vec::with_capacity(events.len());
-    for e in events {
-        ids.push(e.event_id);
-        tickets.push(e.ticket_id);
-        types.push(e.event_type.id().to_owned());
-        at.push(e.occurred_at.with_timezone(&Utc));
-        versions.push(e.schema_version as i32);
-        payloads.push(stored_payload(e));
+/// Column arrays of an event batch, for `UNNEST`.
+struct EventColumns {
+    ids: Vec<Uuid>,
+    tickets: Vec<Uuid>,
+    types: Vec<String>,
+    at: Vec<DateTime<Utc>>,
+    versions: Vec<i32>,
+    payloads: Vec<String>,
+}
+
+impl EventColumns {
+    fn of<'a>(events: impl ExactSizeIterator<Item = &'a TicketEvent>) -> EventColumns {
+        let n = events.len();
+        let mut c = EventColumns {
+            ids: Vec::with_capacity(n),
+            tickets: Vec::with_capacity(n),
+            types: Vec::with_capacity(n),
+            at: Vec::with_capacity(n),
+            versions: Vec::with_capacity(n),
+            payloads: Vec::with_capacity(n),
+        };
+        for e in events {
+            c.ids.push(e.event_id);
+            c.tickets.push(e.ticket_id);
+            c.types.push(e.event_type.id().to_owned());
+            c.at.push(e.occurred_at.with_timezone(&Utc));
+            c.versions.push(e.schema_version as i32);
+            c.payloads.push(stored_payload(e));
+        }
+        c
     }
+}
+
+async fn insert_events(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&TicketEvent]) -> Result<u64, StoreError> {
+    let c = EventColumns::of(events.iter().copied());
     let r = sqlx::query(
         "INSERT INTO ticket_events (event_id, ticket_id, event_type, occurred_at, schema_version, payload, recorded_at) \
          SELECT event_id, ticket_id, event_type, occurred_at, schema_version, payload::jsonb, $7 \
@@ -313,12 +333,12 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&Tick
          AS u (event_id, ticket_id, event_type, occurred_at, schema_version, payload) \
          ON CONFLICT (event_id) DO NOTHING",
     )
-    .bind(ids)
-    .bind(tickets)
-    .bind(types)
-    .bind(at)
-    .bind(versions)
-    .bind(payloads)
+    .bind(c.ids)
+    .bind(c.tickets)
+    .bind(c.types)
+    .bind(c.at)
+    .bind(c.versions)
+    .bind(c.payloads)
     .bind(now())
     .execute(&mut **tx)
     .await?;
@@ -778,45 +798,70 @@ impl WorkflowStore for PgStore {
         body.as_deref().map(parse_order).transpose()
     }
 
+    /// One statement, so one round trip: an action used to take seven (begin,
+    /// lock, key, events, order, key, commit), which on a busy two-core
+    /// machine cost more in wake-ups than in work. The order's row lock still
+    /// serializes actions on one order: `go` is empty unless the version read
+    /// under the lock is the one the action was decided on and the key is
+    /// new, and every write waits on `go`. A key from an earlier commit on
+    /// this order is visible here, as that commit changed the version the
+    /// caller read afterwards.
     async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let id = c.order.ticket_id;
-        // The order's row lock serializes actions on one order.
-        let version: Option<i32> = sqlx::query_scalar("SELECT version FROM work_orders WHERE ticket_id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some((key, _, _)) = &c.key
-            && let Some((status, response)) =
-                sqlx::query_as::<_, (i32, String)>("SELECT status, response FROM idempotency_keys WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?
-        {
-            return Ok(Committed::Replayed {
+        let e = EventColumns::of(c.events.iter());
+        let o = OrderRow::of(&c.order);
+        let (key, status, response) = match &c.key {
+            Some((k, s, r)) => (Some(k.as_str()), Some(i32::from(*s)), Some(r.as_str())),
+            None => (None, None, None),
+        };
+        let (version, prior_status, prior_response): (Option<i32>, Option<i32>, Option<String>) = sqlx::query_as(
+            "WITH cur AS (SELECT version FROM work_orders WHERE ticket_id = $1 FOR UPDATE), \
+             prior AS (SELECT status, response FROM idempotency_keys WHERE key = $3::text), \
+             go AS (SELECT 1 FROM cur WHERE cur.version = $2 AND NOT EXISTS (SELECT 1 FROM prior)), \
+             ev AS (INSERT INTO ticket_events (event_id, ticket_id, event_type, occurred_at, schema_version, payload, recorded_at) \
+               SELECT event_id, ticket_id, event_type, occurred_at, schema_version, payload::jsonb, $12 \
+               FROM UNNEST($6::uuid[], $7::uuid[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[]) \
+               AS u (event_id, ticket_id, event_type, occurred_at, schema_version, payload) \
+               WHERE EXISTS (SELECT 1 FROM go) ON CONFLICT (event_id) DO NOTHING), \
+             ord AS (UPDATE work_orders SET state = $13, unit = $14, sign_due = $15, reply_due = $16, due = $17, \
+               open_due = $18, provisional = $19, version = $20, body = $21::jsonb, updated_at = $12 \
+               WHERE ticket_id = $1 AND EXISTS (SELECT 1 FROM go)), \
+             k AS (INSERT INTO idempotency_keys (key, ticket_id, status, response) \
+               SELECT $3::text, $1, $4::int4, $5::text WHERE $3::text IS NOT NULL AND EXISTS (SELECT 1 FROM go)) \
+             SELECT (SELECT version FROM cur), (SELECT status FROM prior), (SELECT response FROM prior)",
+        )
+        .bind(c.order.ticket_id)
+        .bind(c.expected_version as i32)
+        .bind(key)
+        .bind(status)
+        .bind(response)
+        .bind(e.ids)
+        .bind(e.tickets)
+        .bind(e.types)
+        .bind(e.at)
+        .bind(e.versions)
+        .bind(e.payloads)
+        .bind(now())
+        .bind(o.state)
+        .bind(o.unit)
+        .bind(o.sign_due)
+        .bind(o.reply_due)
+        .bind(o.due)
+        .bind(o.open_due)
+        .bind(o.provisional)
+        .bind(o.version as i32)
+        .bind(o.body)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(match (prior_status, prior_response) {
+            (Some(status), Some(response)) => Committed::Replayed {
                 status: status as u16,
                 response,
-            });
-        }
-        if version != Some(c.expected_version as i32) {
-            return Ok(Committed::Stale {
+            },
+            _ if version != Some(c.expected_version as i32) => Committed::Stale {
                 version: version.unwrap_or(0) as u32,
-            });
-        }
-        let events: Vec<&TicketEvent> = c.events.iter().collect();
-        insert_events(&mut tx, &events).await?;
-        upsert_orders(&mut tx, &[&c.order]).await?;
-        if let Some((key, status, response)) = &c.key {
-            sqlx::query("INSERT INTO idempotency_keys (key, ticket_id, status, response) VALUES ($1, $2, $3, $4)")
-                .bind(key)
-                .bind(id)
-                .bind(i32::from(*status))
-                .bind(response)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(Committed::Done)
+            },
+            _ => Committed::Done,
+        })
     }
 
     /// One transaction for the page: rows locked, versions compared, the
