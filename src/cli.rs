@@ -44,6 +44,11 @@ pub enum Command {
         /// Give up waiting after this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout_secs: u64,
+        /// Play the simulators' week of appeals at this many appeals per
+        /// second instead of all at once, to read ingest latency at a steady
+        /// load (default: all at once, the throughput benchmark).
+        #[arg(long, value_name = "APPEALS_PER_SEC")]
+        rate: Option<f64>,
     },
     /// Load the configuration and explain every error with its key's path.
     CheckConfig,

@@ -6,7 +6,8 @@ use crate::config::Settings;
 use crate::runtime::{Runtime, StartOptions};
 use crate::sims::{FaultSummary, Fleet};
 use anyhow::Result;
-use chrono::{DateTime, Duration as ChronoDuration};
+use chrono::{DateTime, Duration as ChronoDuration, FixedOffset};
+use minqing_connectors::clock::{self, Warp};
 use minqing_connectors::sim::{ExpectedTriage, Scenario, SimSettings};
 use minqing_connectors::timefmt::format_local;
 use minqing_connectors::{Channel, hotline12345, supervision};
@@ -29,6 +30,9 @@ pub struct DemoArgs {
     pub timeout: Duration,
     /// Print progress to stderr while running.
     pub progress: bool,
+    /// Appeals per second to play the scenario at; `None` delivers its whole
+    /// week at once, as a backlog (the throughput benchmark).
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -100,6 +104,10 @@ pub struct Report {
     pub stores: Landed,
     /// From accepting an appeal to committing its ticket, per store.
     pub latency: LatencyReport,
+    /// The pace asked for with `--rate`, appeals/s; absent when the
+    /// scenario was delivered at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
     pub backends: Backends,
     pub data_dir: PathBuf,
 }
@@ -144,6 +152,31 @@ async fn landed(store: &dyn WorkflowStore, warehouse: &dyn Warehouse) -> Result<
 /// The receive times of the demo's appeals: a fixed week, so that a second
 /// run on the same data directory replays exactly the same records.
 pub const DEMO_START: &str = "2026-06-01T08:00:00+08:00";
+
+/// The clock warp that plays `s` at about `rate` appeals a second: scenario
+/// time from a second before its first delivery, at the speed that spreads
+/// its deliveries (received times are uniform over the week) across
+/// `generated / rate` real seconds. Returns the start and the speed.
+pub fn pace(s: &Scenario, rate: f64, timeout: Duration) -> Result<(DateTime<FixedOffset>, f64)> {
+    if !(rate.is_finite() && rate > 0.0) {
+        anyhow::bail!("--rate {rate}: give the appeals per second as a number above 0, e.g. --rate 2000");
+    }
+    let first = s.feeds.values().filter_map(|f| f.first().map(|e| e.delivered_at)).min();
+    let (Some(first), Some(last)) = (first, s.last_delivery()) else {
+        anyhow::bail!("--rate: the scenario has no appeals to pace; give --appeals above 0");
+    };
+    let generated: u64 = s.expected.values().map(|e| e.generated).sum();
+    let seconds = generated as f64 / rate;
+    if seconds > timeout.as_secs_f64() {
+        anyhow::bail!(
+            "at --rate {rate} the {generated} appeals take {seconds:.0} s to arrive, longer than --timeout-secs {}; raise the timeout or the rate",
+            timeout.as_secs()
+        );
+    }
+    let start = first - ChronoDuration::seconds(1);
+    let span = (last - start).num_milliseconds() as f64 / 1000.0;
+    Ok((start, span / seconds))
+}
 
 pub fn scenario(appeals: usize, seed: u64) -> Scenario {
     Scenario::generate(SimSettings {
@@ -192,6 +225,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let planning = Instant::now();
     let scenario = scenario(args.appeals, args.seed);
     let planning = planning.elapsed();
+    let pace = args.rate.map(|r| pace(&scenario, r, args.timeout)).transpose()?;
     let expected_by_channel = scenario.expected.clone();
     let rule = &settings.neardup.escalation;
     let (expected_clusters, expected_escalations) = if settings.neardup.enabled {
@@ -220,6 +254,9 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         (store.forward_counts().await?, cluster_counts(store.as_ref()).await?)
     };
     let started = Instant::now();
+    if let Some((start, speed)) = pace {
+        clock::warp(Warp::new(start, speed, started)).map_err(anyhow::Error::msg)?;
+    }
     let runtime = Runtime::start(
         &settings,
         StartOptions {
@@ -403,6 +440,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         wechat_replies_bad: wx_bad,
         stores,
         latency,
+        rate: args.rate,
         backends: Backends {
             bus: format!("{:?}", settings.bus.backend).to_lowercase(),
             workflow_store: format!("{:?}", settings.store.backend).to_lowercase(),
@@ -487,6 +525,9 @@ impl Report {
                 "ingest-to-{store} latency: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} appeals\n",
                 l.p50_ms, l.p99_ms, l.max_ms, l.count
             ));
+        }
+        if let Some(r) = self.rate {
+            out.push_str(&format!("paced: the simulators' week of appeals played at {r} appeals/s\n"));
         }
         out.push_str(&format!(
             "elapsed {:.2} s, {:.0} appeals/s (after {:.2} s planning the simulators' appeals); data in {}\n",

@@ -97,6 +97,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             no_faults,
             no_units,
             timeout_secs,
+            rate,
         } => {
             telemetry::init("warn");
             let args = demo::DemoArgs {
@@ -107,6 +108,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 units: !no_units,
                 timeout: Duration::from_secs(timeout_secs),
                 progress: !json,
+                rate,
             };
             let report = demo::run(settings, args).await?;
             if json {

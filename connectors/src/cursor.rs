@@ -3,7 +3,7 @@
 
 use crate::appeal::Channel;
 use crate::error::ConnectorError;
-use crate::timefmt::{parse_local, shanghai};
+use crate::timefmt::parse_local;
 use chrono::{DateTime, Duration, FixedOffset};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,8 +21,9 @@ pub fn encode<T: Serialize>(cursor: &T) -> String {
     serde_json::to_string(cursor).expect("cursors are plain structs")
 }
 
+/// Now, as the upstream sees it (see [`crate::clock`]).
 pub fn now() -> DateTime<FixedOffset> {
-    chrono::Utc::now().with_timezone(&shanghai())
+    crate::clock::now()
 }
 
 /// Where reading starts without a checkpoint: `start_from` (a local time in

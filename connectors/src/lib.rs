@@ -16,6 +16,8 @@
 //!   `police110`, `tax12366`, `grid`. Each holds its wire types, its client or
 //!   webhook handler, its mapping, and (feature `sim`) a simulator of the
 //!   upstream server that speaks the same contract over real HTTP.
+//! - [`clock`]: "now" for connectors and simulators; real time except in a
+//!   paced demo.
 //! - [`timeserde`]: timestamps and dates in serde as chrono writes them, on a
 //!   fast path (every event carries several).
 //! - [`huangshi`]: the outbound channel to the Huangshi 12345 hotline, and
@@ -24,6 +26,7 @@
 //!   the simulators serve from.
 
 pub mod appeal;
+pub mod clock;
 pub mod cursor;
 pub mod error;
 pub mod http;

@@ -107,6 +107,41 @@ fn the_demo_command_prints_json_with_every_channel() {
     assert!(out.ends_with("0 orders\n"), "{out}");
 }
 
+/// `--rate` plays the week of appeals at a steady pace: the last ones are
+/// delivered only after `appeals / rate` seconds, and nothing is lost or
+/// doubled on the way.
+#[test]
+fn a_paced_demo_delivers_at_its_rate_and_accounts_for_every_appeal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, err) = minqing(
+        &["demo", "--appeals", "600", "--rate", "200", "--json", "--no-units", "--data-dir", d],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rate"], 200.0);
+    assert_eq!(v["totals"]["generated"], 600);
+    assert_eq!(v["totals"]["missing"], 0, "{out}");
+    for k in ["replays", "duplicates", "quarantined"] {
+        assert_eq!(v["totals"][k], v["expected"][k], "{k}: {out}");
+    }
+    assert_eq!(v["stores"]["warehouse_tickets"], v["totals"]["tickets"], "{out}");
+    assert_eq!(v["latency"]["warehouse"]["count"], v["latency"]["workflow"]["count"]);
+    // 600 appeals at 200/s: the last deliveries fall due three seconds in.
+    assert!(v["elapsed_ms"].as_u64().unwrap() >= 2_900, "{out}");
+
+    let (code, _, err) = minqing(&["demo", "--appeals", "600", "--rate", "0", "--data-dir", d], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--rate 0") && err.contains("above 0"), "{err}");
+    let (code, _, err) = minqing(
+        &["demo", "--appeals", "600", "--rate", "1", "--timeout-secs", "60", "--data-dir", d],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("600 s") && err.contains("--timeout-secs 60"), "{err}");
+}
+
 #[test]
 fn classifier_train_eval_cv_and_bench_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();

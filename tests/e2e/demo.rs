@@ -12,6 +12,7 @@ fn args(dir: &std::path::Path) -> DemoArgs {
         units: true,
         timeout: Duration::from_secs(180),
         progress: false,
+        rate: None,
     }
 }
 

@@ -81,6 +81,7 @@ fn args(dir: &Path, appeals: usize) -> DemoArgs {
         units: true,
         timeout: Duration::from_secs(240),
         progress: false,
+        rate: None,
     }
 }
 

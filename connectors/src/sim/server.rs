@@ -33,8 +33,9 @@ pub async fn serve(router: Router, addr: SocketAddr, cancel: CancellationToken) 
     Ok(Running { addr, handle })
 }
 
-/// The simulators' clock: real time, shifted so a scenario can be replayed
-/// "now" (live mode) or entirely in the past (demo backlog).
+/// The simulators' clock: real time, in which a demo's week of appeals lies
+/// entirely in the past (a backlog), or the paced demo's scenario time (see
+/// [`crate::clock`]).
 pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::Utc::now().with_timezone(&crate::timefmt::shanghai())
+    crate::clock::now()
 }
