@@ -41,7 +41,8 @@ pub enum Command {
         /// (what the ingest benchmark measures).
         #[arg(long)]
         no_units: bool,
-        /// Give up waiting after this many seconds.
+        /// Give up waiting after this many seconds (counted from the last
+        /// paced delivery with --rate).
         #[arg(long, default_value_t = 600)]
         timeout_secs: u64,
         /// Play the simulators' week of appeals at this many appeals per
