@@ -158,9 +158,7 @@ pub const DEMO_START: &str = "2026-06-01T08:00:00+08:00";
 /// its deliveries (received times are uniform over the week) across
 /// `generated / rate` real seconds. Returns the start and the speed.
 pub fn pace(s: &Scenario, rate: f64) -> Result<(DateTime<FixedOffset>, f64)> {
-    if !(rate.is_finite() && rate > 0.0) {
-        anyhow::bail!("--rate {rate}: give the appeals per second as a number above 0, e.g. --rate 2000");
-    }
+    check_rate(rate)?;
     let first = s.feeds.values().filter_map(|f| f.first().map(|e| e.delivered_at)).min();
     let (Some(first), Some(last)) = (first, s.last_delivery()) else {
         anyhow::bail!("--rate: the scenario has no appeals to pace; give --appeals above 0");
@@ -169,6 +167,13 @@ pub fn pace(s: &Scenario, rate: f64) -> Result<(DateTime<FixedOffset>, f64)> {
     let start = first - ChronoDuration::seconds(1);
     let span = (last - start).num_milliseconds() as f64 / 1000.0;
     Ok((start, span * rate / generated as f64))
+}
+
+fn check_rate(rate: f64) -> Result<()> {
+    if !(rate.is_finite() && rate > 0.0) {
+        anyhow::bail!("--rate {rate}: give the appeals per second as a number above 0, e.g. --rate 2000");
+    }
+    Ok(())
 }
 
 pub fn scenario(appeals: usize, seed: u64) -> Scenario {
@@ -215,6 +220,8 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     if args.progress {
         eprintln!("planning {} appeals…", args.appeals);
     }
+    // Before planning, which takes seconds for a large run.
+    args.rate.map(check_rate).transpose()?;
     let planning = Instant::now();
     let scenario = scenario(args.appeals, args.seed);
     let planning = planning.elapsed();
