@@ -206,6 +206,10 @@ pub fn explain(err: figment::Error) -> String {
                     path = with_field(&e.path, field);
                     format!("unknown key; expected one of: {}", expected.join(", "))
                 }
+                // figment's own text wraps the list in backticks twice.
+                figment::error::Kind::UnknownVariant(found, expected) => {
+                    format!("unknown value `{found}`; expected one of: {}", expected.join(", "))
+                }
                 figment::error::Kind::MissingField(field) => {
                     path = with_field(&e.path, field);
                     "missing key".to_owned()
@@ -457,6 +461,20 @@ mod tests {
             jail.set_env("MINQING__CONNECTORS__SUPERVISION__SCHEDULE", "every minute");
             let err = load(None).unwrap_err().to_string();
             assert!(err.contains("`connectors.supervision.schedule`"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_choice_lists_the_choices() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MINQING__STORE__BACKEND", "mysql");
+            let err = load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("`store.backend`: unknown value `mysql`; expected one of: sqlite, postgres"),
+                "{err}"
+            );
+            assert!(err.contains("MINQING__STORE__BACKEND"), "{err}");
             Ok(())
         });
     }
