@@ -317,6 +317,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// `minqing run`: until SIGINT or SIGTERM.
 async fn run(mut settings: config::Settings) -> Result<()> {
+    let stop = shutdown_signal();
     let fleet = if settings.simulators.enabled {
         let sim = &settings.simulators;
         let scenario = minqing_connectors::sim::Scenario::generate(minqing_connectors::sim::SimSettings {
@@ -349,7 +350,7 @@ async fn run(mut settings: config::Settings) -> Result<()> {
     if let Some(f) = &fleet {
         f.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
     }
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("Shutting down.");
     if let Some(f) = fleet {
         f.stop().await;
@@ -358,23 +359,30 @@ async fn run(mut settings: config::Settings) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not
+/// when it is first awaited: until then either signal ends the process at
+/// once, and start-up (migrations, the first polls) takes a while.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)));
+        async move {
+            match handlers {
+                Ok((mut term, mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

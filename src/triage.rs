@@ -85,11 +85,13 @@ pub fn reload(live: &Live, s: &Settings) -> Result<()> {
 /// Reloads the rules on every SIGHUP until the process ends.
 #[cfg(unix)]
 pub fn reload_on_sighup(live: Live, settings: Settings) {
+    // Registered here, not in the task: until it is, SIGHUP's default action
+    // ends the process, and the task may first run after "Listening.".
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("Cannot listen for SIGHUP; triage rules reload only on restart.");
+        return;
+    };
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-            tracing::warn!("Cannot listen for SIGHUP; triage rules reload only on restart.");
-            return;
-        };
         while hup.recv().await.is_some() {
             match reload(&live, &settings) {
                 Ok(()) => tracing::info!("Triage rules reloaded."),

@@ -79,11 +79,61 @@ async fn a_killed_gateway_restarts_without_losing_or_doubling_a_ticket() {
     assert_eq!(dups, expected.values().map(|e| e.duplicates).sum::<u64>(), "duplicates");
 }
 
+/// `minqing run` on a config file, its log read line by line.
+struct Logged {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Logged {
+    fn start(config: &std::path::Path) -> Logged {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_minqing"))
+            .args(["--config", config.to_str().unwrap(), "run"])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the minqing binary starts");
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Logged { child, lines }
+    }
+
+    /// The first line from now on that holds `needle`.
+    #[track_caller]
+    fn wait_for(&self, needle: &str) -> String {
+        use std::sync::mpsc::RecvTimeoutError;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => panic!("the gateway exited before logging {needle:?}"),
+            }
+        }
+        panic!("no log line with {needle:?} in 60 s");
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+}
+
 /// SIGHUP re-reads the triage rules; a broken file is refused with an error
 /// in the log and the rules in force stay.
 #[test]
 fn sighup_reloads_the_triage_rules_and_a_bad_file_keeps_the_old_ones() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("triage.toml");
     let good = include_str!("../../config/triage.toml");
@@ -99,45 +149,46 @@ fn sighup_reloads_the_triage_rules_and_a_bad_file_keeps_the_old_ones() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minqing"))
-        .args(["--config", config.to_str().unwrap(), "run"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the minqing binary starts");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let wait_for = |needle: &str| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-                && line.contains(needle)
-            {
-                return line;
-            }
-        }
-        panic!("no log line with {needle:?}");
-    };
-    wait_for("Listening.");
-    let hup = |pid: u32| {
-        let ok = Command::new("kill").args(["-HUP", &pid.to_string()]).status().unwrap().success();
-        assert!(ok, "kill -HUP");
-    };
+    let mut gw = Logged::start(&config);
+    gw.wait_for("Listening.");
     std::fs::write(&rules, good.replace("forward_window_chars = 12", "forward_window_chars = 20")).unwrap();
-    hup(child.id());
-    wait_for("Triage rules reloaded.");
+    gw.signal("HUP");
+    gw.wait_for("Triage rules reloaded.");
     std::fs::write(&rules, good.replace("id = \"express\"", "id = \"bank\"")).unwrap();
-    hup(child.id());
-    let line = wait_for("NOT reloaded");
+    gw.signal("HUP");
+    let line = gw.wait_for("NOT reloaded");
     assert!(line.contains("id `bank` is used twice"), "{line}");
     // Still running on the previous rules.
-    assert!(child.try_wait().unwrap().is_none(), "the gateway died on a bad reload");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    assert!(gw.child.try_wait().unwrap().is_none(), "the gateway died on a bad reload");
+    gw.child.kill().unwrap();
+    gw.child.wait().unwrap();
+}
+
+/// SIGTERM and SIGINT shut the gateway down gracefully and with status 0,
+/// even when SIGTERM comes while it is still starting: its handler is in
+/// place before start-up begins.
+#[test]
+fn sigterm_in_start_up_and_sigint_later_both_shut_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("stop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            // A small simulated day: a test build plans the default one slowly.
+            "data_dir = {:?}\n[server]\nlisten = \"127.0.0.1:{port}\"\n[forwarder]\nenabled = false\n\
+             [simulators]\nappeals_per_hour = 50\nhours = 2\n",
+            dir.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    // The simulators' line is the first `run` logs, before the stores open.
+    for (when, signal) in [("Built-in simulators on", "TERM"), ("Listening.", "INT")] {
+        let mut gw = Logged::start(&config);
+        gw.wait_for(when);
+        gw.signal(signal);
+        gw.wait_for("Shutting down.");
+        let status = gw.child.wait().unwrap();
+        assert!(status.success(), "SIG{signal} after {when:?}: {status}");
+    }
 }
