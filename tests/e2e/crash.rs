@@ -79,7 +79,8 @@ async fn a_killed_gateway_restarts_without_losing_or_doubling_a_ticket() {
     assert_eq!(dups, expected.values().map(|e| e.duplicates).sum::<u64>(), "duplicates");
 }
 
-/// `minqing run` on a config file, its log read line by line.
+/// `minqing run` on a config file, its log read line by line. Dropped, it
+/// kills the gateway, so a failed assertion leaves no process holding a port.
 struct Logged {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
@@ -130,6 +131,13 @@ impl Logged {
     }
 }
 
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// SIGHUP re-reads the triage rules; a broken file is refused with an error
 /// in the log and the rules in force stay.
 #[test]
@@ -160,8 +168,6 @@ fn sighup_reloads_the_triage_rules_and_a_bad_file_keeps_the_old_ones() {
     assert!(line.contains("id `bank` is used twice"), "{line}");
     // Still running on the previous rules.
     assert!(gw.child.try_wait().unwrap().is_none(), "the gateway died on a bad reload");
-    gw.child.kill().unwrap();
-    gw.child.wait().unwrap();
 }
 
 /// SIGTERM and SIGINT shut the gateway down gracefully and with status 0,
