@@ -34,6 +34,9 @@ pub struct Settings {
     pub bus: BusSettings,
     pub warehouse: WarehouseSettings,
     pub pipeline: normalize::Settings,
+    /// What is masked in text that leaves the workflow store.
+    #[serde(default)]
+    pub privacy: minqing_pipelines::privacy::PrivacySettings,
     /// Gazetteer file; empty uses the built-in `config/gazetteer.toml`.
     pub gazetteer: Option<PathBuf>,
     pub http: RetryPolicy,
@@ -174,6 +177,13 @@ pub struct Connectors {
     pub police_110: police110::Config,
     pub tax_12366: tax12366::Config,
     pub grid: grid::Config,
+}
+
+/// The embedded default alone, without files or environment: what shipped.
+pub fn embedded_default() -> Settings {
+    Figment::from(Toml::string(DEFAULT_TOML))
+        .extract()
+        .expect("config/default.toml is valid (tested)")
 }
 
 /// Builds the layered figment.
@@ -327,8 +337,11 @@ pub fn validate(s: &Settings) -> Vec<String> {
     if s.pipeline.max_content_chars == 0 || s.pipeline.max_content_bytes == 0 {
         p.push("`pipeline.max_content_chars` and `pipeline.max_content_bytes` must be positive".into());
     }
-    if s.pipeline.citizen_key_secret.len() < 8 {
-        p.push("`pipeline.citizen_key_secret`: use at least 8 characters".into());
+    let id = &s.pipeline.citizen_key_id;
+    if id.is_empty() || id.len() > 16 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        p.push(format!(
+            "`pipeline.citizen_key_id`: `{id}` must be 1 to 16 letters or digits, e.g. k2"
+        ));
     }
     if s.bus.max_batch == 0 || s.bus.max_in_flight == 0 || s.bus.pages_in_flight == 0 {
         p.push("`bus.max_batch`, `bus.max_in_flight` and `bus.pages_in_flight`: must be at least 1".into());

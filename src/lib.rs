@@ -30,6 +30,7 @@ pub mod forward;
 pub mod quarantine;
 pub mod runtime;
 pub mod scheduler;
+pub mod secrets;
 pub mod sims;
 pub mod sweeper;
 pub mod telemetry;

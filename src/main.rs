@@ -10,6 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::Result;
 use clap::Parser;
 use minqing::cli::{BenchCommand, Cli, Command, DedupAction, QuarantineAction};
+use minqing::secrets::{self, Gate};
 use minqing::{classifier, config, dedup, demo, quarantine, runtime, sims, telemetry};
 use minqing_connectors::Channel;
 use minqing_pipelines::store::QuarantineQuery;
@@ -35,15 +36,7 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Command::CheckConfig = cli.command {
         return Ok(match config::load(cli.config.as_deref()) {
-            Ok(s) => {
-                println!(
-                    "configuration ok: store {:?}, bus {:?}, data in {}",
-                    s.store.backend,
-                    s.bus.backend,
-                    s.data_dir.display()
-                );
-                ExitCode::SUCCESS
-            }
+            Ok(s) => check_secrets(&s),
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(2)
@@ -84,6 +77,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let settings = config::load(cli.config.as_deref())?;
+    match &cli.command {
+        Command::Demo { .. } => secrets::gate(&settings, Gate::Demo)?,
+        Command::Run | Command::Quarantine { .. } | Command::Forward { .. } | Command::Tickets { .. } => {
+            secrets::gate(&settings, Gate::Serve)?
+        }
+        _ => {}
+    }
     match cli.command {
         Command::Run => {
             telemetry::init(&settings.log.filter);
@@ -384,5 +384,35 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(not(unix))]
     async {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `check-config` on a configuration that loaded: shipped or weak secrets
+/// are errors unless only the built-in simulators are involved.
+fn check_secrets(s: &config::Settings) -> ExitCode {
+    let found = secrets::findings(s);
+    let summary = format!(
+        "store {:?}, bus {:?}, data in {}",
+        s.store.backend,
+        s.bus.backend,
+        s.data_dir.display()
+    );
+    if found.is_empty() {
+        println!("configuration ok: {summary}");
+        return ExitCode::SUCCESS;
+    }
+    let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+    if secrets::simulators_only(s) {
+        for l in &lines {
+            eprintln!("warning: {l}");
+        }
+        println!("configuration ok for the built-in simulators only: {summary}");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "invalid configuration: shipped or weak secrets would run against real upstreams:\n  {}",
+            lines.join("\n  ")
+        );
+        ExitCode::from(2)
     }
 }

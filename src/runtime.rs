@@ -125,6 +125,7 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
 
 /// Connects the configured bus; on RabbitMQ this declares the topology.
 pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn Bus>> {
+    let masker = minqing_pipelines::privacy::Masker::new(&settings.privacy);
     Ok(match settings.bus.backend {
         BusBackend::Memory => {
             // An in-process queue nobody consumes would hold every publish.
@@ -132,12 +133,13 @@ pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn Bus>> {
             if settings.forwarder.enabled {
                 queues.push(EventQueue::Forward);
             }
-            Arc::new(MemoryBus::new(&queues, settings.bus.max_batch))
+            Arc::new(MemoryBus::new(&queues, settings.bus.max_batch).with_masker(masker))
         }
         BusBackend::Rabbitmq => Arc::new(
             RabbitBus::connect(&settings.bus.rabbitmq, settings.bus.max_batch)
                 .await
-                .context("connecting to RabbitMQ (bus.rabbitmq.url)")?,
+                .context("connecting to RabbitMQ (bus.rabbitmq.url)")?
+                .with_masker(masker),
         ),
     })
 }
@@ -326,11 +328,7 @@ impl Runtime {
             },
         );
         if c.grid.enabled {
-            router = router.merge(grid::router(Arc::new(grid::Webhook {
-                cfg: c.grid.clone(),
-                sink: sink.clone(),
-                stats: grid_stats,
-            })));
+            router = router.merge(grid::router(Arc::new(grid::Webhook::new(c.grid.clone(), sink.clone(), grid_stats))));
         }
         let channels = Arc::new(channels);
         let sweep_stats = Arc::new(crate::sweeper::SweepStats::default());

@@ -29,6 +29,7 @@ pub mod appeal;
 pub mod clock;
 pub mod cursor;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod pull;
 pub mod sign;

@@ -233,6 +233,7 @@ mod tests {
             location: None,
             coordinates: None,
             citizen_key: citizen.map(str::to_owned),
+            citizen_key_id: None,
             contact_name: None,
             contact_phone: None,
             phone_masked: None,

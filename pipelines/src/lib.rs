@@ -33,6 +33,7 @@ pub mod intake;
 pub mod latency;
 pub mod neardup;
 pub mod normalize;
+pub mod privacy;
 pub mod sink;
 pub mod store;
 pub mod ticket;

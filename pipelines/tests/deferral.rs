@@ -29,6 +29,7 @@ fn ticket() -> Ticket {
         location: None,
         coordinates: None,
         citizen_key: None,
+        citizen_key_id: None,
         contact_name: None,
         contact_phone: None,
         phone_masked: None,

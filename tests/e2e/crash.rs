@@ -92,6 +92,7 @@ impl Logged {
         let mut child = Command::new(env!("CARGO_BIN_EXE_minqing"))
             .args(["--config", config.to_str().unwrap(), "run"])
             .env("RUST_LOG", "info")
+            .envs(crate::helpers::own_secret_env())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -9,13 +9,54 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
-/// The embedded default, with its data in `dir`, any free port, no simulators.
+/// The embedded default, with its data in `dir`, any free port, no
+/// simulators, and secrets of its own (the shipped ones run only the
+/// built-in simulators).
 pub fn settings(dir: &Path) -> Settings {
     let mut s = config::load(None).expect("the embedded default loads");
     s.data_dir = dir.to_path_buf();
     s.server.listen = "127.0.0.1:0".into();
     s.simulators.enabled = false;
+    let c = &mut s.connectors;
+    for (key, value) in OWN_SECRETS {
+        match *key {
+            "PIPELINE__CITIZEN_KEY_SECRET" => s.pipeline.citizen_key_secret = value.to_string(),
+            "CONNECTORS__HOTLINE_12345__APP_SECRET" => c.hotline_12345.app_secret = value.to_string(),
+            "CONNECTORS__SUPERVISION__TOKEN" => c.supervision.token = value.to_string(),
+            "CONNECTORS__YUNSHANG_APP__CLIENT_SECRET" => c.yunshang_app.client_secret = value.to_string(),
+            "CONNECTORS__POLICE_110__TOKEN" => c.police_110.token = value.to_string(),
+            "CONNECTORS__TAX_12366__PASSWORD" => c.tax_12366.password = value.to_string(),
+            "CONNECTORS__WECHAT__TOKEN" => c.wechat.token = value.to_string(),
+            "CONNECTORS__WECHAT__ENCODING_AES_KEY" => c.wechat.encoding_aes_key = value.to_string(),
+            "CONNECTORS__GRID__SECRET" => c.grid.secret = value.to_string(),
+            "FORWARDER__HUANGSHI__SECRET" => s.forwarder.huangshi.secret = value.to_string(),
+            other => panic!("OWN_SECRETS has {other}, which settings() does not set"),
+        }
+    }
     s
+}
+
+/// A test deployment's own secrets, as `MINQING__` variables without the
+/// prefix; `settings()` sets the same.
+pub const OWN_SECRETS: &[(&str, &str)] = &[
+    ("PIPELINE__CITIZEN_KEY_SECRET", "test-citizen-key-0123456789abcdef"),
+    ("CONNECTORS__HOTLINE_12345__APP_SECRET", "test-12345-app-secret"),
+    ("CONNECTORS__SUPERVISION__TOKEN", "test-supervision-token"),
+    ("CONNECTORS__YUNSHANG_APP__CLIENT_SECRET", "test-yunshang-secret"),
+    ("CONNECTORS__POLICE_110__TOKEN", "test-110-token-xyz"),
+    ("CONNECTORS__TAX_12366__PASSWORD", "test-12366-password"),
+    ("CONNECTORS__WECHAT__TOKEN", "test-wechat-token-2026"),
+    (
+        "CONNECTORS__WECHAT__ENCODING_AES_KEY",
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    ),
+    ("CONNECTORS__GRID__SECRET", "test-grid-secret-2026"),
+    ("FORWARDER__HUANGSHI__SECRET", "test-huangshi-secret"),
+];
+
+/// [`OWN_SECRETS`] as environment variables for a `minqing` process.
+pub fn own_secret_env() -> impl Iterator<Item = (String, &'static str)> {
+    OWN_SECRETS.iter().map(|(k, v)| (format!("MINQING__{k}"), *v))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +188,7 @@ pub fn ticket(source_id: &str, content: &str) -> minqing_pipelines::ticket::Tick
         location: None,
         coordinates: None,
         citizen_key: None,
+        citizen_key_id: None,
         contact_name: None,
         contact_phone: None,
         phone_masked: None,

@@ -2,7 +2,10 @@
 //!
 //! - **Auth:** `X-Grid-Timestamp` (unix seconds, within 300 s of our clock) and
 //!   `X-Grid-Signature`, the hex HMAC-SHA256 under the shared secret of
-//!   `timestamp + "." + body`. A bad signature is quarantined and answered 401.
+//!   `timestamp + "." + body`. A bad signature is answered 401 and recorded in
+//!   quarantine as a digest, the size and the first 256 bytes, never the
+//!   body ([`crate::guard`]); past 30 refusals a minute from one address the
+//!   answer is 429 and nothing is recorded.
 //! - **Shape:** batches of reports with GPS coordinates and photos. Each
 //!   report is mapped on its own: a bad one is quarantined and named in the
 //!   answer, the others are accepted.
@@ -19,17 +22,19 @@ mod wire;
 pub use wire::{Batch, map_report};
 
 use crate::appeal::{Channel, Inbound, Rejected};
+use crate::guard::{self, Refusals};
 use crate::pull::ChannelStats;
 use crate::sign::verify_hmac_sha256_hex;
 use crate::sink::AppealSink;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 pub const PATH: &str = "/webhooks/grid";
@@ -44,11 +49,29 @@ pub struct Config {
     pub max_body_bytes: usize,
 }
 
+/// How far `X-Grid-Timestamp` may be from our clock.
+pub const MAX_SKEW: std::time::Duration = std::time::Duration::from_secs(300);
+/// Refusals recorded per source address and minute; more are answered 429.
+pub const REFUSALS_PER_MINUTE: u32 = 30;
+
 /// What the webhook needs.
 pub struct Webhook {
     pub cfg: Config,
     pub sink: Arc<dyn AppealSink>,
     pub stats: Arc<ChannelStats>,
+    /// Bounds what callers who cannot sign make us record.
+    refusals: Refusals,
+}
+
+impl Webhook {
+    pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>) -> Self {
+        Webhook {
+            cfg,
+            sink,
+            stats,
+            refusals: Refusals::new(REFUSALS_PER_MINUTE),
+        }
+    }
 }
 
 /// The route to mount on the API server.
@@ -60,67 +83,66 @@ pub fn router(hook: Arc<Webhook>) -> Router {
         .with_state(hook)
 }
 
-fn reject(channel_reason: &str, body: &[u8]) -> Inbound {
-    Inbound::Rejected(Rejected {
-        channel: Channel::Grid,
-        source_id: None,
-        raw: body.to_vec(),
-        reason: channel_reason.to_owned(),
-    })
-}
-
-async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes) -> Response {
+/// Checks the timestamp and the signature over `timestamp + "." + body`.
+fn authenticate(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
     let ts = h("x-grid-timestamp");
-    let fresh = ts.parse::<i64>().is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= 300);
-    let mut signed = ts.as_bytes().to_vec();
+    if !guard::fresh(ts, MAX_SKEW) {
+        return Err("bad signature: X-Grid-Timestamp is missing or more than 300 s off");
+    }
+    let mut signed = Vec::with_capacity(ts.len() + 1 + body.len());
+    signed.extend_from_slice(ts.as_bytes());
     signed.push(b'.');
-    signed.extend_from_slice(&body);
-    let (status, reason) = if !fresh {
-        (
-            StatusCode::UNAUTHORIZED,
-            "bad signature: X-Grid-Timestamp is missing or more than 300 s off",
+    signed.extend_from_slice(body);
+    if !verify_hmac_sha256_hex(secret.as_bytes(), &signed, h("x-grid-signature")) {
+        return Err("bad signature: X-Grid-Signature does not match the body");
+    }
+    Ok(())
+}
+
+/// Answers a request that failed authentication: records a digest of it
+/// (unless its source is over its limit) and says why.
+async fn refuse_unsigned(hook: &Webhook, ip: IpAddr, reason: &str, body: &[u8]) -> Response {
+    hook.stats.record_error(&reason);
+    if !hook.refusals.record(ip) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(json!({"error": "too many refused requests; slow down"})),
         )
-    } else if !verify_hmac_sha256_hex(hook.cfg.secret.as_bytes(), &signed, h("x-grid-signature")) {
-        (StatusCode::UNAUTHORIZED, "bad signature: X-Grid-Signature does not match the body")
-    } else {
-        (StatusCode::OK, "")
-    };
-    let batch = if status == StatusCode::OK {
-        match serde_json::from_slice::<Batch>(&body) {
-            Ok(b) => Ok(b),
-            Err(e) => Err((StatusCode::BAD_REQUEST, format!("the batch is not valid JSON: {e}"))),
-        }
-    } else {
-        Err((status, reason.to_owned()))
-    };
-    let (items, quarantined, answer) = match batch {
+            .into_response();
+    }
+    let item = Inbound::Rejected(Rejected {
+        channel: Channel::Grid,
+        source_id: None,
+        raw: guard::unauthenticated_record(body),
+        reason: reason.to_owned(),
+    });
+    if let Err(e) = hook.sink.accept(vec![item]).await {
+        tracing::warn!(connector = "grid", error = %e, "Refusal not recorded.");
+        return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unable to accept; retry").into_response();
+    }
+    (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": reason}))).into_response()
+}
+
+async fn receive(State(hook): State<Arc<Webhook>>, ext: Extensions, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(reason) = authenticate(&hook.cfg.secret, &headers, &body) {
+        return refuse_unsigned(&hook, source_ip(&ext), reason, &body).await;
+    }
+    let (items, quarantined, answer) = match serde_json::from_slice::<Batch>(&body) {
         Ok(b) => {
-            let mut quarantined = Vec::new();
-            let items: Vec<Inbound> = b
-                .reports
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let raw = r.get();
-                    match map_report(raw) {
-                        Ok(a) => Inbound::Appeal(Box::new(a)),
-                        Err(reason) => {
-                            let id = crate::appeal::json_field(raw, "report_id");
-                            quarantined.push(json!({"index": i, "report_id": id, "reason": reason}));
-                            Inbound::Rejected(Rejected {
-                                channel: Channel::Grid,
-                                source_id: id,
-                                raw: raw.as_bytes().to_vec(),
-                                reason,
-                            })
-                        }
-                    }
-                })
-                .collect();
+            let (items, quarantined) = map_batch(&b);
             (items, quarantined, Ok(b.batch_id))
         }
-        Err((status, reason)) => (vec![reject(&reason, &body)], Vec::new(), Err((status, reason))),
+        Err(e) => {
+            let reason = format!("the batch is not valid JSON: {e}");
+            let item = Inbound::Rejected(Rejected {
+                channel: Channel::Grid,
+                source_id: None,
+                raw: body.to_vec(),
+                reason: reason.clone(),
+            });
+            (vec![item], Vec::new(), Err(reason))
+        }
     };
     let n = items.len();
     if let Err(e) = hook.sink.accept(items).await {
@@ -133,9 +155,42 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
             hook.stats.record_success(n);
             axum::Json(json!({"batch_id": batch_id, "accepted": n - quarantined.len(), "quarantined": quarantined})).into_response()
         }
-        Err((status, reason)) => {
+        Err(reason) => {
             hook.stats.record_error(&reason);
-            (status, axum::Json(json!({"error": reason}))).into_response()
+            (StatusCode::BAD_REQUEST, axum::Json(json!({"error": reason}))).into_response()
         }
     }
+}
+
+/// The caller's address, where the server recorded it.
+pub fn source_ip(ext: &Extensions) -> IpAddr {
+    ext.get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+/// Each report mapped on its own; the bad ones quarantined and described.
+fn map_batch(b: &Batch) -> (Vec<Inbound>, Vec<serde_json::Value>) {
+    let mut quarantined = Vec::new();
+    let items = b
+        .reports
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let raw = r.get();
+            match map_report(raw) {
+                Ok(a) => Inbound::Appeal(Box::new(a)),
+                Err(reason) => {
+                    let id = crate::appeal::json_field(raw, "report_id");
+                    quarantined.push(json!({"index": i, "report_id": id, "reason": reason}));
+                    Inbound::Rejected(Rejected {
+                        channel: Channel::Grid,
+                        source_id: id,
+                        raw: raw.as_bytes().to_vec(),
+                        reason,
+                    })
+                }
+            }
+        })
+        .collect();
+    (items, quarantined)
 }

@@ -11,6 +11,7 @@
 //! commit.
 
 use super::{Acker, Bus, BusError, Consumer, Delivery, EventQueue};
+use crate::privacy::Masker;
 use crate::ticket::TicketEvent;
 use async_trait::async_trait;
 use minqing_connectors::Inbound;
@@ -64,6 +65,8 @@ pub struct MemoryBus {
     raw: Queue<Inbound>,
     events: Vec<(EventQueue, Queue<TicketEvent>)>,
     max_batch: usize,
+    /// Masks what goes to the warehouse's queue.
+    masker: Masker,
 }
 
 impl MemoryBus {
@@ -73,7 +76,14 @@ impl MemoryBus {
             raw: Queue::new("raw.intake", 1024),
             events: queues.iter().map(|q| (*q, Queue::new(q.name(), 64))).collect(),
             max_batch: max_batch.max(1),
+            masker: Masker::default(),
         }
+    }
+
+    /// The same bus, masking the warehouse's copies with `masker`.
+    pub fn with_masker(mut self, masker: Masker) -> Self {
+        self.masker = masker;
+        self
     }
 }
 
@@ -86,9 +96,13 @@ impl Bus for MemoryBus {
     async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
         let mut waits = Vec::with_capacity(self.events.len());
         // Each queue gets what its binding matches, and the last queue that
-        // takes everything gets the batch itself. Copies share the payload
-        // (the ticket's whole text), so a copy is a few words per event.
-        let last_full = self.events.iter().rposition(|(k, _)| events.iter().all(|e| k.wants(e)));
+        // takes everything as it is gets the batch itself. Copies share the
+        // payload (the ticket's whole text), so a copy is a few words per
+        // event; the warehouse's copies are masked, as on the broker.
+        let last_full = self
+            .events
+            .iter()
+            .rposition(|(k, _)| !k.for_analysis() && events.iter().all(|e| k.wants(e)));
         let mut batches: Vec<Vec<TicketEvent>> = self
             .events
             .iter()
@@ -96,6 +110,12 @@ impl Bus for MemoryBus {
             .map(|(i, (kind, _))| {
                 if Some(i) == last_full {
                     Vec::new()
+                } else if kind.for_analysis() {
+                    events
+                        .iter()
+                        .filter(|e| kind.wants(e))
+                        .map(|e| self.masker.event_for_analysis(e))
+                        .collect()
                 } else {
                     events.iter().filter(|e| kind.wants(e)).cloned().collect()
                 }

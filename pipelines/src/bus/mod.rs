@@ -34,6 +34,12 @@ impl EventQueue {
         }
     }
 
+    /// Whether this queue feeds analysis and so gets events with personal
+    /// data masked ([`crate::privacy::Masker::event_for_analysis`]).
+    pub fn for_analysis(self) -> bool {
+        self == EventQueue::Warehouse
+    }
+
     /// Whether an event reaches this queue: the in-process twin of its
     /// binding on the broker (`binding()` in `rabbit::topology`), so both
     /// buses deliver the same events to each sink.

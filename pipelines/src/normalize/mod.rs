@@ -35,6 +35,10 @@ pub struct Settings {
     /// Key of the citizen hash. Set it per deployment, and keep it: changing
     /// it breaks duplicate detection across the change.
     pub citizen_key_secret: String,
+    /// The id of that key, stored beside every `citizen_key` so that the key
+    /// can be rotated (docs/security.md): letters and digits, at most 16.
+    #[serde(default = "first_key_id")]
+    pub citizen_key_id: String,
     /// Area code assumed for a bare local number.
     pub default_area_code: String,
     /// How far in the future a receive time may lie (clock skew).
@@ -43,12 +47,17 @@ pub struct Settings {
     pub dedup_window_hours: i64,
 }
 
+fn first_key_id() -> String {
+    "k1".into()
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_content_chars: 4000,
             max_content_bytes: 64 * 1024,
             citizen_key_secret: "change-me".into(),
+            citizen_key_id: first_key_id(),
             default_area_code: "0714".into(),
             future_tolerance_hours: 24,
             dedup_window_hours: 72,
@@ -136,6 +145,7 @@ impl Normalizer {
             town,
             location,
             coordinates: a.coordinates,
+            citizen_key_id: citizen_key.as_ref().map(|_| s.citizen_key_id.clone()),
             citizen_key,
             contact_name: a.contact.name.as_deref().map(|n| text::clean(n, 50).0).filter(|n| !n.is_empty()),
             phone_masked: phone.as_ref().map(phone::Phone::masked),

@@ -164,37 +164,10 @@ pub fn dedup_hash(clean_text: &str) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 
-/// Masks mainland mobile numbers and 18-character ID numbers inside free
-/// text, for places where text leaves the workflow store (logs, warehouse).
+/// Masks personal data inside free text (phones, ID and card numbers,
+/// plates, names after a cue) for logs; see [`crate::privacy`].
 pub fn redact(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let run = chars[i..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit() || **c == 'X' || **c == 'x')
-            .count();
-        let boundary = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
-        if boundary && run == 18 && chars[i..i + 17].iter().all(char::is_ascii_digit) {
-            out.extend(&chars[i..i + 6]);
-            out.push_str("********");
-            out.extend(&chars[i + 14..i + 18]);
-            i += 18;
-        } else if boundary && run == 11 && chars[i] == '1' && chars[i..i + 11].iter().all(char::is_ascii_digit) {
-            out.extend(&chars[i..i + 3]);
-            out.push_str("****");
-            out.extend(&chars[i + 7..i + 11]);
-            i += 11;
-        } else if run > 0 {
-            out.extend(&chars[i..i + run]);
-            i += run;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
+    crate::privacy::Masker::default().mask(s).into_owned()
 }
 
 #[cfg(test)]
@@ -282,7 +255,7 @@ mod tests {
     fn redacts_mobiles_and_id_numbers_only() {
         assert_eq!(
             redact("电话13812345678，身份证42028119900101123X"),
-            "电话138****5678，身份证420281********123X"
+            "电话[手机号]，身份证[身份证号]"
         );
         assert_eq!(redact("编号202606010000001"), "编号202606010000001");
         assert_eq!(redact("共12户"), "共12户");

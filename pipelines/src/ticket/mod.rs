@@ -104,6 +104,10 @@ pub struct Ticket {
     pub coordinates: Option<GeoPoint>,
     /// Keyed hash of the normalized phone or openid.
     pub citizen_key: Option<String>,
+    /// Which key made `citizen_key` (`pipeline.citizen_key_id`), so that a
+    /// key can be rotated; absent on tickets from before key ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizen_key_id: Option<String>,
     pub contact_name: Option<String>,
     /// Normalized phone, for the call-back; never logged, never warehoused.
     pub contact_phone: Option<String>,
@@ -483,6 +487,7 @@ pub(crate) fn sample() -> Ticket {
         location: None,
         coordinates: None,
         citizen_key: Some("abc".into()),
+        citizen_key_id: Some("k1".into()),
         contact_name: Some("张三".into()),
         contact_phone: Some("13800000000".into()),
         phone_masked: Some("138****0000".into()),

@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "003_cluster_merges",
         include_str!("../../../migrations/clickhouse/003_cluster_merges.sql"),
     ),
+    (
+        "004_no_phone_key_id",
+        include_str!("../../../migrations/clickhouse/004_no_phone_key_id.sql"),
+    ),
 ];
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
@@ -83,7 +87,6 @@ struct TicketRow {
     lon: f64,
     has_coordinates: u8,
     citizen_key: String,
-    phone_masked: String,
     anonymous: u8,
     attachments: Vec<String>,
     text_hash: String,
@@ -95,6 +98,7 @@ struct TicketRow {
     scope: String,
     scope_rule: String,
     unit: String,
+    citizen_key_id: String,
 }
 
 impl TicketRow {
@@ -119,7 +123,6 @@ impl TicketRow {
             lon: r.coordinates.map_or(0.0, |c| c.1),
             has_coordinates: r.coordinates.is_some().into(),
             citizen_key: r.citizen_key,
-            phone_masked: r.phone_masked,
             anonymous: r.anonymous.into(),
             attachments: r.attachments,
             text_hash: r.text_hash,
@@ -130,6 +133,7 @@ impl TicketRow {
             scope: r.scope.to_owned(),
             scope_rule: r.scope_rule,
             unit: r.unit,
+            citizen_key_id: r.citizen_key_id,
         }
     }
 }

@@ -62,7 +62,7 @@ fn insert_facts(db: &Connection, rows: &[FactRow], seqs: &mut HashMap<Uuid, i64>
     let mut daily = Daily::new();
     let mut stmt = db.prepare_cached(
         "INSERT OR IGNORE INTO tickets (ticket_id, short_no, channel, source_id, version, received_at, received_date, title, \
-         content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, phone_masked, \
+         content, content_truncated, appeal_type, category, town, location, lat, lon, citizen_key, citizen_key_id, \
          anonymous, attachments, text_hash, duplicate_of, cluster_id, status, loaded_at, scope, scope_rule, unit) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, \
          ?25, ?26, ?27, ?28)",
@@ -88,7 +88,7 @@ fn insert_facts(db: &Connection, rows: &[FactRow], seqs: &mut HashMap<Uuid, i64>
             r.coordinates.map(|c| c.0),
             r.coordinates.map(|c| c.1),
             r.citizen_key,
-            r.phone_masked,
+            r.citizen_key_id,
             r.anonymous,
             attachments,
             r.text_hash,

@@ -90,6 +90,8 @@ struct Inner {
     names: Names,
     cfg: RabbitSettings,
     max_batch: usize,
+    /// Masks the copies published for the warehouse's queue.
+    masker: crate::privacy::Masker,
 }
 
 fn broker(e: lapin::Error) -> BusError {
@@ -119,8 +121,18 @@ impl RabbitBus {
                 names,
                 cfg: cfg.clone(),
                 max_batch: max_batch.max(1),
+                masker: crate::privacy::Masker::default(),
             }),
         })
+    }
+
+    /// The same bus, masking the warehouse's copies with `masker`; call
+    /// before the bus is shared.
+    pub fn with_masker(mut self, masker: crate::privacy::Masker) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.masker = masker;
+        }
+        self
     }
 
     pub fn names(&self) -> &Names {
@@ -252,6 +264,11 @@ enum PublishError {
     Timeout,
 }
 
+/// Routing keys of events as they are (`ticket.<event>.<channel>`) and of
+/// their masked copies for the warehouse (`analysis.<event>.<channel>`).
+const TICKET_PREFIX: &str = "ticket.";
+pub(crate) const ANALYSIS_PREFIX: &str = "analysis.";
+
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[async_trait]
@@ -273,10 +290,17 @@ impl Bus for RabbitBus {
                 None => groups.push((key, vec![e])),
             }
         }
+        // The warehouse's queue is bound to `analysis.#` and gets copies with
+        // personal data masked: a queue that feeds analysis never holds it.
         let mut msgs = Vec::new();
         for (key, group) in groups {
             for body in self.frame(&group)? {
                 msgs.push((key.clone(), body));
+            }
+            let masked: Vec<TicketEvent> = group.iter().map(|e| self.inner.masker.event_for_analysis(e)).collect();
+            let analysis = key.replacen(TICKET_PREFIX, ANALYSIS_PREFIX, 1);
+            for body in self.frame(&masked)? {
+                msgs.push((analysis.clone(), body));
             }
         }
         self.publish_bodies(&self.inner.names.tickets, &msgs).await

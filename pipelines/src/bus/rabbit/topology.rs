@@ -48,7 +48,9 @@ impl EventQueue {
     /// Its binding on the ticket-event exchange.
     pub fn binding(self) -> &'static str {
         match self {
-            EventQueue::Workflow | EventQueue::Warehouse => "ticket.#",
+            EventQueue::Workflow => "ticket.#",
+            // Masked copies only (`super::ANALYSIS_PREFIX`).
+            EventQueue::Warehouse => "analysis.#",
             // Only what triage sends to Huangshi 12345.
             EventQueue::Forward => "ticket.forwarded.#",
         }
@@ -117,5 +119,16 @@ pub(super) async fn declare(ch: &Channel, n: &Names, delivery_limit: u32) -> Res
         .await
         .map_err(broker)?;
     }
+    // Brokers declared before the warehouse got masked copies bound its
+    // queue to `ticket.#`, which carries contacts; unbinding a binding that
+    // is not there is a no-op.
+    ch.queue_unbind(
+        n.queue(EventQueue::Warehouse).as_str().into(),
+        n.tickets.as_str().into(),
+        "ticket.#".into(),
+        FieldTable::default(),
+    )
+    .await
+    .map_err(broker)?;
     Ok(())
 }
