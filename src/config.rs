@@ -92,6 +92,9 @@ pub struct ServerSettings {
     pub listen: String,
     /// Seconds to let in-flight requests finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Connections, timeouts and requests at once (`src/server.rs`).
+    #[serde(default)]
+    pub limits: crate::server::Limits,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -397,8 +400,17 @@ pub fn validate(s: &Settings) -> Vec<String> {
             p.push("`forwarder.base_delay_ms` must be positive and at most `forwarder.max_delay_ms`".into());
         }
     }
-    if let Err(e) = crate::triage::load(s) {
-        p.push(format!("`triage`: {e:#}"));
+    match crate::triage::load(s) {
+        Err(e) => p.push(format!("`triage`: {e:#}")),
+        Ok(t) => {
+            for (i, tok) in s.api.tokens.iter().enumerate() {
+                if let Some(u) = tok.unit.as_deref().filter(|u| !u.trim().is_empty() && !t.router().knows(u)) {
+                    p.push(format!(
+                        "`api.tokens[{i}].unit`: `{u}` is not a unit code in the units file (triage.units)"
+                    ));
+                }
+            }
+        }
     }
     p.extend(s.neardup.check("neardup"));
     p.extend(s.workflow.check("workflow"));
@@ -409,6 +421,7 @@ pub fn validate(s: &Settings) -> Vec<String> {
         ));
     }
     p.extend(s.api.check("api"));
+    p.extend(s.server.limits.check("server.limits"));
     if s.calendar.dir.is_some()
         && let Err(e) = crate::calendar::load(s)
     {

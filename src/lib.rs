@@ -31,6 +31,7 @@ pub mod quarantine;
 pub mod runtime;
 pub mod scheduler;
 pub mod secrets;
+pub mod server;
 pub mod sims;
 pub mod sweeper;
 pub mod telemetry;

@@ -220,6 +220,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                         include_resolved: all,
                         id: None,
                         limit,
+                        with_raw: false,
                     };
                     quarantine::list(&settings, &q, json).await?
                 }
@@ -229,6 +230,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                         include_resolved: false,
                         id,
                         limit: 0,
+                        with_raw: true,
                     };
                     quarantine::replay(&settings, &q).await?
                 }

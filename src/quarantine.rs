@@ -13,7 +13,13 @@ use tokio_util::task::TaskTracker;
 
 pub async fn list(settings: &Settings, q: &QuarantineQuery, json: bool) -> Result<String> {
     let store = crate::runtime::open_store(settings).await?;
-    let rows = store.list_quarantine(q).await?;
+    // Sizes only: the bodies stay on disk.
+    let rows = store
+        .list_quarantine(&QuarantineQuery {
+            with_raw: false,
+            ..q.clone()
+        })
+        .await?;
     if json {
         return Ok(serde_json::to_string_pretty(&rows)?);
     }
@@ -65,7 +71,13 @@ pub async fn replay(settings: &Settings, q: &QuarantineQuery) -> Result<String> 
     let tracker = TaskTracker::new();
     let pipe = crate::runtime::start_pipeline(settings, &tracker, &cancel).await?;
     let normalizer = Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?);
-    let rows = pipe.store.list_quarantine(q).await?;
+    let rows = pipe
+        .store
+        .list_quarantine(&QuarantineQuery {
+            with_raw: true,
+            ..q.clone()
+        })
+        .await?;
     let mut out = String::new();
     let (mut ok, mut held) = (0, 0);
     for row in rows {

@@ -215,7 +215,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
             cancel.clone(),
         ));
         let forwarder = minqing_pipelines::forward::Forwarder {
-            store: store.clone(),
+            outbox: Arc::new(minqing_pipelines::forward::StoreOutbox(store.clone())),
             settings: settings.forwarder.clone(),
             stats: forward_stats.clone(),
         };
@@ -248,9 +248,7 @@ impl Runtime {
             deadlines,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
-        crate::triage::reload_on_sighup(triage, settings.clone());
-        #[cfg(not(unix))]
-        drop(triage);
+        crate::triage::reload_on_sighup(triage.clone(), settings.clone());
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let http = HttpClient::new(settings.http.clone());
         let c = &settings.connectors;
@@ -362,7 +360,8 @@ impl Runtime {
             &settings.api,
             crate::v1::system_clock(),
             tracker.clone(),
-        );
+        )
+        .with_units(triage);
         let app = router.merge(api::router(Arc::new(state))).merge(crate::v1::router(Arc::new(v1)));
         let listener = tokio::net::TcpListener::bind(&settings.server.listen).await.with_context(|| {
             format!(
@@ -372,14 +371,7 @@ impl Runtime {
         })?;
         let api_addr = listener.local_addr()?;
         let shutdown = cancel.clone();
-        tracker.spawn(async move {
-            let res = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await;
-            if let Err(e) = res {
-                tracing::error!(error = %e, "The HTTP server stopped.");
-            }
-        });
+        tracker.spawn(crate::server::serve(listener, app, settings.server.limits, shutdown));
         tracing::info!(addr = %api_addr, "Listening.");
         Ok(Runtime {
             store,

@@ -83,6 +83,9 @@ pub struct V1 {
     /// Relays to the warehouse still running; whoever owns the server
     /// waits for them at shutdown.
     pub relays: tokio_util::task::TaskTracker,
+    /// The units of the rules in force: a dispatch names one of them.
+    /// `None` (benchmarks, the demo's simulated units) checks nothing.
+    pub units: Option<minqing_pipelines::triage::Live>,
 }
 
 impl V1 {
@@ -115,7 +118,14 @@ impl V1 {
             tokens,
             clock,
             relays,
+            units: None,
         }
+    }
+
+    /// Refuses dispatches to units the rules in force do not list.
+    pub fn with_units(mut self, units: minqing_pipelines::triage::Live) -> V1 {
+        self.units = Some(units);
+        self
     }
 }
 
@@ -300,6 +310,9 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
             );
         }
     };
+    // What the key is bound to: this order, this action, this body (as
+    // parsed, so spacing does not matter).
+    let request = Uuid::new_v5(&id, serde_json::to_string(&action).unwrap_or_default().as_bytes()).to_string();
     // A retry of a done action is refused by the state it left (or, if
     // the order came round to that state again, caught by the key in the
     // commit): only then is the key looked up, which spares every first
@@ -316,7 +329,7 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
             Err(r) => {
                 if let Some(k) = &key {
                     match s.store.idempotent(k).await {
-                        Ok(Some((status, response))) => return replay(status, response),
+                        Ok(Some((status, response))) => return replay(status, response, &request),
                         Ok(None) => {}
                         Err(e) => return store_failed(e),
                     }
@@ -329,8 +342,20 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
                 return fail(status, r.message, Some(r.rule));
             }
         };
+        // Checked once the caller may dispatch at all, so a unit that
+        // tries is told it may not, whatever it named.
+        if let (Action::Dispatch { unit }, Some(live)) = (&action, &s.units)
+            && !live.current().router().knows(unit)
+        {
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("unit `{unit}` is not in the units file (triage.units); dispatch to a listed unit code"),
+                Some("unknown_unit"),
+            );
+        }
         let events = workflow::action_events(&tr, &action, &actor, at);
         let answer = json!({
+            "request": request,
             "order": tr.order,
             "event": tr.event.id(),
             "events": events.iter().map(|e| e.event_id).collect::<Vec<_>>(),
@@ -352,9 +377,9 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
                         tracing::warn!(error = %e, ticket = %id, "Action committed but not relayed to the warehouse.");
                     }
                 });
-                return replay(200, answer);
+                return replay(200, answer, &request);
             }
-            Ok(Committed::Replayed { status, response }) => return replay(status, response),
+            Ok(Committed::Replayed { status, response }) => return replay(status, response, &request),
             Ok(Committed::Stale { .. }) => continue,
             Err(e) => return store_failed(e),
         }
@@ -366,7 +391,21 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
     )
 }
 
-fn replay(status: u16, response: String) -> Response {
+/// The first answer given under an idempotency key, if the key was given
+/// for this same request; a key reused for another order, action or body
+/// is refused rather than answered with an unrelated success. (Answers
+/// stored before keys were bound carry no `request` and are replayed.)
+fn replay(status: u16, response: String, request: &str) -> Response {
+    let bound = serde_json::from_str::<serde_json::Value>(&response)
+        .ok()
+        .and_then(|v| v.get("request").and_then(|r| r.as_str()).map(|r| r == request));
+    if bound == Some(false) {
+        return fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Idempotency-Key was used before for another request (another order, action or body); use a new key",
+            Some("idempotency_key_reused"),
+        );
+    }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     (status, [(header::CONTENT_TYPE, "application/json")], response).into_response()
 }

@@ -165,6 +165,21 @@ impl Inbound {
 
 /// A string field of a JSON record read loosely, for a record that did not
 /// decode: its id (for quarantine) or update time (for the cursor).
+/// A pushed appeal's time as intake will accept it: from 2000 on and at
+/// most a day ahead (`pipeline.future_tolerance_hours`' default). A push
+/// endpoint checks it before answering, so a sender is never told
+/// "accepted" for what intake then quarantines.
+pub fn check_pushed_time(t: DateTime<FixedOffset>, field: &str) -> Result<DateTime<FixedOffset>, String> {
+    const Y2000: i64 = 946_656_000;
+    if t.timestamp() < Y2000 {
+        return Err(format!("{field}: {} is before 2000", t.to_rfc3339()));
+    }
+    if t.with_timezone(&Utc) > Utc::now() + chrono::Duration::hours(24) {
+        return Err(format!("{field}: {} lies more than a day in the future", t.to_rfc3339()));
+    }
+    Ok(t)
+}
+
 pub fn json_field(raw: &str, key: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(raw).ok()?;
     v.get(key)?.as_str().map(str::to_owned)

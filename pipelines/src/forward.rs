@@ -7,7 +7,7 @@
 //! repeated after a lost answer gets 409, which counts as delivered.
 
 use crate::sink::Target;
-use crate::store::{ForwardSettle, WorkflowStore};
+use crate::store::{ForwardJob, ForwardSettle, StoreError, WorkflowStore};
 use crate::ticket::TicketEvent;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -64,8 +64,35 @@ impl Target for OutboxTarget {
     }
 }
 
+/// The two calls the delivery loop makes on the workflow store's outbox;
+/// a seam of its own so that its failure paths can be tested.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    async fn due(&self, limit: i64) -> Result<Vec<ForwardJob>, StoreError>;
+    async fn settle(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError>;
+}
+
+/// The workflow store's outbox.
+pub struct StoreOutbox(pub Arc<dyn WorkflowStore>);
+
+#[async_trait]
+impl Outbox for StoreOutbox {
+    async fn due(&self, limit: i64) -> Result<Vec<ForwardJob>, StoreError> {
+        self.0.due_forwards(Utc::now(), limit).await
+    }
+    async fn settle(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError> {
+        self.0.settle_forwards(settled).await
+    }
+}
+
+/// How one round of the delivery loop ended.
+enum Step {
+    Sent,
+    Idle,
+}
+
 pub struct Forwarder {
-    pub store: Arc<dyn WorkflowStore>,
+    pub outbox: Arc<dyn Outbox>,
     pub settings: ForwarderSettings,
     pub stats: Arc<ForwardStats>,
 }
@@ -81,51 +108,74 @@ impl Forwarder {
     }
 
     /// Sends due transfers until `cancel` fires.
+    ///
+    /// Huangshi's answers are recorded before anything more is sent: while
+    /// the store cannot record them (a full disk, a lost database), the
+    /// loop keeps them and retries recording with a capped exponential
+    /// backoff, sending nothing. So at most one round of transfers
+    /// (`concurrency` × 16) is ever sent and not yet recorded; a restart
+    /// sends those again and Huangshi answers 409. Before this, a failed
+    /// commit sent the same transfers again at once, 1.9 million times in
+    /// 100 s against a full disk.
     pub async fn run(self, cancel: CancellationToken) {
         let this = Arc::new(self);
         let client = Client::new(this.settings.huangshi.clone());
         let poll = Duration::from_millis(this.settings.poll_ms.max(10));
+        let mut unrecorded: Vec<(Uuid, u32, ForwardSettle)> = Vec::new();
+        let mut failures = 0u32;
         while !cancel.is_cancelled() {
-            let due = match this
-                .store
-                .due_forwards(Utc::now(), this.settings.concurrency.max(1) as i64 * 16)
-                .await
-            {
-                Ok(d) => d,
+            let pause = match this.step(&client, &mut unrecorded).await {
+                Ok(Step::Sent) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(Step::Idle) => {
+                    failures = 0;
+                    poll
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "Reading the Huangshi outbox failed; trying again.");
-                    Vec::new()
+                    failures += 1;
+                    let wait = this.delay(failures - 1, None);
+                    tracing::warn!(error = %e, failures, wait_ms = wait.as_millis() as u64, "Huangshi outbox unavailable; nothing is sent until it records again.");
+                    wait
                 }
             };
-            if due.is_empty() {
-                tokio::select! {
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = cancel.cancelled() => {}
-                }
-                continue;
-            }
-            let sem = Arc::new(tokio::sync::Semaphore::new(this.settings.concurrency.max(1)));
-            let mut tasks = tokio::task::JoinSet::new();
-            for job in due {
-                let permit = sem.clone().acquire_owned().await.expect("semaphore open");
-                let (this, client) = (this.clone(), client.clone());
-                tasks.spawn(async move {
-                    let _permit = permit;
-                    let attempts = job.attempts + 1;
-                    (job.ticket_id, attempts, this.settle(attempts, client.send(&job.transfer).await))
-                });
-            }
-            // One commit for the round's answers: the store's writer is shared
-            // with the pipeline.
-            let mut settled = Vec::new();
-            while let Some(r) = tasks.join_next().await {
-                settled.extend(r.ok());
-            }
-            if let Err(e) = this.store.settle_forwards(&settled).await {
-                // The rows stay pending: sent again later, answered 409 then.
-                tracing::warn!(error = %e, "Recording Huangshi's answers failed; those transfers will be sent again.");
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = cancel.cancelled() => {}
             }
         }
+    }
+
+    /// Records what is unrecorded, then sends one round of due transfers.
+    async fn step(self: &Arc<Self>, client: &Client, unrecorded: &mut Vec<(Uuid, u32, ForwardSettle)>) -> Result<Step, StoreError> {
+        if !unrecorded.is_empty() {
+            self.outbox.settle(unrecorded).await?;
+            unrecorded.clear();
+        }
+        let due = self.outbox.due(self.settings.concurrency.max(1) as i64 * 16).await?;
+        if due.is_empty() {
+            return Ok(Step::Idle);
+        }
+        let sem = Arc::new(tokio::sync::Semaphore::new(self.settings.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for job in due {
+            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            let (this, client) = (self.clone(), client.clone());
+            tasks.spawn(async move {
+                let _permit = permit;
+                let attempts = job.attempts + 1;
+                (job.ticket_id, attempts, this.settle(attempts, client.send(&job.transfer).await))
+            });
+        }
+        // One commit for the round's answers: the store's writer is shared
+        // with the pipeline.
+        while let Some(r) = tasks.join_next().await {
+            unrecorded.extend(r.ok());
+        }
+        self.outbox.settle(unrecorded).await?;
+        unrecorded.clear();
+        Ok(Step::Sent)
     }
 
     fn settle(&self, attempts: u32, outcome: Outcome) -> ForwardSettle {

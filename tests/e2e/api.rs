@@ -140,7 +140,10 @@ impl Api {
             &tokens(),
             clock,
             tokio_util::task::TaskTracker::new(),
-        );
+        )
+        .with_units(minqing_pipelines::triage::Live::new(
+            minqing::triage::load(&crate::helpers::settings(dir.path())).unwrap(),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, minqing::v1::router(Arc::new(v1))).await });
@@ -346,4 +349,45 @@ async fn provisional_deadlines_are_recounted_when_the_year_is_loaded() {
     let o = store.work_order(t.ticket_id).await.unwrap().unwrap();
     assert!(!o.provisional);
     assert_eq!(o.sign_due, NaiveDate::from_ymd_opt(2027, 10, 8), "after the National Day week");
+}
+
+/// The centre re-dispatches a returned order only to a unit the units file
+/// lists; a made-up code is refused and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatch_names_a_listed_unit() {
+    let api = Api::start().await;
+    let id = seed(&api, "GD-U1").await;
+    let (s, b) = api
+        .act(UNIT, id, json!({"action": "return", "reason": "不属我单位职责"}), None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api
+        .act(CENTRE, id, json!({"action": "dispatch", "unit": "NO-SUCH-UNIT"}), None)
+        .await;
+    assert_eq!((s, b["rule"].as_str()), (422, Some("unknown_unit")), "{b}");
+    let version = api.store.work_order(id).await.unwrap().unwrap().version;
+    let (s, b) = api
+        .act(CENTRE, id, json!({"action": "dispatch", "unit": "DY-T-420281002"}), None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(api.store.work_order(id).await.unwrap().unwrap().version, version + 1);
+}
+
+/// An idempotency key is bound to its order, action and body: reused for
+/// another action, or for the same action on another order, it is refused
+/// (422) and nothing is done, where it once answered 200 and did nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_reused_for_another_request_is_refused() {
+    let api = Api::start().await;
+    let (id, other) = (seed(&api, "GD-K1").await, seed(&api, "GD-K2").await);
+    let (s, first) = api.act(UNIT, id, json!({"action": "sign"}), Some("k-1")).await;
+    assert_eq!(s, 200, "{first}");
+    let (s, b) = api.act(UNIT, id, json!({"action": "reply", "text": "已处理"}), Some("k-1")).await;
+    assert_eq!((s, b["rule"].as_str()), (422, Some("idempotency_key_reused")), "{b}");
+    let (s, b) = api.act(UNIT, other, json!({"action": "sign"}), Some("k-1")).await;
+    assert_eq!((s, b["rule"].as_str()), (422, Some("idempotency_key_reused")), "{b}");
+    assert_eq!(api.store.work_order(other).await.unwrap().unwrap().version, 1, "nothing done");
+    // The same request again still gets its first answer.
+    let (s, again) = api.act(UNIT, id, json!({"action": "sign"}), Some("k-1")).await;
+    assert_eq!((s, &again), (200, &first));
 }

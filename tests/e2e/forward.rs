@@ -243,3 +243,89 @@ async fn forward_settlements_land_in_sqlite_as_one_set() {
     })
     .await;
 }
+
+/// An outbox whose store fails to record Huangshi's answers `failures`
+/// times (a full disk), then recovers.
+struct FailingOutbox {
+    job: minqing_pipelines::store::ForwardJob,
+    state: std::sync::Mutex<(u32, bool)>,
+    settle_calls: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl minqing_pipelines::forward::Outbox for FailingOutbox {
+    async fn due(&self, _limit: i64) -> Result<Vec<minqing_pipelines::store::ForwardJob>, minqing_pipelines::store::StoreError> {
+        let delivered = self.state.lock().unwrap().1;
+        Ok(if delivered { vec![] } else { vec![self.job.clone()] })
+    }
+    async fn settle(
+        &self,
+        settled: &[(uuid::Uuid, u32, minqing_pipelines::store::ForwardSettle)],
+    ) -> Result<(), minqing_pipelines::store::StoreError> {
+        self.settle_calls.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.state.lock().unwrap();
+        if st.0 > 0 {
+            st.0 -= 1;
+            return Err(minqing_pipelines::store::StoreError::Connect("database or disk is full".into()));
+        }
+        st.1 |= settled
+            .iter()
+            .any(|s| matches!(s.2, minqing_pipelines::store::ForwardSettle::Delivered { .. }));
+        Ok(())
+    }
+}
+
+/// A store that cannot record answers stops the sending: the answer is
+/// kept and recorded once the store recovers, with backoff meanwhile, and
+/// the transfer reaches Huangshi once (before: resent without pause).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cannot_record_answers_stops_the_sending_until_it_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.forwarder.poll_ms = 20;
+    s.forwarder.base_delay_ms = 20;
+    s.forwarder.max_delay_ms = 160;
+    let sim = minqing_connectors::huangshi::sim::HuangshiSim::new(&s.forwarder.huangshi.app_key, &s.forwarder.huangshi.secret);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    s.forwarder.huangshi.base_url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(axum::serve(listener, sim.router()).into_future());
+    let transfer: minqing_connectors::huangshi::Transfer = serde_json::from_value(serde_json::json!({
+        "transfer_id": "t-1", "acceptance_no": "DY-00000-00001", "from": "daye", "received_at": "2026-06-01T09:00:00+08:00",
+        "channel": "grid", "class": "bank", "reason": "银行业务", "title": null, "content": "银行卡被扣费", "appeal_type": null,
+        "town": null, "location": null, "contact": {"name": null, "phone": null}
+    }))
+    .unwrap();
+    let outbox = std::sync::Arc::new(FailingOutbox {
+        job: minqing_pipelines::store::ForwardJob {
+            ticket_id: uuid::Uuid::nil(),
+            attempts: 0,
+            transfer,
+        },
+        state: std::sync::Mutex::new((6, false)),
+        settle_calls: Default::default(),
+    });
+    let forwarder = minqing_pipelines::forward::Forwarder {
+        outbox: outbox.clone(),
+        settings: s.forwarder.clone(),
+        stats: Default::default(),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(forwarder.run(cancel.clone()));
+    wait_for("the answer to be recorded", 30, async || outbox.state.lock().unwrap().1).await;
+    // Some quiet polls after recovery: nothing more goes out.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cancel.cancel();
+    run.await.unwrap();
+    server.abort();
+    assert_eq!(sim.counters.received.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        sim.counters.duplicates_refused.load(Ordering::Relaxed),
+        0,
+        "sent once, not again per failed commit"
+    );
+    assert_eq!(
+        outbox.settle_calls.load(Ordering::Relaxed),
+        7,
+        "six failed recordings, then one that held"
+    );
+}

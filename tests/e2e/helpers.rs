@@ -308,3 +308,39 @@ where
     // An empty set changes nothing.
     store.settle_forwards(&[]).await.unwrap();
 }
+
+/// A citizen's appeal with personal data in its contact fields and its
+/// text, and a unit's reply that repeats the phone: what must never reach
+/// the warehouse or its queue in clear.
+pub fn personal(source_id: &str) -> Vec<minqing_pipelines::ticket::TicketEvent> {
+    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
+    use minqing_pipelines::workflow::{Action, Order, State, system};
+    let mut t = ticket(source_id, "我叫王小明，电话13912345678，身份证42028119900101123X，车牌鄂B12345被刮");
+    t.contact_name = Some("王小明".into());
+    t.contact_phone = Some("13912345678".into());
+    t.phone_masked = Some("139****5678".into());
+    t.citizen_key = Some("c0ffee".into());
+    let reply = TicketEvent::new(
+        t.ticket_id,
+        t.channel,
+        EventType::Replied,
+        "1",
+        t.received_at,
+        EventPayload::Workflow {
+            action: Box::new(Action::Reply {
+                text: "已电话联系13912345678，已处理".into(),
+            }),
+            actor: system(),
+            from: State::Signed,
+            order: Box::new(Order::new(t.ticket_id, t.channel, None)),
+        },
+    );
+    vec![TicketEvent::received(t), reply]
+}
+
+/// Whether `text` shows any of [`personal`]'s data in clear.
+pub fn shows_personal(text: &str) -> bool {
+    ["13912345678", "1391234", "****5678", "42028119900101123X", "王小明", "鄂B12345"]
+        .iter()
+        .any(|p| text.contains(p))
+}

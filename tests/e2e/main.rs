@@ -14,11 +14,18 @@ mod crash;
 mod demo;
 /// The Huangshi 12345 forwarder: downtime, a restart, a lost answer, refusals.
 mod forward;
+/// The grid webhook: what an unsigned caller can make us keep, times refused up front.
+mod grid;
 /// One channel down while the others go on.
 mod isolation;
+/// Personal data out of the SQLite warehouse (production.rs has the servers').
+mod privacy;
 /// RabbitMQ, PostgreSQL and ClickHouse: the demo, and the faults they must survive.
 mod production;
 /// Quarantine list and replay after a configuration fix.
 mod quarantine;
-/// The WeChat webhook, exactly per the public spec, plus health and status.
+/// The HTTP server's limits: header and request timeouts, connections at most.
+mod server;
+/// The WeChat webhook, exactly per the public spec, plus health and status;
+/// forged, stale and replayed messages.
 mod wechat;

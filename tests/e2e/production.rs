@@ -825,3 +825,93 @@ async fn forward_settlements_land_in_postgres_as_one_set() {
     pg.close().await;
     clean(&s).await;
 }
+
+/// On the servers: the `tickets.warehouse` queue carries masked copies with
+/// no contact, ClickHouse holds no phone, name, ID number or plate in its
+/// columns or inside the text and the reply, and PostgreSQL keeps the
+/// contact for the return visit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_stays_out_of_clickhouse_and_its_queue() {
+    let Some((_turn, _dir, s)) = setup("personal data", "privacy").await else {
+        return;
+    };
+    let bus = RabbitBus::connect(&s.bus.rabbitmq, 100).await.unwrap();
+    let events = crate::helpers::personal("privacy-2");
+    let id = events[0].ticket_id;
+    bus.publish_events(events).await.unwrap();
+    let queued = minqing_pipelines::bus::rabbit::peek(&bus, &bus.names().queue(EventQueue::Warehouse), 10)
+        .await
+        .unwrap();
+    assert!(!queued.is_empty(), "the warehouse's queue got the events");
+    for m in &queued {
+        let text = String::from_utf8_lossy(&m.body);
+        assert!(
+            !crate::helpers::shows_personal(&text) && !text.contains("contact_phone\":\""),
+            "{text}"
+        );
+    }
+    let workflow = minqing_pipelines::bus::rabbit::peek(&bus, &bus.names().queue(EventQueue::Workflow), 10)
+        .await
+        .unwrap();
+    assert!(
+        workflow.iter().any(|m| String::from_utf8_lossy(&m.body).contains("13912345678")),
+        "the workflow store's queue keeps the contact"
+    );
+
+    let tracker = tokio_util::task::TaskTracker::new();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let _pipe = minqing::runtime::start_pipeline(&s, &tracker, &cancel).await.unwrap();
+    let ch = clickhouse::Client::default()
+        .with_url(&s.warehouse.clickhouse.url)
+        .with_database(&s.warehouse.clickhouse.database)
+        .with_validation(false);
+    let mut content = String::new();
+    for _ in 0..300 {
+        content = ch
+            .query("SELECT any(content) FROM tickets FINAL WHERE ticket_id = toUUID(?)")
+            .bind(id.to_string())
+            .fetch_one::<String>()
+            .await
+            .unwrap_or_default();
+        let events: u64 = ch
+            .query("SELECT count() FROM ticket_events WHERE ticket_id = toUUID(?)")
+            .bind(id.to_string())
+            .fetch_one()
+            .await
+            .unwrap_or(0);
+        if !content.is_empty() && events == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        content.contains("[手机号]") && !crate::helpers::shows_personal(&content),
+        "{content:?}"
+    );
+    let payloads = ch
+        .query("SELECT payload FROM ticket_events WHERE ticket_id = toUUID(?)")
+        .bind(id.to_string())
+        .fetch_all::<String>()
+        .await
+        .unwrap();
+    assert_eq!(payloads.len(), 2);
+    assert!(payloads.iter().all(|p| !crate::helpers::shows_personal(p)), "{payloads:?}");
+    let columns = ch
+        .query("SELECT name FROM system.columns WHERE database = ? AND table = 'tickets'")
+        .bind(&s.warehouse.clickhouse.database)
+        .fetch_all::<String>()
+        .await
+        .unwrap();
+    assert!(columns.iter().any(|c| c == "citizen_key_id") && !columns.iter().any(|c| c == "phone_masked"));
+    let pg = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
+    let phone: Option<String> = sqlx::query_scalar("SELECT contact_phone FROM tickets WHERE ticket_id = $1")
+        .bind(id)
+        .fetch_one(&pg)
+        .await
+        .unwrap();
+    assert_eq!(phone.as_deref(), Some("13912345678"));
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+    clean(&s).await;
+}

@@ -33,8 +33,8 @@ impl Wx {
     }
 
     /// Posts in safe mode and returns the decrypted reply, after checking its signature.
-    async fn post_safe(&self, xml: &str) -> (u16, Option<String>) {
-        let (ts, nonce) = ("1780000000", "42");
+    async fn post_safe(&self, xml: &str, nonce: &str) -> (u16, Option<String>) {
+        let ts = &now();
         let enc = self.crypt.encrypt(xml, [9; 16]);
         let q = format!(
             "{}&encrypt_type=aes&msg_signature={}",
@@ -59,6 +59,10 @@ impl Wx {
         );
         (status, Some(self.crypt.decrypt(&enc).expect("the reply decrypts")))
     }
+}
+
+fn now() -> String {
+    chrono::Utc::now().timestamp().to_string()
 }
 
 fn text(msg_id: &str, content: &str) -> String {
@@ -118,7 +122,7 @@ async fn the_webhook_follows_the_wechat_spec() {
 
     // Safe mode: the reply is encrypted and carries the acceptance number.
     let number = short_no(&ticket_id(Channel::Wechat, "24000000000000777"));
-    let (status, reply) = wx.post_safe(&text("24000000000000777", "东岳路街道路灯不亮")).await;
+    let (status, reply) = wx.post_safe(&text("24000000000000777", "东岳路街道路灯不亮"), "41").await;
     assert_eq!(status, 200);
     let reply = parse_message(&reply.unwrap()).unwrap();
     assert_eq!(reply.msg_type.as_deref(), Some("text"));
@@ -126,23 +130,25 @@ async fn the_webhook_follows_the_wechat_spec() {
     assert!(reply.content.unwrap().contains(&number));
 
     // WeChat's retry of the same MsgId: the same number, still one ticket.
-    let (_, again) = wx.post_safe(&text("24000000000000777", "东岳路街道路灯不亮")).await;
+    let (_, again) = wx.post_safe(&text("24000000000000777", "东岳路街道路灯不亮"), "42").await;
     assert!(parse_message(&again.unwrap()).unwrap().content.unwrap().contains(&number));
+    let (_, third) = wx.post_safe(&text("24000000000000778", "垃圾没人清运"), "43").await;
+    assert!(parse_message(&third.unwrap()).unwrap().content.unwrap().contains("DY-"));
 
-    // Plaintext (compat mode) gets a plaintext reply.
-    let (status, body) = wx.post(&wx.query("5", "6"), text("24000000000000778", "垃圾没人清运")).await;
-    assert_eq!(status, 200);
-    assert!(parse_message(&body).unwrap().content.unwrap().contains("DY-"));
+    // Safe mode, the default, takes no plaintext.
+    let (status, reason) = wx.post(&wx.query(&now(), "6"), text("24000000000000779", "噪音扰民")).await;
+    assert_eq!(status, 400);
+    assert!(reason.contains("safe mode"), "{reason}");
 
     // A follow gets the welcome; no ticket.
-    let follow = "<xml><ToUserName>gh</ToUserName><FromUserName>oCitizen2</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>";
-    let (_, welcome) = wx.post_safe(follow).await;
+    let follow = "<xml><ToUserName>gh</ToUserName><FromUserName>oCitizen1</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>";
+    let (_, welcome) = wx.post_safe(follow, "44").await;
     assert!(parse_message(&welcome.unwrap()).unwrap().content.unwrap().contains("欢迎"));
 
     // Bad signature: 401; bad AES block: 400; both quarantined with the reason.
     let (status, _) = wx.post("signature=0000&timestamp=1&nonce=2", text("1", "x")).await;
     assert_eq!(status, 401);
-    let (ts, nonce, junk) = ("7", "8", "WldXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dX");
+    let (ts, nonce, junk) = (&now(), "8", "WldXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dX");
     let q = format!(
         "{}&encrypt_type=aes&msg_signature={}",
         wx.query(ts, nonce),
@@ -169,5 +175,101 @@ async fn the_webhook_follows_the_wechat_spec() {
     rt.shutdown().await;
     let c = counts(&dir.path().join("minqing.db")).await;
     assert_eq!(c[&Channel::Wechat].tickets, 2);
-    assert_eq!(c[&Channel::Wechat].quarantined, 2);
+    assert_eq!(
+        c[&Channel::Wechat].quarantined,
+        3,
+        "bad signature, bad AES block, plaintext in safe mode"
+    );
+}
+
+fn msg(msg_id: &str, from: &str, create_time: i64, content: &str) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[gh_daye_minqing]]></ToUserName><FromUserName><![CDATA[{from}]]></FromUserName><CreateTime>{create_time}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+}
+
+/// In compat mode the URL's signature does not cover a plaintext body: the
+/// timestamp window, the nonce cache and the openid check are what stop a
+/// forged appeal. A `CreateTime` nobody could mean is refused before the
+/// citizen is told "accepted". Refusals of unsigned requests are bounded
+/// per address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_stale_replayed_and_impossible_messages_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.connectors.wechat.mode = minqing_connectors::wechat::Mode::Compat;
+    let rt = Runtime::start(
+        &s,
+        StartOptions {
+            poll_at_start: false,
+            sweep: false,
+        },
+    )
+    .await
+    .unwrap();
+    let wx = Wx {
+        base: format!("http://{}", rt.api_addr),
+        token: s.connectors.wechat.token.clone(),
+        crypt: WxCrypt::new(&s.connectors.wechat.encoding_aes_key, &s.connectors.wechat.app_id).unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let t = chrono::Utc::now().timestamp();
+
+    // The probe's forgery: a signature over an old timestamp.
+    let (status, reason) = wx
+        .post(&wx.query("1000000000", "1"), msg("9001", "oCitizen1", t, "伪造的诉求"))
+        .await;
+    assert_eq!((status, reason.contains("stale")), (401, true), "{reason}");
+
+    // A fresh signed URL is taken once, again with its own body (WeChat's
+    // retry, the same ticket), and never with another body.
+    let ts = now();
+    let (status, body) = wx.post(&wx.query(&ts, "77"), msg("9002", "oCitizen1", t, "路灯坏了")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, again) = wx.post(&wx.query(&ts, "77"), msg("9002", "oCitizen1", t, "路灯坏了")).await;
+    assert_eq!((status, again.contains("DY-")), (200, true), "{again}");
+    let (status, reason) = wx.post(&wx.query(&ts, "77"), msg("9003", "oCitizen1", t, "伪造")).await;
+    assert_eq!((status, reason.contains("replayed")), (401, true), "{reason}");
+
+    // The body names another sender than the signed URL.
+    let (status, reason) = wx.post(&wx.query(&now(), "78"), msg("9004", "oSomeoneElse", t, "伪造")).await;
+    assert_eq!((status, reason.contains("openid")), (400, true), "{reason}");
+
+    // 1811 and ten years ahead: refused with the truth, not "受理".
+    for (n, at) in [("79", -4_911_000_000_i64), ("80", t + 10 * 365 * 86_400)] {
+        let (status, reason) = wx
+            .post(&wx.query(&now(), n), msg(&format!("99{n}"), "oCitizen1", at, "时间不对"))
+            .await;
+        assert_eq!(status, 400, "{reason}");
+        assert!(reason.contains("CreateTime") && !reason.contains("受理"), "{reason}");
+    }
+
+    // Unsigned requests from one address: 28 more are recorded (two were
+    // above), the rest answered 429 and not kept.
+    let mut answers = std::collections::BTreeMap::new();
+    for i in 0..40 {
+        let body = format!("{i}{}", "x".repeat(100_000));
+        let (status, _) = wx.post(&format!("signature=00&timestamp={t}&nonce=f{i}"), body).await;
+        *answers.entry(status).or_insert(0) += 1;
+    }
+    assert_eq!(answers, [(401, 28), (429, 12)].into_iter().collect());
+
+    rt.shutdown().await;
+    let c = counts(&dir.path().join("minqing.db")).await;
+    assert_eq!(c[&Channel::Wechat].tickets, 1);
+    assert_eq!(c[&Channel::Wechat].quarantined, 2 + 1 + 2 + 28);
+    // What an unsigned caller made us keep: a digest and a prefix, not its body.
+    let q = minqing::quarantine::list(
+        &s,
+        &minqing_pipelines::store::QuarantineQuery {
+            limit: 1000,
+            ..Default::default()
+        },
+        true,
+    )
+    .await
+    .unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&q).unwrap();
+    let biggest = rows.iter().map(|r| r["raw_bytes"].as_u64().unwrap()).max().unwrap();
+    assert!(biggest < 1000, "an unsigned 100 kB body left {biggest} bytes");
 }

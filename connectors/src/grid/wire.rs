@@ -45,6 +45,7 @@ pub fn map_report(raw: &str) -> Result<RawAppeal, String> {
     let id = r.report_id.filter(|s| !s.trim().is_empty()).ok_or("field `report_id` is missing")?;
     let at = r.reported_at.ok_or("field `reported_at` is missing")?;
     let received_at = DateTime::parse_from_rfc3339(&at).map_err(|e| format!("field `reported_at`: `{at}` is not an RFC 3339 time: {e}"))?;
+    let received_at = crate::appeal::check_pushed_time(received_at, "field `reported_at`")?;
     let content = r
         .description
         .filter(|s| !s.trim().is_empty())

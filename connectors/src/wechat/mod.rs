@@ -17,8 +17,16 @@
 //! - **Reply:** a passive text reply with the acceptance number, encrypted in
 //!   safe mode. We reply only after the appeal is durably accepted; if it is
 //!   not, we answer 503 and WeChat retries.
-//! - **Bad input:** a bad signature (401), a bad AES block or bad XML (400) is
-//!   quarantined with the reason.
+//! - **Freshness:** `timestamp` must be within 300 s of our clock, and a
+//!   (timestamp, nonce) pair seen before with another body is refused (in
+//!   plaintext the signature does not cover the body). `openid` in the URL
+//!   must match `<FromUserName>`; `<CreateTime>` must be from 2000 on and
+//!   not over a day ahead, checked before we answer "accepted".
+//! - **Bad input:** a bad signature, a stale timestamp or a replayed nonce
+//!   (401) is quarantined as a digest, the size and the first 256 bytes of
+//!   the body, and past 30 such refusals a minute from one address not at
+//!   all (429); a bad AES block or bad XML of a signed request (400) is
+//!   quarantined whole, with the reason. `mode` defaults to `safe`.
 //!
 //! The contract is written out in `docs/channels/wechat.md`.
 
@@ -30,17 +38,20 @@ mod wire;
 pub use wire::{Meaning, Message, encrypted_reply, interpret, parse_message, text_reply};
 
 use crate::appeal::{Channel, Inbound, RawAppeal, Rejected};
+use crate::guard::{self, Refusals, Replays};
 use crate::pull::ChannelStats;
 use crate::sign::ct_eq;
 use crate::sink::AppealSink;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{Extensions, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use crypto::{WxCrypt, sha1_sorted};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const PATH: &str = "/webhooks/wechat";
 
@@ -78,7 +89,16 @@ pub struct Webhook {
     pub sink: Arc<dyn AppealSink>,
     pub stats: Arc<ChannelStats>,
     pub acceptance_no: AcceptanceNo,
+    /// Bounds what callers who cannot sign make us record.
+    refusals: Refusals,
+    /// Signed (timestamp, nonce) pairs seen inside the window.
+    replays: Replays,
 }
+
+/// How far the signed `timestamp` may be from our clock.
+pub const MAX_SKEW: Duration = Duration::from_secs(300);
+/// Refusals recorded per source address and minute; more are answered 429.
+pub const REFUSALS_PER_MINUTE: u32 = 30;
 
 impl Webhook {
     pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>, acceptance_no: AcceptanceNo) -> Result<Self, String> {
@@ -89,6 +109,8 @@ impl Webhook {
             sink,
             stats,
             acceptance_no,
+            refusals: Refusals::new(REFUSALS_PER_MINUTE),
+            replays: Replays::new(MAX_SKEW),
         })
     }
 }
@@ -125,6 +147,8 @@ pub struct Params {
     echostr: Option<String>,
     encrypt_type: Option<String>,
     msg_signature: Option<String>,
+    /// The sender, which WeChat puts in the signed URL as well as the body.
+    openid: Option<String>,
 }
 
 fn signed(token: &str, p: &Params) -> bool {
@@ -142,47 +166,83 @@ async fn verify(State(hook): State<Arc<Webhook>>, Query(p): Query<Params>) -> Re
 struct Refusal {
     status: StatusCode,
     reason: String,
+    /// What quarantine keeps: the body itself once the request is
+    /// authenticated, otherwise only its digest, size and prefix.
     raw: Vec<u8>,
+    /// Whether the sender proved who it is; refusals of those who did not
+    /// count against their address's limit.
+    authenticated: bool,
 }
 
+/// A refusal of a request whose signature, timestamp or nonce failed.
+fn unsigned(reason: impl Into<String>, raw: &[u8]) -> Refusal {
+    Refusal {
+        status: StatusCode::UNAUTHORIZED,
+        reason: reason.into(),
+        raw: guard::unauthenticated_record(raw),
+        authenticated: false,
+    }
+}
+
+/// A refusal of a signed request that cannot be read.
 fn refuse(status: StatusCode, reason: impl Into<String>, raw: &[u8]) -> Refusal {
     Refusal {
         status,
         reason: reason.into(),
         raw: raw.to_vec(),
+        authenticated: true,
     }
 }
 
-async fn receive(State(hook): State<Arc<Webhook>>, Query(p): Query<Params>, body: String) -> Response {
+// The body is taken as bytes: a body that is not UTF-8 is refused by us,
+// and quarantined with the reason, not by the framework before we see it.
+async fn receive(State(hook): State<Arc<Webhook>>, ext: Extensions, Query(p): Query<Params>, body: Bytes) -> Response {
     match decode(&hook, &p, &body) {
-        Ok((plain, true)) => respond(&hook, &plain, true).await,
-        Ok((plain, false)) => respond(&hook, &plain, false).await,
-        Err(r) => {
-            let item = Inbound::Rejected(Rejected {
-                channel: Channel::Wechat,
-                source_id: None,
-                raw: r.raw,
-                reason: r.reason.clone(),
-            });
-            if let Err(e) = hook.sink.accept(vec![item]).await {
-                hook.stats.record_error(&e);
-                return (StatusCode::SERVICE_UNAVAILABLE, "retry").into_response();
-            }
-            hook.stats.record_error(&r.reason);
-            (r.status, r.reason).into_response()
-        }
+        Ok((plain, encrypted)) => respond(&hook, &p, &plain, encrypted).await,
+        Err(r) => record_refusal(&hook, crate::grid::source_ip(&ext), r).await,
     }
 }
 
-/// Checks signatures and decrypts: the plaintext XML, and whether it was encrypted.
-fn decode(hook: &Webhook, p: &Params, body: &str) -> Result<(String, bool), Refusal> {
+async fn record_refusal(hook: &Webhook, ip: std::net::IpAddr, r: Refusal) -> Response {
+    hook.stats.record_error(&r.reason);
+    if !r.authenticated && !hook.refusals.record(ip) {
+        return (StatusCode::TOO_MANY_REQUESTS, "too many refused requests; slow down").into_response();
+    }
+    let item = Inbound::Rejected(Rejected {
+        channel: Channel::Wechat,
+        source_id: None,
+        raw: r.raw,
+        reason: r.reason.clone(),
+    });
+    if let Err(e) = hook.sink.accept(vec![item]).await {
+        hook.stats.record_error(&e);
+        return (StatusCode::SERVICE_UNAVAILABLE, "retry").into_response();
+    }
+    (r.status, r.reason).into_response()
+}
+
+/// Checks signatures, the timestamp and the nonce, and decrypts: the
+/// plaintext XML, and whether it was encrypted.
+fn decode(hook: &Webhook, p: &Params, raw: &[u8]) -> Result<(String, bool), Refusal> {
     if !signed(&hook.cfg.token, p) {
-        return Err(refuse(
-            StatusCode::UNAUTHORIZED,
+        return Err(unsigned(
             "bad signature: `signature` does not match token, timestamp and nonce",
-            body.as_bytes(),
+            raw,
         ));
     }
+    if !guard::fresh(&p.timestamp, MAX_SKEW) {
+        return Err(unsigned("stale request: `timestamp` is more than 300 s from our clock", raw));
+    }
+    // In plaintext the signature does not cover the body: the same signed
+    // URL with another body is a forgery. WeChat's own retries send the
+    // same body again.
+    if hook.replays.check(&p.timestamp, &p.nonce, raw) == guard::Seen::Replay {
+        return Err(unsigned(
+            "replayed request: this timestamp and nonce came before with another body",
+            raw,
+        ));
+    }
+    let body = std::str::from_utf8(raw).map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the body is not UTF-8: {e}"), raw))?;
     let encrypted = p.encrypt_type.as_deref() == Some("aes");
     if !encrypted {
         if hook.cfg.mode == Mode::Safe {
@@ -210,11 +270,7 @@ fn decode(hook: &Webhook, p: &Params, body: &str) -> Result<(String, bool), Refu
     })?;
     let want = sha1_sorted(&[&hook.cfg.token, &p.timestamp, &p.nonce, &env.encrypt]);
     if !ct_eq(want.as_bytes(), p.msg_signature.as_deref().unwrap_or("").as_bytes()) {
-        return Err(refuse(
-            StatusCode::UNAUTHORIZED,
-            "bad signature: `msg_signature` does not match the Encrypt element",
-            body.as_bytes(),
-        ));
+        return Err(unsigned("bad signature: `msg_signature` does not match the Encrypt element", raw));
     }
     let plain = hook
         .crypt
@@ -223,8 +279,17 @@ fn decode(hook: &Webhook, p: &Params, body: &str) -> Result<(String, bool), Refu
     Ok((plain, true))
 }
 
-async fn respond(hook: &Webhook, plain: &str, encrypted: bool) -> Response {
-    let meaning = parse_message(plain).and_then(|m| interpret(&m, plain).map(|x| (m, x)));
+async fn respond(hook: &Webhook, p: &Params, plain: &str, encrypted: bool) -> Response {
+    let meaning = parse_message(plain).and_then(|m| {
+        // WeChat names the sender in the URL and in the body; a request
+        // whose two disagree was not made by WeChat.
+        if let Some(openid) = &p.openid
+            && m.from_user.as_deref() != Some(openid.as_str())
+        {
+            return Err("`openid` in the URL does not match <FromUserName>".to_owned());
+        }
+        interpret(&m, plain).map(|x| (m, x))
+    });
     let (msg, meaning) = match meaning {
         Ok(v) => v,
         Err(reason) => {

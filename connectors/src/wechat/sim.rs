@@ -192,9 +192,12 @@ impl Pusher {
             cdata(openid),
             chrono::Utc::now().timestamp()
         );
+        // WeChat names the follower in the URL too.
+        let mut follower = self.feed[0].appeal.as_ref().clone();
+        follower.openid = openid.to_owned();
         let e = Entry {
             kind: EntryKind::Fresh,
-            appeal: Arc::new(self.feed[0].appeal.as_ref().clone()),
+            appeal: Arc::new(follower),
             delivered_at: server::now(),
         };
         let shot = self.shot(&e, &xml, serial + 1_000_000);

@@ -83,6 +83,7 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
         .timestamp_opt(ts, 0)
         .single()
         .ok_or_else(|| format!("element <CreateTime>: {ts} is not a unix time"))?;
+    let received_at = crate::appeal::check_pushed_time(received_at, "element <CreateTime>")?;
     let mut attachments = Vec::new();
     let mut coordinates = None;
     let mut location = None;

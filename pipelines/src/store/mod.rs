@@ -68,6 +68,9 @@ pub struct QuarantineQuery {
     pub include_resolved: bool,
     pub id: Option<i64>,
     pub limit: i64,
+    /// Load each record's raw bytes (for a replay); a listing needs only
+    /// their size, and loading bodies once took 915 MB to list 106 records.
+    pub with_raw: bool,
 }
 
 /// A ticket that a new one may duplicate.

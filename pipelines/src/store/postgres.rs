@@ -569,9 +569,10 @@ impl WorkflowStore for PgStore {
     }
 
     async fn list_quarantine(&self, f: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError> {
-        let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT id, channel, source_id, reason, raw, received_at, status, resolution FROM quarantine WHERE TRUE",
-        );
+        let raw = if f.with_raw { "raw" } else { "''::bytea" };
+        let mut q = QueryBuilder::<Postgres>::new(format!(
+            "SELECT id, channel, source_id, reason, {raw}, received_at, status, resolution, octet_length(raw) FROM quarantine WHERE TRUE"
+        ));
         if !f.include_resolved {
             q.push(" AND status = 'held'");
         }
@@ -593,7 +594,7 @@ impl WorkflowStore for PgStore {
                     channel: r.try_get(1)?,
                     source_id: r.try_get(2)?,
                     reason: r.try_get(3)?,
-                    raw_bytes: raw.len(),
+                    raw_bytes: usize::try_from(r.try_get::<i64, _>(8)?).unwrap_or(0),
                     raw,
                     received_at: at.with_timezone(&shanghai()).to_rfc3339(),
                     status: r.try_get(6)?,

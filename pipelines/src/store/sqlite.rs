@@ -406,9 +406,10 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn list_quarantine(&self, f: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT id, channel, source_id, reason, raw, received_at, status, resolution FROM quarantine WHERE 1 = 1",
-        );
+        let raw = if f.with_raw { "raw" } else { "x''" };
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT id, channel, source_id, reason, {raw}, received_at, status, resolution, length(raw) FROM quarantine WHERE 1 = 1"
+        ));
         if !f.include_resolved {
             q.push(" AND status = 'held'");
         }
@@ -429,7 +430,7 @@ impl WorkflowStore for SqliteStore {
                     channel: r.try_get(1)?,
                     source_id: r.try_get(2)?,
                     reason: r.try_get(3)?,
-                    raw_bytes: raw.len(),
+                    raw_bytes: usize::try_from(r.try_get::<i64, _>(8)?).unwrap_or(0),
                     raw,
                     received_at: r.try_get(5)?,
                     status: r.try_get(6)?,

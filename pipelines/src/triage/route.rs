@@ -142,6 +142,11 @@ impl Router {
         &self.centre
     }
 
+    /// Whether `code` is a listed handling unit.
+    pub fn knows(&self, code: &str) -> bool {
+        self.by_code.contains_key(code)
+    }
+
     pub fn units(&self) -> &[UnitFile] {
         &self.units
     }

@@ -528,6 +528,18 @@ impl Order {
                         format!("the target date {target} must be after today ({today})"),
                     ));
                 }
+                let from = self.dispatched_at.map_or(today, |d| d.date_naive());
+                let (latest, _) = cal.add_workdays(from, rules.max_on_account_workdays);
+                if *target > latest {
+                    return Err(refuse(
+                        Invalid,
+                        "on_account_within_limit",
+                        format!(
+                            "the target date {target} is beyond {latest}, {} working days from dispatch (workflow.max_on_account_workdays)",
+                            rules.max_on_account_workdays
+                        ),
+                    ));
+                }
                 o.state = State::OnAccount;
                 o.reply_due = Some(*target);
             }
@@ -1041,6 +1053,15 @@ mod tests {
             plan: "纳入年度改造计划，9月底前完成".into(),
             target: date("2026-09-30"),
         };
+        // Not open-ended: 120 working days from dispatch at most.
+        let forever = Action::OnAccount {
+            plan: "以后再说".into(),
+            target: date("9999-12-31"),
+        };
+        assert_eq!(
+            refused(&o, forever, &u, at("2026-06-02", 9)),
+            (RefusalKind::Invalid, "on_account_within_limit")
+        );
         let a = ok(&o, plan, &u, at("2026-06-02", 9)).order;
         assert_eq!((a.state, a.reply_due), (State::OnAccount, Some(date("2026-09-30"))));
         assert_eq!(ok(&a, reply(), &u, at("2026-09-29", 9)).order.state, State::Replied);

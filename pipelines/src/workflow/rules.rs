@@ -15,6 +15,11 @@ pub struct Rules {
     /// Extensions never take the reply beyond this many working days from
     /// dispatch.
     pub max_workdays: u32,
+    /// 挂账: a long-running matter put on account gets a target date within
+    /// this many working days of dispatch (beyond the reply deadline by
+    /// design, but not open-ended).
+    #[serde(default = "on_account_default")]
+    pub max_on_account_workdays: u32,
     /// A unit that reworks an order after an unsatisfied return visit
     /// replies within this many working days.
     pub rework_workdays: u32,
@@ -24,6 +29,10 @@ pub struct Rules {
     pub sweep_schedule: String,
 }
 
+fn on_account_default() -> u32 {
+    120
+}
+
 impl Default for Rules {
     fn default() -> Self {
         Rules {
@@ -31,6 +40,7 @@ impl Default for Rules {
             return_workdays: 2,
             reply_workdays: 5,
             max_workdays: 30,
+            max_on_account_workdays: on_account_default(),
             rework_workdays: 5,
             immediate_categories: Vec::new(),
             sweep_schedule: "0 */5 * * * *".into(),
@@ -47,6 +57,7 @@ impl Rules {
             ("reply_workdays", self.reply_workdays),
             ("rework_workdays", self.rework_workdays),
             ("max_workdays", self.max_workdays),
+            ("max_on_account_workdays", self.max_on_account_workdays),
         ] {
             if v == 0 {
                 out.push(format!("{prefix}.{key}: must be at least 1 working day"));

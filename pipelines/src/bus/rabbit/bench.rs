@@ -1,8 +1,9 @@
 //! The broker's own ceiling for minqing's topology (`minqing bench broker`):
 //! the same exchanges, quorum queues, confirms and framing as the pipeline,
 //! with stages that do nothing. Messages are published to `minqing.raw` with
-//! confirms; a no-op intake republishes each one to `minqing.tickets` (with
-//! confirms) and then acks it; the workflow and warehouse queues ack what
+//! confirms; a no-op intake republishes each one to `minqing.tickets` twice,
+//! as intake does (the events, and their masked copy for the warehouse),
+//! with confirms, and then acks it; the workflow and warehouse queues ack what
 //! they get. The run ends when both have acked every message. No real
 //! pipeline on this broker and machine can beat this figure.
 //!
@@ -94,7 +95,12 @@ async fn relay(inner: Arc<Inner>, total: u64, relayed: Arc<AtomicU64>) -> Result
         )
         .await
         .map_err(broker)?;
-    let key = "ticket.received.hotline_12345".to_owned();
+    // As intake publishes: events for the workflow and forward queues, and
+    // their masked copies for the warehouse's (`analysis.#`).
+    let keys = [
+        "ticket.received.hotline_12345".to_owned(),
+        format!("{}received.hotline_12345", super::ANALYSIS_PREFIX),
+    ];
     while relayed.load(Ordering::Relaxed) < total {
         let first = consumer
             .next()
@@ -105,7 +111,10 @@ async fn relay(inner: Arc<Inner>, total: u64, relayed: Arc<AtomicU64>) -> Result
         while let Some(Some(Ok(d))) = consumer.next().now_or_never() {
             batch.push(d);
         }
-        let msgs: Vec<(String, Vec<u8>)> = batch.iter().map(|d| (key.clone(), d.data.clone())).collect();
+        let msgs: Vec<(String, Vec<u8>)> = batch
+            .iter()
+            .flat_map(|d| keys.iter().map(|k| (k.clone(), d.data.clone())))
+            .collect();
         inner.publish(&inner.names.tickets, &msgs, None).await?;
         for d in &batch {
             d.acker.ack(BasicAckOptions::default()).await.map_err(broker)?;

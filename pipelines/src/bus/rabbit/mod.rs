@@ -337,12 +337,17 @@ pub struct ParkedMessage {
 /// Reads (without removing) up to `limit` parked messages of `queue`; for
 /// operators and tests.
 pub async fn peek_parked(bus: &RabbitBus, queue: &str, limit: usize) -> Result<Vec<ParkedMessage>, BusError> {
+    peek(bus, &Names::parked(queue), limit).await
+}
+
+/// Reads (without removing) up to `limit` messages of `queue`, with the
+/// reason header parked ones carry; for operators and tests.
+pub async fn peek(bus: &RabbitBus, queue: &str, limit: usize) -> Result<Vec<ParkedMessage>, BusError> {
     let ch = bus.channel().await?;
     let mut out = Vec::new();
-    let parked = Names::parked(queue);
     while out.len() < limit {
         let got = ch
-            .basic_get(parked.as_str().into(), lapin::options::BasicGetOptions::default())
+            .basic_get(queue.into(), lapin::options::BasicGetOptions::default())
             .await
             .map_err(broker)?;
         let Some(m) = got else { break };
