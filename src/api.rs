@@ -30,6 +30,8 @@ pub struct ApiState {
     pub started: std::time::Instant,
     pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
     pub sweep_stats: Arc<crate::sweeper::SweepStats>,
+    /// (workflow store, warehouse): set while writes fail for want of a resource.
+    pub write_health: [Arc<minqing_pipelines::sink::WriteHealth>; 2],
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -41,10 +43,16 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-/// Ready when every backend answers; each is reported by name.
+/// Ready when every backend answers and the last write to each went
+/// through (a full disk answers pings but takes no writes); each is
+/// reported by name.
 async fn readyz(State(s): State<Arc<ApiState>>) -> Response {
-    let store = s.store.ping().await.map_err(|e| e.to_string());
-    let warehouse = s.warehouse.ping().await.map_err(|e| e.to_string());
+    let writable = |i: usize, r: Result<(), String>| match s.write_health[i].failing() {
+        Some(why) if r.is_ok() => Err(format!("answers but cannot write: {why}")),
+        _ => r,
+    };
+    let store = writable(0, s.store.ping().await.map_err(|e| e.to_string()));
+    let warehouse = writable(1, s.warehouse.ping().await.map_err(|e| e.to_string()));
     let show = |r: &Result<(), String>| match r {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.clone(),

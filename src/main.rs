@@ -341,14 +341,24 @@ async fn run(mut settings: config::Settings) -> Result<()> {
     } else {
         None
     };
-    let runtime = runtime::Runtime::start(
+    // A stop while the stores open or migrate ends the process cleanly
+    // instead of waiting for a server that may never answer.
+    let mut stop = std::pin::pin!(stop);
+    let start = runtime::Runtime::start(
         &settings,
         runtime::StartOptions {
             poll_at_start: true,
             sweep: true,
         },
-    )
-    .await?;
+    );
+    let runtime = tokio::select! {
+        r = start => r?,
+        _ = &mut stop => {
+            tracing::info!("Shutting down.");
+            tracing::warn!("Stopped during start-up; nothing was running yet.");
+            return Ok(());
+        }
+    };
     if let Some(f) = &fleet {
         f.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
     }

@@ -157,6 +157,8 @@ pub struct Pipeline {
     pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
     /// The calendar and rules, loaded once for intake, the sweep and the API.
     pub deadlines: minqing_pipelines::workflow::Deadlines,
+    /// Whether the sinks can write, for `/readyz`: (workflow store, warehouse).
+    pub write_health: [Arc<minqing_pipelines::sink::WriteHealth>; 2],
 }
 
 /// The calendar and rules every work-order deadline is counted on.
@@ -168,8 +170,13 @@ pub fn deadlines(settings: &Settings) -> Result<minqing_pipelines::workflow::Dea
 }
 
 pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: &CancellationToken) -> Result<Pipeline> {
+    // Each step says what start-up waits on, so a server that never answers
+    // is named in the log.
+    tracing::info!(backend = ?settings.store.backend, "Opening the workflow store.");
     let store = open_store(settings).await?;
+    tracing::info!(backend = ?settings.warehouse.backend, "Opening the warehouse.");
     let warehouse = open_warehouse(settings).await?;
+    tracing::info!(backend = ?settings.bus.backend, "Connecting the bus.");
     let bus = open_bus(settings).await?;
     let intake_stats = Arc::new(IntakeStats::default());
     let latency = Arc::new(Latencies::default());
@@ -190,14 +197,17 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         workflow: Some(deadlines.clone()),
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
+    let store_target = Arc::new(StoreTarget::new(store.clone(), latency.clone()));
+    let warehouse_target = Arc::new(WarehouseTarget::new(warehouse.clone(), latency.clone()));
+    let write_health = [store_target.health.clone(), warehouse_target.health.clone()];
     tracker.spawn(run_sink(
-        Arc::new(StoreTarget::new(store.clone(), latency.clone())),
+        store_target,
         bus.consume_events(EventQueue::Workflow).await?,
         Batching::default(),
         cancel.clone(),
     ));
     tracker.spawn(run_sink(
-        Arc::new(WarehouseTarget::new(warehouse.clone(), latency.clone())),
+        warehouse_target,
         bus.consume_events(EventQueue::Warehouse).await?,
         Batching {
             max_rows: settings.warehouse.batch_rows,
@@ -223,6 +233,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     }
     Ok(Pipeline {
         forward_stats,
+        write_health,
         deadlines,
         store,
         warehouse,
@@ -246,6 +257,7 @@ impl Runtime {
             triage,
             forward_stats,
             deadlines,
+            write_health,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
         crate::triage::reload_on_sighup(triage.clone(), settings.clone());
@@ -340,6 +352,7 @@ impl Runtime {
             started: std::time::Instant::now(),
             forward_stats,
             sweep_stats: sweep_stats.clone(),
+            write_health,
         };
         if opts.sweep {
             crate::sweeper::spawn(

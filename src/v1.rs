@@ -134,6 +134,8 @@ pub fn router(state: Arc<V1>) -> Router {
         .route("/api/v1/orders", get(list))
         .route("/api/v1/orders/{id}", get(one))
         .route("/api/v1/orders/{id}/actions", post(act))
+        // An action is a few fields of text; nothing needs more.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
@@ -167,11 +169,14 @@ fn fail(status: StatusCode, e: impl Into<String>, rule: Option<&str>) -> Respons
     error(status, e, rule).into_response()
 }
 
+/// The caller learns that it may retry and which log line to quote; the
+/// store's own error (paths, SQL, server text) stays in the log.
 fn store_failed(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "Workflow store call failed in /api/v1.");
+    let correlation = Uuid::new_v4().simple().to_string();
+    tracing::error!(error = %e, correlation = %correlation, "Workflow store call failed in /api/v1.");
     fail(
         StatusCode::SERVICE_UNAVAILABLE,
-        format!("the workflow store failed: {e}; retry"),
+        format!("the workflow store is unavailable; retry later (correlation id {correlation})"),
         None,
     )
 }
@@ -270,6 +275,20 @@ async fn one(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
     }
 }
 
+/// The largest action body accepted.
+const MAX_BODY: usize = 64 * 1024;
+/// The longest reason, reply, plan or name in an action, in characters.
+const MAX_TEXT: usize = 4000;
+
+/// The first text field of `action` over [`MAX_TEXT`] characters.
+fn too_long(action: &Action) -> Option<(String, usize)> {
+    let v = serde_json::to_value(action).ok()?;
+    v.as_object()?.iter().find_map(|(k, v)| {
+        let n = v.as_str()?.chars().count();
+        (n > MAX_TEXT).then(|| (k.clone(), n))
+    })
+}
+
 /// Attempts at an action when another one changed the order meanwhile.
 const RACES: usize = 3;
 
@@ -292,6 +311,13 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
             );
         }
     };
+    if let Some((field, n)) = too_long(&action) {
+        return fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("body: `{field}` has {n} characters; at most {MAX_TEXT}"),
+            Some("too_long"),
+        );
+    }
     // Keys are per caller: two clients cannot collide on one.
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,

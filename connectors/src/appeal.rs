@@ -169,6 +169,9 @@ impl Inbound {
 /// most a day ahead (`pipeline.future_tolerance_hours`' default). A push
 /// endpoint checks it before answering, so a sender is never told
 /// "accepted" for what intake then quarantines.
+/// The longest record id a channel may give (bytes).
+pub const MAX_SOURCE_ID: usize = 128;
+
 pub fn check_pushed_time(t: DateTime<FixedOffset>, field: &str) -> Result<DateTime<FixedOffset>, String> {
     const Y2000: i64 = 946_656_000;
     if t.timestamp() < Y2000 {

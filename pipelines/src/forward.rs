@@ -56,8 +56,8 @@ impl Target for OutboxTarget {
     fn name(&self) -> &'static str {
         "forward outbox"
     }
-    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
-        self.store.enqueue_forwards(events).await.map_err(|e| e.to_string())
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, crate::sink::WriteError> {
+        Ok(self.store.enqueue_forwards(events).await?)
     }
     async fn ping(&self) -> Result<(), String> {
         self.store.ping().await.map_err(|e| e.to_string())

@@ -2,9 +2,12 @@
 //! write ticket events to a backend and ack each delivery only after the
 //! write is durable.
 //!
-//! Failures are sorted by asking the backend whether it is up:
-//! - backend down (ping fails): hold the deliveries and retry with capped
-//!   backoff for as long as it takes; on the broker they wait in their queue;
+//! Failures are sorted by what the error says, then by asking the backend
+//! whether it is up:
+//! - a resource is short (disk full, out of memory, no connection; see
+//!   [`crate::store::StoreError::is_resource`]) or the backend is down (ping
+//!   fails): hold the deliveries and retry with capped backoff for as long
+//!   as it takes; on the broker they wait in their queue;
 //! - backend up but the batch still fails after a few tries: write item by
 //!   item and park only the items that fail, with the backend's reason, so
 //!   one poison event never stalls the stream.
@@ -22,13 +25,60 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// Why a write failed, and whether waiting can fix it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct WriteError {
+    pub message: String,
+    /// The backend lacks a resource (disk space, memory, connections) or
+    /// cannot be reached: the events are held and retried, never parked as
+    /// poison, however long it takes.
+    pub resource: bool,
+}
+
+impl From<String> for WriteError {
+    fn from(message: String) -> Self {
+        WriteError { message, resource: false }
+    }
+}
+
+impl From<crate::store::StoreError> for WriteError {
+    fn from(e: crate::store::StoreError) -> Self {
+        WriteError {
+            resource: e.is_resource(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Whether a sink's last write failed for want of a resource, for `/readyz`:
+/// a store that answers pings but cannot write is not ready.
+#[derive(Debug, Default)]
+pub struct WriteHealth(std::sync::Mutex<Option<String>>);
+
+impl WriteHealth {
+    fn record<T>(&self, r: &Result<T, WriteError>) {
+        let mut h = self.0.lock().expect("health lock");
+        match r {
+            Ok(_) => *h = None,
+            Err(e) if e.resource => *h = Some(e.message.clone()),
+            Err(_) => {}
+        }
+    }
+
+    /// The reason writes fail, while they do.
+    pub fn failing(&self) -> Option<String> {
+        self.0.lock().expect("health lock").clone()
+    }
+}
+
 /// Where a sink writes.
 #[async_trait]
 pub trait Target: Send + Sync {
     fn name(&self) -> &'static str;
     /// Writes idempotently; resolves once durable. Returns the ids of events
     /// deferred because their ticket is not stored yet.
-    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String>;
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError>;
     async fn ping(&self) -> Result<(), String>;
 }
 
@@ -36,11 +86,16 @@ pub trait Target: Send + Sync {
 pub struct StoreTarget {
     pub store: Arc<dyn WorkflowStore>,
     pub latency: Arc<Latencies>,
+    pub health: Arc<WriteHealth>,
 }
 
 impl StoreTarget {
     pub fn new(store: Arc<dyn WorkflowStore>, latency: Arc<Latencies>) -> Self {
-        StoreTarget { store, latency }
+        StoreTarget {
+            store,
+            latency,
+            health: Arc::default(),
+        }
     }
 }
 
@@ -49,8 +104,10 @@ impl Target for StoreTarget {
     fn name(&self) -> &'static str {
         "workflow store"
     }
-    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
-        let applied = self.store.apply_events(events).await.map_err(|e| e.to_string())?;
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError> {
+        let applied = self.store.apply_events(events).await.map_err(WriteError::from);
+        self.health.record(&applied);
+        let applied = applied?;
         record(&self.latency.workflow, events, &applied.deferred);
         Ok(applied.deferred)
     }
@@ -63,11 +120,16 @@ impl Target for StoreTarget {
 pub struct WarehouseTarget {
     pub warehouse: Arc<dyn Warehouse>,
     pub latency: Arc<Latencies>,
+    pub health: Arc<WriteHealth>,
 }
 
 impl WarehouseTarget {
     pub fn new(warehouse: Arc<dyn Warehouse>, latency: Arc<Latencies>) -> Self {
-        WarehouseTarget { warehouse, latency }
+        WarehouseTarget {
+            warehouse,
+            latency,
+            health: Arc::default(),
+        }
     }
 }
 
@@ -76,8 +138,10 @@ impl Target for WarehouseTarget {
     fn name(&self) -> &'static str {
         "warehouse"
     }
-    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
-        let deferred = self.warehouse.write(events).await.map_err(|e| e.to_string())?;
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError> {
+        let deferred = self.warehouse.write(events).await.map_err(WriteError::from);
+        self.health.record(&deferred);
+        let deferred = deferred?;
         record(&self.latency.warehouse, events, &deferred);
         Ok(deferred)
     }
@@ -273,6 +337,14 @@ async fn write_batch(target: &Arc<dyn Target>, items: &[TicketEvent], batching: 
                 tracing::warn!(sink = target.name(), error = %e, "Write failed while stopping; handing the events back.");
                 return Outcome::Stopping(e.to_string());
             }
+            Err(e) if e.resource => {
+                if waits % 10 == 0 {
+                    tracing::warn!(sink = target.name(), error = %e, events = items.len(), "The backend cannot write (a resource is short); holding the events until it can.");
+                }
+                waits += 1;
+                tokio::time::sleep(backoff(waits)).await;
+                continue;
+            }
             Err(e) => {
                 if let Err(down) = target.ping().await {
                     if waits % 10 == 0 {
@@ -422,7 +494,7 @@ mod tests {
         fn name(&self) -> &'static str {
             "nowhere"
         }
-        async fn write(&self, _events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
+        async fn write(&self, _events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError> {
             Ok(vec![])
         }
         async fn ping(&self) -> Result<(), String> {
@@ -495,7 +567,7 @@ mod tests {
         fn name(&self) -> &'static str {
             "overtaken"
         }
-        async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, String> {
+        async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError> {
             self.writes.lock().unwrap().push(events.iter().map(|e| e.event_id).collect());
             let held = events.iter().any(|e| e.event_id == self.edit)
                 && self
@@ -535,5 +607,81 @@ mod tests {
         let writes = target.writes.lock().unwrap().clone();
         let first: Vec<Uuid> = items.iter().chain([&edit]).map(|e| e.event_id).collect();
         assert_eq!(writes, vec![first, vec![edit.event_id], vec![edit.event_id]]);
+    }
+
+    /// Records how each delivery was settled.
+    struct Settled(Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+    #[async_trait]
+    impl Acker for Settled {
+        async fn ack(self: Box<Self>) -> Result<(), BusError> {
+            self.0.lock().unwrap().push("ack");
+            Ok(())
+        }
+        async fn nack(self: Box<Self>, _reason: String) -> Result<(), BusError> {
+            self.0.lock().unwrap().push("nack");
+            Ok(())
+        }
+        async fn park(self: Box<Self>, _body: Vec<u8>, _reason: String) -> Result<(), BusError> {
+            self.0.lock().unwrap().push("park");
+            Ok(())
+        }
+    }
+
+    /// A store that answers but cannot write (SQLite's page limit fails
+    /// exactly as a full disk does): the sink holds the events, parks
+    /// nothing and reports the store unwritable, then writes them once
+    /// there is room. Before, a full disk made them poison.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_disk_holds_the_events_until_there_is_room_and_parks_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::store::sqlite::SqliteStore::open(&dir.path().join("w.db")).await.unwrap());
+        let pages: i64 = store.writer().lock().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        store
+            .writer()
+            .lock()
+            .execute_batch(&format!("PRAGMA max_page_count = {pages}"))
+            .unwrap();
+        let target = Arc::new(StoreTarget::new(store.clone(), Default::default()));
+        let mut t = crate::ticket::sample();
+        t.content = "路灯不亮".repeat(5000);
+        let event = TicketEvent::received(t);
+        let e = target.write(std::slice::from_ref(&event)).await.unwrap_err();
+        assert!(e.resource, "{e}");
+        assert!(target.health.failing().is_some());
+
+        let settled = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let delivery = Delivery::new(vec![event], Box::new(Settled(settled.clone())));
+        let batching = Batching {
+            max_attempts: 1,
+            ..Batching::default()
+        };
+        let cancel = CancellationToken::new();
+        let sink = tokio::spawn(run_sink(
+            target.clone(),
+            Box::new(Queue {
+                left: vec![delivery],
+                window: None,
+            }),
+            batching,
+            cancel.clone(),
+        ));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            settled.lock().unwrap().is_empty(),
+            "held, not parked: {:?}",
+            settled.lock().unwrap()
+        );
+        store.writer().lock().execute_batch("PRAGMA max_page_count = 1073741823").unwrap();
+        for _ in 0..300 {
+            if !settled.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(*settled.lock().unwrap(), vec!["ack"]);
+        assert!(target.health.failing().is_none());
+        cancel.cancel();
+        let _ = sink.await;
     }
 }

@@ -391,3 +391,31 @@ async fn an_idempotency_key_reused_for_another_request_is_refused() {
     let (s, again) = api.act(UNIT, id, json!({"action": "sign"}), Some("k-1")).await;
     assert_eq!((s, &again), (200, &first));
 }
+
+/// Caps on what a caller can make the store hold: a 2 MB body is refused
+/// before it is read whole (413), a reason over 4,000 characters with its
+/// field named (422).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_actions_are_refused() {
+    let api = Api::start().await;
+    let id = seed(&api, "GD-L1").await;
+    // The server may answer before the client has sent the whole body and
+    // close the connection; either way nothing is taken.
+    let big = api
+        .http
+        .post(format!("{}/api/v1/orders/{id}/actions", api.base))
+        .bearer_auth(UNIT)
+        .json(&json!({"action": "return", "reason": "长".repeat(700_000)}))
+        .send()
+        .await;
+    match big {
+        Ok(r) => assert_eq!(r.status().as_u16(), 413),
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
+    }
+    let (s, b) = api
+        .act(UNIT, id, json!({"action": "return", "reason": "长".repeat(4001)}), None)
+        .await;
+    assert_eq!((s, b["rule"].as_str()), (422, Some("too_long")), "{b}");
+    assert!(b["error"].as_str().unwrap().contains("`reason`"), "{b}");
+    assert_eq!(api.store.work_order(id).await.unwrap().unwrap().version, 1);
+}

@@ -199,3 +199,39 @@ fn sigterm_in_start_up_and_sigint_later_both_shut_down_gracefully() {
         assert!(status.success(), "SIG{signal} after {when:?}: {status}");
     }
 }
+
+/// A ClickHouse address that accepts and never answers: start-up says what
+/// it waits on, a SIGTERM then ends it cleanly, and without a stop it
+/// fails after `timeout_secs` naming the setting instead of hanging.
+#[test]
+fn a_silent_warehouse_at_start_up_is_named_and_does_not_hold_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("silent.toml");
+    let write = |timeout: u64| {
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = {:?}\n[server]\nlisten = \"127.0.0.1:{port}\"\n[simulators]\nenabled = false\n[forwarder]\nenabled = false\n\
+                 [warehouse]\nbackend = \"clickhouse\"\n[warehouse.clickhouse]\nurl = \"http://127.0.0.1:{silent_port}\"\ntimeout_secs = {timeout}\n",
+                dir.path().display().to_string()
+            ),
+        )
+        .unwrap()
+    };
+    write(600);
+    let mut gw = Logged::start(&config);
+    gw.wait_for("Opening the warehouse.");
+    std::thread::sleep(Duration::from_millis(300));
+    gw.signal("TERM");
+    gw.wait_for("Stopped during start-up");
+    assert!(gw.child.wait().unwrap().success());
+
+    write(1);
+    let gw = Logged::start(&config);
+    let line = gw.wait_for("did not answer within 1 s");
+    assert!(line.contains("warehouse.clickhouse"), "{line}");
+    drop(silent);
+}

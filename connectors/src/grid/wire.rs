@@ -43,6 +43,13 @@ struct Citizen {
 pub fn map_report(raw: &str) -> Result<RawAppeal, String> {
     let r: Report = serde_json::from_str(raw).map_err(|e| format!("the report is not valid JSON for a grid report: {e}"))?;
     let id = r.report_id.filter(|s| !s.trim().is_empty()).ok_or("field `report_id` is missing")?;
+    if id.len() > crate::appeal::MAX_SOURCE_ID {
+        return Err(format!(
+            "field `report_id`: {} bytes is over the {}-byte limit",
+            id.len(),
+            crate::appeal::MAX_SOURCE_ID
+        ));
+    }
     let at = r.reported_at.ok_or("field `reported_at` is missing")?;
     let received_at = DateTime::parse_from_rfc3339(&at).map_err(|e| format!("field `reported_at`: `{at}` is not an RFC 3339 time: {e}"))?;
     let received_at = crate::appeal::check_pushed_time(received_at, "field `reported_at`")?;

@@ -24,6 +24,10 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 pub use town::Gazetteer;
 
+/// A channel's own record id longer than this is refused: ids key tickets
+/// and indexes, and no upstream's is near it.
+pub const MAX_SOURCE_ID: usize = minqing_connectors::appeal::MAX_SOURCE_ID;
+
 /// `[pipeline]` settings that shape normalization.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +101,15 @@ impl Normalizer {
 
     pub fn normalize(&self, a: &RawAppeal) -> Result<Ticket, NormalizeError> {
         let s = &self.settings;
+        if a.source_id.len() > MAX_SOURCE_ID {
+            return Err(NormalizeError {
+                field: "source_id",
+                reason: format!(
+                    "{} bytes is over the {MAX_SOURCE_ID}-byte limit for a channel's record id",
+                    a.source_id.len()
+                ),
+            });
+        }
         if a.content.len() > s.max_content_bytes {
             return Err(NormalizeError {
                 field: "content",
@@ -252,6 +265,9 @@ mod tests {
         let mut future = raw("x", None);
         future.received_at = DateTime::parse_from_rfc3339("2099-01-01T00:00:00+08:00").unwrap();
         assert_eq!(n.normalize(&future).unwrap_err().field, "received_at");
+        let mut long_id = raw("x", None);
+        long_id.source_id = "9".repeat(100_000);
+        assert_eq!(n.normalize(&long_id).unwrap_err().field, "source_id");
     }
 
     #[test]

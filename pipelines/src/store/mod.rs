@@ -39,6 +39,33 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database lacks a resource or cannot be reached, rather
+    /// than refusing these rows: a full disk, no memory, a read-only or
+    /// busy file, a lost connection. Waiting can fix these; splitting the
+    /// batch and parking its events cannot.
+    pub fn is_resource(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                C::DiskFull | C::OutOfMemory | C::SystemIoFailure | C::ReadOnly | C::CannotOpen | C::DatabaseBusy | C::DatabaseLocked
+            ),
+            StoreError::Db(sqlx::Error::Database(d)) => {
+                // PostgreSQL: class 53 (insufficient resources: disk full,
+                // out of memory, too many connections), 08 (connection),
+                // 57P (the server is shutting down or restarting).
+                d.code()
+                    .is_some_and(|c| c.starts_with("53") || c.starts_with("08") || c.starts_with("57P"))
+                    || d.message().contains("database or disk is full")
+            }
+            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => true,
+            StoreError::Connect(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// A record to hold in quarantine.
 #[derive(Debug, Clone)]
 pub struct NewQuarantine {

@@ -30,6 +30,13 @@ pub struct ClickhouseSettings {
     pub max_rows: u64,
     /// Uncompressed bytes per INSERT statement at most.
     pub max_bytes: u64,
+    /// Seconds any call may take before it fails (and is retried).
+    #[serde(default = "timeout_default")]
+    pub timeout_secs: u64,
+}
+
+fn timeout_default() -> u64 {
+    120
 }
 
 impl Default for ClickhouseSettings {
@@ -41,6 +48,7 @@ impl Default for ClickhouseSettings {
             password: String::new(),
             max_rows: 100_000,
             max_bytes: 64 << 20,
+            timeout_secs: timeout_default(),
         }
     }
 }
@@ -175,6 +183,16 @@ fn uuid_list(ids: &[Uuid]) -> String {
 impl ClickhouseWarehouse {
     /// Connects, creating the database if needed, and applies migrations.
     pub async fn open(cfg: &ClickhouseSettings) -> Result<Self, WarehouseError> {
+        let limit = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
+        tokio::time::timeout(limit, Self::open_unbounded(cfg)).await.unwrap_or_else(|_| {
+            Err(err(format!(
+                "ClickHouse at {} did not answer within {} s (warehouse.clickhouse.url, timeout_secs); is it the HTTP port?",
+                cfg.url, cfg.timeout_secs
+            )))
+        })
+    }
+
+    async fn open_unbounded(cfg: &ClickhouseSettings) -> Result<Self, WarehouseError> {
         let base = Client::default()
             .with_url(&cfg.url)
             .with_user(&cfg.user)
@@ -465,9 +483,20 @@ fn statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
-#[async_trait]
-impl Warehouse for ClickhouseWarehouse {
-    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
+impl ClickhouseWarehouse {
+    /// `fut`, or an error once `timeout_secs` pass: a server that accepts
+    /// and never answers must not hold the sink (or start-up) forever.
+    async fn bounded<T>(&self, what: &str, fut: impl std::future::Future<Output = Result<T, WarehouseError>>) -> Result<T, WarehouseError> {
+        let limit = std::time::Duration::from_secs(self.cfg.timeout_secs.max(1));
+        tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+            Err(err(format!(
+                "{what}: ClickHouse at {} did not answer within {} s (warehouse.clickhouse.timeout_secs)",
+                self.cfg.url, self.cfg.timeout_secs
+            )))
+        })
+    }
+
+    async fn write_batch(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
         let mut ids: Vec<Uuid> = events.iter().map(|e| e.ticket_id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -532,9 +561,17 @@ impl Warehouse for ClickhouseWarehouse {
         inserter.end().await.map_err(err)?;
         Ok(deferred)
     }
+}
+
+#[async_trait]
+impl Warehouse for ClickhouseWarehouse {
+    async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
+        self.bounded("writing a batch", self.write_batch(events)).await
+    }
 
     async fn ping(&self) -> Result<(), WarehouseError> {
-        self.client.query("SELECT 1").execute().await.map_err(err)
+        self.bounded("ping", async { self.client.query("SELECT 1").execute().await.map_err(err) })
+            .await
     }
 
     async fn counts(&self) -> Result<WarehouseCounts, WarehouseError> {

@@ -24,6 +24,16 @@ use uuid::Uuid;
 #[error("warehouse: {0}")]
 pub struct WarehouseError(pub String);
 
+impl From<WarehouseError> for crate::sink::WriteError {
+    /// The sink asks a ping whether ClickHouse or the file is there.
+    fn from(e: WarehouseError) -> Self {
+        crate::sink::WriteError {
+            resource: false,
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Row counts, for the demo's check, `/status` and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct WarehouseCounts {

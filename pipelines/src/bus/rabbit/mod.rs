@@ -298,7 +298,7 @@ impl Bus for RabbitBus {
                 msgs.push((key.clone(), body));
             }
             let masked: Vec<TicketEvent> = group.iter().map(|e| self.inner.masker.event_for_analysis(e)).collect();
-            let analysis = key.replacen(TICKET_PREFIX, ANALYSIS_PREFIX, 1);
+            let analysis = EventQueue::Warehouse.routing_key(group[0]);
             for body in self.frame(&masked)? {
                 msgs.push((analysis.clone(), body));
             }

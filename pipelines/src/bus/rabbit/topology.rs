@@ -45,6 +45,18 @@ impl Names {
 }
 
 impl EventQueue {
+    /// The routing key under which this queue's copy of `e` is published:
+    /// `analysis.<event>.<channel>` for the masked copies, the event's own
+    /// `ticket.<event>.<channel>` otherwise.
+    pub fn routing_key(self, e: &crate::ticket::TicketEvent) -> String {
+        let key = e.routing_key();
+        if self.for_analysis() {
+            key.replacen(super::TICKET_PREFIX, super::ANALYSIS_PREFIX, 1)
+        } else {
+            key
+        }
+    }
+
     /// Its binding on the ticket-event exchange.
     pub fn binding(self) -> &'static str {
         match self {
