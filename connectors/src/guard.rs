@@ -91,12 +91,15 @@ pub enum Seen {
     Replay,
 }
 
+/// When a (timestamp, nonce) pair was first seen, and the SHA-256 of its body.
+type Sighting = (Instant, [u8; 32]);
+
 /// Signed (timestamp, nonce) pairs inside the freshness window, with a
 /// digest of the body they came with.
 pub struct Replays {
     window: Duration,
     max_entries: usize,
-    seen: Mutex<HashMap<(String, String), (Instant, [u8; 32])>>,
+    seen: Mutex<HashMap<(String, String), Sighting>>,
 }
 
 impl Replays {

@@ -360,7 +360,7 @@ fn luhn(d: &[u8]) -> bool {
             if k % 2 == 1 { if v * 2 > 9 { v * 2 - 9 } else { v * 2 } } else { v }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A plate at `i`: the province's character, a letter, an optional dot or
