@@ -47,9 +47,18 @@ pub fn router(state: Arc<ApiState>) -> Router {
 /// through (a full disk answers pings but takes no writes); each is
 /// reported by name.
 async fn readyz(State(s): State<Arc<ApiState>>) -> Response {
-    let writable = |i: usize, r: Result<(), String>| match s.write_health[i].failing() {
-        Some(why) if r.is_ok() => Err(format!("answers but cannot write: {why}")),
-        _ => r,
+    // Unauthenticated: say what is wrong, not the backend's own text
+    // (paths, addresses), which goes to the log.
+    let writable = |i: usize, r: Result<(), String>| {
+        let r = match (r, s.write_health[i].failing()) {
+            (Ok(()), Some(why)) => Err(("cannot write", why)),
+            (Ok(()), None) => Ok(()),
+            (Err(e), _) => Err(("unreachable", e)),
+        };
+        r.map_err(|(what, why)| {
+            tracing::warn!(backend = i, error = %why, "Not ready: a store is {what}.");
+            what.to_owned()
+        })
     };
     let store = writable(0, s.store.ping().await.map_err(|e| e.to_string()));
     let warehouse = writable(1, s.warehouse.ping().await.map_err(|e| e.to_string()));
@@ -57,7 +66,10 @@ async fn readyz(State(s): State<Arc<ApiState>>) -> Response {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.clone(),
     };
-    let bus = s.bus.ping().await.map_err(|e| e.to_string());
+    let bus = s.bus.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "Not ready: the bus is unreachable.");
+        "unreachable".to_owned()
+    });
     let ready = store.is_ok() && warehouse.is_ok() && bus.is_ok();
     let body = json!({
         "ready": ready,

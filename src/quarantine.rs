@@ -21,7 +21,14 @@ pub async fn list(settings: &Settings, q: &QuarantineQuery, json: bool) -> Resul
         })
         .await?;
     if json {
-        return Ok(serde_json::to_string_pretty(&rows)?);
+        let masked: Vec<_> = rows
+            .into_iter()
+            .map(|mut r| {
+                r.reason = minqing_pipelines::normalize::text::redact(&r.reason);
+                r
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&masked)?);
     }
     let mut out = format!(
         "{:>6}  {:<14} {:<22} {:>7}  {:<6}  reason\n",
@@ -44,8 +51,10 @@ pub async fn list(settings: &Settings, q: &QuarantineQuery, json: bool) -> Resul
 
 /// Runs a quarantined record through its channel's mapping again.
 pub fn remap(settings: &Settings, row: &QuarantineRow) -> Result<RawAppeal, String> {
-    if row.reason.starts_with("bad signature") {
-        return Err("signature failures are never replayed: the sender must send it again, signed".into());
+    if row.raw.starts_with(minqing_connectors::guard::UNAUTHENTICATED) {
+        return Err(
+            "a refused unauthenticated request is kept as a digest only, never replayed: the sender must send it again, signed".into(),
+        );
     }
     let channel = Channel::from_str(&row.channel)?;
     let text = || std::str::from_utf8(&row.raw).map_err(|e| format!("the record is not UTF-8: {e}"));

@@ -198,7 +198,9 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     };
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     let store_target = Arc::new(StoreTarget::new(store.clone(), latency.clone()));
-    let warehouse_target = Arc::new(WarehouseTarget::new(warehouse.clone(), latency.clone()));
+    let warehouse_target = Arc::new(
+        WarehouseTarget::new(warehouse.clone(), latency.clone()).with_masker(minqing_pipelines::privacy::Masker::new(&settings.privacy)),
+    );
     let write_health = [store_target.health.clone(), warehouse_target.health.clone()];
     tracker.spawn(run_sink(
         store_target,
@@ -375,7 +377,8 @@ impl Runtime {
             tracker.clone(),
         )
         .with_units(triage);
-        let app = router.merge(api::router(Arc::new(state))).merge(crate::v1::router(Arc::new(v1)));
+        let busy = crate::server::limited(router.merge(crate::v1::router(Arc::new(v1))), &settings.server.limits);
+        let app = busy.merge(api::router(Arc::new(state)));
         let listener = tokio::net::TcpListener::bind(&settings.server.listen).await.with_context(|| {
             format!(
                 "binding server.listen {}; is another minqing running there?",

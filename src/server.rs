@@ -11,7 +11,10 @@
 //! - `header_timeout` to receive a request's headers, on a real timer;
 //! - `request_timeout` for a whole request, body included (tower-http
 //!   answers 408);
-//! - at most `max_in_flight` requests being handled at once (others wait).
+//! - at most `max_in_flight` requests being handled at once by the webhooks
+//!   and `/api/v1` together (others wait; [`limited`]), so that `/healthz`,
+//!   `/readyz`, `/status` and `/metrics` answer when they are busy;
+//! - HTTP/1 only.
 //!
 //! Per-route body limits stay with the routes (`DefaultBodyLimit`).
 
@@ -73,18 +76,22 @@ impl Limits {
     }
 }
 
+/// `routes` with at most `max_in_flight` requests handled at once across
+/// all of them (one semaphore, not one per route); for the webhooks and
+/// `/api/v1`, so that health and metrics still answer when they are full.
+pub fn limited(routes: Router, limits: &Limits) -> Router {
+    routes.layer(tower::limit::GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
+}
+
 /// Serves `app` on `listener` until `shutdown`, then lets open requests
 /// finish (the caller bounds how long it waits).
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: CancellationToken) {
     let app = app.into_service::<Body>();
-    // Around the whole router, not per route: one limit for the server,
-    // shared by every connection's clone of the service.
     let app = tower::ServiceBuilder::new()
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),
         ))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.max_in_flight))
         .service(app);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let connections = TaskTracker::new();
@@ -114,7 +121,10 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         let header_timeout = Duration::from_secs(limits.header_timeout_secs);
         connections.spawn(async move {
             let _permit = permit;
-            let mut builder = Builder::new(TokioExecutor::new());
+            // HTTP/1 only: WeChat, the grid app and Huangshi speak it, and
+            // HTTP/2 would let one connection carry hundreds of requests and
+            // idle past the header timeout.
+            let mut builder = Builder::new(TokioExecutor::new()).http1_only();
             builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc));
             let mut conn = std::pin::pin!(conn);

@@ -163,15 +163,14 @@ impl Inbound {
     }
 }
 
-/// A string field of a JSON record read loosely, for a record that did not
-/// decode: its id (for quarantine) or update time (for the cursor).
-/// A pushed appeal's time as intake will accept it: from 2000 on and at
-/// most a day ahead (`pipeline.future_tolerance_hours`' default). A push
-/// endpoint checks it before answering, so a sender is never told
-/// "accepted" for what intake then quarantines.
 /// The longest record id a channel may give (bytes).
 pub const MAX_SOURCE_ID: usize = 128;
 
+/// A pushed appeal's time as intake will accept it: from 2000 on and at
+/// most a day ahead (`pipeline.future_tolerance_hours`' default; a
+/// deployment that lowers it may still see a pushed appeal quarantined
+/// after "accepted"). A push endpoint checks it before answering, so a
+/// sender is not told "accepted" for what intake then quarantines.
 pub fn check_pushed_time(t: DateTime<FixedOffset>, field: &str) -> Result<DateTime<FixedOffset>, String> {
     const Y2000: i64 = 946_656_000;
     if t.timestamp() < Y2000 {
@@ -183,6 +182,8 @@ pub fn check_pushed_time(t: DateTime<FixedOffset>, field: &str) -> Result<DateTi
     Ok(t)
 }
 
+/// A string field of a JSON record read loosely, for a record that did not
+/// decode: its id (for quarantine) or update time (for the cursor).
 pub fn json_field(raw: &str, key: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(raw).ok()?;
     v.get(key)?.as_str().map(str::to_owned)

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 /// How much of an unauthenticated body is kept, for an operator to see what came.
 pub const PREFIX_BYTES: usize = 256;
 
+/// How every [`unauthenticated_record`] begins.
+pub const UNAUTHENTICATED: &[u8] = b"unauthenticated body not kept: ";
+
 /// The record kept instead of a body that failed authentication.
 pub fn unauthenticated_record(body: &[u8]) -> Vec<u8> {
     let prefix = &body[..body.len().min(PREFIX_BYTES)];
@@ -133,11 +136,19 @@ impl Replays {
     }
 }
 
-/// Whether a unix `timestamp` lies within `window` of now.
+/// Whether a unix `timestamp` lies within `window` of now (no overflow on
+/// a hostile `-9223372036854775808`).
 pub fn fresh(timestamp: &str, window: Duration) -> bool {
     timestamp
         .parse::<i64>()
-        .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).unsigned_abs() <= window.as_secs())
+        .is_ok_and(|t| chrono::Utc::now().timestamp().abs_diff(t) <= window.as_secs())
+}
+
+/// The caller's address, where the server recorded it; unspecified when it
+/// did not (a test calling the router directly).
+pub fn source_ip(ext: &axum::http::Extensions) -> IpAddr {
+    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 #[cfg(test)]
@@ -191,5 +202,6 @@ mod tests {
         assert!(!fresh("1000000000", w));
         assert!(!fresh(&(now + 3600).to_string(), w));
         assert!(!fresh("soon", w));
+        assert!(!fresh("-9223372036854775808", w));
     }
 }

@@ -254,7 +254,7 @@ impl Intake {
             match item {
                 Inbound::Rejected(r) => quarantine.push(NewQuarantine {
                     channel: r.channel,
-                    source_id: r.source_id.clone(),
+                    source_id: r.source_id.as_deref().map(capped_id),
                     reason: r.reason.clone(),
                     raw: r.raw.clone(),
                 }),
@@ -265,7 +265,7 @@ impl Intake {
                     }
                     Err(e) => quarantine.push(NewQuarantine {
                         channel: a.channel,
-                        source_id: Some(a.source_id.clone()),
+                        source_id: Some(capped_id(&a.source_id)),
                         reason: e.to_string(),
                         raw: a.raw.clone().into_bytes(),
                     }),
@@ -487,4 +487,14 @@ async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<Intake
             }
         }
     }
+}
+
+/// A record id as quarantine keeps it: whole up to the limit, the rest
+/// cut (the raw record keeps it all, up to the body limits).
+fn capped_id(id: &str) -> String {
+    let mut end = id.len().min(crate::normalize::MAX_SOURCE_ID);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    id[..end].to_owned()
 }

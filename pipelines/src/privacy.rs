@@ -20,8 +20,8 @@
 //! would let anyone holding the key enumerate. Analysts need to know that a
 //! number was given, not which.
 //!
-//! Most texts hold no run of seven digits, no cue and no plate: those are
-//! returned borrowed after one pass over their bytes.
+//! Most texts hold fewer than seven digits, no name cue and no plate: those
+//! are returned borrowed after one pass over their bytes.
 
 use crate::ticket::{EventPayload, Ticket, TicketEvent};
 use std::borrow::Cow;
@@ -68,8 +68,12 @@ impl Default for Masker {
 
 /// Words before a name.
 const NAME_CUES: [&str; 5] = ["联系人", "姓名", "我叫", "本人叫", "户主"];
-/// Words that end a name taken after a cue.
-const NAME_STOPS: [&str; 9] = ["电话", "手机", "联系", "身份", "家住", "住在", "反映", "投诉", "先生"];
+/// Words that end a name taken after a cue (the cues themselves too:
+/// 联系人姓名：张三).
+const NAME_STOPS: [&str; 22] = [
+    "电话", "手机", "联系", "身份", "家住", "住在", "反映", "投诉", "先生", "女士", "性别", "今天", "昨天", "现在", "说", "在", "的", "是",
+    "和", "姓名", "我叫", "户主",
+];
 /// Words shortly before a number that make a short run a phone.
 const PHONE_CUES: [&str; 7] = ["电话", "座机", "手机", "号码", "联系", "tel", "TEL"];
 /// Words shortly before a number that make a long run a card.
@@ -117,11 +121,25 @@ impl Masker {
         out.finish()
     }
 
-    /// [`Masker::mask`] into an owned string.
-    pub fn mask_owned(&self, s: String) -> String {
-        match self.mask(&s) {
-            Cow::Borrowed(_) => s,
-            Cow::Owned(m) => m,
+    /// Whether `e` holds anything [`Masker::event_for_analysis`] would
+    /// change: a contact, or personal data in a text. Scans without copying.
+    pub fn needs_masking(&self, e: &TicketEvent) -> bool {
+        let owned = |s: &str| matches!(self.mask(s), Cow::Owned(_));
+        let opt = |s: &Option<String>| s.as_deref().is_some_and(owned);
+        match &*e.payload {
+            EventPayload::Received { ticket: t } => {
+                t.contact_name.is_some()
+                    || t.contact_phone.is_some()
+                    || t.phone_masked.is_some()
+                    || owned(&t.content)
+                    || opt(&t.title)
+                    || opt(&t.location)
+                    || t.triage.as_ref().is_some_and(|d| owned(&d.reason) || opt(&d.reply))
+            }
+            EventPayload::Updated { title, content, .. } => owned(content) || opt(title),
+            EventPayload::Triaged { decision: d, .. } => owned(&d.reason) || opt(&d.reply),
+            EventPayload::Workflow { action, .. } => **action != self.action(action),
+            _ => false,
         }
     }
 
@@ -156,14 +174,10 @@ impl Masker {
                 from: *from,
                 order: order.clone(),
             },
-            EventPayload::Triaged { decision, order } => {
-                let mut d = decision.clone();
-                d.reason = self.mask_owned(std::mem::take(&mut d.reason));
-                EventPayload::Triaged {
-                    decision: d,
-                    order: order.clone(),
-                }
-            }
+            EventPayload::Triaged { decision, order } => EventPayload::Triaged {
+                decision: Box::new(self.decision(decision)),
+                order: order.clone(),
+            },
             // Made by minqing from ids, counts and rule names: nothing a
             // citizen wrote.
             EventPayload::DuplicateLinked { .. }
@@ -186,7 +200,16 @@ impl Masker {
             contact_name: None,
             contact_phone: None,
             phone_masked: None,
+            triage: t.triage.as_ref().map(|d| self.decision(d)),
             ..t.clone()
+        }
+    }
+
+    fn decision(&self, d: &crate::triage::Decision) -> crate::triage::Decision {
+        crate::triage::Decision {
+            reason: self.mask(&d.reason).into_owned(),
+            reply: d.reply.as_deref().map(|r| self.mask(r).into_owned()),
+            ..d.clone()
         }
     }
 
@@ -212,7 +235,9 @@ impl Masker {
                 approve: *approve,
                 reason: m(reason),
             },
-            other => other.clone(),
+            // No free text: listed, so a text field added later fails to
+            // compile here instead of passing unmasked.
+            Action::Dispatch { .. } | Action::Sign | Action::GrantExtension { .. } | Action::Visit { .. } | Action::Close => a.clone(),
         }
     }
 }
@@ -302,7 +327,9 @@ fn numbers_at(s: &str, i: usize, out: &mut Out<'_>) -> usize {
                 .flat_map(|gr| &b[gr.start..gr.end - usize::from(gr.x)])
                 .copied()
                 .collect();
-            classify(&digits, groups[e - 1].x, phone_cue, card_cue).map(|label| (e, label))
+            // A short number after a cue counts as a phone only when it is
+            // written in one piece: 联系时间2026-06-01 is a date.
+            classify(&digits, groups[e - 1].x, phone_cue && e - g == 1, card_cue).map(|label| (e, label))
         });
         match found {
             Some((e, label)) => {
@@ -394,27 +421,32 @@ fn name_at(s: &str, i: usize) -> Option<(usize, usize, &'static str)> {
         p += c.len_utf8();
     }
     let start = p;
-    let mut taken = 0;
-    while taken < 3 {
+    // Ends of a 1-, 2- and 3-character name, as far as Han characters go.
+    let mut ends = Vec::with_capacity(3);
+    while ends.len() < 3 {
         if NAME_STOPS.iter().any(|w| s[p..].starts_with(w)) {
             break;
         }
         match s[p..].chars().next() {
-            Some(c) if ('\u{4e00}'..='\u{9fff}').contains(&c) => {
+            Some(c) if is_han(c) => {
                 p += c.len_utf8();
-                taken += 1;
+                ends.push(p);
             }
             _ => break,
         }
     }
-    // A name ends at punctuation, a digit or a word that follows names;
-    // "我叫了物业来修" is not a name.
-    let ends_well = match s[p..].chars().next() {
-        None => true,
-        Some(c) if ('\u{4e00}'..='\u{9fff}').contains(&c) => NAME_STOPS.iter().any(|w| s[p..].starts_with(w)),
-        Some(_) => true,
+    // The longest name of 2 or 3 characters that ends at punctuation, a
+    // digit or a word that follows names: 张三 in 联系人张三说…; nothing in
+    // 我叫了物业来修.
+    let ends_well = |e: usize| match s[e..].chars().next() {
+        Some(c) if is_han(c) => NAME_STOPS.iter().any(|w| s[e..].starts_with(w)),
+        _ => true,
     };
-    (taken >= 2 && ends_well).then_some((start, p, NAME))
+    ends.iter().skip(1).rev().find(|e| ends_well(**e)).map(|e| (start, *e, NAME))
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
 }
 
 #[cfg(test)]

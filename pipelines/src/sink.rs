@@ -121,6 +121,10 @@ pub struct WarehouseTarget {
     pub warehouse: Arc<dyn Warehouse>,
     pub latency: Arc<Latencies>,
     pub health: Arc<WriteHealth>,
+    /// Masks again what still holds personal data: the queue carries masked
+    /// copies, but messages queued by an earlier version, or by an old
+    /// instance during a rolling upgrade, do not.
+    pub masker: crate::privacy::Masker,
 }
 
 impl WarehouseTarget {
@@ -129,7 +133,13 @@ impl WarehouseTarget {
             warehouse,
             latency,
             health: Arc::default(),
+            masker: crate::privacy::Masker::default(),
         }
+    }
+
+    pub fn with_masker(mut self, masker: crate::privacy::Masker) -> Self {
+        self.masker = masker;
+        self
     }
 }
 
@@ -139,6 +149,17 @@ impl Target for WarehouseTarget {
         "warehouse"
     }
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError> {
+        let masked: Vec<TicketEvent>;
+        let events = if events.iter().any(|e| self.masker.needs_masking(e)) {
+            tracing::warn!(
+                sink = self.name(),
+                "Events with personal data reached the warehouse's queue; masking them here."
+            );
+            masked = events.iter().map(|e| self.masker.event_for_analysis(e)).collect();
+            &masked[..]
+        } else {
+            events
+        };
         let deferred = self.warehouse.write(events).await.map_err(WriteError::from);
         self.health.record(&deferred);
         let deferred = deferred?;

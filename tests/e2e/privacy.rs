@@ -58,3 +58,23 @@ async fn personal_data_stays_out_of_the_sqlite_warehouse() {
         assert!(!shows_personal(p), "{p}");
     }
 }
+
+/// Messages queued with clear text by an earlier version (or an old
+/// instance during an upgrade) are masked by the warehouse sink itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warehouse_sink_masks_what_came_unmasked() {
+    use minqing_pipelines::sink::{Target, WarehouseTarget};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("warehouse.db");
+    let wh = minqing_pipelines::warehouse::sqlite::SqliteWarehouse::open(&path).await.unwrap();
+    let target = WarehouseTarget::new(std::sync::Arc::new(wh), Default::default());
+    target.write(&personal("privacy-3")).await.unwrap();
+    let pool = connect::<sqlx::Sqlite>(&format!("sqlite://{}", path.display())).await.unwrap();
+    let content: String = sqlx::query_scalar("SELECT content FROM tickets").fetch_one(&pool).await.unwrap();
+    assert!(content.contains("[手机号]") && !shows_personal(&content), "{content}");
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM ticket_events")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(payloads.iter().all(|p| !shows_personal(p)), "{payloads:?}");
+}

@@ -19,7 +19,8 @@ async fn replay_after_a_fix_turns_held_records_into_tickets() {
         let forged = Rejected {
             channel: Channel::Grid,
             source_id: None,
-            raw: b"{}".to_vec(),
+            // What the grid webhook keeps of a post that failed its signature.
+            raw: minqing_connectors::guard::unauthenticated_record(br#"{"batch_id":"B1","reports":[]}"#),
             reason: "bad signature: X-Grid-Signature does not match the body".into(),
         };
         pipe.bus
@@ -46,10 +47,7 @@ async fn replay_after_a_fix_turns_held_records_into_tickets() {
     // forged push is never replayed.
     let fixed = settings(dir.path());
     let out = quarantine::replay(&fixed, &all).await.unwrap();
-    assert!(
-        out.contains("1 replayed, 1 still held") && out.contains("signature failures are never replayed"),
-        "{out}"
-    );
+    assert!(out.contains("1 replayed, 1 still held") && out.contains("never replayed"), "{out}");
     let held = quarantine::list(&fixed, &all, true).await.unwrap();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&held).unwrap();
     assert_eq!(rows.len(), 1);

@@ -66,9 +66,11 @@ async fn slow_and_numerous_callers_do_not_hold_the_server() {
 
     // A body that stops coming: 408 once the request timeout passes.
     let mut c = TcpStream::connect(addr).await.unwrap();
-    c.write_all(b"POST /webhooks/grid HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{\"batch")
-        .await
-        .unwrap();
+    let head = format!(
+        "POST /webhooks/grid HTTP/1.1\r\nhost: x\r\nx-grid-timestamp: {}\r\ncontent-length: 1000\r\n\r\n{{\"batch",
+        chrono::Utc::now().timestamp()
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
     let (answer, _) = read_until_closed(&mut c, Duration::from_secs(6)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     rt.shutdown().await;

@@ -27,14 +27,14 @@ use crate::pull::ChannelStats;
 use crate::sign::verify_hmac_sha256_hex;
 use crate::sink::AppealSink;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 pub const PATH: &str = "/webhooks/grid";
@@ -61,7 +61,14 @@ pub struct Webhook {
     pub stats: Arc<ChannelStats>,
     /// Bounds what callers who cannot sign make us record.
     refusals: Refusals,
+    /// Bodies being read at once: a body must be read whole before its
+    /// signature can be checked, so this bounds the memory unsigned posts
+    /// can take (`READING` × `max_body_bytes`).
+    reading: tokio::sync::Semaphore,
 }
+
+/// Grid bodies read at once; more posts are told to retry (503).
+pub const READING: usize = 16;
 
 impl Webhook {
     pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>) -> Self {
@@ -70,6 +77,7 @@ impl Webhook {
             sink,
             stats,
             refusals: Refusals::new(REFUSALS_PER_MINUTE),
+            reading: tokio::sync::Semaphore::new(READING),
         }
     }
 }
@@ -83,13 +91,23 @@ pub fn router(hook: Arc<Webhook>) -> Router {
         .with_state(hook)
 }
 
-/// Checks the timestamp and the signature over `timestamp + "." + body`.
-fn authenticate(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
-    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let ts = h("x-grid-timestamp");
-    if !guard::fresh(ts, MAX_SKEW) {
-        return Err("bad signature: X-Grid-Timestamp is missing or more than 300 s off");
+fn header<'a>(headers: &'a HeaderMap, k: &str) -> &'a str {
+    headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Checks the timestamp, before the body is read.
+fn fresh(headers: &HeaderMap) -> Result<(), &'static str> {
+    if guard::fresh(header(headers, "x-grid-timestamp"), MAX_SKEW) {
+        Ok(())
+    } else {
+        Err("bad signature: X-Grid-Timestamp is missing or more than 300 s off")
     }
+}
+
+/// Checks the signature over `timestamp + "." + body`.
+fn authenticate(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
+    let h = |k: &str| header(headers, k);
+    let ts = h("x-grid-timestamp");
     let mut signed = Vec::with_capacity(ts.len() + 1 + body.len());
     signed.extend_from_slice(ts.as_bytes());
     signed.push(b'.');
@@ -124,9 +142,25 @@ async fn refuse_unsigned(hook: &Webhook, ip: IpAddr, reason: &str, body: &[u8]) 
     (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": reason}))).into_response()
 }
 
-async fn receive(State(hook): State<Arc<Webhook>>, ext: Extensions, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(State(hook): State<Arc<Webhook>>, ext: Extensions, headers: HeaderMap, body: Body) -> Response {
+    if let Err(reason) = fresh(&headers) {
+        return refuse_unsigned(&hook, guard::source_ip(&ext), reason, b"").await;
+    }
+    let Ok(_reading) = hook.reading.try_acquire() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy; retry").into_response();
+    };
+    let body: Bytes = match axum::body::to_bytes(body, hook.cfg.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(json!({"error": "the body is over connectors.grid.max_body_bytes or was cut off"})),
+            )
+                .into_response();
+        }
+    };
     if let Err(reason) = authenticate(&hook.cfg.secret, &headers, &body) {
-        return refuse_unsigned(&hook, source_ip(&ext), reason, &body).await;
+        return refuse_unsigned(&hook, guard::source_ip(&ext), reason, &body).await;
     }
     let (items, quarantined, answer) = match serde_json::from_slice::<Batch>(&body) {
         Ok(b) => {
@@ -160,12 +194,6 @@ async fn receive(State(hook): State<Arc<Webhook>>, ext: Extensions, headers: Hea
             (StatusCode::BAD_REQUEST, axum::Json(json!({"error": reason}))).into_response()
         }
     }
-}
-
-/// The caller's address, where the server recorded it.
-pub fn source_ip(ext: &Extensions) -> IpAddr {
-    ext.get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 /// Each report mapped on its own; the bad ones quarantined and described.

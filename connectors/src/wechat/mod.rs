@@ -174,10 +174,11 @@ struct Refusal {
     authenticated: bool,
 }
 
-/// A refusal of a request whose signature, timestamp or nonce failed.
-fn unsigned(reason: impl Into<String>, raw: &[u8]) -> Refusal {
+/// A refusal of a request whose signature, timestamp or nonce failed, or
+/// whose body no signature covers.
+fn unsigned(status: StatusCode, reason: impl Into<String>, raw: &[u8]) -> Refusal {
     Refusal {
-        status: StatusCode::UNAUTHORIZED,
+        status,
         reason: reason.into(),
         raw: guard::unauthenticated_record(raw),
         authenticated: false,
@@ -199,7 +200,7 @@ fn refuse(status: StatusCode, reason: impl Into<String>, raw: &[u8]) -> Refusal 
 async fn receive(State(hook): State<Arc<Webhook>>, ext: Extensions, Query(p): Query<Params>, body: Bytes) -> Response {
     match decode(&hook, &p, &body) {
         Ok((plain, encrypted)) => respond(&hook, &p, &plain, encrypted).await,
-        Err(r) => record_refusal(&hook, crate::grid::source_ip(&ext), r).await,
+        Err(r) => record_refusal(&hook, guard::source_ip(&ext), r).await,
     }
 }
 
@@ -224,69 +225,75 @@ async fn record_refusal(hook: &Webhook, ip: std::net::IpAddr, r: Refusal) -> Res
 /// Checks signatures, the timestamp and the nonce, and decrypts: the
 /// plaintext XML, and whether it was encrypted.
 fn decode(hook: &Webhook, p: &Params, raw: &[u8]) -> Result<(String, bool), Refusal> {
+    let unauthorized = StatusCode::UNAUTHORIZED;
     if !signed(&hook.cfg.token, p) {
         return Err(unsigned(
+            unauthorized,
             "bad signature: `signature` does not match token, timestamp and nonce",
             raw,
         ));
     }
     if !guard::fresh(&p.timestamp, MAX_SKEW) {
-        return Err(unsigned("stale request: `timestamp` is more than 300 s from our clock", raw));
-    }
-    // In plaintext the signature does not cover the body: the same signed
-    // URL with another body is a forgery. WeChat's own retries send the
-    // same body again.
-    if hook.replays.check(&p.timestamp, &p.nonce, raw) == guard::Seen::Replay {
         return Err(unsigned(
-            "replayed request: this timestamp and nonce came before with another body",
+            unauthorized,
+            "stale request: `timestamp` is more than 300 s from our clock",
             raw,
         ));
     }
-    let body = std::str::from_utf8(raw).map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the body is not UTF-8: {e}"), raw))?;
     let encrypted = p.encrypt_type.as_deref() == Some("aes");
     if !encrypted {
         if hook.cfg.mode == Mode::Safe {
-            return Err(refuse(
+            return Err(unsigned(
                 StatusCode::BAD_REQUEST,
                 "plaintext message refused: the account is in safe mode",
-                body.as_bytes(),
+                raw,
             ));
         }
+        // In plaintext the signature does not cover the body: the same
+        // signed URL with another body is a forgery. WeChat's own retries
+        // send the same body again.
+        if hook.replays.check(&p.timestamp, &p.nonce, raw) == guard::Seen::Replay {
+            return Err(unsigned(
+                unauthorized,
+                "replayed request: this timestamp and nonce came before with another body",
+                raw,
+            ));
+        }
+        let body = std::str::from_utf8(raw).map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the body is not UTF-8: {e}"), raw))?;
         return Ok((body.to_owned(), false));
     }
+    // Until msg_signature checks out, the body is nobody's: only its digest is kept.
+    let bad = StatusCode::BAD_REQUEST;
     if hook.cfg.mode == Mode::Plain {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            "encrypted message refused: the account is in plaintext mode",
-            body.as_bytes(),
-        ));
+        return Err(unsigned(bad, "encrypted message refused: the account is in plaintext mode", raw));
     }
-    let env: wire::Encrypted = quick_xml::de::from_str(body).map_err(|e| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            format!("the safe-mode envelope has no <Encrypt>: {e}"),
-            body.as_bytes(),
-        )
-    })?;
+    let body = std::str::from_utf8(raw).map_err(|e| unsigned(bad, format!("the body is not UTF-8: {e}"), raw))?;
+    let env: wire::Encrypted =
+        quick_xml::de::from_str(body).map_err(|e| unsigned(bad, format!("the safe-mode envelope has no <Encrypt>: {e}"), raw))?;
     let want = sha1_sorted(&[&hook.cfg.token, &p.timestamp, &p.nonce, &env.encrypt]);
     if !ct_eq(want.as_bytes(), p.msg_signature.as_deref().unwrap_or("").as_bytes()) {
-        return Err(unsigned("bad signature: `msg_signature` does not match the Encrypt element", raw));
+        return Err(unsigned(
+            unauthorized,
+            "bad signature: `msg_signature` does not match the Encrypt element",
+            raw,
+        ));
     }
-    let plain = hook
-        .crypt
-        .decrypt(&env.encrypt)
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, e, body.as_bytes()))?;
+    let plain = hook.crypt.decrypt(&env.encrypt).map_err(|e| refuse(bad, e, raw))?;
     Ok((plain, true))
 }
 
 async fn respond(hook: &Webhook, p: &Params, plain: &str, encrypted: bool) -> Response {
     let meaning = parse_message(plain).and_then(|m| {
-        // WeChat names the sender in the URL and in the body; a request
-        // whose two disagree was not made by WeChat.
-        if let Some(openid) = &p.openid
-            && m.from_user.as_deref() != Some(openid.as_str())
-        {
-            return Err("`openid` in the URL does not match <FromUserName>".to_owned());
+        // WeChat names the sender in the URL and in the body. The URL's
+        // openid is not signed, so this is no proof; it refuses requests
+        // that were not put together by WeChat (a captured URL with a
+        // body of someone else's).
+        match &p.openid {
+            None => return Err("`openid` is missing from the URL".to_owned()),
+            Some(openid) if m.from_user.as_deref() != Some(openid.as_str()) => {
+                return Err("`openid` in the URL does not match <FromUserName>".to_owned());
+            }
+            Some(_) => {}
         }
         interpret(&m, plain).map(|x| (m, x))
     });

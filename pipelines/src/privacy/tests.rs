@@ -58,6 +58,8 @@ fn what_only_looks_like_personal_data_stays() {
         "我叫了物业来修",
         "不愿透露姓名，",
         "1380000",
+        "联系时间2026-06-01",
+        "请在2026-06-01 09:30前联系",
     ] {
         assert_eq!(m(text), text, "{text}");
     }
@@ -79,6 +81,11 @@ fn names_after_a_cue() {
     assert_eq!(m("联系人：张三，电话13812345678"), "联系人：[姓名]，电话[手机号]");
     assert_eq!(m("我叫王小明家住金湖"), "我叫[姓名]家住金湖");
     assert_eq!(m("户主李四电话未知"), "户主[姓名]电话未知");
+    // A name followed by other words, or a cue by another cue.
+    assert_eq!(m("姓名张三性别男"), "姓名[姓名]性别男");
+    assert_eq!(m("联系人张三说路灯坏了"), "联系人[姓名]说路灯坏了");
+    assert_eq!(m("我叫王五今天又来反映"), "我叫[姓名]今天又来反映");
+    assert_eq!(m("联系人姓名：张三"), "联系人姓名：[姓名]");
 }
 
 #[test]
@@ -90,8 +97,15 @@ fn text_without_personal_data_is_borrowed() {
 fn events_for_analysis_hold_no_contact_and_masked_text() {
     let mut t = crate::ticket::sample();
     t.content = "我的电话13912345678，身份证42028119900101123X".into();
+    let mut d = crate::triage::sample_decision();
+    d.reason = "内容含13912345678".into();
+    t.triage = Some(d);
     let e = Masker::default().event_for_analysis(&TicketEvent::received(t));
     let a = e.ticket().unwrap();
+    assert!(
+        !a.triage.as_ref().unwrap().reason.contains("1391234"),
+        "the triage reason is masked too"
+    );
     assert_eq!(
         (a.contact_name.as_deref(), a.contact_phone.as_deref(), a.phone_masked.as_deref()),
         (None, None, None)

@@ -51,14 +51,18 @@ impl StoreError {
                 e.code,
                 C::DiskFull | C::OutOfMemory | C::SystemIoFailure | C::ReadOnly | C::CannotOpen | C::DatabaseBusy | C::DatabaseLocked
             ),
-            StoreError::Db(sqlx::Error::Database(d)) => {
+            StoreError::Db(sqlx::Error::Database(d)) => match d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
                 // PostgreSQL: class 53 (insufficient resources: disk full,
                 // out of memory, too many connections), 08 (connection),
-                // 57P (the server is shutting down or restarting).
-                d.code()
-                    .is_some_and(|c| c.starts_with("53") || c.starts_with("08") || c.starts_with("57P"))
-                    || d.message().contains("database or disk is full")
-            }
+                // 57P (the server is shutting down or restarting), 25006
+                // (read-only, as a replica is until a failover completes).
+                Some(pg) => {
+                    let c = pg.code();
+                    c.starts_with("53") || c.starts_with("08") || c.starts_with("57P") || c == "25006"
+                }
+                // SQLite through sqlx (migrations, reads).
+                None => d.message().contains("database or disk is full") || d.message().contains("disk I/O error"),
+            },
             StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => true,
             StoreError::Connect(_) => true,
             _ => false,

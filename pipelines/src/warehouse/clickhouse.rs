@@ -68,7 +68,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
-    WarehouseError(e.to_string())
+    WarehouseError::new(e.to_string())
 }
 
 #[derive(Row, Serialize, Deserialize)]

@@ -21,14 +21,43 @@ use serde::Serialize;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
-#[error("warehouse: {0}")]
-pub struct WarehouseError(pub String);
+#[error("warehouse: {message}")]
+pub struct WarehouseError {
+    pub message: String,
+    /// The backend lacks a resource (disk, memory) or is overloaded:
+    /// waiting can fix it, parking the events cannot.
+    pub resource: bool,
+}
+
+/// What SQLite and ClickHouse say when they lack a resource. Both reach us
+/// as text (rusqlite's message inside a writer thread's answer, ClickHouse's
+/// `Code: N` over HTTP), so the text is where the kind is read.
+const RESOURCE_MARKERS: [&str; 9] = [
+    "database or disk is full",
+    "disk I/O error",
+    "out of memory",
+    "readonly database",
+    "database is locked",
+    "Code: 243", // NOT_ENOUGH_SPACE
+    "Code: 241", // MEMORY_LIMIT_EXCEEDED
+    "Code: 252", // TOO_MANY_PARTS: inserts faster than merges
+    "No space left",
+];
+
+impl WarehouseError {
+    pub fn new(message: impl Into<String>) -> Self {
+        let message = message.into();
+        WarehouseError {
+            resource: RESOURCE_MARKERS.iter().any(|m| message.contains(m)),
+            message,
+        }
+    }
+}
 
 impl From<WarehouseError> for crate::sink::WriteError {
-    /// The sink asks a ping whether ClickHouse or the file is there.
     fn from(e: WarehouseError) -> Self {
         crate::sink::WriteError {
-            resource: false,
+            resource: e.resource,
             message: e.to_string(),
         }
     }
@@ -140,6 +169,17 @@ pub fn facts<'a>(events: &[&'a TicketEvent]) -> (Vec<FactRow>, Vec<(Uuid, Edit<'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A full disk or an overloaded ClickHouse is waited out, not parked.
+    #[test]
+    fn resource_errors_are_told_apart_from_refused_rows() {
+        assert!(WarehouseError::new("database or disk is full").resource);
+        assert!(WarehouseError::new("Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space").resource);
+        assert!(WarehouseError::new("Code: 241. DB::Exception: Memory limit (total) exceeded").resource);
+        assert!(!WarehouseError::new("Code: 53. DB::Exception: Type mismatch").resource);
+        let w: crate::sink::WriteError = WarehouseError::new("database or disk is full").into();
+        assert!(w.resource);
+    }
 
     #[test]
     fn fact_rows_carry_no_contact_details_and_a_local_date() {

@@ -18,7 +18,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
-    WarehouseError(e.to_string())
+    WarehouseError::new(e.to_string())
 }
 
 /// Page cache of the writer connection, in KiB.
