@@ -67,6 +67,11 @@ pub enum Command {
         #[command(subcommand)]
         action: DedupAction,
     },
+    /// What the personal-data masker does to a CSV of texts.
+    Privacy {
+        #[command(subcommand)]
+        action: PrivacyAction,
+    },
     /// The official working-day calendar (holidays and make-up workdays).
     Calendar {
         #[command(subcommand)]
@@ -282,6 +287,24 @@ pub enum CalendarAction {
     Check {
         #[arg(long)]
         year: Option<i32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyAction {
+    /// Mask the given columns of a CSV as the warehouse would; count what
+    /// changed by label and show examples, masked.
+    Scan {
+        #[arg(long)]
+        input: PathBuf,
+        /// Comma-separated column names.
+        #[arg(long, value_delimiter = ',', default_value = "text")]
+        columns: Vec<String>,
+        /// Examples to show.
+        #[arg(long, default_value_t = 20)]
+        show: usize,
+        #[arg(long)]
+        json: bool,
     },
 }
 

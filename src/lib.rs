@@ -27,6 +27,7 @@ pub mod config;
 pub mod dedup;
 pub mod demo;
 pub mod forward;
+pub mod privacy;
 pub mod quarantine;
 pub mod runtime;
 pub mod scheduler;

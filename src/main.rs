@@ -9,7 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Result;
 use clap::Parser;
-use minqing::cli::{BenchCommand, Cli, Command, DedupAction, QuarantineAction};
+use minqing::cli::{BenchCommand, Cli, Command, DedupAction, PrivacyAction, QuarantineAction};
 use minqing::secrets::{self, Gate};
 use minqing::{classifier, config, dedup, demo, quarantine, runtime, sims, telemetry};
 use minqing_connectors::Channel;
@@ -168,6 +168,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 eprintln!("{w}");
             }
             print!("{out}");
+        }
+        Command::Privacy {
+            action:
+                PrivacyAction::Scan {
+                    input,
+                    columns,
+                    show,
+                    json,
+                },
+        } => {
+            let masker = minqing_pipelines::privacy::Masker::new(&settings.privacy);
+            let r = minqing::privacy::scan(&masker, &input, &columns, show)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", minqing::privacy::table(&r, &input, &columns));
+            }
         }
         Command::Dedup { action } => match action {
             DedupAction::Cluster { input, output, threshold } => {

@@ -13,7 +13,7 @@
 //! | ID number | 17 digits + a digit or X (18 in all) | `[身份证号]` |
 //! | bank card | 16–19 digits passing the Luhn check, or after a card cue (卡号, 账号…) | `[银行卡号]` |
 //! | plate | a province's character, a letter, 5–6 letters or digits (`鄂B12345`, `鄂BD12345`), when `privacy.mask_plates` | `[车牌]` |
-//! | name | 2–3 characters after 联系人, 姓名, 我叫, 本人叫 or 户主 | `[姓名]` |
+//! | name | 2–3 characters after 联系人, 姓名, 我叫, 本人叫, or 户主 followed by a colon | `[姓名]` |
 //!
 //! Labels rather than partial masks (`138****5678`): seven of a mobile's
 //! eleven digits narrow it to 10⁴ numbers, which a keyed hash beside it
@@ -308,11 +308,22 @@ fn numbers_at(s: &str, i: usize, out: &mut Out<'_>) -> usize {
             end: p + usize::from(x),
             x,
         });
-        let sep = !x && matches!(b.get(p), Some(b' ' | b'-' | b')')) && b.get(p + 1).is_some_and(u8::is_ascii_digit);
-        if !sep || groups.len() == 8 {
+        // One separator: a space, a hyphen (also the em dash and the
+        // full-width hyphen people type in Chinese text) or a closing
+        // parenthesis, then a digit.
+        let sep_len = if x {
+            0
+        } else if matches!(b.get(p), Some(b' ' | b'-' | b')')) {
+            1
+        } else if s[p..].starts_with(['—', '－', '）']) {
+            3
+        } else {
+            0
+        };
+        if sep_len == 0 || !b.get(p + sep_len).is_some_and(u8::is_ascii_digit) || groups.len() == 8 {
             break;
         }
-        p += 1;
+        p += sep_len;
     }
     let before = &s[floor_boundary(s, i.saturating_sub(15))..i];
     let phone_cue = PHONE_CUES.iter().any(|c| before.contains(c));
@@ -365,7 +376,9 @@ fn classify(d: &[u8], x: bool, phone_cue: bool, card_cue: bool) -> Option<&'stat
     if n == 18 && !card_cue {
         return Some(ID_NUMBER);
     }
-    if (16..=19).contains(&n) && (card_cue || luhn(d)) {
+    // Card numbers start with their network's digit (62 UnionPay, 4 Visa…),
+    // never 0; a run of zeros passes the Luhn check.
+    if (16..=19).contains(&n) && d[0] != b'0' && (card_cue || luhn(d)) {
         return Some(BANK_CARD);
     }
     if d[0] == b'0' && d.get(1).is_some_and(|c| *c != b'0') && (10..=12).contains(&n) {
@@ -417,6 +430,11 @@ fn plate_at(s: &str, i: usize) -> Option<usize> {
 fn name_at(s: &str, i: usize) -> Option<(usize, usize, &'static str)> {
     let cue = NAME_CUES.iter().find(|c| s[i..].starts_with(*c))?;
     let mut p = i + cue.len();
+    // 户主 is as often a common noun (户主会, 户主签字) as a label: only
+    // 户主：张三 names someone.
+    if *cue == "户主" && !s[p..].starts_with([':', '：']) {
+        return None;
+    }
     while let Some(c) = s[p..].chars().next().filter(|c| matches!(c, ':' | '：' | ' ' | '是' | '为')) {
         p += c.len_utf8();
     }

@@ -102,7 +102,10 @@ fn strip_html(s: &str) -> String {
                 }
             }
         } else {
-            let end = rest[..rest.len().min(12)].find(';');
+            // Bytes, not a str slice: 12 bytes can end inside a character
+            // (`&isPre=1）。` once panicked intake); `;` is ASCII, so where
+            // it is found is a character boundary.
+            let end = rest.as_bytes()[..rest.len().min(12)].iter().position(|b| *b == b';');
             let decoded = end.and_then(|e| entity(&rest[1..e]).map(|c| (c, e)));
             match decoded {
                 Some((c, e)) => {
@@ -207,6 +210,16 @@ mod tests {
         assert_eq!(t, "路灯 坏了 ABC123 请&尽快");
         assert!(!cut);
         assert_eq!(clean("a < b 且 3<5 &x", 100).0, "a < b 且 3<5 &x");
+    }
+
+    /// An ampersand before multi-byte text, as in a pasted URL's query.
+    #[test]
+    fn an_ampersand_before_chinese_text_is_kept() {
+        for s in ["&isPre=1）。对此本人坚决反对", "A&B公司", "&。", "&#x4e2d"] {
+            let (t, _) = clean(s, 100);
+            assert!(t.contains('&'), "{s} -> {t}");
+        }
+        assert_eq!(clean("&amp;中文&lt;", 100).0, "&中文<");
     }
 
     #[test]

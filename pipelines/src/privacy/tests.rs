@@ -25,6 +25,8 @@ fn mobiles_in_every_way_people_write_them() {
 fn landlines_id_numbers_and_cards() {
     for (text, want) in [
         ("座机0714-8765432", "座机[电话]"),
+        ("拨打0734—8765432", "拨打[电话]"),
+        ("电话（0714）8765432", "电话（[电话]"),
         ("打(0714)8765432找我", "打[电话]找我"),
         ("07148765432", "[电话]"),
         ("电话8765432", "电话[电话]"),
@@ -58,6 +60,7 @@ fn what_only_looks_like_personal_data_stays() {
         "我叫了物业来修",
         "不愿透露姓名，",
         "1380000",
+        "电话：0000000000000000",
         "联系时间2026-06-01",
         "请在2026-06-01 09:30前联系",
     ] {
@@ -80,7 +83,9 @@ fn plates_when_configured() {
 fn names_after_a_cue() {
     assert_eq!(m("联系人：张三，电话13812345678"), "联系人：[姓名]，电话[手机号]");
     assert_eq!(m("我叫王小明家住金湖"), "我叫[姓名]家住金湖");
-    assert_eq!(m("户主李四电话未知"), "户主[姓名]电话未知");
+    assert_eq!(m("户主：李四，电话未知"), "户主：[姓名]，电话未知");
+    // Found on real letters: 户主 as a common noun.
+    assert_eq!(m("召开户主会，户主签字"), "召开户主会，户主签字");
     // A name followed by other words, or a cue by another cue.
     assert_eq!(m("姓名张三性别男"), "姓名[姓名]性别男");
     assert_eq!(m("联系人张三说路灯坏了"), "联系人[姓名]说路灯坏了");
