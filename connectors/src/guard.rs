@@ -38,6 +38,11 @@ pub fn unauthenticated_record(body: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The default of `refusals_per_minute` on both webhooks.
+pub fn refusals_default() -> u32 {
+    30
+}
+
 /// Refusals per source address in a sliding minute; past `per_minute` the
 /// caller gets 429 and nothing is recorded. Holds at most `max_sources`
 /// addresses: when full, the stalest are forgotten first.

@@ -47,13 +47,14 @@ pub struct Config {
     pub secret: String,
     /// Largest batch body accepted.
     pub max_body_bytes: usize,
+    /// Refused unsigned posts recorded per source address and minute; more
+    /// are answered 429 and not recorded.
+    #[serde(default = "crate::guard::refusals_default")]
+    pub refusals_per_minute: u32,
 }
 
 /// How far `X-Grid-Timestamp` may be from our clock.
 pub const MAX_SKEW: std::time::Duration = std::time::Duration::from_secs(300);
-/// Refusals recorded per source address and minute; more are answered 429.
-pub const REFUSALS_PER_MINUTE: u32 = 30;
-
 /// What the webhook needs.
 pub struct Webhook {
     pub cfg: Config,
@@ -72,11 +73,12 @@ pub const READING: usize = 16;
 
 impl Webhook {
     pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>) -> Self {
+        let refusals = Refusals::new(cfg.refusals_per_minute);
         Webhook {
             cfg,
             sink,
             stats,
-            refusals: Refusals::new(REFUSALS_PER_MINUTE),
+            refusals,
             reading: tokio::sync::Semaphore::new(READING),
         }
     }

@@ -78,6 +78,10 @@ pub struct Config {
     /// Reply to an appeal; `{no}` becomes the acceptance number.
     pub reply_template: String,
     pub welcome: String,
+    /// Refused unauthenticated requests recorded per source address and
+    /// minute; more are answered 429 and not recorded.
+    #[serde(default = "crate::guard::refusals_default")]
+    pub refusals_per_minute: u32,
 }
 
 /// Gives the acceptance number citizens are told for an appeal.
@@ -97,19 +101,19 @@ pub struct Webhook {
 
 /// How far the signed `timestamp` may be from our clock.
 pub const MAX_SKEW: Duration = Duration::from_secs(300);
-/// Refusals recorded per source address and minute; more are answered 429.
-pub const REFUSALS_PER_MINUTE: u32 = 30;
+
 
 impl Webhook {
     pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>, acceptance_no: AcceptanceNo) -> Result<Self, String> {
         let crypt = WxCrypt::new(&cfg.encoding_aes_key, &cfg.app_id)?;
+        let refusals = Refusals::new(cfg.refusals_per_minute);
         Ok(Webhook {
             cfg,
             crypt,
             sink,
             stats,
             acceptance_no,
-            refusals: Refusals::new(REFUSALS_PER_MINUTE),
+            refusals,
             replays: Replays::new(MAX_SKEW),
         })
     }
