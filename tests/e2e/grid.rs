@@ -1,5 +1,4 @@
-use crate::helpers::{counts, settings};
-use minqing::runtime::{Runtime, StartOptions};
+use crate::helpers::{counts, quiet, settings};
 use minqing_connectors::Channel;
 use minqing_connectors::sign::hmac_sha256_hex;
 
@@ -34,15 +33,7 @@ fn report(id: &str, at: &str) -> serde_json::Value {
 async fn unsigned_posts_are_bounded_and_impossible_times_are_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let s = settings(dir.path());
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: false,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
+    let rt = quiet(&s).await;
     let (http, base) = (reqwest::Client::new(), format!("http://{}", rt.api_addr));
     let now = chrono::Utc::now();
     let secret = s.connectors.grid.secret.clone();

@@ -344,3 +344,17 @@ pub fn shows_personal(text: &str) -> bool {
         .iter()
         .any(|p| text.contains(p))
 }
+
+/// The gateway on `s`, serving its webhooks and API, without polling the
+/// pull channels at start or running the SLA sweep.
+pub async fn quiet(s: &Settings) -> minqing::runtime::Runtime {
+    minqing::runtime::Runtime::start(
+        s,
+        minqing::runtime::StartOptions {
+            poll_at_start: false,
+            sweep: false,
+        },
+    )
+    .await
+    .unwrap()
+}

@@ -1,5 +1,4 @@
-use crate::helpers::settings;
-use minqing::runtime::{Runtime, StartOptions};
+use crate::helpers::{quiet, settings};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -30,15 +29,7 @@ async fn slow_and_numerous_callers_do_not_hold_the_server() {
     s.server.limits.header_timeout_secs = 1;
     s.server.limits.request_timeout_secs = 2;
     s.server.limits.max_connections = 20;
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: false,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
+    let rt = quiet(&s).await;
     let addr = rt.api_addr;
 
     // Twenty connections that never finish their headers fill every slot.

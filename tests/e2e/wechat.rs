@@ -1,5 +1,4 @@
-use crate::helpers::{counts, settings};
-use minqing::runtime::{Runtime, StartOptions};
+use crate::helpers::{counts, quiet, settings};
 use minqing_connectors::Channel;
 use minqing_connectors::wechat::crypto::{WxCrypt, sha1_sorted};
 use minqing_connectors::wechat::parse_message;
@@ -14,6 +13,16 @@ struct Wx {
 }
 
 impl Wx {
+    fn new(rt: &minqing::runtime::Runtime, s: &minqing::config::Settings) -> Wx {
+        let c = &s.connectors.wechat;
+        Wx {
+            base: format!("http://{}", rt.api_addr),
+            token: c.token.clone(),
+            crypt: WxCrypt::new(&c.encoding_aes_key, &c.app_id).unwrap(),
+            http: reqwest::Client::new(),
+        }
+    }
+
     fn query(&self, ts: &str, nonce: &str) -> String {
         format!(
             "signature={}&timestamp={ts}&nonce={nonce}&openid=oCitizen1",
@@ -85,21 +94,8 @@ async fn the_webhook_follows_the_wechat_spec() {
     ] {
         *e = false;
     }
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: false,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
-    let wx = Wx {
-        base: format!("http://{}", rt.api_addr),
-        token: s.connectors.wechat.token.clone(),
-        crypt: WxCrypt::new(&s.connectors.wechat.encoding_aes_key, &s.connectors.wechat.app_id).unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let rt = quiet(&s).await;
+    let wx = Wx::new(&rt, &s);
 
     // URL verification.
     let ok = wx
@@ -198,21 +194,8 @@ async fn forged_stale_replayed_and_impossible_messages_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings(dir.path());
     s.connectors.wechat.mode = minqing_connectors::wechat::Mode::Compat;
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: false,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
-    let wx = Wx {
-        base: format!("http://{}", rt.api_addr),
-        token: s.connectors.wechat.token.clone(),
-        crypt: WxCrypt::new(&s.connectors.wechat.encoding_aes_key, &s.connectors.wechat.app_id).unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let rt = quiet(&s).await;
+    let wx = Wx::new(&rt, &s);
     let t = chrono::Utc::now().timestamp();
 
     // The probe's forgery: a signature over an old timestamp.

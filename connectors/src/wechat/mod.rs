@@ -102,7 +102,6 @@ pub struct Webhook {
 /// How far the signed `timestamp` may be from our clock.
 pub const MAX_SKEW: Duration = Duration::from_secs(300);
 
-
 impl Webhook {
     pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>, acceptance_no: AcceptanceNo) -> Result<Self, String> {
         let crypt = WxCrypt::new(&cfg.encoding_aes_key, &cfg.app_id)?;
