@@ -91,6 +91,18 @@ impl Masker {
     /// `s` with personal data replaced by labels; borrowed when there is none.
     pub fn mask<'a>(&self, s: &'a str) -> Cow<'a, str> {
         let b = s.as_bytes();
+        // Full-width digits (０-９, UTF-8 EF BC 90-99), as staff type them in
+        // replies that no NFKC pass has seen: read as ASCII digits first.
+        if b.windows(3).any(|w| w[0] == 0xef && w[1] == 0xbc && (0x90..=0x99).contains(&w[2])) {
+            let ascii: String = s
+                .chars()
+                .map(|c| match c {
+                    '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+                    _ => c,
+                })
+                .collect();
+            return Cow::Owned(self.mask(&ascii).into_owned());
+        }
         let numbers = b.iter().filter(|c| c.is_ascii_digit()).count() >= 7;
         let plates = self.plates && b.iter().any(u8::is_ascii_alphabetic) && s.chars().any(|c| PROVINCES.contains(c));
         let names = NAME_CUES.iter().any(|c| s.contains(c));
