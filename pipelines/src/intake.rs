@@ -492,9 +492,5 @@ async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<Intake
 /// A record id as quarantine keeps it: whole up to the limit, the rest
 /// cut (the raw record keeps it all, up to the body limits).
 fn capped_id(id: &str) -> String {
-    let mut end = id.len().min(crate::normalize::MAX_SOURCE_ID);
-    while !id.is_char_boundary(end) {
-        end -= 1;
-    }
-    id[..end].to_owned()
+    id[..crate::privacy::floor_boundary(id, crate::normalize::MAX_SOURCE_ID)].to_owned()
 }

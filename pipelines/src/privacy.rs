@@ -366,13 +366,6 @@ fn numbers_at(s: &str, i: usize, out: &mut Out<'_>) -> usize {
     groups.last().map_or(i + 1, |gr| gr.end.max(i + 1))
 }
 
-fn floor_boundary(s: &str, mut k: usize) -> usize {
-    while !s.is_char_boundary(k) {
-        k -= 1;
-    }
-    k
-}
-
 /// What a number is, from its digits alone (and an `X` check digit).
 fn classify(d: &[u8], x: bool, phone_cue: bool, card_cue: bool) -> Option<&'static str> {
     let mobile = |d: &[u8]| d.len() == 11 && d[0] == b'1' && (b'3'..=b'9').contains(&d[1]);
@@ -473,6 +466,16 @@ fn name_at(s: &str, i: usize) -> Option<(usize, usize, &'static str)> {
         _ => true,
     };
     ends.iter().skip(1).rev().find(|e| ends_well(**e)).map(|e| (start, *e, NAME))
+}
+
+/// The last character boundary of `s` at or before byte `k` (std's
+/// `floor_char_boundary` is newer than the workspace's rust-version).
+pub(crate) fn floor_boundary(s: &str, k: usize) -> usize {
+    let mut k = k.min(s.len());
+    while !s.is_char_boundary(k) {
+        k -= 1;
+    }
+    k
 }
 
 fn is_han(c: char) -> bool {
