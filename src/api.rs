@@ -30,6 +30,7 @@ pub struct ApiState {
     pub started: std::time::Instant,
     pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
     pub sweep_stats: Arc<crate::sweeper::SweepStats>,
+    pub relay: Arc<minqing_pipelines::relay::Relay>,
     /// (workflow store, warehouse): set while writes fail for want of a resource.
     pub write_health: [Arc<minqing_pipelines::sink::WriteHealth>; 2],
 }
@@ -196,6 +197,33 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
             v.load(Ordering::Relaxed)
+        );
+    }
+    let r = &s.relay.stats;
+    for (name, help, v) in [
+        (
+            "minqing_warehouse_relay_events_total",
+            "Events taken from the workflow store's outbox to the warehouse.",
+            &r.events,
+        ),
+        (
+            "minqing_warehouse_relay_failures_total",
+            "Relay rounds that failed and wait to be retried (alert if it keeps rising).",
+            &r.failures,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            v.load(Ordering::Relaxed)
+        );
+    }
+    if let Ok(n) = s.store.outbox_counts().await {
+        let name = "minqing_warehouse_outbox_rows";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Rows in the workflow store's warehouse outbox: waiting, or parked after the warehouse kept refusing them (alert).\n# TYPE {name} gauge\n{name}{{state=\"waiting\"}} {}\n{name}{{state=\"parked\"}} {}",
+            n.waiting, n.parked
         );
     }
     let w = &s.sweep_stats;

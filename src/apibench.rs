@@ -40,15 +40,11 @@ pub async fn run(settings: &Settings, orders: usize, concurrency: usize) -> Resu
             .collect(),
     };
     let clock: Clock = Arc::new(move || today);
-    let relays = tokio_util::task::TaskTracker::new();
-    let v1 = V1::new(
-        store.clone(),
-        bus,
-        crate::runtime::deadlines(settings)?,
-        &api,
-        clock,
-        relays.clone(),
-    );
+    // The outbox is emptied as a gateway would, while the requests run.
+    let relay = minqing_pipelines::relay::Relay::new(store.clone(), bus);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let relaying = tokio::spawn(relay.clone().run(cancel.clone()));
+    let v1 = V1::new(store.clone(), relay.clone(), crate::runtime::deadlines(settings)?, &api, clock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, crate::v1::router(Arc::new(v1))).await });
@@ -98,8 +94,9 @@ pub async fn run(settings: &Settings, orders: usize, concurrency: usize) -> Resu
         rates.push(targets.len() as f64 / started.elapsed().as_secs_f64().max(0.001));
     }
     server.abort();
-    relays.close();
-    relays.wait().await;
+    cancel.cancel();
+    relaying.await?;
+    relay.drain().await?;
     Ok(ApiBench {
         backend: format!("{:?}", settings.store.backend).to_lowercase(),
         orders: targets.len() as u64,

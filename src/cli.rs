@@ -87,6 +87,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ForwardAction,
     },
+    /// The warehouse outbox: what the workflow store committed and the
+    /// warehouse has yet to take, parked rows and requeueing them.
+    Relay {
+        #[command(subcommand)]
+        action: RelayAction,
+    },
     /// Train, evaluate and cross-validate the category classifier.
     Classifier {
         #[command(subcommand)]
@@ -353,6 +359,26 @@ pub enum ForwardAction {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum RelayAction {
+    /// Rows waiting and parked, and every parked row with why the
+    /// warehouse refused it.
+    Status {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put parked rows back in line once the cause is fixed: one row (its
+    /// id from `relay status`) or all.
+    Requeue {
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
 /// Which orders and how to print them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OrderFilter {
@@ -386,8 +412,9 @@ pub enum TicketsAction {
         #[command(flatten)]
         filter: OrderFilter,
     },
-    /// Run one SLA sweep now, recorded in the workflow store (the gateway
-    /// runs it on `workflow.sweep_schedule` and relays it to the warehouse).
+    /// Run one SLA sweep now, recorded in the workflow store; a running
+    /// gateway relays its events to the warehouse from the store's outbox
+    /// (the gateway also sweeps on `workflow.sweep_schedule`).
     Sweep {
         #[arg(long)]
         date: Option<String>,

@@ -358,7 +358,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         Some(
             crate::units_sim::run(
                 runtime.store.clone(),
-                runtime.bus.clone(),
+                runtime.relay.clone(),
                 crate::runtime::deadlines(&settings)?,
                 args.seed,
             )

@@ -29,6 +29,7 @@ pub mod demo;
 pub mod forward;
 pub mod privacy;
 pub mod quarantine;
+pub mod relay;
 pub mod runtime;
 pub mod scheduler;
 pub mod secrets;

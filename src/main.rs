@@ -79,7 +79,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let settings = config::load(cli.config.as_deref())?;
     match &cli.command {
         Command::Demo { .. } => secrets::gate(&settings, Gate::Demo)?,
-        Command::Run | Command::Quarantine { .. } | Command::Forward { .. } | Command::Tickets { .. } => {
+        Command::Run | Command::Quarantine { .. } | Command::Forward { .. } | Command::Relay { .. } | Command::Tickets { .. } => {
             secrets::gate(&settings, Gate::Serve)?
         }
         _ => {}
@@ -206,6 +206,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Forward { action } => {
             telemetry::init("warn");
             print!("{}", minqing::forward::command(&settings, action).await?);
+        }
+        Command::Relay { action } => {
+            telemetry::init("warn");
+            print!("{}", minqing::relay::command(&settings, action).await?);
         }
         Command::Triage { action } => {
             telemetry::init("warn");

@@ -19,6 +19,7 @@ use minqing_pipelines::dedup::DedupIndex;
 use minqing_pipelines::intake::{Intake, IntakeStats};
 use minqing_pipelines::latency::Latencies;
 use minqing_pipelines::normalize::Normalizer;
+use minqing_pipelines::relay::Relay;
 use minqing_pipelines::sink::{Batching, StoreTarget, WarehouseTarget, run_sink};
 use minqing_pipelines::store::postgres::PgStore;
 use minqing_pipelines::store::sqlite::SqliteStore;
@@ -66,6 +67,8 @@ pub struct StartOptions {
 
 pub struct Runtime {
     pub store: Arc<dyn WorkflowStore>,
+    /// Takes what the workflow store committed for the warehouse out of its outbox.
+    pub relay: Arc<Relay>,
     pub warehouse: Arc<dyn Warehouse>,
     pub bus: Arc<dyn Bus>,
     pub intake_stats: Arc<IntakeStats>,
@@ -159,6 +162,8 @@ pub struct Pipeline {
     pub deadlines: minqing_pipelines::workflow::Deadlines,
     /// Whether the sinks can write, for `/readyz`: (workflow store, warehouse).
     pub write_health: [Arc<minqing_pipelines::sink::WriteHealth>; 2],
+    /// Takes what the workflow store committed for the warehouse out of its outbox.
+    pub relay: Arc<Relay>,
 }
 
 /// The calendar and rules every work-order deadline is counted on.
@@ -196,6 +201,11 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
             .then(|| minqing_pipelines::neardup::stage::Stage::new(&settings.neardup)),
         workflow: Some(deadlines.clone()),
     };
+    // On the memory bus the warehouse gets intake's events only from the
+    // store's outbox, so it never holds a decision the store did not commit.
+    store.keep_intake_for_warehouse(bus.warehouse_from_outbox());
+    let relay = Relay::new(store.clone(), bus.clone());
+    tracker.spawn(relay.clone().run(cancel.clone()));
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
     let store_target = Arc::new(StoreTarget::new(store.clone(), latency.clone()));
     let warehouse_target = Arc::new(
@@ -234,6 +244,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         tracker.spawn(forwarder.run(cancel.clone()));
     }
     Ok(Pipeline {
+        relay,
         forward_stats,
         write_health,
         deadlines,
@@ -260,6 +271,7 @@ impl Runtime {
             forward_stats,
             deadlines,
             write_health,
+            relay,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
         crate::triage::reload_on_sighup(triage.clone(), settings.clone());
@@ -354,6 +366,7 @@ impl Runtime {
             started: std::time::Instant::now(),
             forward_stats,
             sweep_stats: sweep_stats.clone(),
+            relay: relay.clone(),
             write_health,
         };
         if opts.sweep {
@@ -361,22 +374,14 @@ impl Runtime {
                 settings,
                 &tracker,
                 store.clone(),
-                bus.clone(),
+                relay.clone(),
                 deadlines.clone(),
                 sweep_stats.clone(),
                 cancel.clone(),
             )
             .await?;
         }
-        let v1 = crate::v1::V1::new(
-            store.clone(),
-            bus.clone(),
-            deadlines,
-            &settings.api,
-            crate::v1::system_clock(),
-            tracker.clone(),
-        )
-        .with_units(triage);
+        let v1 = crate::v1::V1::new(store.clone(), relay.clone(), deadlines, &settings.api, crate::v1::system_clock()).with_units(triage);
         let busy = crate::server::limited(router.merge(crate::v1::router(Arc::new(v1))), &settings.server.limits);
         let app = busy.merge(api::router(Arc::new(state)));
         let listener = tokio::net::TcpListener::bind(&settings.server.listen).await.with_context(|| {
@@ -391,6 +396,7 @@ impl Runtime {
         tracing::info!(addr = %api_addr, "Listening.");
         Ok(Runtime {
             store,
+            relay,
             warehouse,
             bus,
             intake_stats,

@@ -1,11 +1,12 @@
 //! The SLA sweep on its cron schedule (`[workflow] sweep_schedule`), and
 //! the start-up pass that recounts provisional deadlines once the
-//! calendar covers their year. Each sweep's events go on the bus for the
-//! warehouse; its figures are kept for `/metrics`.
+//! calendar covers their year. Each sweep's events reach the warehouse
+//! through the workflow store's outbox, committed with them; its figures
+//! are kept for `/metrics`.
 
 use crate::config::Settings;
 use chrono::Utc;
-use minqing_pipelines::bus::Bus;
+use minqing_pipelines::relay::Relay;
 use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
 use minqing_pipelines::workflow::Deadlines;
 use minqing_pipelines::workflow::sweep::{SweepReport, sweep};
@@ -46,14 +47,11 @@ pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
     Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai())
 }
 
-/// One sweep as of `at`; its events are relayed to the warehouse.
-pub async fn run_once(store: &dyn WorkflowStore, bus: &dyn Bus, at: chrono::DateTime<chrono::FixedOffset>) -> anyhow::Result<SweepReport> {
-    let (report, events) = sweep(store, at.date_naive(), at, 1000).await?;
-    for chunk in events.chunks(500) {
-        if let Err(e) = bus.publish_events(chunk.to_vec()).await {
-            tracing::warn!(error = %e, "Sweep events recorded but not relayed to the warehouse.");
-        }
-    }
+/// One sweep as of `at`. Its events are committed with the orders, in the
+/// warehouse outbox too; `relay` is told to take them.
+pub async fn run_once(store: &dyn WorkflowStore, relay: &Relay, at: chrono::DateTime<chrono::FixedOffset>) -> anyhow::Result<SweepReport> {
+    let (report, _events) = sweep(store, at.date_naive(), at, 1000).await?;
+    relay.wake();
     Ok(report)
 }
 
@@ -93,7 +91,7 @@ pub async fn spawn(
     settings: &Settings,
     tracker: &TaskTracker,
     store: Arc<dyn WorkflowStore>,
-    bus: Arc<dyn Bus>,
+    relay: Arc<Relay>,
     deadlines: Deadlines,
     stats: Arc<SweepStats>,
     cancel: CancellationToken,
@@ -127,7 +125,7 @@ pub async fn spawn(
                 _ = tokio::time::sleep(wait) => {}
                 _ = cancel.cancelled() => return,
             }
-            match run_once(store.as_ref(), bus.as_ref(), now()).await {
+            match run_once(store.as_ref(), &relay, now()).await {
                 Ok(r) => {
                     stats.add(&r);
                     if r != SweepReport::default() {

@@ -59,8 +59,8 @@ pub async fn command(settings: &Settings, action: TicketsAction) -> Result<Strin
                     .single()
                     .context("no such local time")?,
             };
-            // Recorded in the workflow store only: the gateway relays its
-            // own scheduled sweeps to the warehouse, not this one.
+            // Its events wait in the workflow store's warehouse outbox; a
+            // running gateway's relay takes them to the warehouse.
             let (r, _) = minqing_pipelines::workflow::sweep::sweep(store.as_ref(), at.date_naive(), at, 1000).await?;
             return Ok(serde_json::to_string_pretty(&r)? + "\n");
         }

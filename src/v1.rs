@@ -6,8 +6,10 @@
 //! the order as stored and committed only on the version it was decided
 //! on, so two clerks acting at once cannot both win; an `Idempotency-Key`
 //! makes a retried request return the first answer without acting twice.
-//! Committed events go on the bus for the warehouse (the workflow store
-//! has them already and absorbs them again), after the answer.
+//! An action's events reach the warehouse through the workflow store's
+//! outbox (`minqing_pipelines::relay`), committed with the action: the
+//! caller need not wait for the warehouse, and a crash after the commit
+//! cannot lose the warehouse's copy.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, FixedOffset};
-use minqing_pipelines::bus::Bus;
+use minqing_pipelines::relay::Relay;
 use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
 use minqing_pipelines::workflow::{self, Action, Actor, Deadlines, RefusalKind, Role};
 use serde::{Deserialize, Serialize};
@@ -76,27 +78,18 @@ pub fn system_clock() -> Clock {
 
 pub struct V1 {
     pub store: Arc<dyn WorkflowStore>,
-    pub bus: Arc<dyn Bus>,
+    /// Told when an action committed events for the warehouse.
+    pub relay: Arc<Relay>,
     pub deadlines: Deadlines,
     pub tokens: HashMap<String, Actor>,
     pub clock: Clock,
-    /// Relays to the warehouse still running; whoever owns the server
-    /// waits for them at shutdown.
-    pub relays: tokio_util::task::TaskTracker,
     /// The units of the rules in force: a dispatch names one of them.
     /// `None` (benchmarks, the demo's simulated units) checks nothing.
     pub units: Option<minqing_pipelines::triage::Live>,
 }
 
 impl V1 {
-    pub fn new(
-        store: Arc<dyn WorkflowStore>,
-        bus: Arc<dyn Bus>,
-        deadlines: Deadlines,
-        api: &ApiSettings,
-        clock: Clock,
-        relays: tokio_util::task::TaskTracker,
-    ) -> V1 {
+    pub fn new(store: Arc<dyn WorkflowStore>, relay: Arc<Relay>, deadlines: Deadlines, api: &ApiSettings, clock: Clock) -> V1 {
         let tokens = api
             .tokens
             .iter()
@@ -113,11 +106,10 @@ impl V1 {
             .collect();
         V1 {
             store,
-            bus,
+            relay,
             deadlines,
             tokens,
             clock,
-            relays,
             units: None,
         }
     }
@@ -390,19 +382,13 @@ async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String
         let commit = ActionCommit {
             expected_version: order.version,
             order: tr.order.clone(),
-            events: events.clone(),
+            events,
             key: key.clone().map(|k| (k, 200, answer.clone())),
         };
         match s.store.commit_action(&commit).await {
             Ok(Committed::Done) => {
-                // The workflow store is the record; the caller need not
-                // wait for the warehouse's copy.
-                let bus = s.bus.clone();
-                s.relays.spawn(async move {
-                    if let Err(e) = bus.publish_events(events).await {
-                        tracing::warn!(error = %e, ticket = %id, "Action committed but not relayed to the warehouse.");
-                    }
-                });
+                // The events wait in the store's outbox; the relay takes them.
+                s.relay.wake();
                 return replay(200, answer, &request);
             }
             Ok(Committed::Replayed { status, response }) => return replay(status, response, &request),

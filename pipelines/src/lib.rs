@@ -19,6 +19,8 @@
 //!   and the warehouse.
 //! - [`latency`]: ingest-to-store latency histograms.
 //! - [`forward`]: the Huangshi 12345 outbox and its delivery loop.
+//! - [`relay`]: the warehouse outbox's relay: what the workflow store
+//!   committed reaches the warehouse, after the store and never before.
 //! - [`classify`]: the category classifier (character n-grams, linear SVMs).
 //! - [`calendar`]: the official working-day calendar (holidays, 调休).
 //! - [`triage`]: scope (forward, reject, answer online, dispatch), category
@@ -34,6 +36,7 @@ pub mod latency;
 pub mod neardup;
 pub mod normalize;
 pub mod privacy;
+pub mod relay;
 pub mod sink;
 pub mod store;
 pub mod ticket;

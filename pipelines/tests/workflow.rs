@@ -385,6 +385,100 @@ async fn seed_many(store: &dyn WorkflowStore, n: usize) -> Vec<Order> {
     out
 }
 
+/// What the store commits for the warehouse waits in its outbox, written
+/// in the same transaction (issue 31, items 7 and 15): an action's events,
+/// a sweep page's, and intake's only when asked. A replayed or stale action
+/// leaves nothing; the relay empties the outbox in order, masked.
+async fn warehouse_outbox(store: Arc<dyn WorkflowStore>) {
+    use minqing_pipelines::bus::{Bus, EventQueue, memory::MemoryBus};
+    let s = store.as_ref();
+    let o = seed_one(s, "GD-O").await;
+    assert_eq!(
+        s.outbox_counts().await.unwrap().waiting,
+        0,
+        "intake's events go by the broker unless asked"
+    );
+    s.keep_intake_for_warehouse(true);
+    seed_one(s, "GD-P").await;
+    s.keep_intake_for_warehouse(false);
+    assert_eq!(s.outbox_counts().await.unwrap().waiting, 1);
+    let c = sign(&o, Some("k-o"));
+    assert_eq!(s.commit_action(&c).await.unwrap(), Committed::Done);
+    assert!(matches!(s.commit_action(&c).await.unwrap(), Committed::Replayed { .. }));
+    assert!(matches!(s.commit_action(&sign(&o, None)).await.unwrap(), Committed::Stale { .. }));
+    assert_eq!(s.outbox_counts().await.unwrap().waiting, 2, "one row per commit that happened");
+    // GD-P is late to sign on 3 June: a sweep page commits its findings.
+    let (r, _) = workflow::sweep::sweep(s, date("2026-06-03"), at("2026-06-03", 0), 10)
+        .await
+        .unwrap();
+    assert_eq!(r.sign_overdue, 1);
+    assert_eq!(s.outbox_counts().await.unwrap().waiting, 3);
+    let rows = s.outbox_rows(10).await.unwrap();
+    let kinds: Vec<Vec<EventType>> = rows.iter().map(|(_, e)| e.iter().map(|e| e.event_type).collect()).collect();
+    assert_eq!(kinds[0], [EventType::Received, EventType::Dispatched]);
+    assert_eq!(kinds[1], [EventType::Signed]);
+    assert!(kinds[2].contains(&EventType::SignOverdue), "{kinds:?}");
+
+    let bus = Arc::new(MemoryBus::new(&[EventQueue::Warehouse], 1000));
+    let mut warehouse = bus.consume_events(EventQueue::Warehouse).await.unwrap();
+    let relay = minqing_pipelines::relay::Relay::new(store.clone(), bus.clone());
+    let mut drain = tokio::spawn(async move { relay.drain().await });
+    let mut got = Vec::new();
+    let relayed = loop {
+        tokio::select! {
+            d = warehouse.next() => {
+                let d = d.unwrap();
+                got.extend(d.items.iter().cloned());
+                d.ack().await.unwrap();
+            }
+            done = &mut drain => break done.unwrap().unwrap(),
+        }
+    };
+    assert_eq!(relayed, got.len() as u64);
+    assert_eq!(got.len(), kinds.iter().map(Vec::len).sum::<usize>());
+    assert_eq!(got[0].event_type, EventType::Received);
+    let t = got[0].ticket().unwrap();
+    assert_eq!(
+        (t.contact_phone.as_deref(), t.contact_name.as_deref()),
+        (None, None),
+        "masked on the way"
+    );
+    assert_eq!(s.outbox_counts().await.unwrap().waiting, 0);
+
+    // A row set aside is listed with its reason, and requeued.
+    let o = s.work_order(o.ticket_id).await.unwrap().unwrap();
+    let reply = o
+        .apply(
+            &Action::Reply { text: "已修复".into() },
+            &unit(),
+            at("2026-06-02", 9),
+            &Calendar::builtin(),
+            &Rules::default(),
+        )
+        .unwrap();
+    let c = ActionCommit {
+        expected_version: o.version,
+        events: workflow::action_events(&reply, &Action::Reply { text: "已修复".into() }, &unit(), at("2026-06-02", 9)),
+        order: reply.order,
+        key: None,
+    };
+    assert_eq!(s.commit_action(&c).await.unwrap(), Committed::Done);
+    let (id, _) = s.outbox_rows(1).await.unwrap()[0].clone();
+    s.park_outbox(id, "events arrived before their ticket").await.unwrap();
+    assert!(s.outbox_rows(10).await.unwrap().is_empty(), "a parked row is not taken");
+    let c = s.outbox_counts().await.unwrap();
+    assert_eq!((c.waiting, c.parked), (0, 1));
+    let parked = s.parked_outbox(10).await.unwrap();
+    assert_eq!(
+        (parked[0].id, parked[0].events, parked[0].reason.as_str()),
+        (id, 1, "events arrived before their ticket")
+    );
+    assert_eq!(s.requeue_outbox(Some(id + 1)).await.unwrap(), 0);
+    assert_eq!(s.requeue_outbox(None).await.unwrap(), 1);
+    let c = s.outbox_counts().await.unwrap();
+    assert_eq!((c.waiting, c.parked), (1, 0));
+}
+
 #[tokio::test]
 async fn work_orders_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -393,6 +487,8 @@ async fn work_orders_in_sqlite() {
     sweep_pages(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
     let dir = tempfile::tempdir().unwrap();
     concurrent_actions(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
+    let dir = tempfile::tempdir().unwrap();
+    warehouse_outbox(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
 }
 
 #[tokio::test]
@@ -423,7 +519,16 @@ async fn work_orders_in_postgres() {
     .unwrap();
     let store: Arc<dyn WorkflowStore> = Arc::new(store);
     sweep_pages(store.clone()).await;
-    concurrent_actions(store).await;
+    concurrent_actions(store.clone()).await;
+    sqlx::query("TRUNCATE work_orders, ticket_events, tickets, warehouse_outbox CASCADE")
+        .execute(
+            &connect::<sqlx::Postgres>(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    warehouse_outbox(store).await;
     let pool = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
         .await
         .unwrap();

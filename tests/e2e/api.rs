@@ -75,9 +75,8 @@ fn appeal(source_id: &str, received_at: DateTime<FixedOffset>) -> RawAppeal {
     }
 }
 
-/// Stores a ticket and its order, dispatched to U-JH on Monday 1 June 2026,
-/// and sends them to the warehouse.
-async fn seed(api: &Api, source_id: &str) -> Uuid {
+/// A ticket received and dispatched to U-JH on Monday 1 June 2026.
+fn dispatched(source_id: &str) -> Vec<TicketEvent> {
     let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
     let t = Normalizer::new(Settings::default(), g)
         .normalize(&appeal(source_id, at("2026-06-01", 9)))
@@ -94,9 +93,60 @@ async fn seed(api: &Api, source_id: &str) -> Uuid {
         .unwrap();
     let mut events = vec![TicketEvent::received(t.clone())];
     events.extend(workflow::action_events(&tr, &dispatch, &workflow::system(), t.received_at));
+    events
+}
+
+/// Stores a ticket and its order, dispatched to U-JH on Monday 1 June 2026,
+/// and sends them to the warehouse.
+async fn seed(api: &Api, source_id: &str) -> Uuid {
+    let events = dispatched(source_id);
+    let id = events[0].ticket_id;
     api.store.apply_events(&events).await.unwrap();
-    minqing_pipelines::bus::Bus::publish_events(api.bus.as_ref(), events).await.unwrap();
-    t.ticket_id
+    minqing_pipelines::bus::Bus::publish_analysis(api.bus.as_ref(), events)
+        .await
+        .unwrap();
+    id
+}
+
+/// `minqing tickets sweep` records in the workflow store, and its findings
+/// reach the warehouse through the store's outbox once a gateway runs on
+/// it (issue 31, item 15: they never did).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_from_the_command_line_reaches_the_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = crate::helpers::settings(dir.path());
+    let store = minqing::runtime::open_store(&s).await.unwrap();
+    // As the embedded gateway stores intake's events: for the warehouse too.
+    store.keep_intake_for_warehouse(true);
+    store.apply_events(&dispatched("GD-CLI")).await.unwrap();
+    drop(store);
+    let out = minqing::tickets::command(
+        &s,
+        minqing::cli::TicketsAction::Sweep {
+            date: Some("2026-06-10".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("\"sign_overdue\": 1"), "{out}");
+    let gw = crate::helpers::quiet(&s).await;
+    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", s.warehouse_path().display()))
+        .await
+        .unwrap();
+    let mut late = 0i64;
+    for _ in 0..100 {
+        late = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE event_type = 'sign_overdue'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if late > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(late, 1);
+    assert_eq!(gw.store.outbox_counts().await.unwrap().waiting, 0);
+    gw.shutdown().await;
 }
 
 struct Api {
@@ -133,15 +183,9 @@ impl Api {
             calendar: Arc::new(Calendar::builtin()),
             rules: Rules::default(),
         };
-        let v1 = V1::new(
-            store.clone(),
-            bus.clone(),
-            deadlines,
-            &tokens(),
-            clock,
-            tokio_util::task::TaskTracker::new(),
-        )
-        .with_units(minqing_pipelines::triage::Live::new(
+        let relay = minqing_pipelines::relay::Relay::new(store.clone(), bus.clone());
+        tokio::spawn(relay.clone().run(CancellationToken::new()));
+        let v1 = V1::new(store.clone(), relay, deadlines, &tokens(), clock).with_units(minqing_pipelines::triage::Live::new(
             minqing::triage::load(&crate::helpers::settings(dir.path())).unwrap(),
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

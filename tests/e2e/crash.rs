@@ -62,6 +62,17 @@ async fn a_killed_gateway_restarts_without_losing_or_doubling_a_ticket() {
     // Let in-flight retries land, then check that nothing more arrived.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let after = counts(&db).await;
+    // The warehouse holds what the store decided, no more and no other
+    // (issue 31, item 7: it once held a duplicate swapped with its
+    // original, and an escalation the store never made).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (store_view, warehouse_view) = loop {
+        let views = (decisions(&db).await, decisions(&dir.path().join("warehouse.db")).await);
+        if views.0 == views.1 || Instant::now() > deadline {
+            break views;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     child.kill().unwrap();
     child.wait().unwrap();
     fleet.stop().await;
@@ -77,6 +88,38 @@ async fn a_killed_gateway_restarts_without_losing_or_doubling_a_ticket() {
     // arrival order across channels is not fixed: compare the total.
     let dups: u64 = after.values().map(|c| c.duplicates).sum();
     assert_eq!(dups, expected.values().map(|e| e.duplicates).sum::<u64>(), "duplicates");
+    assert_eq!(store_view.0.len() as u64, want_tickets);
+    let differ = store_view.0.iter().zip(&warehouse_view.0).filter(|(a, b)| a != b).count();
+    assert!(
+        store_view.0 == warehouse_view.0,
+        "tickets: store {} vs warehouse {}, {differ} differ in duplicate_of or cluster_id",
+        store_view.0.len(),
+        warehouse_view.0.len()
+    );
+    let only_warehouse: Vec<&String> = warehouse_view.1.difference(&store_view.1).take(5).collect();
+    let only_store: Vec<&String> = store_view.1.difference(&warehouse_view.1).take(5).collect();
+    assert!(
+        only_warehouse.is_empty() && only_store.is_empty(),
+        "events only in the warehouse: {only_warehouse:?}; only in the store: {only_store:?}"
+    );
+}
+
+/// Every ticket's (id, duplicate_of, cluster_id), sorted, and every event
+/// id, from the workflow store or the warehouse (whose columns hold '' for
+/// none).
+async fn decisions(db: &std::path::Path) -> (Vec<(String, String, String)>, std::collections::BTreeSet<String>) {
+    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}?mode=ro", db.display()))
+        .await
+        .unwrap();
+    let tickets = sqlx::query_as("SELECT ticket_id, COALESCE(duplicate_of, ''), COALESCE(cluster_id, '') FROM tickets ORDER BY ticket_id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let events: Vec<String> = sqlx::query_scalar("SELECT event_id FROM ticket_events")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    (tickets, events.into_iter().collect())
 }
 
 /// `minqing run` on a config file, its log read line by line. Dropped, it

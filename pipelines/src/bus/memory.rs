@@ -87,43 +87,11 @@ impl MemoryBus {
     }
 }
 
-#[async_trait]
-impl Bus for MemoryBus {
-    async fn publish_raw(&self, items: Vec<Inbound>) -> Result<(), BusError> {
-        settled(self.raw.send(items).await?).await
-    }
-
-    async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
+impl MemoryBus {
+    /// Hands each queue its batch (one per queue, in order) and waits until
+    /// every consumer has settled.
+    async fn deliver(&self, batches: Vec<Vec<TicketEvent>>) -> Result<(), BusError> {
         let mut waits = Vec::with_capacity(self.events.len());
-        // Each queue gets what its binding matches, and the last queue that
-        // takes everything as it is gets the batch itself. Copies share the
-        // payload (the ticket's whole text), so a copy is a few words per
-        // event; the warehouse's copies are masked, as on the broker.
-        let last_full = self
-            .events
-            .iter()
-            .rposition(|(k, _)| !k.for_analysis() && events.iter().all(|e| k.wants(e)));
-        let mut batches: Vec<Vec<TicketEvent>> = self
-            .events
-            .iter()
-            .enumerate()
-            .map(|(i, (kind, _))| {
-                if Some(i) == last_full {
-                    Vec::new()
-                } else if kind.for_analysis() {
-                    events
-                        .iter()
-                        .filter(|e| kind.wants(e))
-                        .map(|e| self.masker.event_for_analysis(e))
-                        .collect()
-                } else {
-                    events.iter().filter(|e| kind.wants(e)).cloned().collect()
-                }
-            })
-            .collect();
-        if let Some(i) = last_full {
-            batches[i] = events;
-        }
         for ((_, q), items) in self.events.iter().zip(batches) {
             if !items.is_empty() {
                 waits.push(q.send(items).await?);
@@ -133,6 +101,64 @@ impl Bus for MemoryBus {
             settled(w).await?;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn publish_raw(&self, items: Vec<Inbound>) -> Result<(), BusError> {
+        settled(self.raw.send(items).await?).await
+    }
+
+    async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
+        // Each queue gets what its binding matches, and the last queue that
+        // takes everything gets the batch itself. Copies share the payload
+        // (the ticket's whole text), so a copy is a few words per event. The
+        // warehouse's queue gets nothing here: its copies leave through the
+        // workflow store's outbox once the store has committed them.
+        let last_full = self
+            .events
+            .iter()
+            .rposition(|(k, _)| !k.for_analysis() && events.iter().all(|e| k.wants(e)));
+        let mut batches: Vec<Vec<TicketEvent>> = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, _))| {
+                if Some(i) == last_full || kind.for_analysis() {
+                    Vec::new()
+                } else {
+                    events.iter().filter(|e| kind.wants(e)).cloned().collect()
+                }
+            })
+            .collect();
+        if let Some(i) = last_full {
+            batches[i] = events;
+        }
+        self.deliver(batches).await
+    }
+
+    async fn publish_analysis(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
+        let batches = self
+            .events
+            .iter()
+            .map(|(kind, _)| {
+                if kind.for_analysis() {
+                    events
+                        .iter()
+                        .filter(|e| kind.wants(e))
+                        .map(|e| self.masker.event_for_analysis(e))
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        self.deliver(batches).await
+    }
+
+    fn warehouse_from_outbox(&self) -> bool {
+        true
     }
 
     async fn consume_raw(&self) -> Result<Box<dyn Consumer<Inbound>>, BusError> {
@@ -260,32 +286,66 @@ mod tests {
         let bus = std::sync::Arc::new(MemoryBus::new(&EventQueue::ALL, 100));
         let mut consumers = Vec::new();
         for q in EventQueue::ALL {
-            consumers.push(bus.consume_events(q).await.unwrap());
+            consumers.push((q, bus.consume_events(q).await.unwrap()));
         }
         let types = [EventType::Received, EventType::Forwarded, EventType::Dispatched];
-        let b = bus.clone();
-        let p = tokio::spawn(async move { b.publish_events(types.iter().map(|t| event(*t)).collect()).await });
-        for (q, c) in EventQueue::ALL.iter().zip(&mut consumers) {
-            let d = c.next().await.unwrap();
-            let got: Vec<EventType> = d.items.iter().map(|e| e.event_type).collect();
-            for e in &d.items {
-                // The broker's topic binding: `ticket.#`, `analysis.#` or `ticket.forwarded.#`.
-                assert!(q.routing_key(e).starts_with(q.binding().trim_end_matches('#')));
+        // Intake's events go to the workflow and forward queues; the
+        // warehouse's copies come from the store's outbox.
+        for analysis in [false, true] {
+            let b = bus.clone();
+            let events: Vec<TicketEvent> = types.iter().map(|t| event(*t)).collect();
+            let p = tokio::spawn(async move {
+                if analysis {
+                    b.publish_analysis(events).await
+                } else {
+                    b.publish_events(events).await
+                }
+            });
+            for (q, c) in consumers.iter_mut().filter(|(q, _)| q.for_analysis() == analysis) {
+                let d = c.next().await.unwrap();
+                let got: Vec<EventType> = d.items.iter().map(|e| e.event_type).collect();
+                for e in &d.items {
+                    // The broker's topic binding: `ticket.#`, `analysis.#` or `ticket.forwarded.#`.
+                    assert!(q.routing_key(e).starts_with(q.binding().trim_end_matches('#')));
+                }
+                match q {
+                    EventQueue::Forward => assert_eq!(got, [EventType::Forwarded]),
+                    _ => assert_eq!(got, types),
+                }
+                d.ack().await.unwrap();
             }
-            match q {
-                EventQueue::Forward => assert_eq!(got, [EventType::Forwarded]),
-                _ => assert_eq!(got, types),
-            }
-            d.ack().await.unwrap();
+            assert!(p.await.unwrap().is_ok());
         }
-        assert!(p.await.unwrap().is_ok());
         // A batch with nothing for the forward queue does not wait for it.
         let b = bus.clone();
         let p = tokio::spawn(async move { b.publish_events(vec![event(EventType::Received)]).await });
-        for c in &mut consumers[..2] {
-            c.next().await.unwrap().ack().await.unwrap();
-        }
+        consumers[0].1.next().await.unwrap().ack().await.unwrap();
         assert!(p.await.unwrap().is_ok());
+    }
+
+    /// The finding of issue 31 (item 7): the warehouse held decisions that
+    /// the store never committed. Intake's publish reaches no warehouse
+    /// consumer, whether the store commits or refuses.
+    #[tokio::test]
+    async fn intake_events_never_reach_the_warehouse_queue_directly() {
+        use crate::ticket::EventType;
+        let bus = std::sync::Arc::new(MemoryBus::new(&[EventQueue::Workflow, EventQueue::Warehouse], 100));
+        let mut workflow = bus.consume_events(EventQueue::Workflow).await.unwrap();
+        let mut warehouse = bus.consume_events(EventQueue::Warehouse).await.unwrap();
+        for commit in [false, true] {
+            let b = bus.clone();
+            let p = tokio::spawn(async move { b.publish_events(vec![event(EventType::Received)]).await });
+            let d = workflow.next().await.unwrap();
+            if commit {
+                d.ack().await.unwrap();
+            } else {
+                d.nack("disk full".into()).await.unwrap();
+            }
+            assert_eq!(p.await.unwrap().is_ok(), commit);
+            let nothing = tokio::time::timeout(std::time::Duration::from_millis(50), warehouse.next()).await;
+            assert!(nothing.is_err(), "the warehouse got intake's events straight from the bus");
+        }
+        assert!(bus.warehouse_from_outbox());
     }
 
     #[test]

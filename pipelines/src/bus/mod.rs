@@ -134,8 +134,19 @@ pub trait Bus: Send + Sync {
     /// Publishes raw appeals to `minqing.raw`. Resolves once they are durable:
     /// on the memory bus, once intake has committed their effect.
     async fn publish_raw(&self, items: Vec<Inbound>) -> Result<(), BusError>;
-    /// Publishes ticket events to `minqing.tickets`, to every bound queue.
+    /// Publishes intake's ticket events to `minqing.tickets`: to the
+    /// workflow and forward queues, and on a broker also masked copies to
+    /// the warehouse's (on the memory bus those leave through the workflow
+    /// store's outbox instead; see [`Bus::warehouse_from_outbox`]).
     async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError>;
+    /// Publishes masked copies of events the workflow store has committed
+    /// (the warehouse outbox's) to the warehouse's queue only.
+    async fn publish_analysis(&self, events: Vec<TicketEvent>) -> Result<(), BusError>;
+    /// Whether the warehouse gets intake's events through the workflow
+    /// store's outbox. On the memory bus it must: nothing in the process
+    /// survives a crash, so the warehouse may only ever see what the store
+    /// has committed. A broker holds published events durably itself.
+    fn warehouse_from_outbox(&self) -> bool;
     async fn consume_raw(&self) -> Result<Box<dyn Consumer<Inbound>>, BusError>;
     async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError>;
     /// Whether the bus is connected, for `/readyz`.

@@ -422,6 +422,64 @@ pub trait WorkflowStore: Send + Sync {
     /// how many. Huangshi's 409 keeps a transfer that did arrive from
     /// arriving twice.
     async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError>;
+    /// Also keeps every intake batch that `apply_events` commits in the
+    /// warehouse outbox. On when the warehouse gets intake's events from the
+    /// store (the in-process bus), off when it gets them from the broker.
+    /// Actions and sweeps (`commit_action`, `commit_many`) always keep theirs.
+    fn keep_intake_for_warehouse(&self, on: bool);
+    /// The oldest rows of the warehouse outbox that are not parked, at most
+    /// `limit`: (row id, its events), in the order they were written.
+    async fn outbox_rows(&self, limit: i64) -> Result<Vec<(i64, Vec<TicketEvent>)>, StoreError>;
+    /// Removes outbox rows whose events the warehouse has committed.
+    async fn relayed(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Sets a row the warehouse keeps refusing aside, with the reason.
+    async fn park_outbox(&self, id: i64, reason: &str) -> Result<(), StoreError>;
+    /// Parked rows, oldest first.
+    async fn parked_outbox(&self, limit: i64) -> Result<Vec<ParkedRelay>, StoreError>;
+    /// Puts parked rows (one, or all) back in line; how many.
+    async fn requeue_outbox(&self, id: Option<i64>) -> Result<u64, StoreError>;
+    /// Rows waiting and rows parked in the warehouse outbox.
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+}
+
+/// The warehouse outbox's size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub waiting: u64,
+    pub parked: u64,
+}
+
+/// A warehouse outbox row set aside.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParkedRelay {
+    pub id: i64,
+    pub reason: String,
+    pub events: usize,
+    pub created_at: String,
+}
+
+/// Events as an outbox row holds them: the bus's JSON.
+pub(crate) fn outbox_json<'a>(events: impl IntoIterator<Item = &'a TicketEvent>) -> String {
+    let events: Vec<&TicketEvent> = events.into_iter().collect();
+    serde_json::to_string(&events).unwrap_or_else(|_| "[]".into())
+}
+
+/// A parked row as listed: the events are counted, not returned.
+pub(crate) fn parked_relay(id: i64, reason: String, events: &str, created_at: String) -> ParkedRelay {
+    let events = serde_json::from_str::<Vec<serde::de::IgnoredAny>>(events).map_or(0, |v| v.len());
+    ParkedRelay {
+        id,
+        reason,
+        events,
+        created_at,
+    }
+}
+
+/// An outbox row read back.
+pub(crate) fn parse_outbox(id: i64, text: &str) -> Result<(i64, Vec<TicketEvent>), StoreError> {
+    serde_json::from_str(text)
+        .map(|events| (id, events))
+        .map_err(|e| StoreError::Corrupt(format!("warehouse_outbox row {id}: {e}")))
 }
 
 /// Lets connectors keep their cursors in the workflow store.

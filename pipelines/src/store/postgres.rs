@@ -21,6 +21,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool, Postgres, QueryBuilder, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -44,6 +45,8 @@ impl Default for PgSettings {
 
 pub struct PgStore {
     pool: PgPool,
+    /// See [`WorkflowStore::keep_intake_for_warehouse`].
+    keep_intake: AtomicBool,
 }
 
 impl PgStore {
@@ -62,7 +65,10 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Connect(format!("{e}; is PostgreSQL running (scripts/services start)?")))?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            keep_intake: AtomicBool::new(false),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -388,6 +394,17 @@ async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Postgres>, orders: &[&crat
     Ok(())
 }
 
+/// Puts events committed in `tx` in the warehouse outbox.
+async fn keep_for_warehouse(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&TicketEvent]) -> Result<(), StoreError> {
+    if !events.is_empty() {
+        sqlx::query("INSERT INTO warehouse_outbox (events) VALUES ($1)")
+            .bind(super::outbox_json(events.iter().copied()))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl WorkflowStore for PgStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
@@ -469,6 +486,9 @@ impl WorkflowStore for PgStore {
         }
         let new = insert_events(&mut tx, &events).await?;
         upsert_orders(&mut tx, &orders_in(events.iter().copied())).await?;
+        if self.keep_intake.load(Ordering::Relaxed) {
+            keep_for_warehouse(&mut tx, &events).await?;
+        }
         tx.commit().await?;
         Ok(Applied { new, deferred })
     }
@@ -827,7 +847,9 @@ impl WorkflowStore for PgStore {
                open_due = $18, provisional = $19, version = $20, body = $21::jsonb, updated_at = $12 \
                WHERE ticket_id = $1 AND EXISTS (SELECT 1 FROM go)), \
              k AS (INSERT INTO idempotency_keys (key, ticket_id, status, response) \
-               SELECT $3::text, $1, $4::int4, $5::text WHERE $3::text IS NOT NULL AND EXISTS (SELECT 1 FROM go)) \
+               SELECT $3::text, $1, $4::int4, $5::text WHERE $3::text IS NOT NULL AND EXISTS (SELECT 1 FROM go)), \
+             ob AS (INSERT INTO warehouse_outbox (events) \
+               SELECT $22::text WHERE $22::text IS NOT NULL AND EXISTS (SELECT 1 FROM go)) \
              SELECT (SELECT version FROM cur), (SELECT status FROM prior), (SELECT response FROM prior)",
         )
         .bind(c.order.ticket_id)
@@ -851,6 +873,9 @@ impl WorkflowStore for PgStore {
         .bind(o.provisional)
         .bind(o.version as i32)
         .bind(o.body)
+        // The warehouse's copy leaves from the outbox, so a crash after this
+        // commit cannot lose it.
+        .bind((!c.events.is_empty()).then(|| super::outbox_json(&c.events)))
         .fetch_one(&self.pool)
         .await?;
         Ok(match (prior_status, prior_response) {
@@ -895,6 +920,7 @@ impl WorkflowStore for PgStore {
         }
         insert_events(&mut tx, &events).await?;
         upsert_orders(&mut tx, &orders).await?;
+        keep_for_warehouse(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(answers)
     }
@@ -969,6 +995,66 @@ impl WorkflowStore for PgStore {
         .rows_affected();
         tx.commit().await?;
         Ok(n)
+    }
+
+    fn keep_intake_for_warehouse(&self, on: bool) {
+        self.keep_intake.store(on, Ordering::Relaxed);
+    }
+
+    async fn outbox_rows(&self, limit: i64) -> Result<Vec<(i64, Vec<TicketEvent>)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, events FROM warehouse_outbox WHERE parked IS NULL ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|(id, text)| super::parse_outbox(*id, text)).collect()
+    }
+
+    async fn relayed(&self, ids: &[i64]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM warehouse_outbox WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn park_outbox(&self, id: i64, reason: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE warehouse_outbox SET parked = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn parked_outbox(&self, limit: i64) -> Result<Vec<super::ParkedRelay>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, parked, events, CAST(created_at AS TEXT) FROM warehouse_outbox WHERE parked IS NOT NULL ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, why, events, at)| super::parked_relay(id, why, &events, at))
+            .collect())
+    }
+
+    async fn requeue_outbox(&self, id: Option<i64>) -> Result<u64, StoreError> {
+        let r = sqlx::query("UPDATE warehouse_outbox SET parked = NULL WHERE parked IS NOT NULL AND ($1::int8 IS NULL OR id = $1)")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn outbox_counts(&self) -> Result<super::OutboxCounts, StoreError> {
+        let (waiting, parked): (i64, i64) = sqlx::query_as("SELECT COUNT(*) - COUNT(parked), COUNT(parked) FROM warehouse_outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(super::OutboxCounts {
+            waiting: waiting as u64,
+            parked: parked as u64,
+        })
     }
 }
 

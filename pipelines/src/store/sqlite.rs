@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -38,8 +39,10 @@ pub struct SqliteStore {
     /// The file's one writer (see [`sqlite_direct`]).
     writer: Arc<Writer>,
     actions: Committer<ActionCommit>,
-    /// Checkpoints, quarantine and the outbox, committed in groups.
+    /// Checkpoints, quarantine and the outboxes, committed in groups.
     chores: Committer<Chore>,
+    /// See [`WorkflowStore::keep_intake_for_warehouse`].
+    keep_intake: AtomicBool,
 }
 
 impl SqliteStore {
@@ -77,6 +80,7 @@ impl SqliteStore {
             writer,
             actions,
             chores,
+            keep_intake: AtomicBool::new(false),
         })
     }
 
@@ -303,10 +307,34 @@ fn apply_batch(db: &Connection, events: &[TicketEvent]) -> rusqlite::Result<Appl
     Ok(Applied { new, deferred })
 }
 
+/// Puts events committed in `tx` in the warehouse outbox.
+pub(super) fn keep_for_warehouse(tx: &Connection, json: &str) -> rusqlite::Result<()> {
+    if json != "[]" {
+        tx.prepare_cached("INSERT INTO warehouse_outbox (events, created_at) VALUES (?1, ?2)")?
+            .execute(params![json, now()])?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl WorkflowStore for SqliteStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
-        write(&self.writer, |tx| Ok(apply_batch(tx, events)?))
+        if !self.keep_intake.load(Ordering::Relaxed) {
+            return write(&self.writer, |tx| Ok(apply_batch(tx, events)?));
+        }
+        // Written before the writer is taken; rarely, events are deferred
+        // and the row is written again without them.
+        let all = super::outbox_json(events);
+        write(&self.writer, |tx| {
+            let applied = apply_batch(tx, events)?;
+            if applied.deferred.is_empty() {
+                keep_for_warehouse(tx, &all)?;
+            } else {
+                let kept = events.iter().filter(|e| !applied.deferred.contains(&e.event_id));
+                keep_for_warehouse(tx, &super::outbox_json(kept))?;
+            }
+            Ok(applied)
+        })
     }
 
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
@@ -668,6 +696,62 @@ impl WorkflowStore for SqliteStore {
                 params![Utc::now().timestamp_millis(), stamp, id],
             )?;
             Ok(n as u64)
+        })
+    }
+
+    fn keep_intake_for_warehouse(&self, on: bool) {
+        self.keep_intake.store(on, Ordering::Relaxed);
+    }
+
+    async fn outbox_rows(&self, limit: i64) -> Result<Vec<(i64, Vec<TicketEvent>)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, events FROM warehouse_outbox WHERE parked IS NULL ORDER BY id LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|(id, text)| super::parse_outbox(*id, text)).collect()
+    }
+
+    async fn relayed(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.chores.commit(Chore::Relayed(ids.to_vec())).await.map(drop)
+    }
+
+    async fn park_outbox(&self, id: i64, reason: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE warehouse_outbox SET parked = ? WHERE id = ?")
+            .bind(reason)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn parked_outbox(&self, limit: i64) -> Result<Vec<super::ParkedRelay>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> =
+            sqlx::query_as("SELECT id, parked, events, created_at FROM warehouse_outbox WHERE parked IS NOT NULL ORDER BY id LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, why, events, at)| super::parked_relay(id, why, &events, at))
+            .collect())
+    }
+
+    async fn requeue_outbox(&self, id: Option<i64>) -> Result<u64, StoreError> {
+        let r = sqlx::query("UPDATE warehouse_outbox SET parked = NULL WHERE parked IS NOT NULL AND (? IS NULL OR id = ?)")
+            .bind(id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn outbox_counts(&self) -> Result<super::OutboxCounts, StoreError> {
+        let (waiting, parked): (i64, i64) = sqlx::query_as("SELECT COUNT(*) - COUNT(parked), COUNT(parked) FROM warehouse_outbox")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(super::OutboxCounts {
+            waiting: waiting as u64,
+            parked: parked as u64,
         })
     }
 }

@@ -12,7 +12,7 @@
 //! each action is retried in a transaction of its own, so one bad action
 //! never fails its neighbours.
 
-use super::sqlite::{insert_events, now, upsert_orders};
+use super::sqlite::{insert_events, keep_for_warehouse, now, upsert_orders};
 use super::sqlite_direct::{id_text, ticket_seqs};
 use super::sqlite_group::Grouped;
 use super::{ActionCommit, Committed, StoreError};
@@ -61,6 +61,9 @@ fn commit_one(tx: &Transaction<'_>, c: &ActionCommit) -> Result<Committed, Store
     }
     let rows: Vec<(i64, &TicketEvent)> = c.events.iter().map(|e| (seq, e)).collect();
     insert_events(tx, &rows)?;
+    // The warehouse's copy leaves from here, so a crash after this commit
+    // cannot lose it.
+    keep_for_warehouse(tx, &super::outbox_json(&c.events))?;
     upsert_orders(tx, &[(seq, &c.order)])?;
     if let Some((key, status, response)) = &c.key {
         let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];

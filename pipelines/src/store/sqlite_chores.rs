@@ -27,6 +27,8 @@ pub(crate) enum Chore {
     /// Ticket ids entering the Huangshi outbox.
     EnqueueForwards(Vec<String>),
     SettleForwards(Vec<(Uuid, u32, ForwardSettle)>),
+    /// Warehouse outbox rows the warehouse has committed.
+    Relayed(Vec<i64>),
 }
 
 impl Grouped for Chore {
@@ -48,6 +50,13 @@ impl Grouped for Chore {
                 }
                 Chore::SettleForwards(settled) => {
                     settle_forwards(tx, settled)?;
+                    Vec::new()
+                }
+                Chore::Relayed(ids) => {
+                    let mut del = tx.prepare_cached("DELETE FROM warehouse_outbox WHERE id = ?1")?;
+                    for id in ids {
+                        del.execute([id])?;
+                    }
                     Vec::new()
                 }
             });

@@ -271,6 +271,40 @@ pub(crate) const ANALYSIS_PREFIX: &str = "analysis.";
 
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
+impl RabbitBus {
+    /// The messages for `events`: (routing key, body). Groups keep the
+    /// order of first appearance, so a ticket's received event is published
+    /// (and, on one queue, delivered) before the events that refer to it.
+    /// The warehouse's queue is bound to `analysis.#` and gets copies with
+    /// personal data masked: a queue that feeds analysis never holds it.
+    /// `ticket` adds the `ticket.*` messages for the workflow and forward
+    /// queues.
+    fn event_messages(&self, events: &[TicketEvent], ticket: bool) -> Result<Vec<(String, Vec<u8>)>, BusError> {
+        let mut groups: Vec<(String, Vec<&TicketEvent>)> = Vec::new();
+        for e in events {
+            let key = e.routing_key();
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, g)) => g.push(e),
+                None => groups.push((key, vec![e])),
+            }
+        }
+        let mut msgs = Vec::new();
+        for (key, group) in groups {
+            if ticket {
+                for body in self.frame(&group)? {
+                    msgs.push((key.clone(), body));
+                }
+            }
+            let masked: Vec<TicketEvent> = group.iter().map(|e| self.inner.masker.event_for_analysis(e)).collect();
+            let analysis = EventQueue::Warehouse.routing_key(group[0]);
+            for body in self.frame(&masked)? {
+                msgs.push((analysis.clone(), body));
+            }
+        }
+        Ok(msgs)
+    }
+}
+
 #[async_trait]
 impl Bus for RabbitBus {
     async fn publish_raw(&self, items: Vec<Inbound>) -> Result<(), BusError> {
@@ -279,31 +313,17 @@ impl Bus for RabbitBus {
     }
 
     async fn publish_events(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
-        // Groups keep the order of first appearance, so a ticket's received
-        // event is published (and, on one queue, delivered) before the
-        // events that refer to it.
-        let mut groups: Vec<(String, Vec<&TicketEvent>)> = Vec::new();
-        for e in &events {
-            let key = e.routing_key();
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, g)) => g.push(e),
-                None => groups.push((key, vec![e])),
-            }
-        }
-        // The warehouse's queue is bound to `analysis.#` and gets copies with
-        // personal data masked: a queue that feeds analysis never holds it.
-        let mut msgs = Vec::new();
-        for (key, group) in groups {
-            for body in self.frame(&group)? {
-                msgs.push((key.clone(), body));
-            }
-            let masked: Vec<TicketEvent> = group.iter().map(|e| self.inner.masker.event_for_analysis(e)).collect();
-            let analysis = EventQueue::Warehouse.routing_key(group[0]);
-            for body in self.frame(&masked)? {
-                msgs.push((analysis.clone(), body));
-            }
-        }
+        let msgs = self.event_messages(&events, true)?;
         self.publish_bodies(&self.inner.names.tickets, &msgs).await
+    }
+
+    async fn publish_analysis(&self, events: Vec<TicketEvent>) -> Result<(), BusError> {
+        let msgs = self.event_messages(&events, false)?;
+        self.publish_bodies(&self.inner.names.tickets, &msgs).await
+    }
+
+    fn warehouse_from_outbox(&self) -> bool {
+        false
     }
 
     async fn consume_raw(&self) -> Result<Box<dyn Consumer<Inbound>>, BusError> {
