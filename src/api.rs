@@ -113,9 +113,14 @@ async fn status(State(s): State<Arc<ApiState>>) -> Response {
 async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
     let mut out = String::new();
     let intake = s.intake_stats.snapshot();
-    let series: [Series<minqing_pipelines::intake::CountersSnapshot>; 5] = [
+    let series: [Series<minqing_pipelines::intake::CountersSnapshot>; 6] = [
         ("minqing_intake_tickets_total", "Tickets created.", |c| c.tickets),
         ("minqing_intake_replays_total", "Repeat deliveries ignored.", |c| c.replays),
+        (
+            "minqing_intake_redelivered_total",
+            "Records read again after our own faults (re-read pages, broker redeliveries).",
+            |c| c.redelivered,
+        ),
         (
             "minqing_intake_duplicates_total",
             "Tickets linked as cross-channel duplicates.",

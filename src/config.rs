@@ -346,6 +346,23 @@ pub fn validate(s: &Settings) -> Vec<String> {
             "`pipeline.citizen_key_id`: `{id}` must be 1 to 16 letters or digits, e.g. k2"
         ));
     }
+    let mut ids = vec![id.as_str()];
+    for (i, k) in s.pipeline.previous_citizen_keys.iter().enumerate() {
+        let bad = k.id.is_empty() || k.id.len() > 16 || !k.id.chars().all(|c| c.is_ascii_alphanumeric());
+        if bad || ids.contains(&k.id.as_str()) {
+            p.push(format!(
+                "`pipeline.previous_citizen_keys[{i}].id`: `{}` must be 1 to 16 letters or digits, and differ from \
+                 `pipeline.citizen_key_id` and the other retired keys' ids",
+                k.id
+            ));
+        }
+        if k.secret == s.pipeline.citizen_key_secret {
+            p.push(format!(
+                "`pipeline.previous_citizen_keys[{i}].secret` is the current `pipeline.citizen_key_secret`; a rotation needs a new secret"
+            ));
+        }
+        ids.push(&k.id);
+    }
     if s.bus.max_batch == 0 || s.bus.max_in_flight == 0 || s.bus.pages_in_flight == 0 {
         p.push("`bus.max_batch`, `bus.max_in_flight` and `bus.pages_in_flight`: must be at least 1".into());
     }
@@ -501,6 +518,27 @@ mod tests {
                 "{err}"
             );
             assert!(err.contains("MINQING__STORE__BACKEND"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// A retired citizen key needs an id of its own and a secret other
+    /// than the current one; its secret is checked like the current one.
+    #[test]
+    fn retired_citizen_keys_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "rot.toml",
+                "[pipeline]\ncitizen_key_id = \"k2\"\n\
+                 [[pipeline.previous_citizen_keys]]\nid = \"k2\"\nsecret = \"short\"\n",
+            )?;
+            let err = load(Some(std::path::Path::new("rot.toml"))).unwrap_err().to_string();
+            assert!(err.contains("`pipeline.previous_citizen_keys[0].id`: `k2`"), "{err}");
+            let s: Settings = figment(Some(std::path::Path::new("rot.toml")))
+                .extract()
+                .map_err(|e| e.to_string())?;
+            let weak: Vec<String> = crate::secrets::findings(&s).iter().map(|f| f.path.clone()).collect();
+            assert!(weak.contains(&"pipeline.previous_citizen_keys[0].secret".to_owned()), "{weak:?}");
             Ok(())
         });
     }

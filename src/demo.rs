@@ -43,6 +43,10 @@ pub struct Row {
     pub duplicates: u64,
     pub quarantined: u64,
     pub missing: i64,
+    /// Records read again after our own faults (a page re-read after a
+    /// failed publish, a message the broker delivered again): not among
+    /// the channels' replays, and not missing.
+    pub redelivered: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -406,6 +410,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
             duplicates: s.duplicates,
             quarantined: s.quarantined,
             missing: e.generated as i64 - s.tickets as i64 - s.replays as i64 - s.quarantined as i64,
+            redelivered: s.redelivered,
         };
         totals.generated += row.generated;
         totals.tickets += row.tickets;
@@ -413,6 +418,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         totals.duplicates += row.duplicates;
         totals.quarantined += row.quarantined;
         totals.missing += row.missing;
+        totals.redelivered += row.redelivered;
         expected.replays += e.replays;
         expected.duplicates += e.duplicates;
         expected.quarantined += e.quarantined;
@@ -478,6 +484,12 @@ impl Report {
             "\nexpected (injected): replays {}, duplicates {}, quarantined {}\n",
             self.expected.replays, self.expected.duplicates, self.expected.quarantined
         ));
+        if self.totals.redelivered > 0 {
+            out.push_str(&format!(
+                "read again after our own faults (not the channels' replays): {}\n",
+                self.totals.redelivered
+            ));
+        }
         let t = |x: &ExpectedTriage| {
             format!(
                 "forwarded {}, rejected {}, answered online {}, dispatched {} (manual queue {})",

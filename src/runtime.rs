@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use minqing_connectors::http::HttpClient;
 use minqing_connectors::pull::{ChannelStats, PullConnector, PullRunner};
-use minqing_connectors::sink::{AppealSink, SinkError};
+use minqing_connectors::sink::{AppealSink, Pushed, SinkError};
 use minqing_connectors::{Channel, Inbound, RawAppeal, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::rabbit::RabbitBus;
@@ -338,8 +338,13 @@ impl Runtime {
             },
         );
         if c.wechat.enabled {
-            let hook = wechat::Webhook::new(c.wechat.clone(), sink.clone(), wx_stats, Arc::new(acceptance_no))
-                .map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
+            let hook = wechat::Webhook::new(
+                c.wechat.clone(),
+                Arc::new(Pushed::new(sink.clone())),
+                wx_stats,
+                Arc::new(acceptance_no),
+            )
+            .map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
             router = router.merge(wechat::router(Arc::new(hook)));
         }
         let grid_stats = Arc::new(ChannelStats::default());
@@ -352,7 +357,11 @@ impl Runtime {
             },
         );
         if c.grid.enabled {
-            router = router.merge(grid::router(Arc::new(grid::Webhook::new(c.grid.clone(), sink.clone(), grid_stats))));
+            router = router.merge(grid::router(Arc::new(grid::Webhook::new(
+                c.grid.clone(),
+                Arc::new(Pushed::new(sink.clone())),
+                grid_stats,
+            ))));
         }
         let channels = Arc::new(channels);
         let sweep_stats = Arc::new(crate::sweeper::SweepStats::default());

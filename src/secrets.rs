@@ -108,6 +108,18 @@ pub fn findings(s: &Settings) -> Vec<Finding> {
             GIVEN_MIN,
         ));
     }
+    // A retired key stays secret while it is computed: with it, anyone
+    // could key every phone number and find each citizen's new key.
+    let retired: Vec<(String, &str)> = s
+        .pipeline
+        .previous_citizen_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (format!("pipeline.previous_citizen_keys[{i}].secret"), k.secret.as_str()))
+        .collect();
+    for (path, value) in &retired {
+        checks.push((path, value, &shipped.pipeline.citizen_key_secret, CITIZEN_KEY_MIN));
+    }
     let mut out: Vec<Finding> = checks
         .into_iter()
         .filter_map(|(path, value, default, min)| {

@@ -194,6 +194,7 @@ pub async fn seed_orders(
             let received = if is_late { at(8, 9) } else { at(15, 9) };
             let t = normalizer
                 .normalize(&RawAppeal {
+                    occurrence: None,
                     channel: minqing_connectors::Channel::Hotline12345,
                     source_id: format!("BENCH{k:08}"),
                     version: 0,

@@ -126,6 +126,9 @@ pub struct RawAppeal {
     /// bus), for ingest-to-store latency. Not part of the appeal's identity.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::timeserde::utc_opt")]
     pub accepted_at: Option<DateTime<Utc>>,
+    /// Where a pull found the record; see [`Inbound::occurrence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<u64>,
 }
 
 /// A record that could not be decoded or mapped. It goes to quarantine with
@@ -137,6 +140,9 @@ pub struct Rejected {
     pub source_id: Option<String>,
     pub raw: Vec<u8>,
     pub reason: String,
+    /// Where a pull found the record; see [`Inbound::occurrence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<u64>,
 }
 
 /// What a connector hands on: an appeal, or a record for quarantine. Both are
@@ -161,6 +167,47 @@ impl Inbound {
             Inbound::Rejected(r) => r.channel,
         }
     }
+
+    /// Where a pull found the record: a hash of its channel, the cursor its
+    /// page was fetched from and its place in the page. A page fetched again
+    /// after our own fault (a publish that failed, a broker that went away)
+    /// gives its records the same occurrences; a record the channel itself
+    /// sends again sits elsewhere in its feed and gets another. Intake counts
+    /// a record whose occurrence it has decided before as our own
+    /// redelivery, not as the channel's replay. `None` for pushed records.
+    pub fn occurrence(&self) -> Option<u64> {
+        match self {
+            Inbound::Appeal(a) => a.occurrence,
+            Inbound::Rejected(r) => r.occurrence,
+        }
+    }
+
+    /// Sets [`Inbound::occurrence`].
+    pub fn set_occurrence(&mut self, o: u64) {
+        match self {
+            Inbound::Appeal(a) => a.occurrence = Some(o),
+            Inbound::Rejected(r) => r.occurrence = Some(o),
+        }
+    }
+}
+
+/// The occurrence of the `index`th record of the page fetched after
+/// `cursor` (FNV-1a: stable across processes and versions, unlike std's
+/// hasher, since a page may be fetched again by the next process).
+pub fn occurrence(channel: Channel, cursor: Option<&str>, index: usize) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(channel.id().as_bytes());
+    eat(&[0]);
+    eat(cursor.unwrap_or("").as_bytes());
+    eat(&[u8::from(cursor.is_some())]);
+    eat(&(index as u64).to_le_bytes());
+    h
 }
 
 /// The longest record id a channel may give (bytes).

@@ -126,13 +126,16 @@ impl PullRunner {
                 let p = waiting.pop_front().expect("not empty");
                 total += self.settle(channel, p).await?;
             }
-            let page = match self.connector.pull(cursor.as_deref()).await {
+            let mut page = match self.connector.pull(cursor.as_deref()).await {
                 Ok(p) => p,
                 Err(e) => {
                     fetched = Err(e);
                     break;
                 }
             };
+            for (i, item) in page.items.iter_mut().enumerate() {
+                item.set_occurrence(crate::appeal::occurrence(channel, cursor.as_deref(), i));
+            }
             if let Some(next) = &page.next {
                 cursor = Some(next.clone());
             }
@@ -193,6 +196,7 @@ mod tests {
         async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
             let n: u32 = cursor.map(|c| c.parse().unwrap()).unwrap_or(0);
             let item = Inbound::Rejected(Rejected {
+                occurrence: None,
                 channel: Channel::Police110,
                 source_id: None,
                 raw: vec![n as u8],

@@ -168,15 +168,20 @@ impl DedupIndex {
                 Some(_) => Decision::Replay,
                 None => {
                     let key = t.citizen_key.clone().map(|c| (c, t.text_hash.clone()));
-                    let root = key.as_ref().and_then(|k| {
-                        let near = |list: Option<&Vec<(Uuid, DateTime<FixedOffset>)>>| {
-                            list.into_iter()
-                                .flatten()
-                                .filter(|(_, at)| (*at - t.received_at).abs() <= self.window)
-                                .min_by_key(|(_, at)| (*at - t.received_at).abs())
-                                .map(|(id, _)| *id)
-                        };
-                        near(self.roots.get(k)).or_else(|| near(batch_roots.get(k)))
+                    let near = |k: &Key| {
+                        let list = self.roots.get(k).or_else(|| batch_roots.get(k));
+                        list.into_iter()
+                            .flatten()
+                            .filter(|(_, at)| (*at - t.received_at).abs() <= self.window)
+                            .min_by_key(|(_, at)| (*at - t.received_at).abs())
+                            .map(|(id, _)| *id)
+                    };
+                    // Across a key rotation, the citizen's tickets from
+                    // before it carry a retired key.
+                    let root = key.as_ref().and_then(near).or_else(|| {
+                        t.previous_citizen_keys
+                            .iter()
+                            .find_map(|p| near(&(p.key.clone(), t.text_hash.clone())))
                     });
                     match (root, key) {
                         (Some(r), _) => Decision::Duplicate(r),
@@ -218,6 +223,7 @@ mod tests {
     fn t(ch: Channel, id: &str, citizen: Option<&str>, text: &str, at: &str, version: u32) -> Ticket {
         let tid = ticket_id(ch, id);
         Ticket {
+            previous_citizen_keys: Vec::new(),
             ticket_id: tid,
             short_no: String::new(),
             channel: ch,
@@ -282,6 +288,23 @@ mod tests {
         assert_eq!(idx.decide(std::slice::from_ref(&a)).0, vec![Decision::Replay]);
         let b = t(Channel::Grid, "2", Some("c1"), "x", "2026-06-02T09:00:00+08:00", 0);
         assert_eq!(idx.decide(&[b]).0, vec![Decision::Duplicate(a.ticket_id)]);
+    }
+
+    /// After a rotation a ticket keyed with the new key finds the same
+    /// citizen's original keyed with the retired one.
+    #[test]
+    fn a_duplicate_is_found_across_a_key_rotation() {
+        let mut idx = DedupIndex::new(72, 10_000);
+        let old = t(Channel::Hotline12345, "1", Some("k1-key"), "x", "2026-06-01T09:00:00+08:00", 0);
+        let (_, pending) = idx.decide(std::slice::from_ref(&old));
+        idx.commit(pending);
+        let mut new = t(Channel::Grid, "2", Some("k2-key"), "x", "2026-06-02T09:00:00+08:00", 0);
+        assert_eq!(idx.decide(std::slice::from_ref(&new)).0, vec![Decision::New]);
+        new.previous_citizen_keys = vec![crate::ticket::KeyLink {
+            id: "k1".into(),
+            key: "k1-key".into(),
+        }];
+        assert_eq!(idx.decide(&[new]).0, vec![Decision::Duplicate(old.ticket_id)]);
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct Counters {
     /// Dispatched, the manual queue included.
     pub dispatched: AtomicU64,
     pub manual: AtomicU64,
+    /// Records pulled again after our own fault (a page re-read after a
+    /// failed publish, a message the broker delivered again), counted here
+    /// and in nothing else: they are not the channel's replays.
+    pub redelivered: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +53,36 @@ pub struct CountersSnapshot {
     pub answered_online: u64,
     pub dispatched: u64,
     pub manual: u64,
+    pub redelivered: u64,
+}
+
+impl CountersSnapshot {
+    /// What was added since `before`.
+    fn since(&self, before: &CountersSnapshot) -> CountersSnapshot {
+        self.zip(before, u64::saturating_sub)
+    }
+
+    /// Takes back what `d` added.
+    fn take_back(&mut self, d: &CountersSnapshot) {
+        *self = self.zip(d, u64::saturating_sub);
+    }
+
+    fn zip(&self, o: &CountersSnapshot, f: fn(u64, u64) -> u64) -> CountersSnapshot {
+        CountersSnapshot {
+            received: f(self.received, o.received),
+            tickets: f(self.tickets, o.tickets),
+            replays: f(self.replays, o.replays),
+            updates: f(self.updates, o.updates),
+            duplicates: f(self.duplicates, o.duplicates),
+            quarantined: f(self.quarantined, o.quarantined),
+            forwarded: f(self.forwarded, o.forwarded),
+            rejected: f(self.rejected, o.rejected),
+            answered_online: f(self.answered_online, o.answered_online),
+            dispatched: f(self.dispatched, o.dispatched),
+            manual: f(self.manual, o.manual),
+            redelivered: f(self.redelivered, o.redelivered),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +118,7 @@ impl IntakeStats {
                         answered_online: l(&k.answered_online),
                         dispatched: l(&k.dispatched),
                         manual: l(&k.manual),
+                        redelivered: l(&k.redelivered),
                     },
                 )
             })
@@ -128,22 +163,56 @@ struct InFlight {
 struct Prepared {
     events: Vec<TicketEvent>,
     quarantine: Vec<NewQuarantine>,
+    /// Each quarantined record's occurrence, in the same order.
+    quarantine_from: Vec<Option<u64>>,
     tally: Tally,
 }
 
 /// Tallies of one batch, added to the shared counters once it is done.
 #[derive(Default)]
-struct Tally(BTreeMap<Channel, CountersSnapshot>);
+struct Tally {
+    by_channel: BTreeMap<Channel, CountersSnapshot>,
+    /// What each pulled record added, by its occurrence, so that a record
+    /// decided before (in a batch that committed) counts as ours.
+    pulled: Vec<(Channel, u64, CountersSnapshot)>,
+}
+
+/// Occurrences of pulled records whose batch committed, in this process.
+/// Bounded: past the cap it starts afresh, which at worst counts a later
+/// re-read as the channel's replay.
+#[derive(Default)]
+struct Seen(std::collections::HashSet<u64>);
+
+impl Seen {
+    const CAP: usize = 4_000_000;
+
+    /// Whether `o` is new here.
+    fn first(&mut self, o: u64) -> bool {
+        if self.0.len() >= Self::CAP {
+            self.0.clear();
+        }
+        self.0.insert(o)
+    }
+}
 
 impl Tally {
     fn at(&mut self, c: Channel) -> &mut CountersSnapshot {
-        self.0.entry(c).or_default()
+        self.by_channel.entry(c).or_default()
+    }
+
+    /// Remembers what a pulled record added since `before`.
+    fn pulled(&mut self, c: Channel, occurrence: Option<u64>, before: CountersSnapshot) {
+        if let Some(o) = occurrence {
+            let d = self.at(c).since(&before);
+            self.pulled.push((c, o, d));
+        }
     }
 
     /// Counts each quarantined record as new or, if quarantine held it
     /// already (a re-read page), as a replay.
-    fn quarantined(&mut self, items: &[NewQuarantine], fresh: &[bool]) {
-        for (q, new) in items.iter().zip(fresh) {
+    fn quarantined(&mut self, items: &[NewQuarantine], from: &[Option<u64>], fresh: &[bool]) {
+        for ((q, new), o) in items.iter().zip(fresh).zip(from) {
+            let before = *self.at(q.channel);
             let t = self.at(q.channel);
             if *new {
                 t.quarantined += 1;
@@ -151,11 +220,23 @@ impl Tally {
             } else {
                 t.replays += 1;
             }
+            self.pulled(q.channel, *o, before);
+        }
+    }
+
+    /// Moves the records decided before to `redelivered`.
+    fn ours(&mut self, seen: &mut Seen) {
+        for (c, o, d) in std::mem::take(&mut self.pulled) {
+            if !seen.first(o) {
+                let t = self.at(c);
+                t.take_back(&d);
+                t.redelivered += 1;
+            }
         }
     }
 
     fn publish(self, stats: &IntakeStats) {
-        for (c, t) in self.0 {
+        for (c, t) in self.by_channel {
             let k = stats.channel(c);
             k.received.fetch_add(t.received, Ordering::Relaxed);
             k.tickets.fetch_add(t.tickets, Ordering::Relaxed);
@@ -168,6 +249,7 @@ impl Tally {
             k.answered_online.fetch_add(t.answered_online, Ordering::Relaxed);
             k.dispatched.fetch_add(t.dispatched, Ordering::Relaxed);
             k.manual.fetch_add(t.manual, Ordering::Relaxed);
+            k.redelivered.fetch_add(t.redelivered, Ordering::Relaxed);
         }
     }
 }
@@ -247,8 +329,10 @@ impl Intake {
     async fn prepare(&mut self, items: &[Inbound]) -> Result<Prepared, IntakeError> {
         let mut tally = Tally::default();
         let mut quarantine = Vec::new();
+        let mut quarantine_from = Vec::new();
         let mut tickets: Vec<Ticket> = Vec::with_capacity(items.len());
         let mut accepted = Vec::with_capacity(items.len());
+        let mut pulled = Vec::with_capacity(items.len());
         for item in items {
             tally.at(item.channel()).received += 1;
             match item {
@@ -262,6 +346,8 @@ impl Intake {
                     Ok(t) => {
                         tickets.push(t);
                         accepted.push(a.accepted_at);
+                        pulled.push(a.occurrence);
+                        continue;
                     }
                     Err(e) => quarantine.push(NewQuarantine {
                         channel: a.channel,
@@ -271,6 +357,7 @@ impl Intake {
                     }),
                 },
             }
+            quarantine_from.push(item.occurrence());
         }
         if let Some(n) = &mut self.neardup {
             n.ensure(&*self.store).await?;
@@ -289,8 +376,10 @@ impl Intake {
         self.index.commit(pending);
         let triage = self.triage.as_ref().map(crate::triage::Live::current);
         let mut events = Vec::with_capacity(tickets.len());
-        for ((mut t, d), accepted_at) in tickets.into_iter().zip(decisions).zip(accepted) {
-            let c = tally.at(t.channel);
+        for (((mut t, d), accepted_at), occurrence) in tickets.into_iter().zip(decisions).zip(accepted).zip(pulled) {
+            let channel = t.channel;
+            let before = *tally.at(channel);
+            let c = tally.at(channel);
             let from = events.len();
             match d {
                 Decision::Replay => c.replays += 1,
@@ -392,8 +481,14 @@ impl Intake {
             for e in &mut events[from..] {
                 e.accepted_at = accepted_at;
             }
+            tally.pulled(channel, occurrence, before);
         }
-        Ok(Prepared { events, quarantine, tally })
+        Ok(Prepared {
+            events,
+            quarantine,
+            quarantine_from,
+            tally,
+        })
     }
 }
 
@@ -442,6 +537,7 @@ async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -
     let Prepared {
         events,
         quarantine,
+        quarantine_from,
         mut tally,
     } = p;
     let quarantined = async {
@@ -460,19 +556,21 @@ async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -
     };
     let (fresh, published) = tokio::join!(quarantined, published);
     published?;
-    tally.quarantined(&quarantine, &fresh?);
+    tally.quarantined(&quarantine, &quarantine_from, &fresh?);
     Ok(tally)
 }
 
 /// Settles deliveries in the order they were decided.
 async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<IntakeStats>, poisoned: Arc<AtomicBool>) {
+    let mut seen = Seen::default();
     while let Some(f) = rx.recv().await {
         let result = match f.commit.await {
             Ok(r) => r,
             Err(e) => Err(format!("the commit task failed: {e}")),
         };
         match result {
-            Ok(tally) => {
+            Ok(mut tally) => {
+                tally.ours(&mut seen);
                 if let Err(e) = f.delivery.ack().await {
                     tracing::warn!(error = %e, "Ack failed; the batch will be redelivered and deduplicated.");
                 }

@@ -130,6 +130,7 @@ async fn start(b: &Backend) -> Pipe {
 
 fn appeal(ch: Channel, id: &str, phone: &str, text: &str, at: chrono::DateTime<chrono::Utc>, place: Option<&str>) -> Inbound {
     Inbound::Appeal(Box::new(RawAppeal {
+        occurrence: None,
         channel: ch,
         source_id: id.into(),
         version: 0,

@@ -14,6 +14,7 @@ use minqing_pipelines::warehouse::sqlite::SqliteWarehouse;
 fn ticket() -> Ticket {
     let id = ticket_id(Channel::Grid, "g-1");
     Ticket {
+        previous_citizen_keys: Vec::new(),
         ticket_id: id,
         short_no: short_no(&id),
         channel: Channel::Grid,

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 fn appeal(ch: Channel, id: &str, phone: &str, text: &str, at: &str, version: u32) -> Inbound {
     Inbound::Appeal(Box::new(RawAppeal {
+        occurrence: None,
         channel: ch,
         source_id: id.into(),
         version,
@@ -134,6 +135,7 @@ fn batch() -> Vec<Inbound> {
             0,
         ),
         Inbound::Rejected(Rejected {
+            occurrence: None,
             channel: Channel::Police110,
             source_id: Some("J1".into()),
             raw: vec![0xFF, 0x3C],
@@ -187,6 +189,48 @@ async fn a_batch_becomes_tickets_and_a_restart_sees_only_replays() {
     let total: u64 = s.values().map(|c| c.tickets + c.quarantined).sum();
     assert_eq!(total, 0, "a second delivery creates nothing");
     assert_eq!(s.values().map(|c| c.replays).sum::<u64>(), 7);
+}
+
+/// The batch as a pull would hand it on: each record found at its own
+/// place in the channel's feed.
+fn pulled() -> Vec<Inbound> {
+    let mut items = batch();
+    for (i, item) in items.iter_mut().enumerate() {
+        item.set_occurrence(minqing_connectors::appeal::occurrence(item.channel(), Some("page-7"), i));
+    }
+    items
+}
+
+/// Issue 31, item 14: a page read again after our own fault (its publish
+/// failed, or the broker delivered it again) is counted apart, as
+/// `redelivered`, not as the channel's replays; what the channel itself
+/// sent twice stays a replay, each record once either way.
+#[tokio::test]
+async fn our_own_redeliveries_are_not_counted_as_the_channels_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(dir.path()).await;
+    p.bus.publish_raw(pulled()).await.unwrap();
+    let first = p.stats.snapshot();
+    // The page again, as after a publish whose confirm was lost.
+    p.bus.publish_raw(pulled()).await.unwrap();
+    let s = p.stats.snapshot();
+    let sum = |f: fn(&minqing_pipelines::intake::CountersSnapshot) -> u64, s: &std::collections::BTreeMap<Channel, _>| {
+        s.values().map(f).sum::<u64>()
+    };
+    assert_eq!(sum(|c| c.replays, &s), sum(|c| c.replays, &first), "the channel's replays only");
+    assert_eq!(sum(|c| c.tickets + c.quarantined, &s), sum(|c| c.tickets + c.quarantined, &first));
+    assert_eq!(sum(|c| c.updates, &s), 1);
+    assert_eq!(sum(|c| c.redelivered, &s), batch().len() as u64, "every record of the page again");
+    // The same records at other places in the feed are the channel's resends.
+    let mut elsewhere = batch();
+    for (i, item) in elsewhere.iter_mut().enumerate() {
+        item.set_occurrence(minqing_connectors::appeal::occurrence(item.channel(), Some("page-9"), i));
+    }
+    p.bus.publish_raw(elsewhere).await.unwrap();
+    let s = p.stats.snapshot();
+    assert_eq!(sum(|c| c.replays, &s), sum(|c| c.replays, &first) + batch().len() as u64);
+    assert_eq!(sum(|c| c.redelivered, &s), batch().len() as u64);
+    p.cancel.cancel();
 }
 
 #[tokio::test]

@@ -49,6 +49,7 @@ async fn seed_one(store: &dyn WorkflowStore, source_id: &str) -> Order {
     let n = Normalizer::new(Settings::default(), g);
     let t = n
         .normalize(&RawAppeal {
+            occurrence: None,
             channel: Channel::Hotline12345,
             source_id: source_id.into(),
             version: 0,

@@ -53,6 +53,7 @@ fn tokens() -> ApiSettings {
 /// A hotline appeal about a street light in 金湖街道.
 fn appeal(source_id: &str, received_at: DateTime<FixedOffset>) -> RawAppeal {
     RawAppeal {
+        occurrence: None,
         channel: Channel::Hotline12345,
         source_id: source_id.into(),
         version: 0,

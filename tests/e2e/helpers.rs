@@ -173,6 +173,7 @@ pub fn ticket(source_id: &str, content: &str) -> minqing_pipelines::ticket::Tick
     let channel = minqing_connectors::Channel::Grid;
     let ticket_id = minqing_pipelines::ticket::ticket_id(channel, source_id);
     minqing_pipelines::ticket::Ticket {
+        previous_citizen_keys: Vec::new(),
         ticket_id,
         short_no: minqing_pipelines::ticket::short_no(&ticket_id),
         channel,

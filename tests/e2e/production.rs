@@ -377,6 +377,10 @@ async fn a_rabbitmq_restart_mid_run_loses_and_doubles_nothing() {
     assert!(finished > stopped, "the demo finished before the broker stopped; the fault missed");
     let r = r.unwrap();
     assert_landed(&r);
+    // Pages read again after the failed publishes are ours, not the
+    // channels' replays (issue 31, item 14: the demo said `missing -6287`).
+    assert_eq!(r.totals.missing, 0, "{}", r.table());
+    assert_eq!(r.totals.replays, r.expected.replays, "{}", r.table());
     assert_servers_agree(&r, &s).await;
 }
 
@@ -545,6 +549,7 @@ async fn a_poison_message_is_parked_with_its_reason_and_the_pipeline_goes_on() {
     // The pipeline goes on: appeals published now still become tickets.
     let sink = minqing::runtime::BusSink(pipe.bus.clone());
     let appeal = minqing_connectors::RawAppeal {
+        occurrence: None,
         channel: minqing_connectors::Channel::Grid,
         source_id: "poison-after".into(),
         received_at: chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00+08:00").unwrap(),
@@ -836,7 +841,15 @@ async fn personal_data_stays_out_of_clickhouse_and_its_queue() {
         return;
     };
     let bus = RabbitBus::connect(&s.bus.rabbitmq, 100).await.unwrap();
-    let events = crate::helpers::personal("privacy-2");
+    let mut events = crate::helpers::personal("privacy-2");
+    // Keyed during a rotation: the retired key's link lands in ClickHouse too.
+    if let minqing_pipelines::ticket::EventPayload::Received { ticket } = std::sync::Arc::make_mut(&mut events[0].payload) {
+        ticket.citizen_key_id = Some("k2".into());
+        ticket.previous_citizen_keys = vec![minqing_pipelines::ticket::KeyLink {
+            id: "k1".into(),
+            key: "0ld-key".into(),
+        }];
+    }
     let id = events[0].ticket_id;
     bus.publish_events(events).await.unwrap();
     let queued = minqing_pipelines::bus::rabbit::peek(&bus, &bus.names().queue(EventQueue::Warehouse), 10)
@@ -903,6 +916,14 @@ async fn personal_data_stays_out_of_clickhouse_and_its_queue() {
         .await
         .unwrap();
     assert!(columns.iter().any(|c| c == "citizen_key_id") && !columns.iter().any(|c| c == "phone_masked"));
+    let links: Vec<(String, String, String, String)> = ch
+        .query("SELECT previous_key_id, previous_key, key_id, citizen_key FROM citizen_key_links FINAL")
+        .fetch_all()
+        .await
+        .unwrap();
+    let want = ("k1", "0ld-key", "k2", "c0ffee");
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!((&*links[0].0, &*links[0].1, &*links[0].2, &*links[0].3), want);
     let pg = connect::<sqlx::Postgres>(&s.store.postgres.url).await.unwrap();
     let phone: Option<String> = sqlx::query_scalar("SELECT contact_phone FROM tickets WHERE ticket_id = $1")
         .bind(id)

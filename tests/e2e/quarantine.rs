@@ -17,6 +17,7 @@ async fn replay_after_a_fix_turns_held_records_into_tickets() {
         let pipe = start_pipeline(&strict, &tracker, &cancel).await.unwrap();
         let appeal = hotline12345::map_record(record).unwrap();
         let forged = Rejected {
+            occurrence: None,
             channel: Channel::Grid,
             source_id: None,
             // What the grid webhook keeps of a post that failed its signature.

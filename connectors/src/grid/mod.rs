@@ -132,6 +132,7 @@ async fn refuse_unsigned(hook: &Webhook, ip: IpAddr, reason: &str, body: &[u8]) 
             .into_response();
     }
     let item = Inbound::Rejected(Rejected {
+        occurrence: None,
         channel: Channel::Grid,
         source_id: None,
         raw: guard::unauthenticated_record(body),
@@ -172,6 +173,7 @@ async fn receive(State(hook): State<Arc<Webhook>>, ext: Extensions, headers: Hea
         Err(e) => {
             let reason = format!("the batch is not valid JSON: {e}");
             let item = Inbound::Rejected(Rejected {
+                occurrence: None,
                 channel: Channel::Grid,
                 source_id: None,
                 raw: body.to_vec(),
@@ -213,6 +215,7 @@ fn map_batch(b: &Batch) -> (Vec<Inbound>, Vec<serde_json::Value>) {
                     let id = crate::appeal::json_field(raw, "report_id");
                     quarantined.push(json!({"index": i, "report_id": id, "reason": reason}));
                     Inbound::Rejected(Rejected {
+                        occurrence: None,
                         channel: Channel::Grid,
                         source_id: id,
                         raw: raw.as_bytes().to_vec(),

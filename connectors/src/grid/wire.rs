@@ -69,6 +69,7 @@ pub fn map_report(raw: &str) -> Result<RawAppeal, String> {
         (a, g) => a.or(g),
     };
     Ok(RawAppeal {
+        occurrence: None,
         channel: Channel::Grid,
         source_id: id,
         version: 0,

@@ -167,6 +167,7 @@ impl PullConnector for Hotline12345 {
             items.push(match mapped {
                 Ok(a) => Inbound::Appeal(Box::new(a)),
                 Err(reason) => Inbound::Rejected(Rejected {
+                    occurrence: None,
                     channel: Channel::Hotline12345,
                     source_id: gdbh,
                     raw: raw.as_bytes().to_vec(),

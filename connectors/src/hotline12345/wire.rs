@@ -94,6 +94,7 @@ pub fn map_parsed(r: &Record, raw: &str) -> Result<RawAppeal, String> {
     let received_at = parse_local(ldsj, TIME_FMT).map_err(|e| format!("field `ldsj` (来电时间): {e}"))?;
     let content = required(&r.sqnr, "sqnr", "诉求内容")?;
     Ok(RawAppeal {
+        occurrence: None,
         channel: Channel::Hotline12345,
         source_id: id.to_owned(),
         version: 0,

@@ -60,6 +60,7 @@ pub fn parse_page(body: &[u8]) -> Result<ParsedPage, String> {
         items.push(match map_record(raw) {
             Ok(a) => Inbound::Appeal(Box::new(a)),
             Err(reason) => Inbound::Rejected(Rejected {
+                occurrence: None,
                 channel: Channel::Police110,
                 source_id: between(raw, b"<JJDBH>", b"</JJDBH>").and_then(|s| String::from_utf8(s.to_vec()).ok()),
                 raw: raw.to_vec(),
@@ -104,6 +105,7 @@ pub fn map_record(raw: &[u8]) -> Result<RawAppeal, String> {
         .ok_or("element <BJNR> (报警内容) is missing or empty")?;
     let _ = r.seq;
     Ok(RawAppeal {
+        occurrence: None,
         channel: Channel::Police110,
         source_id: id.trim().to_owned(),
         version: 0,

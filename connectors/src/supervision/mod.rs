@@ -142,6 +142,7 @@ pub(crate) fn inbound(raw: &[u8], id: Option<String>) -> Inbound {
     {
         Ok(a) => Inbound::Appeal(Box::new(a)),
         Err(reason) => Inbound::Rejected(Rejected {
+            occurrence: None,
             channel: Channel::Supervision,
             source_id: id,
             raw: raw.to_vec(),

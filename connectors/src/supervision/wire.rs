@@ -75,6 +75,7 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
     let content = required(c.content, "content")?;
     let (name, phone) = c.reporter.map(|r| (r.name, r.mobile)).unwrap_or_default();
     Ok(RawAppeal {
+        occurrence: None,
         channel: Channel::Supervision,
         source_id: id,
         version: 0,

@@ -85,6 +85,7 @@ pub(super) fn parse_response(body: &[u8]) -> Result<QueryResult, ResponseError> 
             match map_record(&s) {
                 Ok(a) => Inbound::Appeal(Box::new(a)),
                 Err(reason) => Inbound::Rejected(Rejected {
+                    occurrence: None,
                     channel: Channel::Tax12366,
                     source_id: first_text(&s, "AppealNo"),
                     raw: raw.to_vec(),
@@ -124,6 +125,7 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         .filter(|s| !s.trim().is_empty())
         .ok_or("element <Content> is missing or empty")?;
     Ok(RawAppeal {
+        occurrence: None,
         channel: Channel::Tax12366,
         source_id: id.trim().to_owned(),
         version: 0,

@@ -213,6 +213,7 @@ async fn record_refusal(hook: &Webhook, ip: std::net::IpAddr, r: Refusal) -> Res
         return (StatusCode::TOO_MANY_REQUESTS, "too many refused requests; slow down").into_response();
     }
     let item = Inbound::Rejected(Rejected {
+        occurrence: None,
         channel: Channel::Wechat,
         source_id: None,
         raw: r.raw,
@@ -304,6 +305,7 @@ async fn respond(hook: &Webhook, p: &Params, plain: &str, encrypted: bool) -> Re
         Ok(v) => v,
         Err(reason) => {
             let item = Inbound::Rejected(Rejected {
+                occurrence: None,
                 channel: Channel::Wechat,
                 source_id: None,
                 raw: plain.as_bytes().to_vec(),

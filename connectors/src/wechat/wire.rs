@@ -125,6 +125,7 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
         other => return Err(format!("element <MsgType>: `{other}` is not a WeChat message type")),
     };
     Ok(Meaning::Appeal(Box::new(RawAppeal {
+        occurrence: None,
         channel: Channel::Wechat,
         source_id: id,
         version: 0,

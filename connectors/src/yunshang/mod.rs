@@ -112,6 +112,7 @@ impl PullConnector for Yunshang {
                 match map_record(raw) {
                     Ok(a) => Inbound::Appeal(Box::new(a)),
                     Err(reason) => Inbound::Rejected(Rejected {
+                        occurrence: None,
                         channel: Channel::YunshangApp,
                         source_id: crate::appeal::json_field(raw, "post_id"),
                         raw: raw.as_bytes().to_vec(),

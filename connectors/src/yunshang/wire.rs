@@ -71,6 +71,7 @@ pub fn map_record(raw: &str) -> Result<RawAppeal, String> {
         None => (None, None),
     };
     Ok(RawAppeal {
+        occurrence: None,
         channel: Channel::YunshangApp,
         source_id: id,
         version: p.version.unwrap_or(1),

@@ -229,6 +229,7 @@ mod tests {
 
     fn item(n: u8) -> Inbound {
         Inbound::Rejected(Rejected {
+            occurrence: None,
             channel: Channel::Grid,
             source_id: None,
             raw: vec![n],

@@ -43,6 +43,12 @@ pub struct Settings {
     /// can be rotated (docs/security.md): letters and digits, at most 16.
     #[serde(default = "first_key_id")]
     pub citizen_key_id: String,
+    /// Keys retired by a rotation, kept for a while: each new ticket also
+    /// carries its citizen's key under each of them, so that the warehouse
+    /// links old and new keys of one citizen and a duplicate is still found
+    /// across the change (docs/security.md, "Rotating the citizen key").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_citizen_keys: Vec<RetiredKey>,
     /// Area code assumed for a bare local number.
     pub default_area_code: String,
     /// How far in the future a receive time may lie (clock skew).
@@ -55,6 +61,14 @@ fn first_key_id() -> String {
     "k1".into()
 }
 
+/// A citizen key retired by a rotation, still computed during the change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredKey {
+    pub id: String,
+    pub secret: String,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -62,6 +76,7 @@ impl Default for Settings {
             max_content_bytes: 64 * 1024,
             citizen_key_secret: "change-me".into(),
             citizen_key_id: first_key_id(),
+            previous_citizen_keys: Vec::new(),
             default_area_code: "0714".into(),
             future_tolerance_hours: 24,
             dedup_window_hours: 72,
@@ -74,6 +89,15 @@ impl Default for Settings {
 pub struct NormalizeError {
     pub field: &'static str,
     pub reason: String,
+}
+
+/// HMAC-SHA256 of `kind:value` under `secret`, cut to 128 bits.
+fn keyed(secret: &str, kind: &str, value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(kind.as_bytes());
+    mac.update(b":");
+    mac.update(value.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
 pub struct Normalizer {
@@ -92,11 +116,19 @@ impl Normalizer {
 
     /// A keyed hash: equal for the same citizen, useless without the key.
     pub fn citizen_key(&self, kind: &str, value: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.settings.citizen_key_secret.as_bytes()).expect("any key length");
-        mac.update(kind.as_bytes());
-        mac.update(b":");
-        mac.update(value.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        keyed(&self.settings.citizen_key_secret, kind, value)
+    }
+
+    /// The citizen's keys under the retired keys, newest retirement first.
+    fn retired_keys(&self, kind: &str, value: &str) -> Vec<crate::ticket::KeyLink> {
+        self.settings
+            .previous_citizen_keys
+            .iter()
+            .map(|k| crate::ticket::KeyLink {
+                id: k.id.clone(),
+                key: keyed(&k.secret, kind, value),
+            })
+            .collect()
     }
 
     pub fn normalize(&self, a: &RawAppeal) -> Result<Ticket, NormalizeError> {
@@ -130,11 +162,13 @@ impl Normalizer {
         let received_at = check_time(a.received_at, s.future_tolerance_hours)?;
         let title = a.title.as_deref().map(|t| text::clean(t, 200).0).filter(|t| !t.is_empty());
         let phone = a.contact.phone.as_deref().and_then(|p| phone::normalize(p, &s.default_area_code));
-        let citizen_key = match (&phone, &a.contact.openid) {
-            (Some(p), _) => Some(self.citizen_key("tel", &p.0)),
-            (None, Some(o)) if !o.trim().is_empty() => Some(self.citizen_key("wx", o.trim())),
+        let who = match (&phone, &a.contact.openid) {
+            (Some(p), _) => Some(("tel", p.0.as_str())),
+            (None, Some(o)) if !o.trim().is_empty() => Some(("wx", o.trim())),
             _ => None,
         };
+        let citizen_key = who.map(|(kind, v)| self.citizen_key(kind, v));
+        let previous_citizen_keys = who.map(|(kind, v)| self.retired_keys(kind, v)).unwrap_or_default();
         let location = a.location.as_deref().map(|l| text::clean(l, 300).0).filter(|l| !l.is_empty());
         let town = self
             .gazetteer
@@ -160,6 +194,7 @@ impl Normalizer {
             coordinates: a.coordinates,
             citizen_key_id: citizen_key.as_ref().map(|_| s.citizen_key_id.clone()),
             citizen_key,
+            previous_citizen_keys,
             contact_name: a.contact.name.as_deref().map(|n| text::clean(n, 50).0).filter(|n| !n.is_empty()),
             phone_masked: phone.as_ref().map(phone::Phone::masked),
             contact_phone: phone.map(|p| p.0),
@@ -214,6 +249,7 @@ mod tests {
 
     fn raw(content: &str, phone: Option<&str>) -> RawAppeal {
         RawAppeal {
+            occurrence: None,
             channel: Channel::Hotline12345,
             source_id: "GD1".into(),
             version: 0,

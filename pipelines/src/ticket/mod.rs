@@ -83,6 +83,13 @@ impl AppealType {
     }
 }
 
+/// A citizen's key under a key id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLink {
+    pub id: String,
+    pub key: String,
+}
+
 /// A normalized appeal. Contact fields stay in the workflow store, which
 /// needs them for return visits; sinks for analytics keep only `citizen_key`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +115,11 @@ pub struct Ticket {
     /// key can be rotated; absent on tickets from before key ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citizen_key_id: Option<String>,
+    /// The same citizen's keys under retired keys, while a rotation is
+    /// under way (`pipeline.previous_citizen_keys`): what links a citizen's
+    /// tickets from before the change to those after it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_citizen_keys: Vec<KeyLink>,
     pub contact_name: Option<String>,
     /// Normalized phone, for the call-back; never logged, never warehoused.
     pub contact_phone: Option<String>,
@@ -472,6 +484,7 @@ pub(crate) fn sample_event(source: &str, kind: EventType) -> TicketEvent {
 pub(crate) fn sample() -> Ticket {
     let at = DateTime::parse_from_rfc3339("2026-06-01T23:30:00+08:00").unwrap();
     Ticket {
+        previous_citizen_keys: Vec::new(),
         ticket_id: Uuid::nil(),
         short_no: "DY-00000-00000".into(),
         channel: Channel::Hotline12345,

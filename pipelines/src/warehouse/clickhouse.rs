@@ -65,6 +65,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "004_no_phone_key_id",
         include_str!("../../../migrations/clickhouse/004_no_phone_key_id.sql"),
     ),
+    (
+        "005_citizen_key_links",
+        include_str!("../../../migrations/clickhouse/005_citizen_key_links.sql"),
+    ),
 ];
 
 fn err(e: impl std::fmt::Display) -> WarehouseError {
@@ -144,6 +148,16 @@ impl TicketRow {
             citizen_key_id: r.citizen_key_id,
         }
     }
+}
+
+#[derive(Row, Serialize)]
+struct LinkRow {
+    previous_key_id: String,
+    previous_key: String,
+    key_id: String,
+    citizen_key: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    loaded_at: DateTime<Utc>,
 }
 
 #[derive(Row, Serialize)]
@@ -533,6 +547,21 @@ impl ClickhouseWarehouse {
             inserter.commit().await.map_err(err)?;
         }
         inserter.end().await.map_err(err)?;
+        let links = super::key_links(&events);
+        if !links.is_empty() {
+            let mut inserter = self.client.inserter::<LinkRow>("citizen_key_links");
+            for l in links {
+                let row = LinkRow {
+                    previous_key_id: l.previous_key_id,
+                    previous_key: l.previous_key,
+                    key_id: l.key_id,
+                    citizen_key: l.citizen_key,
+                    loaded_at: now,
+                };
+                inserter.write(&row).await.map_err(err)?;
+            }
+            inserter.end().await.map_err(err)?;
+        }
         let moves = self.record_merges(&events, now).await?;
         self.rewrite(&edits, &moves, now).await?;
         let mut inserter = self
@@ -591,6 +620,20 @@ impl Warehouse for ClickhouseWarehouse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file added to migrations/clickhouse and not listed here would never
+    /// run (005 once nearly did not).
+    #[test]
+    fn every_migration_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/clickhouse");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".sql").to_owned())
+            .collect();
+        files.sort();
+        let listed: Vec<&str> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        assert_eq!(files, listed);
+    }
 
     #[test]
     fn migration_files_split_into_statements() {

@@ -160,6 +160,35 @@ pub fn event_payload(e: &TicketEvent) -> String {
 }
 
 /// Splits a batch into new ticket rows and the edits to apply, in order.
+/// A citizen's key under a retired key and under the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyLinkRow {
+    pub previous_key_id: String,
+    pub previous_key: String,
+    pub key_id: String,
+    pub citizen_key: String,
+}
+
+/// The key links of the tickets that arrive in `events`, while a rotation
+/// is under way.
+pub fn key_links(events: &[&TicketEvent]) -> Vec<KeyLinkRow> {
+    let mut out = Vec::new();
+    for t in events.iter().filter_map(|e| e.ticket()) {
+        let (Some(key), Some(id)) = (&t.citizen_key, &t.citizen_key_id) else {
+            continue;
+        };
+        for p in &t.previous_citizen_keys {
+            out.push(KeyLinkRow {
+                previous_key_id: p.id.clone(),
+                previous_key: p.key.clone(),
+                key_id: id.clone(),
+                citizen_key: key.clone(),
+            });
+        }
+    }
+    out
+}
+
 pub fn facts<'a>(events: &[&'a TicketEvent]) -> (Vec<FactRow>, Vec<(Uuid, Edit<'a>)>) {
     let rows = events.iter().filter_map(|e| e.ticket()).map(FactRow::from_ticket).collect();
     let edits = events.iter().filter_map(|e| Some((e.ticket_id, e.edit()?))).collect();

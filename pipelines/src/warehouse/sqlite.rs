@@ -145,6 +145,12 @@ fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result
         }
     }
     insert_facts(tx, &rows, &mut seqs)?;
+    for l in super::key_links(&events) {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO citizen_key_links (previous_key_id, previous_key, key_id, citizen_key) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![l.previous_key_id, l.previous_key, l.key_id, l.citizen_key])?;
+    }
     // Tickets of this batch that were stored already (a redelivery).
     ticket_seqs(tx, rows.iter().map(|r| r.ticket_id), &mut seqs)?;
     let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
