@@ -936,3 +936,97 @@ async fn personal_data_stays_out_of_clickhouse_and_its_queue() {
     tracker.wait().await;
     clean(&s).await;
 }
+
+/// TLS to servers on other hosts (issue 31): the workflow store opens and
+/// migrates PostgreSQL over TLS with `sslmode=require`, and the server
+/// confirms the session is encrypted; the warehouse migrates ClickHouse
+/// over https, verifying its certificate; `amqps://` is spoken to RabbitMQ
+/// (against its plain port here, so the TLS handshake is what fails).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_spoken_to_postgresql_clickhouse_and_rabbitmq() {
+    if !services_up("TLS").await {
+        return;
+    }
+    let name = format!("mq_tls_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let url = format!("postgres://postgres@127.0.0.1:5432/{name}?sslmode=require");
+    minqing_pipelines::store::postgres::PgStore::open(&minqing_pipelines::store::postgres::PgSettings {
+        url: url.clone(),
+        max_connections: 2,
+    })
+    .await
+    .expect("the store opens over TLS (the Debian server has ssl = on)");
+    let pool = connect::<sqlx::Postgres>(&url).await.unwrap();
+    let encrypted: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(encrypted, "the session is not encrypted");
+    pool.close().await;
+    let admin = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+        .execute(&admin)
+        .await
+        .unwrap();
+
+    // ClickHouse's https port (scripts/services) has a certificate of its
+    // own; `minqing migrate` trusts it through SSL_CERT_FILE and migrates a
+    // database of its own over https. Without that trust it is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let pem = std::process::Command::new("openssl")
+        .args(["s_client", "-connect", "127.0.0.1:8443", "-servername", "localhost", "-showcerts"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl runs");
+    let pem = String::from_utf8_lossy(&pem.stdout);
+    let (from, to) = (pem.find("-----BEGIN CERTIFICATE-----"), pem.find("-----END CERTIFICATE-----"));
+    let (Some(from), Some(to)) = (from, to) else {
+        panic!("ClickHouse has no https on 8443: `scripts/services stop`, then start (an older script started it)");
+    };
+    let cert = dir.path().join("clickhouse.crt");
+    std::fs::write(&cert, format!("{}-----END CERTIFICATE-----\n", &pem[from..to])).unwrap();
+    let migrate = |trust: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_minqing"));
+        c.arg("migrate")
+            .env("MINQING__DATA_DIR", dir.path())
+            .env("MINQING__WAREHOUSE__BACKEND", "clickhouse")
+            .env("MINQING__WAREHOUSE__CLICKHOUSE__URL", "https://localhost:8443")
+            .env("MINQING__WAREHOUSE__CLICKHOUSE__DATABASE", &name)
+            .env("MINQING__WAREHOUSE__CLICKHOUSE__TIMEOUT_SECS", "30");
+        if trust {
+            c.env("SSL_CERT_FILE", &cert);
+        } else {
+            c.env("SSL_CERT_FILE", dir.path().join("none.crt"));
+        }
+        c.output().unwrap()
+    };
+    let out = migrate(true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("warehouse"), "{out:?}");
+    let out = migrate(false);
+    assert!(!out.status.success(), "an untrusted certificate was accepted");
+    let ch = clickhouse::Client::default()
+        .with_url("http://127.0.0.1:8123")
+        .with_validation(false);
+    let tables: u64 = ch
+        .query("SELECT count() FROM system.tables WHERE database = ?")
+        .bind(&name)
+        .fetch_one()
+        .await
+        .unwrap();
+    assert!(tables >= 5, "migrated over https: {tables} tables");
+    ch.query(&format!("DROP DATABASE IF EXISTS {name}")).execute().await.unwrap();
+
+    let amqps = minqing_pipelines::bus::rabbit::RabbitSettings {
+        url: "amqps://guest:guest@127.0.0.1:5672/%2f".into(),
+        ..config::load(None).unwrap().bus.rabbitmq
+    };
+    let err = tokio::time::timeout(Duration::from_secs(20), RabbitBus::connect(&amqps, 10))
+        .await
+        .expect("a TLS handshake with a plain port fails fast")
+        .err()
+        .expect("a plain AMQP port cannot answer a TLS handshake")
+        .to_string();
+    assert!(err.contains("InvalidContentType"), "amqps is not spoken: {err}");
+}
