@@ -57,7 +57,9 @@ impl From<crate::store::StoreError> for WriteError {
 pub struct WriteHealth(std::sync::Mutex<Option<String>>);
 
 impl WriteHealth {
-    fn record<T>(&self, r: &Result<T, WriteError>) {
+    /// Notes how a write ended: a resource failure marks the sink unable to
+    /// write until a write succeeds.
+    pub fn record<T>(&self, r: &Result<T, WriteError>) {
         let mut h = self.0.lock().expect("health lock");
         match r {
             Ok(_) => *h = None,

@@ -66,3 +66,54 @@ async fn slow_and_numerous_callers_do_not_hold_the_server() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     rt.shutdown().await;
 }
+
+/// Issue 31, item 11: a store that answers pings but cannot write (a full
+/// disk) makes `/readyz` answer 503 naming it, without the backend's own
+/// error text; the first write that goes through makes it ready again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_reports_a_store_that_cannot_write_without_its_internals() {
+    use minqing_pipelines::sink::WriteError;
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(dir.path());
+    let (cancel, tracker) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+    let p = minqing::runtime::start_pipeline(&s, &tracker, &cancel).await.unwrap();
+    let health = p.write_health.clone();
+    let state = minqing::api::ApiState {
+        store: p.store.clone(),
+        warehouse: p.warehouse.clone(),
+        bus: p.bus.clone(),
+        intake_stats: p.intake_stats.clone(),
+        latency: p.latency.clone(),
+        channels: Default::default(),
+        started: Instant::now(),
+        forward_stats: p.forward_stats.clone(),
+        sweep_stats: Default::default(),
+        relay: p.relay.clone(),
+        write_health: p.write_health.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, minqing::api::router(std::sync::Arc::new(state))).await });
+    let ready = || async {
+        let r = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(ready().await.0, 200);
+    let full: Result<(), WriteError> = Err(WriteError {
+        message: "database or disk is full: /srv/minqing/warehouse.db".into(),
+        resource: true,
+    });
+    health[1].record(&full);
+    let (code, body) = ready().await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("\"warehouse\":\"cannot write\""), "{body}");
+    assert!(
+        !body.contains("/srv/minqing") && !body.contains("disk is full"),
+        "internals shown: {body}"
+    );
+    health[1].record(&Ok::<(), WriteError>(()));
+    assert_eq!(ready().await.0, 200);
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+}
