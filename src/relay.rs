@@ -13,19 +13,16 @@ pub async fn command(settings: &Settings, action: RelayAction) -> Result<String>
     match action {
         RelayAction::Status { limit, json } => {
             let counts = store.outbox_counts().await?;
-            let parked = store.parked_outbox(limit).await?;
+            let mut parked = store.parked_outbox(limit).await?;
+            for p in &mut parked {
+                p.reason = minqing_pipelines::normalize::text::redact(&p.reason);
+            }
             if json {
                 return Ok(serde_json::to_string_pretty(&serde_json::json!({ "counts": counts, "parked": parked }))? + "\n");
             }
             let mut out = format!("warehouse outbox: {} waiting, {} parked\n", counts.waiting, counts.parked);
             for p in &parked {
-                out += &format!(
-                    "row {:<8} {:>5} events  written {}  {}\n",
-                    p.id,
-                    p.events,
-                    p.created_at,
-                    minqing_pipelines::normalize::text::redact(&p.reason)
-                );
+                out += &format!("row {:<8} {:>5} events  written {}  {}\n", p.id, p.events, p.created_at, p.reason);
             }
             if !parked.is_empty() {
                 out += "requeue with `minqing relay requeue --id N` or `--all` once the cause is fixed\n";

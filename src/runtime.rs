@@ -207,7 +207,11 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     let relay = Relay::new(store.clone(), bus.clone());
     tracker.spawn(relay.clone().run(cancel.clone()));
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
-    let store_target = Arc::new(StoreTarget::new(store.clone(), latency.clone()));
+    let mut store_target = StoreTarget::new(store.clone(), latency.clone());
+    if bus.warehouse_from_outbox() {
+        store_target = store_target.with_relay(relay.clone());
+    }
+    let store_target = Arc::new(store_target);
     let warehouse_target = Arc::new(
         WarehouseTarget::new(warehouse.clone(), latency.clone()).with_masker(minqing_pipelines::privacy::Masker::new(&settings.privacy)),
     );

@@ -169,7 +169,8 @@ impl Inbound {
     }
 
     /// Where a pull found the record: a hash of its channel, the cursor its
-    /// page was fetched from and its place in the page. A page fetched again
+    /// page was fetched from, its place in the page and its identity (so a
+    /// new record at an old place is not taken for the old one). A page fetched again
     /// after our own fault (a publish that failed, a broker that went away)
     /// gives its records the same occurrences; a record the channel itself
     /// sends again sits elsewhere in its feed and gets another. Intake counts
@@ -179,6 +180,15 @@ impl Inbound {
         match self {
             Inbound::Appeal(a) => a.occurrence,
             Inbound::Rejected(r) => r.occurrence,
+        }
+    }
+
+    /// What names the record whatever page it is on: its channel's id and
+    /// version, or the bytes of a record that could not be read.
+    pub fn identity(&self) -> u64 {
+        match self {
+            Inbound::Appeal(a) => occurrence(a.channel, Some(&format!("{}\u{1f}{}", a.source_id, a.version)), 0),
+            Inbound::Rejected(r) => occurrence(r.channel, Some(&String::from_utf8_lossy(&r.raw)), 1),
         }
     }
 

@@ -133,8 +133,10 @@ impl PullRunner {
                     break;
                 }
             };
+            let at = cursor.as_deref().unwrap_or("");
             for (i, item) in page.items.iter_mut().enumerate() {
-                item.set_occurrence(crate::appeal::occurrence(channel, cursor.as_deref(), i));
+                let place = format!("{at}\u{1f}{}", item.identity());
+                item.set_occurrence(crate::appeal::occurrence(channel, Some(&place), i));
             }
             if let Some(next) = &page.next {
                 cursor = Some(next.clone());

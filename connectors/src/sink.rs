@@ -40,25 +40,17 @@ impl Pushed {
             taken: Default::default(),
         }
     }
-
-    /// The record's identity: channel, id and version, or the raw bytes of
-    /// a record that could not be read.
-    fn identity(item: &Inbound) -> u64 {
-        match item {
-            Inbound::Appeal(a) => crate::appeal::occurrence(a.channel, Some(&format!("{}\u{1f}{}", a.source_id, a.version)), 0),
-            Inbound::Rejected(r) => crate::appeal::occurrence(r.channel, Some(&String::from_utf8_lossy(&r.raw)), 1),
-        }
-    }
 }
 
 #[async_trait]
 impl AppealSink for Pushed {
     async fn accept(&self, mut items: Vec<Inbound>) -> Result<(), SinkError> {
-        let ids: Vec<u64> = items.iter().map(Self::identity).collect();
+        let ids: Vec<u64> = items.iter().map(Inbound::identity).collect();
         {
             let mut taken = self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if taken.len() >= Self::CAP {
-                taken.clear();
+                // A new map, not `clear`: that keeps the memory.
+                *taken = Default::default();
             }
             for (item, id) in items.iter_mut().zip(&ids) {
                 let times = taken.entry(*id).or_default();

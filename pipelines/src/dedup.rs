@@ -168,14 +168,17 @@ impl DedupIndex {
                 Some(_) => Decision::Replay,
                 None => {
                     let key = t.citizen_key.clone().map(|c| (c, t.text_hash.clone()));
-                    let near = |k: &Key| {
-                        let list = self.roots.get(k).or_else(|| batch_roots.get(k));
+                    let within = |list: Option<&Vec<(Uuid, DateTime<FixedOffset>)>>| {
                         list.into_iter()
                             .flatten()
                             .filter(|(_, at)| (*at - t.received_at).abs() <= self.window)
                             .min_by_key(|(_, at)| (*at - t.received_at).abs())
                             .map(|(id, _)| *id)
                     };
+                    // The cache's roots first, then this batch's: a root
+                    // outside the window in one must not hide one inside
+                    // it in the other.
+                    let near = |k: &Key| within(self.roots.get(k)).or_else(|| within(batch_roots.get(k)));
                     // Across a key rotation, the citizen's tickets from
                     // before it carry a retired key.
                     let root = key.as_ref().and_then(near).or_else(|| {
@@ -288,6 +291,20 @@ mod tests {
         assert_eq!(idx.decide(std::slice::from_ref(&a)).0, vec![Decision::Replay]);
         let b = t(Channel::Grid, "2", Some("c1"), "x", "2026-06-02T09:00:00+08:00", 0);
         assert_eq!(idx.decide(&[b]).0, vec![Decision::Duplicate(a.ticket_id)]);
+    }
+
+    /// An old root of the same citizen and text, outside the window, does
+    /// not hide a root inside it from earlier in the same batch.
+    #[test]
+    fn a_root_outside_the_window_does_not_hide_one_in_the_batch() {
+        let mut idx = DedupIndex::new(72, 10_000);
+        let old = t(Channel::Hotline12345, "0", Some("c1"), "x", "2026-05-01T09:00:00+08:00", 0);
+        let (_, pending) = idx.decide(std::slice::from_ref(&old));
+        idx.commit(pending);
+        let a = t(Channel::Hotline12345, "1", Some("c1"), "x", "2026-06-01T09:00:00+08:00", 0);
+        let b = t(Channel::Grid, "2", Some("c1"), "x", "2026-06-01T10:00:00+08:00", 0);
+        let id = a.ticket_id;
+        assert_eq!(idx.decide(&[a, b]).0, vec![Decision::New, Decision::Duplicate(id)]);
     }
 
     /// After a rotation a ticket keyed with the new key finds the same

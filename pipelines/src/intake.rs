@@ -184,12 +184,13 @@ struct Tally {
 struct Seen(std::collections::HashSet<u64>);
 
 impl Seen {
-    const CAP: usize = 4_000_000;
+    const CAP: usize = 1_000_000;
 
     /// Whether `o` is new here.
     fn first(&mut self, o: u64) -> bool {
         if self.0.len() >= Self::CAP {
-            self.0.clear();
+            // A new set, not `clear`: that keeps the memory.
+            self.0 = Default::default();
         }
         self.0.insert(o)
     }

@@ -12,7 +12,6 @@
 
 use crate::bus::{Bus, BusError};
 use crate::store::{StoreError, WorkflowStore};
-use crate::ticket::TicketEvent;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -36,6 +35,9 @@ pub enum RelayError {
     Store(#[from] StoreError),
     #[error("publishing to the warehouse's queue: {0}")]
     Bus(#[from] BusError),
+    /// The warehouse refused the events of these rows.
+    #[error("the warehouse refused outbox rows {ids:?}: {reason}")]
+    Refused { ids: Vec<i64>, reason: String },
 }
 
 /// Totals since start, for `/metrics`.
@@ -80,18 +82,32 @@ impl Relay {
     async fn round_of(&self, rows: i64) -> Result<usize, RelayError> {
         let _one = self.round.lock().await;
         let rows = self.store.outbox_rows(rows).await?;
-        if rows.is_empty() {
+        let (mut ids, mut events) = (Vec::with_capacity(rows.len()), Vec::new());
+        for row in rows {
+            match row.events {
+                Ok(e) => {
+                    ids.push(row.id);
+                    events.extend(e);
+                }
+                // Written by another version, say: set aside, not retried
+                // for ever ahead of the rows behind it.
+                Err(why) => self.park(row.id, &why).await?,
+            }
+        }
+        if ids.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-        let events: Vec<TicketEvent> = rows.into_iter().flat_map(|(_, events)| events).collect();
         let n = events.len();
         if n > 0 {
-            self.bus.publish_analysis(events).await?;
+            match self.bus.publish_analysis(events).await {
+                Ok(()) => {}
+                Err(BusError::Refused(reason)) => return Err(RelayError::Refused { ids, reason }),
+                Err(e) => return Err(e.into()),
+            }
         }
         self.store.relayed(&ids).await?;
         self.stats.events.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
+        Ok(n.max(1))
     }
 
     /// Rounds until no row waits; how many events went out. A row the
@@ -104,52 +120,52 @@ impl Relay {
         Ok(total)
     }
 
-    /// After a refusal, one row at a time; the row refused [`PARK_AFTER`]
-    /// times in a row is parked, so the rows behind it go on.
-    async fn after_refusal(&self, tries: u32, why: &str) -> Result<(), RelayError> {
-        if tries < PARK_AFTER {
-            return Ok(());
-        }
-        if let Some((id, _)) = self.store.outbox_rows(1).await?.first() {
-            self.store.park_outbox(*id, why).await?;
-            self.stats.parked.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(row = id, reason = %why, "A warehouse outbox row was refused {tries} times and is parked; see `minqing relay status`.");
-        }
+    async fn park(&self, id: i64, why: &str) -> Result<(), StoreError> {
+        self.store.park_outbox(id, why).await?;
+        self.stats.parked.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(row = id, reason = %crate::normalize::text::redact(why), "A warehouse outbox row is parked; see `minqing relay status`.");
         Ok(())
     }
 
     /// Relays until `cancel` fires: at once when woken or while rows wait,
     /// every [`IDLE`] otherwise, backing off while the store or the bus fails.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        let (mut failures, mut refused) = (0u32, 0u32);
+        // After a refusal rows go one at a time, to find the one refused;
+        // `refused` counts that row's refusals alone.
+        let (mut failures, mut alone, mut refused) = (0u32, false, 0u32);
         while !cancel.is_cancelled() {
-            let rows = if refused > 0 { 1 } else { ROWS_PER_ROUND };
-            let pause = match self.round_of(rows).await {
+            let pause = match self.round_of(if alone { 1 } else { ROWS_PER_ROUND }).await {
                 Ok(0) => {
-                    (failures, refused) = (0, 0);
+                    (failures, alone, refused) = (0, false, 0);
                     IDLE
                 }
                 Ok(_) => {
-                    (failures, refused) = (0, 0);
+                    (failures, alone, refused) = (0, false, 0);
                     continue;
                 }
                 // A shutdown cuts the warehouse's sink off mid-publish.
                 Err(_) if cancel.is_cancelled() => break,
+                Err(RelayError::Refused { ids, reason }) => {
+                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    match ids.as_slice() {
+                        [id] if refused + 1 >= PARK_AFTER => {
+                            if let Err(e) = self.park(*id, &reason).await {
+                                tracing::warn!(error = %e, "Could not park a refused warehouse outbox row.");
+                            }
+                            (alone, refused) = (false, 0);
+                        }
+                        [_] => refused += 1,
+                        _ => (alone, refused) = (true, 0),
+                    }
+                    // The sink waited for the events' ticket before it refused.
+                    Duration::from_millis(100)
+                }
                 Err(e) => {
                     failures += 1;
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
                     // Logged once per outage, then every tenth try.
                     if failures == 1 || failures.is_multiple_of(10) {
                         tracing::warn!(error = %e, tries = failures, "The warehouse relay is failing; the rows wait in the workflow store's outbox.");
-                    }
-                    if let RelayError::Bus(BusError::Refused(why)) = &e {
-                        refused += 1;
-                        if let Err(e) = self.after_refusal(refused, why).await {
-                            tracing::warn!(error = %e, "Could not park a refused warehouse outbox row.");
-                        } else if refused >= PARK_AFTER {
-                            (failures, refused) = (0, 0);
-                            continue;
-                        }
                     }
                     Duration::from_millis((100u64 << failures.min(6)).min(5_000))
                 }
@@ -208,7 +224,8 @@ mod tests {
             }
         };
         assert_eq!(took, [good.ticket_id]);
-        assert_eq!(refused, PARK_AFTER);
+        // Once with the good row, then alone until parked.
+        assert_eq!(refused, PARK_AFTER + 1);
         cancel.cancel();
         running.await.unwrap();
         let c = store.outbox_counts().await.unwrap();
@@ -216,5 +233,38 @@ mod tests {
         assert_eq!(relay.stats.parked.load(Ordering::Relaxed), 1);
         let parked = store.parked_outbox(10).await.unwrap();
         assert!(parked[0].reason.contains("before their ticket"), "{parked:?}");
+    }
+
+    /// A row that cannot be read (written by another version) is parked
+    /// with the reason, and the rows behind it go on.
+    #[tokio::test]
+    async fn an_unreadable_row_is_parked_and_the_rest_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
+        let pool = crate::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO warehouse_outbox (events, created_at) VALUES ('[{\"kind\":\"from the future\"}]', 'x')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        store.keep_intake_for_warehouse(true);
+        let good = received("good");
+        store.apply_events(std::slice::from_ref(&good)).await.unwrap();
+        let bus = Arc::new(MemoryBus::new(&[EventQueue::Warehouse], 100));
+        let mut warehouse = bus.consume_events(EventQueue::Warehouse).await.unwrap();
+        let relay = Relay::new(store.clone(), bus);
+        let drain = tokio::spawn({
+            let relay = relay.clone();
+            async move { relay.drain().await }
+        });
+        let d = warehouse.next().await.unwrap();
+        assert_eq!(d.items[0].ticket_id, good.ticket_id);
+        d.ack().await.unwrap();
+        assert_eq!(drain.await.unwrap().unwrap(), 1);
+        let parked = store.parked_outbox(10).await.unwrap();
+        assert!(parked[0].reason.contains("cannot be read"), "{parked:?}");
     }
 }

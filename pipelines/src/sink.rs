@@ -89,6 +89,9 @@ pub struct StoreTarget {
     pub store: Arc<dyn WorkflowStore>,
     pub latency: Arc<Latencies>,
     pub health: Arc<WriteHealth>,
+    /// Told after each commit when intake's events wait in the store's
+    /// outbox for the warehouse (the memory bus), so they leave at once.
+    relay: Option<Arc<crate::relay::Relay>>,
 }
 
 impl StoreTarget {
@@ -97,7 +100,14 @@ impl StoreTarget {
             store,
             latency,
             health: Arc::default(),
+            relay: None,
         }
+    }
+
+    /// Wakes `relay` after each commit.
+    pub fn with_relay(mut self, relay: Arc<crate::relay::Relay>) -> Self {
+        self.relay = Some(relay);
+        self
     }
 }
 
@@ -111,6 +121,9 @@ impl Target for StoreTarget {
         self.health.record(&applied);
         let applied = applied?;
         record(&self.latency.workflow, events, &applied.deferred);
+        if let Some(r) = &self.relay {
+            r.wake();
+        }
         Ok(applied.deferred)
     }
     async fn ping(&self) -> Result<(), String> {

@@ -415,7 +415,10 @@ async fn warehouse_outbox(store: Arc<dyn WorkflowStore>) {
     assert_eq!(r.sign_overdue, 1);
     assert_eq!(s.outbox_counts().await.unwrap().waiting, 3);
     let rows = s.outbox_rows(10).await.unwrap();
-    let kinds: Vec<Vec<EventType>> = rows.iter().map(|(_, e)| e.iter().map(|e| e.event_type).collect()).collect();
+    let kinds: Vec<Vec<EventType>> = rows
+        .iter()
+        .map(|r| r.events.as_ref().unwrap().iter().map(|e| e.event_type).collect())
+        .collect();
     assert_eq!(kinds[0], [EventType::Received, EventType::Dispatched]);
     assert_eq!(kinds[1], [EventType::Signed]);
     assert!(kinds[2].contains(&EventType::SignOverdue), "{kinds:?}");
@@ -464,7 +467,7 @@ async fn warehouse_outbox(store: Arc<dyn WorkflowStore>) {
         key: None,
     };
     assert_eq!(s.commit_action(&c).await.unwrap(), Committed::Done);
-    let (id, _) = s.outbox_rows(1).await.unwrap()[0].clone();
+    let id = s.outbox_rows(1).await.unwrap()[0].id;
     s.park_outbox(id, "events arrived before their ticket").await.unwrap();
     assert!(s.outbox_rows(10).await.unwrap().is_empty(), "a parked row is not taken");
     let c = s.outbox_counts().await.unwrap();

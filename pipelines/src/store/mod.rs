@@ -429,7 +429,7 @@ pub trait WorkflowStore: Send + Sync {
     fn keep_intake_for_warehouse(&self, on: bool);
     /// The oldest rows of the warehouse outbox that are not parked, at most
     /// `limit`: (row id, its events), in the order they were written.
-    async fn outbox_rows(&self, limit: i64) -> Result<Vec<(i64, Vec<TicketEvent>)>, StoreError>;
+    async fn outbox_rows(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
     /// Removes outbox rows whose events the warehouse has committed.
     async fn relayed(&self, ids: &[i64]) -> Result<(), StoreError>;
     /// Sets a row the warehouse keeps refusing aside, with the reason.
@@ -440,6 +440,15 @@ pub trait WorkflowStore: Send + Sync {
     async fn requeue_outbox(&self, id: Option<i64>) -> Result<u64, StoreError>;
     /// Rows waiting and rows parked in the warehouse outbox.
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+}
+
+/// A warehouse outbox row read back: its events, or why they could not be
+/// read (a row written by another version), so that one bad row is set
+/// aside instead of stopping the relay.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub events: Result<Vec<TicketEvent>, String>,
 }
 
 /// The warehouse outbox's size.
@@ -459,9 +468,9 @@ pub struct ParkedRelay {
 }
 
 /// Events as an outbox row holds them: the bus's JSON.
-pub(crate) fn outbox_json<'a>(events: impl IntoIterator<Item = &'a TicketEvent>) -> String {
+pub(crate) fn outbox_json<'a>(events: impl IntoIterator<Item = &'a TicketEvent>) -> Result<String, StoreError> {
     let events: Vec<&TicketEvent> = events.into_iter().collect();
-    serde_json::to_string(&events).unwrap_or_else(|_| "[]".into())
+    serde_json::to_string(&events).map_err(|e| StoreError::Corrupt(format!("encoding events for the warehouse outbox: {e}")))
 }
 
 /// A parked row as listed: the events are counted, not returned.
@@ -476,10 +485,11 @@ pub(crate) fn parked_relay(id: i64, reason: String, events: &str, created_at: St
 }
 
 /// An outbox row read back.
-pub(crate) fn parse_outbox(id: i64, text: &str) -> Result<(i64, Vec<TicketEvent>), StoreError> {
-    serde_json::from_str(text)
-        .map(|events| (id, events))
-        .map_err(|e| StoreError::Corrupt(format!("warehouse_outbox row {id}: {e}")))
+pub(crate) fn parse_outbox(id: i64, text: &str) -> OutboxRow {
+    OutboxRow {
+        id,
+        events: serde_json::from_str(text).map_err(|e| format!("warehouse_outbox row {id} cannot be read: {e}")),
+    }
 }
 
 /// Lets connectors keep their cursors in the workflow store.

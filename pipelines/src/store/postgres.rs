@@ -398,7 +398,7 @@ async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Postgres>, orders: &[&crat
 async fn keep_for_warehouse(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&TicketEvent]) -> Result<(), StoreError> {
     if !events.is_empty() {
         sqlx::query("INSERT INTO warehouse_outbox (events) VALUES ($1)")
-            .bind(super::outbox_json(events.iter().copied()))
+            .bind(super::outbox_json(events.iter().copied())?)
             .execute(&mut **tx)
             .await?;
     }
@@ -829,6 +829,11 @@ impl WorkflowStore for PgStore {
     /// caller read afterwards.
     async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError> {
         let e = EventColumns::of(c.events.iter());
+        let outbox = if c.events.is_empty() {
+            None
+        } else {
+            Some(super::outbox_json(&c.events)?)
+        };
         let o = OrderRow::of(&c.order);
         let (key, status, response) = match &c.key {
             Some((k, s, r)) => (Some(k.as_str()), Some(i32::from(*s)), Some(r.as_str())),
@@ -875,7 +880,7 @@ impl WorkflowStore for PgStore {
         .bind(o.body)
         // The warehouse's copy leaves from the outbox, so a crash after this
         // commit cannot lose it.
-        .bind((!c.events.is_empty()).then(|| super::outbox_json(&c.events)))
+        .bind(outbox)
         .fetch_one(&self.pool)
         .await?;
         Ok(match (prior_status, prior_response) {
@@ -1001,12 +1006,12 @@ impl WorkflowStore for PgStore {
         self.keep_intake.store(on, Ordering::Relaxed);
     }
 
-    async fn outbox_rows(&self, limit: i64) -> Result<Vec<(i64, Vec<TicketEvent>)>, StoreError> {
+    async fn outbox_rows(&self, limit: i64) -> Result<Vec<super::OutboxRow>, StoreError> {
         let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, events FROM warehouse_outbox WHERE parked IS NULL ORDER BY id LIMIT $1")
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|(id, text)| super::parse_outbox(*id, text)).collect()
+        Ok(rows.iter().map(|(id, text)| super::parse_outbox(*id, text)).collect())
     }
 
     async fn relayed(&self, ids: &[i64]) -> Result<(), StoreError> {

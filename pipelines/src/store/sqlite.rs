@@ -324,14 +324,14 @@ impl WorkflowStore for SqliteStore {
         }
         // Written before the writer is taken; rarely, events are deferred
         // and the row is written again without them.
-        let all = super::outbox_json(events);
+        let all = super::outbox_json(events)?;
         write(&self.writer, |tx| {
             let applied = apply_batch(tx, events)?;
             if applied.deferred.is_empty() {
                 keep_for_warehouse(tx, &all)?;
             } else {
                 let kept = events.iter().filter(|e| !applied.deferred.contains(&e.event_id));
-                keep_for_warehouse(tx, &super::outbox_json(kept))?;
+                keep_for_warehouse(tx, &super::outbox_json(kept)?)?;
             }
             Ok(applied)
         })
@@ -703,12 +703,12 @@ impl WorkflowStore for SqliteStore {
         self.keep_intake.store(on, Ordering::Relaxed);
     }
 
-    async fn outbox_rows(&self, limit: i64) -> Result<Vec<(i64, Vec<TicketEvent>)>, StoreError> {
+    async fn outbox_rows(&self, limit: i64) -> Result<Vec<super::OutboxRow>, StoreError> {
         let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, events FROM warehouse_outbox WHERE parked IS NULL ORDER BY id LIMIT ?")
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(|(id, text)| super::parse_outbox(*id, text)).collect()
+        Ok(rows.iter().map(|(id, text)| super::parse_outbox(*id, text)).collect())
     }
 
     async fn relayed(&self, ids: &[i64]) -> Result<(), StoreError> {
@@ -716,12 +716,10 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn park_outbox(&self, id: i64, reason: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE warehouse_outbox SET parked = ? WHERE id = ?")
-            .bind(reason)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        write(&self.writer, |tx| {
+            tx.execute("UPDATE warehouse_outbox SET parked = ?1 WHERE id = ?2", params![reason, id])?;
+            Ok(())
+        })
     }
 
     async fn parked_outbox(&self, limit: i64) -> Result<Vec<super::ParkedRelay>, StoreError> {
@@ -737,12 +735,13 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn requeue_outbox(&self, id: Option<i64>) -> Result<u64, StoreError> {
-        let r = sqlx::query("UPDATE warehouse_outbox SET parked = NULL WHERE parked IS NOT NULL AND (? IS NULL OR id = ?)")
-            .bind(id)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected())
+        write(&self.writer, |tx| {
+            let n = tx.execute(
+                "UPDATE warehouse_outbox SET parked = NULL WHERE parked IS NOT NULL AND (?1 IS NULL OR id = ?1)",
+                params![id],
+            )?;
+            Ok(n as u64)
+        })
     }
 
     async fn outbox_counts(&self) -> Result<super::OutboxCounts, StoreError> {

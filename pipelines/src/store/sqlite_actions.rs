@@ -63,7 +63,7 @@ fn commit_one(tx: &Transaction<'_>, c: &ActionCommit) -> Result<Committed, Store
     insert_events(tx, &rows)?;
     // The warehouse's copy leaves from here, so a crash after this commit
     // cannot lose it.
-    keep_for_warehouse(tx, &super::outbox_json(&c.events))?;
+    keep_for_warehouse(tx, &super::outbox_json(&c.events)?)?;
     upsert_orders(tx, &[(seq, &c.order)])?;
     if let Some((key, status, response)) = &c.key {
         let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];

@@ -75,6 +75,21 @@ fn err(e: impl std::fmt::Display) -> WarehouseError {
     WarehouseError::new(e.to_string())
 }
 
+/// An error with its causes: "client error (Connect)" alone hides that a
+/// certificate was refused.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out = format!("{out}: {text}");
+        }
+        cause = c.source();
+    }
+    out
+}
+
 #[derive(Row, Serialize, Deserialize)]
 struct TicketRow {
     #[serde(with = "clickhouse::serde::uuid")]
@@ -217,8 +232,9 @@ impl ClickhouseWarehouse {
             .await
             .map_err(|e| {
                 err(format!(
-                    "reaching ClickHouse at {}: {e}; is it running (scripts/services start)?",
-                    cfg.url
+                    "reaching ClickHouse at {}: {}; is it running (scripts/services start)?",
+                    cfg.url,
+                    chain(&e),
                 ))
             })?;
         let wh = ClickhouseWarehouse {
