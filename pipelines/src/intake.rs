@@ -163,6 +163,8 @@ struct InFlight {
 struct Prepared {
     events: Vec<TicketEvent>,
     quarantine: Vec<NewQuarantine>,
+    /// Each quarantined record's occurrence, in the same order.
+    quarantine_from: Vec<Option<u64>>,
     tally: Tally,
 }
 
@@ -209,8 +211,8 @@ impl Tally {
 
     /// Counts each quarantined record as new or, if quarantine held it
     /// already (a re-read page), as a replay.
-    fn quarantined(&mut self, items: &[NewQuarantine], fresh: &[bool]) {
-        for (q, new) in items.iter().zip(fresh) {
+    fn quarantined(&mut self, items: &[NewQuarantine], from: &[Option<u64>], fresh: &[bool]) {
+        for ((q, new), o) in items.iter().zip(fresh).zip(from) {
             let before = *self.at(q.channel);
             let t = self.at(q.channel);
             if *new {
@@ -219,7 +221,7 @@ impl Tally {
             } else {
                 t.replays += 1;
             }
-            self.pulled(q.channel, q.occurrence, before);
+            self.pulled(q.channel, *o, before);
         }
     }
 
@@ -328,6 +330,7 @@ impl Intake {
     async fn prepare(&mut self, items: &[Inbound]) -> Result<Prepared, IntakeError> {
         let mut tally = Tally::default();
         let mut quarantine = Vec::new();
+        let mut quarantine_from = Vec::new();
         let mut tickets: Vec<Ticket> = Vec::with_capacity(items.len());
         let mut accepted = Vec::with_capacity(items.len());
         let mut pulled = Vec::with_capacity(items.len());
@@ -339,23 +342,23 @@ impl Intake {
                     source_id: r.source_id.as_deref().map(capped_id),
                     reason: r.reason.clone(),
                     raw: r.raw.clone(),
-                    occurrence: r.occurrence,
                 }),
                 Inbound::Appeal(a) => match self.normalizer.normalize(a) {
                     Ok(t) => {
                         tickets.push(t);
                         accepted.push(a.accepted_at);
                         pulled.push(a.occurrence);
+                        continue;
                     }
                     Err(e) => quarantine.push(NewQuarantine {
                         channel: a.channel,
                         source_id: Some(capped_id(&a.source_id)),
                         reason: e.to_string(),
                         raw: a.raw.clone().into_bytes(),
-                        occurrence: a.occurrence,
                     }),
                 },
             }
+            quarantine_from.push(item.occurrence());
         }
         if let Some(n) = &mut self.neardup {
             n.ensure(&*self.store).await?;
@@ -481,7 +484,12 @@ impl Intake {
             }
             tally.pulled(channel, occurrence, before);
         }
-        Ok(Prepared { events, quarantine, tally })
+        Ok(Prepared {
+            events,
+            quarantine,
+            quarantine_from,
+            tally,
+        })
     }
 }
 
@@ -530,6 +538,7 @@ async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -
     let Prepared {
         events,
         quarantine,
+        quarantine_from,
         mut tally,
     } = p;
     let quarantined = async {
@@ -548,7 +557,7 @@ async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -
     };
     let (fresh, published) = tokio::join!(quarantined, published);
     published?;
-    tally.quarantined(&quarantine, &fresh?);
+    tally.quarantined(&quarantine, &quarantine_from, &fresh?);
     Ok(tally)
 }
 

@@ -483,25 +483,6 @@ async fn warehouse_outbox(store: Arc<dyn WorkflowStore>) {
     assert_eq!((c.waiting, c.parked), (1, 0));
 }
 
-/// A quarantined record sent again from the same occurrence (its batch
-/// failed after the quarantine committed) still counts as new; from
-/// another occurrence, or pushed without one, it is a repeat.
-async fn quarantine_by_occurrence(store: Arc<dyn WorkflowStore>) {
-    use minqing_pipelines::store::NewQuarantine;
-    let q = |occurrence: Option<u64>| NewQuarantine {
-        channel: Channel::Police110,
-        source_id: Some("J-OCC".into()),
-        reason: "bad XML".into(),
-        raw: b"<bad".to_vec(),
-        occurrence,
-    };
-    let o = Some(u64::MAX - 7);
-    assert_eq!(store.quarantine(&[q(o)]).await.unwrap(), [true]);
-    assert_eq!(store.quarantine(&[q(o)]).await.unwrap(), [true], "the same occurrence again");
-    assert_eq!(store.quarantine(&[q(Some(3))]).await.unwrap(), [false], "the channel sent it again");
-    assert_eq!(store.quarantine(&[q(None)]).await.unwrap(), [false]);
-}
-
 #[tokio::test]
 async fn work_orders_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -512,7 +493,6 @@ async fn work_orders_in_sqlite() {
     concurrent_actions(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
     let dir = tempfile::tempdir().unwrap();
     warehouse_outbox(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
-    quarantine_by_occurrence(Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap())).await;
 }
 
 #[tokio::test]
@@ -552,8 +532,7 @@ async fn work_orders_in_postgres() {
         )
         .await
         .unwrap();
-    warehouse_outbox(store.clone()).await;
-    quarantine_by_occurrence(store).await;
+    warehouse_outbox(store).await;
     let pool = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
         .await
         .unwrap();

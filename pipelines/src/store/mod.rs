@@ -77,8 +77,6 @@ pub struct NewQuarantine {
     pub source_id: Option<String>,
     pub reason: String,
     pub raw: Vec<u8>,
-    /// Where a pull found it ([`minqing_connectors::Inbound::occurrence`]).
-    pub occurrence: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,9 +353,7 @@ pub trait WorkflowStore: Send + Sync {
     /// Applies ticket events in one transaction. Events about a ticket that
     /// is neither stored nor in the batch are not applied but deferred.
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError>;
-    /// Holds records in quarantine; for each, whether it was new, or held
-    /// already from the same occurrence (a batch that failed after its
-    /// quarantine committed, sent again).
+    /// Holds records in quarantine; for each, whether it was new.
     async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError>;
     /// Which of `ids` exist, with their version.
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError>;

@@ -497,12 +497,11 @@ impl WorkflowStore for PgStore {
         // One statement for the batch: a round trip per record cost intake
         // most of its time under load.
         let digests: Vec<String> = items.iter().map(|q| digest(q.channel, &q.raw)).collect();
-        let occurrences: Vec<Option<i64>> = items.iter().map(|q| q.occurrence.map(|o| o as i64)).collect();
         let inserted: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO quarantine (digest, channel, source_id, reason, raw, received_at, occurrence) \
-             SELECT digest, channel, source_id, reason, raw, $6, occurrence \
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $7::int8[]) \
-             AS u (digest, channel, source_id, reason, raw, occurrence) \
+            "INSERT INTO quarantine (digest, channel, source_id, reason, raw, received_at) \
+             SELECT digest, channel, source_id, reason, raw, $6 \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) \
+             AS u (digest, channel, source_id, reason, raw) \
              ON CONFLICT (digest) DO NOTHING RETURNING digest",
         )
         .bind(&digests)
@@ -511,24 +510,11 @@ impl WorkflowStore for PgStore {
         .bind(items.iter().map(|q| q.reason.clone()).collect::<Vec<_>>())
         .bind(items.iter().map(|q| q.raw.clone()).collect::<Vec<_>>())
         .bind(now())
-        .bind(&occurrences)
         .fetch_all(&self.pool)
         .await?;
-        // Held already: from the same occurrence, a batch that failed after
-        // this commit is back, and its records still count as new.
-        let held: Vec<(String, Option<i64>)> =
-            sqlx::query_as("SELECT digest, occurrence FROM quarantine WHERE digest = ANY($1) AND occurrence IS NOT NULL")
-                .bind(&digests)
-                .fetch_all(&self.pool)
-                .await?;
-        let held: HashMap<String, i64> = held.into_iter().filter_map(|(d, o)| Some((d, o?))).collect();
         // A record twice in one batch is new only the first time.
         let mut fresh: std::collections::HashSet<String> = inserted.into_iter().collect();
-        Ok(digests
-            .iter()
-            .zip(&occurrences)
-            .map(|(d, o)| fresh.remove(d) || (o.is_some() && held.get(d) == o.as_ref()))
-            .collect())
+        Ok(digests.iter().map(|d| fresh.remove(d)).collect())
     }
 
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {

@@ -77,17 +77,19 @@ fn checkpoint(db: &Connection, channel: Channel, cursor: &str) -> rusqlite::Resu
 fn quarantine(db: &Connection, items: &[NewQuarantine]) -> rusqlite::Result<Vec<bool>> {
     let stamp = now();
     let mut stmt = db.prepare_cached(
-        "INSERT OR IGNORE INTO quarantine (digest, channel, source_id, reason, raw, received_at, occurrence) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR IGNORE INTO quarantine (digest, channel, source_id, reason, raw, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut held = db.prepare_cached("SELECT occurrence FROM quarantine WHERE digest = ?1")?;
     let mut out = Vec::with_capacity(items.len());
     for q in items {
-        let d = digest(q.channel, &q.raw);
-        let occurrence = q.occurrence.map(|o| o as i64);
-        let n = stmt.execute(params![d, q.channel.id(), q.source_id, q.reason, q.raw, stamp, occurrence])?;
-        let again = n == 0 && occurrence.is_some() && held.query_row([&d], |r| r.get::<_, Option<i64>>(0))? == occurrence;
-        out.push(n == 1 || again);
+        let n = stmt.execute(params![
+            digest(q.channel, &q.raw),
+            q.channel.id(),
+            q.source_id,
+            q.reason,
+            q.raw,
+            stamp
+        ])?;
+        out.push(n == 1);
     }
     Ok(out)
 }
@@ -145,7 +147,6 @@ mod tests {
             source_id: None,
             reason: "police_110: bad XML".into(),
             raw: raw.to_vec(),
-            occurrence: None,
         }
     }
 
