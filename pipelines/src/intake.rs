@@ -173,26 +173,40 @@ struct Prepared {
 struct Tally {
     by_channel: BTreeMap<Channel, CountersSnapshot>,
     /// What each pulled record added, by its occurrence, so that a record
-    /// decided before (in a batch that committed) counts as ours.
-    pulled: Vec<(Channel, u64, CountersSnapshot)>,
+    /// decided before (in a batch that committed) counts as ours; and
+    /// whether it was a record quarantine held already.
+    pulled: Vec<(Channel, u64, CountersSnapshot, bool)>,
 }
 
-/// Occurrences of pulled records whose batch committed, in this process.
-/// Bounded: past the cap it starts afresh, which at worst counts a later
-/// re-read as the channel's replay.
+/// Occurrences of pulled records whose batch committed, and of those whose
+/// batch failed, in this process. Bounded: past the cap it starts afresh,
+/// which at worst counts a later re-read as the channel's replay.
 #[derive(Default)]
-struct Seen(std::collections::HashSet<u64>);
+struct Seen {
+    committed: std::collections::HashSet<u64>,
+    /// A failed batch may have committed its quarantine before it failed:
+    /// sent again, its records find themselves held already.
+    failed: std::collections::HashSet<u64>,
+}
 
 impl Seen {
     const CAP: usize = 1_000_000;
 
     /// Whether `o` is new here.
     fn first(&mut self, o: u64) -> bool {
-        if self.0.len() >= Self::CAP {
-            // A new set, not `clear`: that keeps the memory.
-            self.0 = Default::default();
+        if self.committed.len() >= Self::CAP {
+            // New sets, not `clear`: that keeps the memory.
+            *self = Seen::default();
         }
-        self.0.insert(o)
+        self.committed.insert(o)
+    }
+
+    /// Remembers the records of a batch that failed.
+    fn failed(&mut self, items: &[Inbound]) {
+        if self.failed.len() >= Self::CAP {
+            self.failed = Default::default();
+        }
+        self.failed.extend(items.iter().filter_map(Inbound::occurrence));
     }
 }
 
@@ -202,10 +216,10 @@ impl Tally {
     }
 
     /// Remembers what a pulled record added since `before`.
-    fn pulled(&mut self, c: Channel, occurrence: Option<u64>, before: CountersSnapshot) {
+    fn pulled(&mut self, c: Channel, occurrence: Option<u64>, before: CountersSnapshot, held: bool) {
         if let Some(o) = occurrence {
             let d = self.at(c).since(&before);
-            self.pulled.push((c, o, d));
+            self.pulled.push((c, o, d, held));
         }
     }
 
@@ -221,17 +235,23 @@ impl Tally {
             } else {
                 t.replays += 1;
             }
-            self.pulled(q.channel, *o, before);
+            self.pulled(q.channel, *o, before, !*new);
         }
     }
 
     /// Moves the records decided before to `redelivered`.
+    /// Moves the records decided before to `redelivered`; a record held in
+    /// quarantine by its own failed batch counts as quarantined.
     fn ours(&mut self, seen: &mut Seen) {
-        for (c, o, d) in std::mem::take(&mut self.pulled) {
+        for (c, o, d, held) in std::mem::take(&mut self.pulled) {
+            let retried = seen.failed.remove(&o);
+            let t = self.at(c);
             if !seen.first(o) {
-                let t = self.at(c);
                 t.take_back(&d);
                 t.redelivered += 1;
+            } else if held && retried {
+                t.replays = t.replays.saturating_sub(1);
+                t.quarantined += 1;
             }
         }
     }
@@ -482,7 +502,7 @@ impl Intake {
             for e in &mut events[from..] {
                 e.accepted_at = accepted_at;
             }
-            tally.pulled(channel, occurrence, before);
+            tally.pulled(channel, occurrence, before, false);
         }
         Ok(Prepared {
             events,
@@ -579,6 +599,7 @@ async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<Intake
                 stats.batches.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
+                seen.failed(&f.delivery.items);
                 poisoned.store(true, Ordering::Release);
                 stats.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, count = f.delivery.items.len(), "Publishing ticket events failed; handing the batch back.");

@@ -233,6 +233,59 @@ async fn our_own_redeliveries_are_not_counted_as_the_channels_replays() {
     p.cancel.cancel();
 }
 
+/// A batch that fails after its quarantine committed (its events were
+/// refused) and is sent again: its malformed record is still counted as
+/// quarantined, not as the channel's replay (the PostgreSQL-kill test once
+/// found 4 of 121 so).
+#[tokio::test]
+async fn a_batch_sent_again_after_it_failed_counts_its_quarantine_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("minqing.db")).await.unwrap());
+    let bus = Arc::new(MemoryBus::new(&[EventQueue::Workflow], 1000));
+    let cancel = CancellationToken::new();
+    let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
+    let stats: Arc<minqing_pipelines::intake::IntakeStats> = Arc::new(Default::default());
+    let intake = Intake {
+        normalizer: Arc::new(Normalizer::new(Settings::default(), g)),
+        store: store.clone(),
+        bus: bus.clone(),
+        index: DedupIndex::new(72, 100_000),
+        stats: stats.clone(),
+        triage: None,
+        neardup: None,
+        max_in_flight: 1,
+        workflow: None,
+    };
+    tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
+    // The workflow queue refuses the first delivery, then takes all.
+    let mut workflow = bus.consume_events(EventQueue::Workflow).await.unwrap();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Some(d) = workflow.next().await {
+            if std::mem::take(&mut first) {
+                d.nack("disk full".into()).await.unwrap();
+            } else {
+                d.ack().await.unwrap();
+            }
+        }
+    });
+    let page = || {
+        let mut items = vec![
+            appeal(Channel::Police110, "J2", "13800000001", "路灯不亮", "2026-06-01T09:00:00+08:00", 0),
+            batch().pop().unwrap(),
+        ];
+        for (i, item) in items.iter_mut().enumerate() {
+            item.set_occurrence(minqing_connectors::appeal::occurrence(item.channel(), Some("p1"), i));
+        }
+        items
+    };
+    assert!(bus.publish_raw(page()).await.is_err(), "the first try fails");
+    bus.publish_raw(page()).await.unwrap();
+    let s = stats.snapshot()[&Channel::Police110];
+    assert_eq!((s.tickets, s.quarantined, s.replays, s.redelivered), (1, 1, 0, 0), "{s:?}");
+    cancel.cancel();
+}
+
 #[tokio::test]
 async fn with_a_cache_smaller_than_the_store_intake_asks_the_store() {
     let dir = tempfile::tempdir().unwrap();
