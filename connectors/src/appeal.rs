@@ -187,8 +187,15 @@ impl Inbound {
     /// version, or the bytes of a record that could not be read.
     pub fn identity(&self) -> u64 {
         match self {
-            Inbound::Appeal(a) => occurrence(a.channel, Some(&format!("{}\u{1f}{}", a.source_id, a.version)), 0),
-            Inbound::Rejected(r) => occurrence(r.channel, Some(&String::from_utf8_lossy(&r.raw)), 1),
+            Inbound::Appeal(a) => {
+                Fnv::START
+                    .eat(a.channel.id().as_bytes())
+                    .eat(&[0])
+                    .eat(a.source_id.as_bytes())
+                    .eat(&a.version.to_le_bytes())
+                    .0
+            }
+            Inbound::Rejected(r) => Fnv::START.eat(r.channel.id().as_bytes()).eat(&[1]).eat(&r.raw).0,
         }
     }
 
@@ -201,23 +208,43 @@ impl Inbound {
     }
 }
 
-/// The occurrence of the `index`th record of the page fetched after
-/// `cursor` (FNV-1a: stable across processes and versions, unlike std's
-/// hasher, since a page may be fetched again by the next process).
-pub fn occurrence(channel: Channel, cursor: Option<&str>, index: usize) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
+/// FNV-1a, fed the parts as they lie: stable across processes and
+/// versions, unlike std's hasher, since a page may be fetched again by the
+/// next process; and no string is built per record.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    const START: Fnv = Fnv(0xcbf2_9ce4_8422_2325);
+
+    fn eat(mut self, bytes: &[u8]) -> Fnv {
         for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
-    };
-    eat(channel.id().as_bytes());
-    eat(&[0]);
-    eat(cursor.unwrap_or("").as_bytes());
-    eat(&[u8::from(cursor.is_some())]);
-    eat(&(index as u64).to_le_bytes());
-    h
+        self
+    }
+}
+
+/// Where the `index`th record of the page fetched after `cursor` sits.
+fn place(channel: Channel, cursor: Option<&str>, index: usize) -> Fnv {
+    Fnv::START
+        .eat(channel.id().as_bytes())
+        .eat(&[0])
+        .eat(cursor.unwrap_or("").as_bytes())
+        .eat(&[u8::from(cursor.is_some())])
+        .eat(&(index as u64).to_le_bytes())
+}
+
+/// The occurrence of the `index`th record of the page fetched after `cursor`.
+pub fn occurrence(channel: Channel, cursor: Option<&str>, index: usize) -> u64 {
+    place(channel, cursor, index).0
+}
+
+/// The same, for the record whose [`Inbound::identity`] is `identity`, so a
+/// new record at an old place is not taken for the old one.
+pub fn occurrence_of(channel: Channel, cursor: Option<&str>, index: usize, identity: u64) -> u64 {
+    place(channel, cursor, index).eat(&identity.to_le_bytes()).0
 }
 
 /// The longest record id a channel may give (bytes).

@@ -133,10 +133,9 @@ impl PullRunner {
                     break;
                 }
             };
-            let at = cursor.as_deref().unwrap_or("");
             for (i, item) in page.items.iter_mut().enumerate() {
-                let place = format!("{at}\u{1f}{}", item.identity());
-                item.set_occurrence(crate::appeal::occurrence(channel, Some(&place), i));
+                let o = crate::appeal::occurrence_of(channel, cursor.as_deref(), i, item.identity());
+                item.set_occurrence(o);
             }
             if let Some(next) = &page.next {
                 cursor = Some(next.clone());

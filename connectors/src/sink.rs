@@ -54,7 +54,7 @@ impl AppealSink for Pushed {
             }
             for (item, id) in items.iter_mut().zip(&ids) {
                 let times = taken.entry(*id).or_default();
-                item.set_occurrence(crate::appeal::occurrence(item.channel(), Some(&id.to_string()), *times as usize));
+                item.set_occurrence(crate::appeal::occurrence_of(item.channel(), None, *times as usize, *id));
                 *times += 1;
             }
         }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use minqing::v1::{ApiSettings, ApiToken, Clock, V1};
-use minqing_connectors::{Channel, Contact, RawAppeal};
+use minqing_connectors::RawAppeal;
 use minqing_pipelines::bus::EventQueue;
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::calendar::Calendar;
@@ -52,28 +52,12 @@ fn tokens() -> ApiSettings {
 
 /// A hotline appeal about a street light in 金湖街道.
 fn appeal(source_id: &str, received_at: DateTime<FixedOffset>) -> RawAppeal {
-    RawAppeal {
-        occurrence: None,
-        channel: Channel::Hotline12345,
-        source_id: source_id.into(),
-        version: 0,
+    crate::helpers::raw_call(
+        source_id,
+        "13800000000",
         received_at,
-        title: None,
-        content: format!("金湖街道港湖村路灯坏了（{source_id}）"),
-        contact: Contact {
-            name: None,
-            phone: Some("13800000000".into()),
-            openid: None,
-            anonymous: false,
-        },
-        location: None,
-        coordinates: None,
-        appeal_type_code: None,
-        category_code: None,
-        attachments: vec![],
-        raw: "{}".into(),
-        accepted_at: None,
-    }
+        &format!("金湖街道港湖村路灯坏了（{source_id}）"),
+    )
 }
 
 /// A ticket received and dispatched to U-JH on Monday 1 June 2026.

@@ -359,3 +359,34 @@ pub async fn quiet(s: &Settings) -> minqing::runtime::Runtime {
     .await
     .unwrap()
 }
+
+/// A 12345 call from `phone` at `received_at` saying `content`.
+pub fn raw_call(
+    source_id: &str,
+    phone: &str,
+    received_at: chrono::DateTime<chrono::FixedOffset>,
+    content: &str,
+) -> minqing_connectors::RawAppeal {
+    minqing_connectors::RawAppeal {
+        channel: Channel::Hotline12345,
+        source_id: source_id.into(),
+        version: 0,
+        received_at,
+        title: None,
+        content: content.into(),
+        contact: minqing_connectors::Contact {
+            name: None,
+            phone: Some(phone.into()),
+            openid: None,
+            anonymous: false,
+        },
+        location: None,
+        coordinates: None,
+        appeal_type_code: None,
+        category_code: None,
+        attachments: vec![],
+        raw: "{}".into(),
+        accepted_at: None,
+        occurrence: None,
+    }
+}

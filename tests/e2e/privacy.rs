@@ -83,28 +83,9 @@ async fn the_warehouse_sink_masks_what_came_unmasked() {
 
 /// A 12345 call from `phone` on 1 June 2026 plus `day` days.
 fn call(source_id: &str, phone: &str, day: u32) -> minqing_connectors::Inbound {
-    minqing_connectors::Inbound::Appeal(Box::new(minqing_connectors::RawAppeal {
-        channel: minqing_connectors::Channel::Hotline12345,
-        source_id: source_id.into(),
-        version: 0,
-        received_at: chrono::DateTime::parse_from_rfc3339(&format!("2026-06-{:02}T09:00:00+08:00", 1 + day)).unwrap(),
-        title: None,
-        content: "金湖街道港湖村路灯坏了两个月，晚上出行很不方便".into(),
-        contact: minqing_connectors::Contact {
-            name: None,
-            phone: Some(phone.into()),
-            openid: None,
-            anonymous: false,
-        },
-        location: None,
-        coordinates: None,
-        appeal_type_code: None,
-        category_code: None,
-        attachments: vec![],
-        raw: "{}".into(),
-        accepted_at: None,
-        occurrence: None,
-    }))
+    let at = chrono::DateTime::parse_from_rfc3339(&format!("2026-06-{:02}T09:00:00+08:00", 1 + day)).unwrap();
+    let content = "金湖街道港湖村路灯坏了两个月，晚上出行很不方便";
+    minqing_connectors::Inbound::Appeal(Box::new(crate::helpers::raw_call(source_id, phone, at, content)))
 }
 
 /// Ingests `items` on the embedded default and waits for the warehouse.
