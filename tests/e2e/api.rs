@@ -118,19 +118,21 @@ async fn a_sweep_from_the_command_line_reaches_the_warehouse() {
     let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", s.warehouse_path().display()))
         .await
         .unwrap();
-    let mut late = 0i64;
+    // The relay writes the warehouse before it marks the rows relayed, so
+    // wait for both: the row in the warehouse and an empty outbox.
+    let (mut late, mut waiting) = (0i64, u64::MAX);
     for _ in 0..100 {
         late = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE event_type = 'sign_overdue'")
             .fetch_one(&pool)
             .await
             .unwrap();
-        if late > 0 {
+        waiting = gw.store.outbox_counts().await.unwrap().waiting;
+        if late > 0 && waiting == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(late, 1);
-    assert_eq!(gw.store.outbox_counts().await.unwrap().waiting, 0);
+    assert_eq!((late, waiting), (1, 0));
     gw.shutdown().await;
 }
 
