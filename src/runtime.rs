@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use minqing_connectors::http::HttpClient;
 use minqing_connectors::pull::{ChannelStats, PullConnector, PullRunner};
 use minqing_connectors::sink::{AppealSink, Pushed, SinkError};
-use minqing_connectors::{Channel, Inbound, RawAppeal, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
+use minqing_connectors::{Channel, Inbound, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::rabbit::RabbitBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
@@ -24,7 +24,6 @@ use minqing_pipelines::sink::{Batching, StoreTarget, WarehouseTarget, run_sink};
 use minqing_pipelines::store::postgres::PgStore;
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{Checkpoints, WorkflowStore};
-use minqing_pipelines::ticket::{short_no, ticket_id};
 use minqing_pipelines::warehouse::Warehouse;
 use minqing_pipelines::warehouse::clickhouse::ClickhouseWarehouse;
 use minqing_pipelines::warehouse::sqlite::SqliteWarehouse;
@@ -78,11 +77,6 @@ pub struct Runtime {
     pub cancel: CancellationToken,
     tracker: TaskTracker,
     grace: Duration,
-}
-
-/// The acceptance number told to citizens for an appeal.
-pub fn acceptance_no(a: &RawAppeal) -> String {
-    short_no(&ticket_id(a.channel, &a.source_id))
 }
 
 /// Opens the configured workflow store (and migrates it).
@@ -342,13 +336,8 @@ impl Runtime {
             },
         );
         if c.wechat.enabled {
-            let hook = wechat::Webhook::new(
-                c.wechat.clone(),
-                Arc::new(Pushed::new(sink.clone())),
-                wx_stats,
-                Arc::new(acceptance_no),
-            )
-            .map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
+            let hook = wechat::Webhook::new(c.wechat.clone(), Arc::new(Pushed::new(sink.clone())), wx_stats)
+                .map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
             router = router.merge(wechat::router(Arc::new(hook)));
         }
         let grid_stats = Arc::new(ChannelStats::default());

@@ -7,9 +7,9 @@
 use crate::config::Settings;
 use chrono::Utc;
 use minqing_pipelines::relay::Relay;
-use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
+use minqing_pipelines::store::WorkflowStore;
 use minqing_pipelines::workflow::Deadlines;
-use minqing_pipelines::workflow::sweep::{SweepReport, sweep};
+use minqing_pipelines::workflow::sweep::{SweepReport, recount_provisional, run_once, sweep};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,48 +42,7 @@ impl SweepStats {
     }
 }
 
-/// Today in Asia/Shanghai.
-pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
-    Utc::now().with_timezone(&minqing_connectors::timefmt::shanghai())
-}
-
-/// One sweep as of `at`. Its events are committed with the orders, in the
-/// warehouse outbox too; `relay` is told to take them.
-pub async fn run_once(store: &dyn WorkflowStore, relay: &Relay, at: chrono::DateTime<chrono::FixedOffset>) -> anyhow::Result<SweepReport> {
-    let (report, _events) = sweep(store, at.date_naive(), at, 1000).await?;
-    relay.wake();
-    Ok(report)
-}
-
-/// Recounts the deadlines of provisional orders on the calendar as loaded
-/// now; returns (recounted, still provisional).
-pub async fn recount_provisional(store: &dyn WorkflowStore, d: &Deadlines) -> anyhow::Result<(u64, u64)> {
-    let q = OrderQuery {
-        open: true,
-        provisional: true,
-        limit: 100_000,
-        ..OrderQuery::default()
-    };
-    let (mut fixed, mut still) = (0, 0);
-    for o in store.orders(&q).await? {
-        let mut r = o.recompute(&d.calendar, &d.rules);
-        if r.provisional {
-            still += 1;
-            continue;
-        }
-        r.version = o.version + 1;
-        let c = ActionCommit {
-            expected_version: o.version,
-            order: r,
-            events: Vec::new(),
-            key: None,
-        };
-        if store.commit_action(&c).await? == Committed::Done {
-            fixed += 1;
-        }
-    }
-    Ok((fixed, still))
-}
+use minqing_pipelines::workflow::service::now;
 
 /// Recounts provisional deadlines, warns about years the calendar lacks,
 /// then sweeps on the schedule until cancelled.

@@ -5,33 +5,16 @@
 use crate::cli::TicketsAction;
 use crate::config::Settings;
 use anyhow::{Context, Result};
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use minqing_pipelines::store::OrderQuery;
 use minqing_pipelines::ticket::short_no;
 use minqing_pipelines::workflow::Order;
+use minqing_pipelines::workflow::service::due_range;
 
 fn day(date: Option<String>) -> Result<NaiveDate> {
     match date {
-        None => Ok(crate::sweeper::now().date_naive()),
+        None => Ok(minqing_pipelines::workflow::service::now().date_naive()),
         Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("--date {d}: expected YYYY-MM-DD")),
-    }
-}
-
-/// The owed-deadline range (from, to) of a supervisor's question:
-/// `overdue` (before today), `today`, or `tomorrow` (the next working day).
-pub fn due_range(
-    when: &str,
-    today: NaiveDate,
-    cal: &minqing_pipelines::calendar::Calendar,
-) -> Result<(Option<NaiveDate>, Option<NaiveDate>), String> {
-    match when {
-        "overdue" => Ok((None, Some(today - Duration::days(1)))),
-        "today" => Ok((Some(today), Some(today))),
-        "tomorrow" => {
-            let next = cal.add_workdays(today, 1).0;
-            Ok((Some(next), Some(next)))
-        }
-        other => Err(format!("`{other}` is not one of overdue, today, tomorrow (the next working day)")),
     }
 }
 
@@ -53,7 +36,7 @@ pub async fn command(settings: &Settings, action: TicketsAction) -> Result<Strin
         TicketsAction::Sweep { date } => {
             use chrono::TimeZone;
             let at = match date {
-                None => crate::sweeper::now(),
+                None => minqing_pipelines::workflow::service::now(),
                 Some(_) => minqing_connectors::timefmt::shanghai()
                     .from_local_datetime(&day(date)?.and_hms_opt(0, 0, 0).expect("midnight exists"))
                     .single()
@@ -73,7 +56,7 @@ pub async fn command(settings: &Settings, action: TicketsAction) -> Result<Strin
 }
 
 fn due(f: &crate::cli::OrderFilter, when: &str, d: &minqing_pipelines::workflow::Deadlines) -> Result<(OrderQuery, bool)> {
-    let (due_from, due_by) = due_range(when, day(f.date.clone())?, &d.calendar).map_err(anyhow::Error::msg)?;
+    let (due_from, due_by) = due_range(when, day(f.date.clone())?, &d.calendar)?;
     let q = OrderQuery {
         unit: f.unit.clone(),
         open: true,

@@ -5,6 +5,7 @@
 use crate::config::Settings;
 use anyhow::{Context, Result};
 use minqing_pipelines::classify::Model;
+use minqing_pipelines::triage::eval::{ScopeEval, ScopeScorer};
 use minqing_pipelines::triage::{Live, Sources, Triage};
 use std::path::Path;
 use std::sync::Arc;
@@ -191,27 +192,6 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
     }
 }
 
-#[derive(Debug, serde::Serialize)]
-pub struct ScopeEval {
-    pub labelled: usize,
-    pub tp: usize,
-    pub fp: usize,
-    #[serde(rename = "fn")]
-    pub fn_: usize,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub mistakes: Vec<ScopeMistake>,
-}
-
-#[derive(Debug, serde::Serialize)]
-pub struct ScopeMistake {
-    pub id: String,
-    pub label: String,
-    pub decided: String,
-    pub reason: String,
-}
-
 fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
     csv::ReaderBuilder::new()
         .comment(Some(b'#'))
@@ -247,62 +227,23 @@ pub fn eval_scope(triage: &Triage, data: &Path, labels: &Path) -> Result<ScopeEv
             .with_context(|| format!("{} has no `{name}` column", data.display()))
     };
     let (id_col, title_col, text_col) = (col("id")?, col("title")?, col("text")?);
-    let mut out = ScopeEval {
-        labelled: 0,
-        tp: 0,
-        fp: 0,
-        fn_: 0,
-        precision: 0.0,
-        recall: 0.0,
-        f1: 0.0,
-        mistakes: Vec::new(),
-    };
-    let mut seen = 0;
+    let mut scorer = ScopeScorer::new(triage);
     for row in r.records() {
         let row = row?;
-        let Some(&label) = want.get(row.get(id_col).unwrap_or("").trim()) else {
+        let id = row.get(id_col).unwrap_or("").trim();
+        let Some(&label) = want.get(id) else {
             continue;
         };
-        seen += 1;
         let title = row.get(title_col).filter(|t| !t.trim().is_empty());
-        let d = triage.decide(&minqing_pipelines::triage::Input {
-            title,
-            content: row.get(text_col).unwrap_or(""),
-            appeal_type: None,
-            town: Some("A市"),
-            channel_category: None,
-        });
-        let got = d.scope == minqing_pipelines::triage::ScopeKind::ForwardHuangshi;
-        match (label, got) {
-            (true, true) => out.tp += 1,
-            (false, true) => out.fp += 1,
-            (true, false) => out.fn_ += 1,
-            (false, false) => {}
-        }
-        if label != got {
-            out.mistakes.push(ScopeMistake {
-                id: row.get(id_col).unwrap_or("").to_owned(),
-                label: if label { "forward" } else { "stay" }.into(),
-                decided: d.scope.id().into(),
-                reason: d.reason,
-            });
-        }
+        scorer.add(id, label, title, row.get(text_col).unwrap_or(""));
     }
+    let out = scorer.finish();
     anyhow::ensure!(
-        seen == want.len(),
+        out.labelled == want.len(),
         "{} of {} labelled ids are not in {}",
-        want.len() - seen,
+        want.len() - out.labelled,
         want.len(),
         data.display()
     );
-    out.labelled = seen;
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    out.precision = ratio(out.tp, out.tp + out.fp);
-    out.recall = ratio(out.tp, out.tp + out.fn_);
-    out.f1 = if out.precision + out.recall > 0.0 {
-        2.0 * out.precision * out.recall / (out.precision + out.recall)
-    } else {
-        0.0
-    };
     Ok(out)
 }

@@ -207,7 +207,7 @@ pub async fn run(store: Arc<dyn WorkflowStore>, relay: Arc<Relay>, deadlines: De
             .from_local_datetime(&d.and_hms_opt(0, 5, 0).expect("valid"))
             .single()
             .expect("no DST");
-        let r = crate::sweeper::run_once(store.as_ref(), &relay, morning).await?;
+        let r = minqing_pipelines::workflow::sweep::run_once(store.as_ref(), &relay, morning).await?;
         counts.sign_overdue += r.sign_overdue;
         counts.reply_overdue += r.reply_overdue;
         counts.supervised += r.phone_supervision + r.written_supervision;

@@ -1,31 +1,31 @@
 //! `/api/v1`: work orders for handling units, the hotline centre,
-//! supervisors and analysts (`docs/openapi.yaml`).
+//! supervisors and analysts (`docs/openapi.yaml`), over HTTP.
 //!
 //! Every call carries `Authorization: Bearer <token>`; `[api]` maps tokens
-//! to a role (and a unit). An action is decided by the state machine on
-//! the order as stored and committed only on the version it was decided
-//! on, so two clerks acting at once cannot both win; an `Idempotency-Key`
-//! makes a retried request return the first answer without acting twice.
-//! An action's events reach the warehouse through the workflow store's
-//! outbox (`minqing_pipelines::relay`), committed with the action: the
-//! caller need not wait for the warehouse, and a crash after the commit
-//! cannot lose the warehouse's copy.
+//! to a role (and a unit), and the [`Caller`] extractor turns the header
+//! into the actor. What an action means (deciding it, committing it on the
+//! version it was decided on, idempotency, the warehouse relay) is the
+//! work-order service's, `minqing_pipelines::workflow::service`; this
+//! module parses requests and turns [`OrderError`]s into answers.
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, FixedOffset};
 use minqing_pipelines::relay::Relay;
-use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};
-use minqing_pipelines::workflow::{self, Action, Actor, Deadlines, RefusalKind, Role};
+use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::workflow::service::{ErrorKind, OrderError, OrderFilter, Orders};
+use minqing_pipelines::workflow::{Action, Actor, Deadlines, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
+
+pub use minqing_pipelines::workflow::service::{Clock, system_clock};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,23 +69,9 @@ impl ApiSettings {
     }
 }
 
-/// The clock actions are stamped with; tests inject their own.
-pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(crate::sweeper::now)
-}
-
 pub struct V1 {
-    pub store: Arc<dyn WorkflowStore>,
-    /// Told when an action committed events for the warehouse.
-    pub relay: Arc<Relay>,
-    pub deadlines: Deadlines,
+    pub orders: Orders,
     pub tokens: HashMap<String, Actor>,
-    pub clock: Clock,
-    /// The units of the rules in force: a dispatch names one of them.
-    /// `None` (benchmarks, the demo's simulated units) checks nothing.
-    pub units: Option<minqing_pipelines::triage::Live>,
 }
 
 impl V1 {
@@ -105,18 +91,14 @@ impl V1 {
             })
             .collect();
         V1 {
-            store,
-            relay,
-            deadlines,
+            orders: Orders::new(store, relay, deadlines, clock),
             tokens,
-            clock,
-            units: None,
         }
     }
 
     /// Refuses dispatches to units the rules in force do not list.
     pub fn with_units(mut self, units: minqing_pipelines::triage::Live) -> V1 {
-        self.units = Some(units);
+        self.orders = self.orders.with_units(units);
         self
     }
 }
@@ -132,10 +114,21 @@ pub fn router(state: Arc<V1>) -> Router {
 }
 
 /// An error answer: `{"error": …, "rule": …}`.
-struct ApiError {
+#[derive(Debug)]
+pub struct ApiError {
     status: StatusCode,
     error: String,
-    rule: Option<String>,
+    rule: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error: error.into(),
+            rule: None,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -149,48 +142,59 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn error(status: StatusCode, error: impl Into<String>, rule: Option<&str>) -> ApiError {
-    ApiError {
-        status,
-        error: error.into(),
-        rule: rule.map(str::to_owned),
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> ApiError {
+        let status = match e.kind() {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unavailable => return store_failed(&e),
+        };
+        ApiError {
+            status,
+            error: e.to_string(),
+            rule: e.rule(),
+        }
     }
-}
-
-fn fail(status: StatusCode, e: impl Into<String>, rule: Option<&str>) -> Response {
-    error(status, e, rule).into_response()
 }
 
 /// The caller learns that it may retry and which log line to quote; the
 /// store's own error (paths, SQL, server text) stays in the log.
-fn store_failed(e: impl std::fmt::Display) -> Response {
+fn store_failed(e: &OrderError) -> ApiError {
     let correlation = Uuid::new_v4().simple().to_string();
     tracing::error!(error = %e, correlation = %correlation, "Workflow store call failed in /api/v1.");
-    fail(
+    ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         format!("the workflow store is unavailable; retry later (correlation id {correlation})"),
-        None,
     )
 }
 
-fn who(s: &V1, headers: &HeaderMap) -> Result<Actor, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match token.and_then(|t| s.tokens.get(t)) {
-        Some(a) => Ok(a.clone()),
-        None => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "send Authorization: Bearer <token>, a token listed under [api] tokens",
-            None,
-        )),
+/// Who calls: the actor of the bearer token, or 401.
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<Arc<V1>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Arc<V1>) -> Result<Caller, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match token.and_then(|t| s.tokens.get(t)) {
+            Some(a) => Ok(Caller(a.clone())),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "send Authorization: Bearer <token>, a token listed under [api] tokens",
+            )),
+        }
     }
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| error(StatusCode::NOT_FOUND, format!("`{id}` is not a ticket id (a UUID)"), None))
+    Uuid::parse_str(id).map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("`{id}` is not a ticket id (a UUID)")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,217 +211,53 @@ struct ListQuery {
 
 async fn list(
     State(s): State<Arc<V1>>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let actor = match who(&s, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("query: {e}")))?;
+    let filter = OrderFilter {
+        unit: q.unit,
+        due: q.due,
+        all: q.all,
+        limit: q.limit,
     };
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, format!("query: {e}"), None),
-    };
-    // A unit sees its own orders only.
-    let unit = match (actor.role, &q.unit) {
-        (Role::Unit, Some(u)) if Some(u) != actor.unit.as_ref() => {
-            return fail(StatusCode::FORBIDDEN, "a unit reads its own orders only", Some("own_orders_only"));
-        }
-        (Role::Unit, _) => actor.unit.clone(),
-        (_, u) => u.clone(),
-    };
-    let today = (s.clock)().date_naive();
-    let (due_from, due_by) = match q.due.as_deref() {
-        None => (None, None),
-        Some(when) => match crate::tickets::due_range(when, today, &s.deadlines.calendar) {
-            Ok(r) => r,
-            Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, format!("due: {e}"), None),
-        },
-    };
-    let query = OrderQuery {
-        unit,
-        open: !q.all,
-        due_from,
-        due_by,
-        provisional: false,
-        limit: q.limit.unwrap_or(500).clamp(1, 10_000),
-    };
-    match s.store.orders(&query).await {
-        Ok(orders) => axum::Json(json!({"today": today, "orders": orders})).into_response(),
-        Err(e) => store_failed(e),
-    }
+    let (today, orders) = s.orders.list(&actor, &filter).await?;
+    Ok(axum::Json(json!({"today": today, "orders": orders})).into_response())
 }
 
-async fn one(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let actor = match who(&s, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
-    match s.store.work_order(id).await {
-        Ok(Some(o)) if actor.role == Role::Unit && o.unit != actor.unit => {
-            fail(StatusCode::FORBIDDEN, "a unit reads its own orders only", Some("own_orders_only"))
-        }
-        Ok(Some(o)) => axum::Json(json!({"order": o})).into_response(),
-        Ok(None) => fail(StatusCode::NOT_FOUND, format!("no work order for ticket {id}"), None),
-        Err(e) => store_failed(e),
-    }
+async fn one(State(s): State<Arc<V1>>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let order = s.orders.one(&actor, parse_id(&id)?).await?;
+    Ok(axum::Json(json!({"order": order})).into_response())
 }
 
 /// The largest action body accepted.
 const MAX_BODY: usize = 64 * 1024;
-/// The longest reason, reply, plan or name in an action, in characters.
-const MAX_TEXT: usize = 4000;
 
-/// The first text field of `action` over [`MAX_TEXT`] characters.
-fn too_long(action: &Action) -> Option<(String, usize)> {
-    let v = serde_json::to_value(action).ok()?;
-    v.as_object()?.iter().find_map(|(k, v)| {
-        let n = v.as_str()?.chars().count();
-        (n > MAX_TEXT).then(|| (k.clone(), n))
-    })
-}
-
-/// Attempts at an action when another one changed the order meanwhile.
-const RACES: usize = 3;
-
-async fn act(State(s): State<Arc<V1>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    let actor = match who(&s, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
-    let action: Action = match serde_json::from_slice(&body) {
-        Ok(a) => a,
-        Err(e) => {
-            return fail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("body: {e}; send one action, e.g. {{\"action\": \"sign\"}}"),
-                None,
-            );
-        }
-    };
-    if let Some((field, n)) = too_long(&action) {
-        return fail(
+async fn act(
+    State(s): State<Arc<V1>>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let action: Action = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("body: `{field}` has {n} characters; at most {MAX_TEXT}"),
-            Some("too_long"),
-        );
-    }
-    // Keys are per caller: two clients cannot collide on one.
+            format!("body: {e}; send one action, e.g. {{\"action\": \"sign\"}}"),
+        )
+    })?;
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
-        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Some(format!(
-            "{:?}:{}:{}:{}",
-            actor.role,
-            actor.unit.as_deref().unwrap_or(""),
-            actor.name,
-            k.trim()
-        )),
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Some(k.trim()),
         Some(_) => {
-            return fail(
+            return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Idempotency-Key: 1 to 200 visible characters",
-                None,
-            );
+            ));
         }
     };
-    // What the key is bound to: this order, this action, this body (as
-    // parsed, so spacing does not matter).
-    let request = Uuid::new_v5(&id, serde_json::to_string(&action).unwrap_or_default().as_bytes()).to_string();
-    // A retry of a done action is refused by the state it left (or, if
-    // the order came round to that state again, caught by the key in the
-    // commit): only then is the key looked up, which spares every first
-    // request a query.
-    for _ in 0..RACES {
-        let order = match s.store.work_order(id).await {
-            Ok(Some(o)) => o,
-            Ok(None) => return fail(StatusCode::NOT_FOUND, format!("no work order for ticket {id}"), None),
-            Err(e) => return store_failed(e),
-        };
-        let at = (s.clock)();
-        let tr = match order.apply(&action, &actor, at, &s.deadlines.calendar, &s.deadlines.rules) {
-            Ok(t) => t,
-            Err(r) => {
-                if let Some(k) = &key {
-                    match s.store.idempotent(k).await {
-                        Ok(Some((status, response))) => return replay(status, response, &request),
-                        Ok(None) => {}
-                        Err(e) => return store_failed(e),
-                    }
-                }
-                let status = match r.kind {
-                    RefusalKind::Forbidden => StatusCode::FORBIDDEN,
-                    RefusalKind::Conflict => StatusCode::CONFLICT,
-                    RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-                };
-                return fail(status, r.message, Some(r.rule));
-            }
-        };
-        // Checked once the caller may dispatch at all, so a unit that
-        // tries is told it may not, whatever it named.
-        if let (Action::Dispatch { unit }, Some(live)) = (&action, &s.units)
-            && !live.current().router().knows(unit)
-        {
-            return fail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("unit `{unit}` is not in the units file (triage.units); dispatch to a listed unit code"),
-                Some("unknown_unit"),
-            );
-        }
-        let events = workflow::action_events(&tr, &action, &actor, at);
-        let answer = json!({
-            "request": request,
-            "order": tr.order,
-            "event": tr.event.id(),
-            "events": events.iter().map(|e| e.event_id).collect::<Vec<_>>(),
-        })
-        .to_string();
-        let commit = ActionCommit {
-            expected_version: order.version,
-            order: tr.order.clone(),
-            events,
-            key: key.clone().map(|k| (k, 200, answer.clone())),
-        };
-        match s.store.commit_action(&commit).await {
-            Ok(Committed::Done) => {
-                // The events wait in the store's outbox; the relay takes them.
-                s.relay.wake();
-                return replay(200, answer, &request);
-            }
-            Ok(Committed::Replayed { status, response }) => return replay(status, response, &request),
-            Ok(Committed::Stale { .. }) => continue,
-            Err(e) => return store_failed(e),
-        }
-    }
-    fail(
-        StatusCode::CONFLICT,
-        "the order kept changing while this action was decided; read it again and retry",
-        Some("concurrent_change"),
-    )
-}
-
-/// The first answer given under an idempotency key, if the key was given
-/// for this same request; a key reused for another order, action or body
-/// is refused rather than answered with an unrelated success. (Answers
-/// stored before keys were bound carry no `request` and are replayed.)
-fn replay(status: u16, response: String, request: &str) -> Response {
-    let bound = serde_json::from_str::<serde_json::Value>(&response)
-        .ok()
-        .and_then(|v| v.get("request").and_then(|r| r.as_str()).map(|r| r == request));
-    if bound == Some(false) {
-        return fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Idempotency-Key was used before for another request (another order, action or body); use a new key",
-            Some("idempotency_key_reused"),
-        );
-    }
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    (status, [(header::CONTENT_TYPE, "application/json")], response).into_response()
+    let answer = s.orders.act(&actor, id, &action, key).await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    Ok((status, [(header::CONTENT_TYPE, "application/json")], answer.body).into_response())
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use uuid::Uuid;
 
 /// The seven inbound channels. The snake_case id is used in config, metrics,
 /// log fields, routing keys and `ticket_id` derivation, so it never changes.
@@ -129,6 +130,36 @@ pub struct RawAppeal {
     /// Where a pull found the record; see [`Inbound::occurrence`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrence: Option<u64>,
+}
+
+/// The namespace of ticket ids (UUIDv5).
+const NAMESPACE: Uuid = Uuid::from_u128(0x6d69_6e71_696e_4700_8000_0000_7469_636b);
+
+/// A ticket's id: the UUIDv5 of `channel:source_id`, so a re-pull of the
+/// same record names the same ticket and every consumer can be idempotent.
+pub fn ticket_id(channel: Channel, source_id: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{}:{}", channel.id(), source_id).as_bytes())
+}
+
+/// The acceptance number told to citizens: `DY-` and 50 bits of the ticket id
+/// in Crockford base 32 (no I, L, O or U, so it reads well over the phone).
+pub fn short_no(id: &Uuid) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits = u64::from_be_bytes(id.as_bytes()[..8].try_into().expect("8 bytes")) >> 14;
+    let c: String = (0..10).rev().map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect();
+    format!("DY-{}-{}", &c[..5], &c[5..])
+}
+
+impl RawAppeal {
+    /// The id of the ticket this appeal becomes.
+    pub fn ticket_id(&self) -> Uuid {
+        ticket_id(self.channel, &self.source_id)
+    }
+
+    /// The acceptance number a citizen is told for this appeal.
+    pub fn acceptance_no(&self) -> String {
+        short_no(&self.ticket_id())
+    }
 }
 
 /// A record that could not be decoded or mapped. It goes to quarantine with

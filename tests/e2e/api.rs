@@ -351,7 +351,9 @@ async fn provisional_deadlines_are_recounted_when_the_year_is_loaded() {
         rules: Rules::default(),
     };
     assert_eq!(
-        minqing::sweeper::recount_provisional(store.as_ref(), &builtin).await.unwrap(),
+        minqing_pipelines::workflow::sweep::recount_provisional(store.as_ref(), &builtin)
+            .await
+            .unwrap(),
         (0, 1)
     );
     // 2027's notice arrives (made-up dates of the right shape): 国庆 1-7 October.
@@ -374,7 +376,9 @@ async fn provisional_deadlines_are_recounted_when_the_year_is_loaded() {
         rules: Rules::default(),
     };
     assert_eq!(
-        minqing::sweeper::recount_provisional(store.as_ref(), &loaded).await.unwrap(),
+        minqing_pipelines::workflow::sweep::recount_provisional(store.as_ref(), &loaded)
+            .await
+            .unwrap(),
         (1, 0)
     );
     let o = store.work_order(t.ticket_id).await.unwrap().unwrap();

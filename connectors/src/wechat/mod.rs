@@ -84,15 +84,11 @@ pub struct Config {
     pub refusals_per_minute: u32,
 }
 
-/// Gives the acceptance number citizens are told for an appeal.
-pub type AcceptanceNo = Arc<dyn Fn(&RawAppeal) -> String + Send + Sync>;
-
 pub struct Webhook {
     pub cfg: Config,
     pub crypt: WxCrypt,
     pub sink: Arc<dyn AppealSink>,
     pub stats: Arc<ChannelStats>,
-    pub acceptance_no: AcceptanceNo,
     /// Bounds what callers who cannot sign make us record.
     refusals: Refusals,
     /// Signed (timestamp, nonce) pairs seen inside the window.
@@ -103,7 +99,7 @@ pub struct Webhook {
 pub const MAX_SKEW: Duration = Duration::from_secs(300);
 
 impl Webhook {
-    pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>, acceptance_no: AcceptanceNo) -> Result<Self, String> {
+    pub fn new(cfg: Config, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>) -> Result<Self, String> {
         let crypt = WxCrypt::new(&cfg.encoding_aes_key, &cfg.app_id)?;
         let refusals = Refusals::new(cfg.refusals_per_minute);
         Ok(Webhook {
@@ -111,7 +107,6 @@ impl Webhook {
             crypt,
             sink,
             stats,
-            acceptance_no,
             refusals,
             replays: Replays::new(MAX_SKEW),
         })
@@ -320,7 +315,7 @@ async fn respond(hook: &Webhook, p: &Params, plain: &str, encrypted: bool) -> Re
     };
     let text = match meaning {
         Meaning::Appeal(a) => {
-            let no = (hook.acceptance_no)(&a);
+            let no = a.acceptance_no();
             if let Err(e) = hook.sink.accept(vec![Inbound::Appeal(a)]).await {
                 hook.stats.record_error(&e);
                 tracing::warn!(connector = "wechat", error = %e, "Message not accepted; answering 503 so WeChat retries.");

@@ -68,6 +68,12 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the same call may succeed later unchanged: the database
+    /// lacked a resource or could not be reached ([`StoreError::is_resource`]).
+    pub fn is_retryable(&self) -> bool {
+        self.is_resource()
+    }
 }
 
 /// A record to hold in quarantine.

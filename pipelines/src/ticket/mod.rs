@@ -17,20 +17,7 @@ mod decode;
 pub const SCHEMA_VERSION: u16 = 1;
 
 /// The namespace of every minqing UUIDv5.
-const NAMESPACE: Uuid = Uuid::from_u128(0x6d69_6e71_696e_4700_8000_0000_7469_636b);
-
-pub fn ticket_id(channel: Channel, source_id: &str) -> Uuid {
-    Uuid::new_v5(&NAMESPACE, format!("{}:{}", channel.id(), source_id).as_bytes())
-}
-
-/// The acceptance number told to citizens: `DY-` and 50 bits of the ticket id
-/// in Crockford base 32 (no I, L, O or U, so it reads well over the phone).
-pub fn short_no(id: &Uuid) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let bits = u64::from_be_bytes(id.as_bytes()[..8].try_into().expect("8 bytes")) >> 14;
-    let c: String = (0..10).rev().map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect();
-    format!("DY-{}-{}", &c[..5], &c[5..])
-}
+pub use minqing_connectors::appeal::{short_no, ticket_id};
 
 /// 咨询, 求助, 投诉, 举报, 建议, 表扬.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 
 pub mod appeal;
 pub mod category;
+pub mod eval;
 pub mod knowledge;
 pub mod route;
 pub mod scope;

@@ -6,6 +6,7 @@
 
 pub mod machine;
 pub mod rules;
+pub mod service;
 pub mod sweep;
 
 use crate::calendar::Calendar;

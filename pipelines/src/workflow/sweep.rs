@@ -4,8 +4,9 @@
 //! store finds those orders by index (`open_due`), so a sweep costs what is
 //! late, not what is open.
 
-use super::overdue_events;
-use crate::store::{ActionCommit, Committed, StoreError, WorkflowStore};
+use super::{Deadlines, overdue_events};
+use crate::relay::Relay;
+use crate::store::{ActionCommit, Committed, OrderQuery, StoreError, WorkflowStore};
 use crate::ticket::{EventPayload, EventType, TicketEvent};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
@@ -85,4 +86,42 @@ fn count(r: &mut SweepReport, events: &[TicketEvent]) {
             _ => {}
         }
     }
+}
+
+/// One sweep as of `at`. Its events are committed with the orders, in the
+/// warehouse outbox too; `relay` is told to take them.
+pub async fn run_once(store: &dyn WorkflowStore, relay: &Relay, at: DateTime<FixedOffset>) -> Result<SweepReport, StoreError> {
+    let (report, _events) = sweep(store, at.date_naive(), at, 1000).await?;
+    relay.wake();
+    Ok(report)
+}
+
+/// Recounts the deadlines of provisional orders on the calendar as loaded
+/// now; returns (recounted, still provisional).
+pub async fn recount_provisional(store: &dyn WorkflowStore, d: &Deadlines) -> Result<(u64, u64), StoreError> {
+    let q = OrderQuery {
+        open: true,
+        provisional: true,
+        limit: 100_000,
+        ..OrderQuery::default()
+    };
+    let (mut fixed, mut still) = (0, 0);
+    for o in store.orders(&q).await? {
+        let mut r = o.recompute(&d.calendar, &d.rules);
+        if r.provisional {
+            still += 1;
+            continue;
+        }
+        r.version = o.version + 1;
+        let c = ActionCommit {
+            expected_version: o.version,
+            order: r,
+            events: Vec::new(),
+            key: None,
+        };
+        if store.commit_action(&c).await? == Committed::Done {
+            fixed += 1;
+        }
+    }
+    Ok((fixed, still))
 }
