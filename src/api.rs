@@ -1,13 +1,13 @@
 //! The HTTP API besides the webhooks: `/healthz`, `/readyz`, `/status` (per
 //! channel) and `/metrics` (Prometheus text format).
 
-use crate::runtime::ChannelInfo;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minqing_connectors::Channel;
+use minqing_connectors::pull::ChannelStats;
 use minqing_pipelines::intake::IntakeStats;
 use minqing_pipelines::store::WorkflowStore;
 use minqing_pipelines::warehouse::Warehouse;
@@ -20,6 +20,13 @@ use std::sync::atomic::Ordering;
 /// A metric: name, help text, and how to read it from a channel's counters.
 type Series<T> = (&'static str, &'static str, fn(&T) -> u64);
 
+/// How a channel is doing, for `/status`.
+pub struct ChannelInfo {
+    pub stats: Arc<ChannelStats>,
+    pub push: bool,
+    pub enabled: bool,
+}
+
 pub struct ApiState {
     pub store: Arc<dyn WorkflowStore>,
     pub warehouse: Arc<dyn Warehouse>,
@@ -30,6 +37,8 @@ pub struct ApiState {
     pub started: std::time::Instant,
     pub forward_stats: Arc<minqing_pipelines::forward::ForwardStats>,
     pub sweep_stats: Arc<crate::sweeper::SweepStats>,
+    /// Every scheduled job's figures.
+    pub scheduler: Arc<crate::scheduler::Scheduler>,
     pub relay: Arc<minqing_pipelines::relay::Relay>,
     /// (workflow store, warehouse): set while writes fail for want of a resource.
     pub write_health: [Arc<minqing_pipelines::sink::WriteHealth>; 2],
@@ -135,7 +144,7 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
             let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {}", f(v));
         }
     }
-    let conn: [Series<minqing_connectors::pull::ChannelStats>; 3] = [
+    let conn: [Series<ChannelStats>; 3] = [
         ("minqing_connector_polls_total", "Polls started.", |s| {
             s.polls.load(Ordering::Relaxed)
         }),
@@ -283,6 +292,7 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
             v.load(Ordering::Relaxed)
         );
     }
+    jobs(&mut out, &s.scheduler);
     if let Ok(c) = s.store.forward_counts().await {
         let _ = writeln!(
             out,
@@ -293,4 +303,39 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
         }
     }
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// Per-job figures of the scheduler.
+fn jobs(out: &mut String, scheduler: &crate::scheduler::Scheduler) {
+    let jobs = scheduler.stats();
+    type Figure = fn(&crate::scheduler::JobStats) -> f64;
+    let series: [(&str, &str, &str, Figure); 5] = [
+        ("minqing_job_runs_total", "Runs of a scheduled job.", "counter", |j| {
+            j.runs.load(Ordering::Relaxed) as f64
+        }),
+        (
+            "minqing_job_failures_total",
+            "Runs that failed (alert if it keeps rising).",
+            "counter",
+            |j| j.failures.load(Ordering::Relaxed) as f64,
+        ),
+        ("minqing_job_busy_seconds_total", "Time spent running.", "counter", |j| {
+            j.busy_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        }),
+        (
+            "minqing_job_last_success_timestamp_seconds",
+            "When a run last succeeded (0: never).",
+            "gauge",
+            |j| j.last_success.load(Ordering::Relaxed) as f64,
+        ),
+        ("minqing_job_running", "1 while a run is under way.", "gauge", |j| {
+            u8::from(j.running.load(Ordering::Relaxed)) as f64
+        }),
+    ];
+    for (name, help, kind, f) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (job, j) in &jobs {
+            let _ = writeln!(out, "{name}{{job=\"{job}\"}} {}", f(j));
+        }
+    }
 }

@@ -40,42 +40,18 @@ pub struct Settings {
     /// Gazetteer file; empty uses the built-in `config/gazetteer.toml`.
     pub gazetteer: Option<PathBuf>,
     pub http: RetryPolicy,
-    pub triage: TriageSettings,
+    pub triage: crate::rules::TriageSettings,
     pub forwarder: minqing_pipelines::forward::ForwarderSettings,
     /// Near-duplicates and same-issue clusters.
     #[serde(default)]
     pub neardup: minqing_pipelines::neardup::Params,
     #[serde(default)]
-    pub calendar: CalendarSettings,
+    pub calendar: crate::rules::CalendarSettings,
     /// The work-order deadlines, in working days.
     #[serde(default)]
     pub workflow: minqing_pipelines::workflow::Rules,
     pub simulators: SimulatorSettings,
     pub connectors: Connectors,
-}
-
-/// Where the working-day calendar comes from.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CalendarSettings {
-    /// A folder of `<year>.toml` files; unset uses the built-in
-    /// `config/calendar/`.
-    pub dir: Option<PathBuf>,
-}
-
-/// Where the triage rules come from; each unset key uses the file built in
-/// from `config/`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TriageSettings {
-    /// Categories and scope rules (`config/triage.toml`).
-    pub rules: Option<PathBuf>,
-    /// A folder of knowledge-base `*.toml` files (`config/knowledge/`).
-    pub knowledge_dir: Option<PathBuf>,
-    /// Units and routes (`config/units.toml`).
-    pub units: Option<PathBuf>,
-    /// A model from `minqing classifier train`; unset uses the keyword rules.
-    pub classifier_model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -417,7 +393,7 @@ pub fn validate(s: &Settings) -> Vec<String> {
             p.push("`forwarder.base_delay_ms` must be positive and at most `forwarder.max_delay_ms`".into());
         }
     }
-    match crate::triage::load(s) {
+    match s.gazetteer().and_then(|g| crate::rules::triage(&s.triage, &g)) {
         Err(e) => p.push(format!("`triage`: {e:#}")),
         Ok(t) => {
             for (i, tok) in s.api.tokens.iter().enumerate() {
@@ -440,7 +416,7 @@ pub fn validate(s: &Settings) -> Vec<String> {
     p.extend(s.api.check("api"));
     p.extend(s.server.limits.check("server.limits"));
     if s.calendar.dir.is_some()
-        && let Err(e) = crate::calendar::load(s)
+        && let Err(e) = crate::rules::calendar(&s.calendar)
     {
         p.push(format!("`calendar.dir`: {e:#}"));
     }
@@ -518,27 +494,6 @@ mod tests {
                 "{err}"
             );
             assert!(err.contains("MINQING__STORE__BACKEND"), "{err}");
-            Ok(())
-        });
-    }
-
-    /// A retired citizen key needs an id of its own and a secret other
-    /// than the current one; its secret is checked like the current one.
-    #[test]
-    fn retired_citizen_keys_are_checked() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "rot.toml",
-                "[pipeline]\ncitizen_key_id = \"k2\"\n\
-                 [[pipeline.previous_citizen_keys]]\nid = \"k2\"\nsecret = \"short\"\n",
-            )?;
-            let err = load(Some(std::path::Path::new("rot.toml"))).unwrap_err().to_string();
-            assert!(err.contains("`pipeline.previous_citizen_keys[0].id`: `k2`"), "{err}");
-            let s: Settings = figment(Some(std::path::Path::new("rot.toml")))
-                .extract()
-                .map_err(|e| e.to_string())?;
-            let weak: Vec<String> = crate::secrets::findings(&s).iter().map(|f| f.path.clone()).collect();
-            assert!(weak.contains(&"pipeline.previous_citizen_keys[0].secret".to_owned()), "{weak:?}");
             Ok(())
         });
     }

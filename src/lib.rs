@@ -5,39 +5,29 @@
 //! # Layout
 //!
 //! - [`cli`]: the command line; [`config`]: layered settings with key paths in errors.
+//! - [`rules`]: the triage rule files, the model and the calendar, each
+//!   from its own settings section, and the SIGHUP reload.
 //! - [`runtime`]: wires store, bus, intake, sinks, connectors and the API.
-//! - [`scheduler`]: cron-driven polls, one task per channel.
-//! - [`api`]: health, readiness, per-channel status and metrics.
-//! - [`sims`]: the built-in channel simulators as one fleet.
-//! - [`demo`]: `minqing demo`, the self-checking end-to-end run.
-//! - [`dedup`]: `minqing dedup cluster|eval` over the near-duplicate engine.
-//! - [`forward`]: the Huangshi outbox's parked transfers and their requeue.
-//! - [`quarantine`]: listing and replaying held records.
-//! - [`calendar`]: `minqing calendar …` and loading the working-day calendar.
-//! - [`classifier`]: training, evaluating and benchmarking the category model.
+//! - [`scheduler`]: cron-driven polls, one task per channel; [`sweeper`]:
+//!   the SLA sweep on its schedule.
+//! - [`api`]: health, readiness, per-channel status and metrics;
+//!   [`v1`]: `/api/v1` over the work-order service; [`server`]: limits.
+//! - [`secrets`]: shipped or weak secrets refused away from the simulators.
+//! - [`commands`]: the operators' and analysts' subcommands.
+//! - [`sim`]: the simulators as one fleet, the simulated units, the demo
+//!   and the benchmarks' made-up orders.
 //! - [`telemetry`]: the tracing subscriber.
-//! - [`triage`]: the triage rule files, the model, and their SIGHUP reload.
 
 pub mod api;
-pub mod apibench;
-pub mod calendar;
-pub mod classifier;
 pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod dedup;
-pub mod demo;
-pub mod forward;
-pub mod privacy;
-pub mod quarantine;
-pub mod relay;
+pub mod rules;
 pub mod runtime;
 pub mod scheduler;
 pub mod secrets;
 pub mod server;
-pub mod sims;
+pub mod sim;
 pub mod sweeper;
 pub mod telemetry;
-pub mod tickets;
-pub mod triage;
-pub mod units_sim;
 pub mod v1;

@@ -10,8 +10,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::Result;
 use clap::Parser;
 use minqing::cli::{BenchCommand, Cli, Command, DedupAction, PrivacyAction, QuarantineAction};
+use minqing::commands::{classifier, dedup, quarantine};
 use minqing::secrets::{self, Gate};
-use minqing::{classifier, config, dedup, demo, quarantine, runtime, sims, telemetry};
+use minqing::sim::{demo, fleet as sims};
+use minqing::{config, runtime, telemetry};
 use minqing_connectors::Channel;
 use minqing_pipelines::store::QuarantineQuery;
 use std::process::ExitCode;
@@ -162,7 +164,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Calendar { action } => {
-            let (out, warning) = minqing::calendar::run(&settings, action)?;
+            let (out, warning) = minqing::commands::calendar::run(&settings, action)?;
             if let Some(w) = warning {
                 tracing::warn!("{w}");
                 eprintln!("{w}");
@@ -179,11 +181,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 },
         } => {
             let masker = minqing_pipelines::privacy::Masker::new(&settings.privacy);
-            let r = minqing::privacy::scan(&masker, &input, &columns, show)?;
+            let r = minqing::commands::privacy::scan(&masker, &input, &columns, show)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                print!("{}", minqing::privacy::table(&r, &input, &columns));
+                print!("{}", minqing::commands::privacy::table(&r, &input, &columns));
             }
         }
         Command::Dedup { action } => match action {
@@ -201,19 +203,19 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         },
         Command::Tickets { action } => {
             telemetry::init("warn");
-            print!("{}", minqing::tickets::command(&settings, action).await?);
+            print!("{}", minqing::commands::tickets::command(&settings, action).await?);
         }
         Command::Forward { action } => {
             telemetry::init("warn");
-            print!("{}", minqing::forward::command(&settings, action).await?);
+            print!("{}", minqing::commands::forward::command(&settings, action).await?);
         }
         Command::Relay { action } => {
             telemetry::init("warn");
-            print!("{}", minqing::relay::command(&settings, action).await?);
+            print!("{}", minqing::commands::relay::command(&settings, action).await?);
         }
         Command::Triage { action } => {
             telemetry::init("warn");
-            print!("{}", minqing::triage::command(&settings, action)?);
+            print!("{}", minqing::commands::triage::command(&settings, action)?);
         }
         Command::Migrate => {
             telemetry::init("warn");
@@ -298,7 +300,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             what: BenchCommand::Sweep { orders, late, json },
         } => {
             telemetry::init("warn");
-            let r = minqing::sweeper::bench(&settings, orders, late).await?;
+            let r = minqing::sim::seed::bench(&settings, orders, late).await?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
@@ -315,7 +317,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             what: BenchCommand::Api { orders, concurrency, json },
         } => {
             telemetry::init("warn");
-            let r = minqing::apibench::run(&settings, orders, concurrency).await?;
+            let r = minqing::sim::apibench::run(&settings, orders, concurrency).await?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

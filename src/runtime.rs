@@ -3,9 +3,9 @@
 //! [`Runtime::shutdown`] stops intake and connectors between batches, so
 //! nothing half-done is left behind.
 
-use crate::api;
+use crate::api::{self, ChannelInfo};
 use crate::config::{BusBackend, Settings, StoreBackend, WarehouseBackend};
-use crate::scheduler;
+use crate::scheduler::{CatchUp, Job, Scheduler};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use minqing_connectors::http::HttpClient;
@@ -46,13 +46,6 @@ impl AppealSink for BusSink {
         }
         self.0.publish_raw(items).await.map_err(|e| SinkError(e.to_string()))
     }
-}
-
-/// How a channel is doing, for `/status`.
-pub struct ChannelInfo {
-    pub stats: Arc<ChannelStats>,
-    pub push: bool,
-    pub enabled: bool,
 }
 
 pub struct StartOptions {
@@ -163,7 +156,7 @@ pub struct Pipeline {
 /// The calendar and rules every work-order deadline is counted on.
 pub fn deadlines(settings: &Settings) -> Result<minqing_pipelines::workflow::Deadlines> {
     Ok(minqing_pipelines::workflow::Deadlines {
-        calendar: Arc::new(crate::calendar::load(settings)?),
+        calendar: Arc::new(crate::rules::calendar(&settings.calendar)?),
         rules: settings.workflow.clone(),
     })
 }
@@ -179,7 +172,7 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     let bus = open_bus(settings).await?;
     let intake_stats = Arc::new(IntakeStats::default());
     let latency = Arc::new(Latencies::default());
-    let triage = minqing_pipelines::triage::Live::new(crate::triage::load(settings)?);
+    let triage = minqing_pipelines::triage::Live::new(crate::rules::triage(&settings.triage, &settings.gazetteer()?)?);
     let deadlines = deadlines(settings)?;
     let intake = Intake {
         normalizer: Arc::new(Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?)),
@@ -272,7 +265,7 @@ impl Runtime {
             relay,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
-        crate::triage::reload_on_sighup(triage.clone(), settings.clone());
+        crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), crate::rules::towns(&settings.gazetteer()?));
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let http = HttpClient::new(settings.http.clone());
         let c = &settings.connectors;
@@ -303,6 +296,7 @@ impl Runtime {
                 &c.tax_12366.schedule,
             ),
         ];
+        let scheduler = Scheduler::new(tracker.clone(), cancel.clone());
         let mut channels = BTreeMap::new();
         for (conn, enabled, schedule) in pulls {
             let stats = Arc::new(ChannelStats::default());
@@ -322,7 +316,7 @@ impl Runtime {
                     stats,
                     pages_in_flight: settings.bus.pages_in_flight,
                 });
-                scheduler::spawn(&tracker, runner, schedule, opts.poll_at_start, cancel.clone())?;
+                scheduler.add(pull_job(runner, schedule, opts.poll_at_start))?;
             }
         }
         let mut router = axum::Router::new();
@@ -368,20 +362,18 @@ impl Runtime {
             started: std::time::Instant::now(),
             forward_stats,
             sweep_stats: sweep_stats.clone(),
+            scheduler: scheduler.clone(),
             relay: relay.clone(),
             write_health,
         };
         if opts.sweep {
-            crate::sweeper::spawn(
-                settings,
-                &tracker,
+            crate::sweeper::prepare(store.as_ref(), &deadlines, &sweep_stats).await;
+            scheduler.add(crate::sweeper::job(
+                &settings.workflow.sweep_schedule,
                 store.clone(),
                 relay.clone(),
-                deadlines.clone(),
                 sweep_stats.clone(),
-                cancel.clone(),
-            )
-            .await?;
+            ))?;
         }
         let v1 = crate::v1::V1::new(store.clone(), relay.clone(), deadlines, &settings.api, crate::v1::system_clock()).with_units(triage);
         let busy = crate::server::limited(router.merge(crate::v1::router(Arc::new(v1))), &settings.server.limits);
@@ -418,5 +410,24 @@ impl Runtime {
         if tokio::time::timeout(self.grace, self.tracker.wait()).await.is_err() {
             tracing::warn!("Some tasks did not stop within the grace period; unacknowledged work will be redelivered on restart.");
         }
+    }
+}
+
+/// A channel's pulls as a scheduled job: `connectors.<channel>.schedule`.
+/// A pull catches up by itself (it resumes from the saved cursor), so it
+/// runs at start only when asked to.
+fn pull_job(runner: Arc<PullRunner>, schedule: &str, poll_at_start: bool) -> Job {
+    let channel = runner.connector.channel();
+    Job {
+        name: format!("pull:{}", channel.id()),
+        key: format!("connectors.{}.schedule", channel.id()),
+        schedule: schedule.to_owned(),
+        catch_up: if poll_at_start { CatchUp::AtStart } else { CatchUp::NextTick },
+        work: Arc::new(move |cancel| {
+            let runner = runner.clone();
+            // A failed poll is counted and logged by the runner's own
+            // figures (`/status`), and the next tick resumes from the cursor.
+            Box::pin(async move { runner.poll(&cancel).await.map(|_| ()).map_err(anyhow::Error::from) })
+        }),
     }
 }

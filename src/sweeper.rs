@@ -1,21 +1,17 @@
-//! The SLA sweep on its cron schedule (`[workflow] sweep_schedule`), and
+//! The SLA sweep as a job of the one scheduler (`[workflow] sweep_schedule`), and
 //! the start-up pass that recounts provisional deadlines once the
 //! calendar covers their year. Each sweep's events reach the warehouse
 //! through the workflow store's outbox, committed with them; its figures
 //! are kept for `/metrics`.
 
-use crate::config::Settings;
-use chrono::Utc;
+use crate::scheduler::{CatchUp, Job, Work};
+use chrono::Datelike;
 use minqing_pipelines::relay::Relay;
 use minqing_pipelines::store::WorkflowStore;
 use minqing_pipelines::workflow::Deadlines;
-use minqing_pipelines::workflow::sweep::{SweepReport, recount_provisional, run_once, sweep};
-use std::str::FromStr;
+use minqing_pipelines::workflow::sweep::{SweepReport, recount_provisional, run_once};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// Totals since start, for `/metrics`.
 #[derive(Debug, Default)]
@@ -44,19 +40,9 @@ impl SweepStats {
 
 use minqing_pipelines::workflow::service::now;
 
-/// Recounts provisional deadlines, warns about years the calendar lacks,
-/// then sweeps on the schedule until cancelled.
-pub async fn spawn(
-    settings: &Settings,
-    tracker: &TaskTracker,
-    store: Arc<dyn WorkflowStore>,
-    relay: Arc<Relay>,
-    deadlines: Deadlines,
-    stats: Arc<SweepStats>,
-    cancel: CancellationToken,
-) -> anyhow::Result<()> {
-    let schedule = cron::Schedule::from_str(&settings.workflow.sweep_schedule)
-        .map_err(|e| anyhow::anyhow!("workflow.sweep_schedule `{}`: {e}", settings.workflow.sweep_schedule))?;
+/// Warns about years the calendar lacks and recounts provisional
+/// deadlines on the calendar as loaded now; runs before the first sweep.
+pub async fn prepare(store: &dyn WorkflowStore, deadlines: &Deadlines, stats: &SweepStats) {
     let year = now().date_naive().year_ce().1 as i32;
     for y in [year, year + 1] {
         if !deadlines.calendar.covers(y) {
@@ -67,7 +53,7 @@ pub async fn spawn(
             );
         }
     }
-    match recount_provisional(store.as_ref(), &deadlines).await {
+    match recount_provisional(store, deadlines).await {
         Ok((fixed, still)) => {
             stats.provisional_orders.store(still, Ordering::Relaxed);
             if fixed > 0 {
@@ -76,147 +62,36 @@ pub async fn spawn(
         }
         Err(e) => tracing::warn!(error = %e, "Could not recount provisional deadlines; the next start tries again."),
     }
-    tracker.spawn(async move {
-        loop {
-            let Some(next) = schedule.upcoming(Utc).next() else { return };
-            let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = cancel.cancelled() => return,
-            }
+}
+
+/// The SLA sweep as a scheduled job on `workflow.sweep_schedule`. It
+/// catches up at start: a sweep reports every deadline that passed and was
+/// not reported yet, so the first one after downtime makes up the ticks
+/// missed.
+pub fn job(schedule: &str, store: Arc<dyn WorkflowStore>, relay: Arc<Relay>, stats: Arc<SweepStats>) -> Job {
+    let work: Work = Arc::new(move |_cancel| {
+        let (store, relay, stats) = (store.clone(), relay.clone(), stats.clone());
+        Box::pin(async move {
             match run_once(store.as_ref(), &relay, now()).await {
                 Ok(r) => {
                     stats.add(&r);
                     if r != SweepReport::default() {
                         tracing::info!(?r, "SLA sweep.");
                     }
+                    Ok(())
                 }
                 Err(e) => {
                     stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(error = %e, "SLA sweep failed; the next tick tries again.");
+                    Err(anyhow::anyhow!("SLA sweep: {e}"))
                 }
             }
-        }
+        })
     });
-    Ok(())
-}
-
-use chrono::Datelike;
-
-/// What `minqing bench sweep` measured.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SweepBench {
-    pub backend: String,
-    pub orders: u64,
-    pub late: u64,
-    pub seed_secs: f64,
-    /// The sweep that found and recorded the late orders.
-    pub sweep_ms: u64,
-    pub reported: u64,
-    /// A second sweep right after: nothing left to report.
-    pub idle_sweep_ms: u64,
-}
-
-/// Fills an empty workflow store with `orders` dispatched orders through
-/// the normal event path (a ticket and its dispatch event each), to units
-/// `U000`..`U199`; `late` of them dispatched a week before Monday 15 June
-/// 2026, the day the benchmarks work on, so they are late to sign.
-pub async fn seed_orders(
-    settings: &Settings,
-    store: &dyn WorkflowStore,
-    orders: usize,
-    late: usize,
-) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
-    use chrono::TimeZone;
-    use minqing_connectors::{Contact, RawAppeal};
-    use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
-    use minqing_pipelines::workflow::{self, Action, Order};
-    let counts = store.channel_counts().await?;
-    if counts.values().any(|c| c.tickets > 0) {
-        anyhow::bail!(
-            "the configured workflow store holds tickets already; the benchmark fills a store of its own: \
-             give it an empty one (--data-dir for SQLite, MINQING__STORE__POSTGRES__URL for a fresh database)"
-        );
+    Job {
+        name: "sla_sweep".into(),
+        key: "workflow.sweep_schedule".into(),
+        schedule: schedule.into(),
+        catch_up: CatchUp::AtStart,
+        work,
     }
-    let d = crate::runtime::deadlines(settings)?;
-    let tz = minqing_connectors::timefmt::shanghai();
-    let at = |day: u32, hour: u32| tz.with_ymd_and_hms(2026, 6, day, hour, 0, 0).single().expect("a valid time");
-    let normalizer = minqing_pipelines::normalize::Normalizer::new(settings.pipeline.clone(), settings.gazetteer()?);
-    let stride = orders.checked_div(late).map_or(usize::MAX, |s| s.max(1));
-    let mut i = 0usize;
-    while i < orders {
-        let n = (orders - i).min(5000);
-        let mut events = Vec::with_capacity(2 * n);
-        for k in i..i + n {
-            // Every stride-th order is late: dispatched a week before.
-            let is_late = k % stride == 0 && k / stride < late;
-            let received = if is_late { at(8, 9) } else { at(15, 9) };
-            let t = normalizer
-                .normalize(&RawAppeal {
-                    occurrence: None,
-                    channel: minqing_connectors::Channel::Hotline12345,
-                    source_id: format!("BENCH{k:08}"),
-                    version: 0,
-                    received_at: received,
-                    title: None,
-                    content: format!("金湖街道港湖村第{k}号路灯不亮"),
-                    contact: Contact {
-                        name: None,
-                        phone: Some(format!("138{:08}", k % 100_000_000)),
-                        openid: None,
-                        anonymous: false,
-                    },
-                    location: None,
-                    coordinates: None,
-                    appeal_type_code: None,
-                    category_code: None,
-                    attachments: vec![],
-                    raw: String::new(),
-                    accepted_at: None,
-                })
-                .map_err(|e| anyhow::anyhow!("bench ticket {k}: {e}"))?;
-            let dispatch = Action::Dispatch {
-                unit: format!("U{:03}", k % 200),
-            };
-            let tr = Order::new(t.ticket_id, t.channel, None)
-                .apply(&dispatch, &workflow::system(), received, &d.calendar, &d.rules)
-                .map_err(|r| anyhow::anyhow!("{r}"))?;
-            events.push(TicketEvent::new(
-                t.ticket_id,
-                t.channel,
-                EventType::Received,
-                "",
-                received,
-                EventPayload::Received { ticket: Box::new(t) },
-            ));
-            events.extend(workflow::action_events(&tr, &dispatch, &workflow::system(), received));
-        }
-        store.apply_events(&events).await?;
-        i += n;
-    }
-    Ok(at(15, 23))
-}
-
-/// Fills an empty workflow store (see [`seed_orders`]), then times the
-/// sweep over it.
-pub async fn bench(settings: &Settings, orders: usize, late: usize) -> anyhow::Result<SweepBench> {
-    let store = crate::runtime::open_store(settings).await?;
-    let seeding = std::time::Instant::now();
-    let today = seed_orders(settings, store.as_ref(), orders, late).await?;
-    let seed_secs = seeding.elapsed().as_secs_f64();
-    let started = std::time::Instant::now();
-    let (r, _) = sweep(store.as_ref(), today.date_naive(), today, 1000).await?;
-    let sweep_ms = started.elapsed().as_millis() as u64;
-    let started = std::time::Instant::now();
-    let (again, _) = sweep(store.as_ref(), today.date_naive(), today, 1000).await?;
-    anyhow::ensure!(again == SweepReport::default(), "a second sweep found more: {again:?}");
-    Ok(SweepBench {
-        backend: format!("{:?}", settings.store.backend).to_lowercase(),
-        orders: orders as u64,
-        late: late as u64,
-        seed_secs,
-        sweep_ms,
-        reported: r.sign_overdue,
-        idle_sweep_ms: started.elapsed().as_millis() as u64,
-    })
 }

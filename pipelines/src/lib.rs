@@ -29,6 +29,7 @@
 pub mod bus;
 pub mod calendar;
 pub mod classify;
+pub mod db;
 pub mod dedup;
 pub mod forward;
 pub mod intake;

@@ -217,16 +217,16 @@ impl Masker {
         }
     }
 
-    fn decision(&self, d: &crate::triage::Decision) -> crate::triage::Decision {
-        crate::triage::Decision {
+    fn decision(&self, d: &crate::ticket::decision::Decision) -> crate::ticket::decision::Decision {
+        crate::ticket::decision::Decision {
             reason: self.mask(&d.reason).into_owned(),
             reply: d.reply.as_deref().map(|r| self.mask(r).into_owned()),
             ..d.clone()
         }
     }
 
-    fn action(&self, a: &crate::workflow::Action) -> crate::workflow::Action {
-        use crate::workflow::Action;
+    fn action(&self, a: &crate::ticket::order::Action) -> crate::ticket::order::Action {
+        use crate::ticket::order::Action;
         let m = |s: &String| self.mask(s).into_owned();
         match a {
             Action::Return { reason } => Action::Return { reason: m(reason) },

@@ -242,7 +242,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
         let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
-        let pool = crate::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", path.display()))
+        let pool = crate::db::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
         sqlx::query("INSERT INTO warehouse_outbox (events, created_at) VALUES ('[{\"kind\":\"from the future\"}]', 'x')")

@@ -483,6 +483,15 @@ async fn isolate(target: &Arc<dyn Target>, d: Delivery<TicketEvent>) {
     }
 }
 
+impl From<crate::warehouse::WarehouseError> for WriteError {
+    fn from(e: crate::warehouse::WarehouseError) -> Self {
+        WriteError {
+            resource: e.resource,
+            message: e.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,5 +728,12 @@ mod tests {
         assert!(target.health.failing().is_none());
         cancel.cancel();
         let _ = sink.await;
+    }
+
+    /// A warehouse that lacks a resource is waited out, not parked.
+    #[test]
+    fn a_full_warehouse_is_a_resource_error_of_the_sink() {
+        let w: WriteError = crate::warehouse::WarehouseError::new("database or disk is full").into();
+        assert!(w.resource);
     }
 }

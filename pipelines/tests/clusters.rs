@@ -11,13 +11,13 @@
 use minqing_connectors::{Channel, Contact, Inbound, RawAppeal};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
+use minqing_pipelines::db::pool::connect;
 use minqing_pipelines::dedup::DedupIndex;
 use minqing_pipelines::intake::Intake;
 use minqing_pipelines::neardup::Params;
 use minqing_pipelines::neardup::stage::Stage;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
 use minqing_pipelines::sink::{Batching, StoreTarget, run_sink};
-use minqing_pipelines::store::pool::connect;
 use minqing_pipelines::store::postgres::{PgSettings, PgStore};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{NearDupRow, WorkflowStore};

@@ -11,8 +11,8 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use minqing_connectors::{Channel, Contact, RawAppeal};
 use minqing_pipelines::calendar::Calendar;
+use minqing_pipelines::db::pool::connect;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
-use minqing_pipelines::store::pool::connect;
 use minqing_pipelines::store::postgres::{PgSettings, PgStore};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{ActionCommit, Committed, OrderQuery, WorkflowStore};

@@ -79,3 +79,25 @@ fn empty_short_and_placeholder_secrets_are_refused_one_by_one() {
     s.connectors.grid.enabled = false;
     assert!(!findings(&s).iter().any(|x| x.path == "connectors.grid.secret"));
 }
+
+/// A retired citizen key needs an id of its own and a secret other
+/// than the current one; its secret is checked like the current one.
+#[test]
+#[allow(clippy::result_large_err)]
+fn retired_citizen_keys_are_checked() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "rot.toml",
+            "[pipeline]\ncitizen_key_id = \"k2\"\n\
+             [[pipeline.previous_citizen_keys]]\nid = \"k2\"\nsecret = \"short\"\n",
+        )?;
+        let err = crate::config::load(Some(std::path::Path::new("rot.toml"))).unwrap_err().to_string();
+        assert!(err.contains("`pipeline.previous_citizen_keys[0].id`: `k2`"), "{err}");
+        let s: Settings = crate::config::figment(Some(std::path::Path::new("rot.toml")))
+            .extract()
+            .map_err(|e| e.to_string())?;
+        let weak: Vec<String> = findings(&s).iter().map(|f| f.path.clone()).collect();
+        assert!(weak.contains(&"pipeline.previous_citizen_keys[0].secret".to_owned()), "{weak:?}");
+        Ok(())
+    });
+}

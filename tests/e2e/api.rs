@@ -105,7 +105,7 @@ async fn a_sweep_from_the_command_line_reaches_the_warehouse() {
     store.keep_intake_for_warehouse(true);
     store.apply_events(&dispatched("GD-CLI")).await.unwrap();
     drop(store);
-    let out = minqing::tickets::command(
+    let out = minqing::commands::tickets::command(
         &s,
         minqing::cli::TicketsAction::Sweep {
             date: Some("2026-06-10".into()),
@@ -115,7 +115,7 @@ async fn a_sweep_from_the_command_line_reaches_the_warehouse() {
     .unwrap();
     assert!(out.contains("\"sign_overdue\": 1"), "{out}");
     let gw = crate::helpers::quiet(&s).await;
-    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", s.warehouse_path().display()))
+    let pool = minqing_pipelines::db::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", s.warehouse_path().display()))
         .await
         .unwrap();
     // The relay writes the warehouse before it marks the rows relayed, so
@@ -172,9 +172,10 @@ impl Api {
         };
         let relay = minqing_pipelines::relay::Relay::new(store.clone(), bus.clone());
         tokio::spawn(relay.clone().run(CancellationToken::new()));
-        let v1 = V1::new(store.clone(), relay, deadlines, &tokens(), clock).with_units(minqing_pipelines::triage::Live::new(
-            minqing::triage::load(&crate::helpers::settings(dir.path())).unwrap(),
-        ));
+        let v1 = V1::new(store.clone(), relay, deadlines, &tokens(), clock).with_units(minqing_pipelines::triage::Live::new({
+            let s = crate::helpers::settings(dir.path());
+            minqing::rules::triage(&s.triage, &s.gazetteer().unwrap()).unwrap()
+        }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, minqing::v1::router(Arc::new(v1))).await });
@@ -276,7 +277,7 @@ async fn tokens_roles_refusals_and_idempotent_retries() {
     assert_eq!(api.get(Some(CENTRE), "/api/v1/orders?due=someday").await.0, 422);
 
     // The actions reached the warehouse.
-    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", api.warehouse.display()))
+    let pool = minqing_pipelines::db::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", api.warehouse.display()))
         .await
         .unwrap();
     let mut signed = 0i64;

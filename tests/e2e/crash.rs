@@ -1,6 +1,6 @@
 use crate::helpers::{counts, settings};
-use minqing::demo;
-use minqing::sims::Fleet;
+use minqing::sim::demo;
+use minqing::sim::fleet::Fleet;
 use minqing_connectors::Channel;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -108,7 +108,7 @@ async fn a_killed_gateway_restarts_without_losing_or_doubling_a_ticket() {
 /// id, from the workflow store or the warehouse (whose columns hold '' for
 /// none).
 async fn decisions(db: &std::path::Path) -> (Vec<(String, String, String)>, std::collections::BTreeSet<String>) {
-    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}?mode=ro", db.display()))
+    let pool = minqing_pipelines::db::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}?mode=ro", db.display()))
         .await
         .unwrap();
     let tickets = sqlx::query_as("SELECT ticket_id, COALESCE(duplicate_of, ''), COALESCE(cluster_id, '') FROM tickets ORDER BY ticket_id")

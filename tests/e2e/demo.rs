@@ -1,5 +1,5 @@
 use crate::helpers::{counts, settings, sqlite_clusters, sqlite_duplicate_replies, sqlite_scopes, triage_array};
-use minqing::demo::{self, DemoArgs};
+use minqing::sim::demo::{self, DemoArgs};
 use minqing_connectors::Channel;
 use std::time::Duration;
 

@@ -1,8 +1,9 @@
 use crate::helpers::{OutboxRow, settings, settle_in_one_set};
 use minqing::cli::ForwardAction;
+use minqing::commands::forward;
 use minqing::runtime::{Runtime, StartOptions};
-use minqing::sims::Fleet;
-use minqing::{demo, forward};
+use minqing::sim::demo;
+use minqing::sim::fleet::Fleet;
 use minqing_connectors::huangshi::{Client, Outcome};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -98,7 +99,7 @@ async fn each_forwarded_ticket_reaches_huangshi_once_through_downtime_and_a_rest
     let got = sim.transfers();
     assert_eq!(got.len() as u64, want);
     assert!(got.values().all(|t| t.reason.contains('+') && !t.content.is_empty()));
-    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
+    let pool = minqing_pipelines::db::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
         .await
         .unwrap();
     let forwarded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE status = 'forwarded'")
@@ -145,7 +146,7 @@ async fn a_refused_transfer_is_parked_with_the_reason_and_requeued_after_the_fix
         want,
         "no retries after a refusal"
     );
-    let pool = minqing_pipelines::store::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
+    let pool = minqing_pipelines::db::pool::connect::<sqlx::Sqlite>(&format!("sqlite://{}", dir.path().join("minqing.db").display()))
         .await
         .unwrap();
     let (failed, reason): (i64, Option<String>) = sqlx::query_as(

@@ -74,10 +74,7 @@ async fn read_only(db: &Path) -> Result<sqlx::SqlitePool, sqlx::Error> {
         .filename(db)
         .read_only(true)
         .busy_timeout(std::time::Duration::from_secs(10));
-    minqing_pipelines::store::pool::options()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
+    minqing_pipelines::db::pool::options().max_connections(1).connect_with(opts).await
 }
 
 /// Per-channel counts, read with a plain connection (no migrations), so it

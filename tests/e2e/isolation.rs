@@ -1,7 +1,7 @@
 use crate::helpers::{counts, settings};
-use minqing::demo;
 use minqing::runtime::{Runtime, StartOptions};
-use minqing::sims::Fleet;
+use minqing::sim::demo;
+use minqing::sim::fleet::Fleet;
 use minqing_connectors::Channel;
 use std::time::{Duration, Instant};
 

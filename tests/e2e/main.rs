@@ -18,6 +18,8 @@ mod forward;
 mod grid;
 /// One channel down while the others go on.
 mod isolation;
+/// The layout: no import circles, the event model at the ground floor.
+mod layout;
 /// Personal data out of the SQLite warehouse (production.rs has the servers').
 mod privacy;
 /// RabbitMQ, PostgreSQL and ClickHouse: the demo, and the faults they must survive.

@@ -1,6 +1,6 @@
 use crate::helpers::{personal, settings, shows_personal};
 use minqing::runtime::start_pipeline;
-use minqing_pipelines::store::pool::connect;
+use minqing_pipelines::db::pool::connect;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 

@@ -14,10 +14,10 @@
 
 use crate::helpers::{OutboxRow, received, settle_in_one_set, ticket, triage_array};
 use minqing::config::{self, Settings};
-use minqing::demo::{self, DemoArgs, Report};
+use minqing::sim::demo::{self, DemoArgs, Report};
 use minqing_pipelines::bus::rabbit::{Names, RabbitBus, peek_parked};
 use minqing_pipelines::bus::{Bus, EventQueue};
-use minqing_pipelines::store::pool::connect;
+use minqing_pipelines::db::pool::connect;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -307,7 +307,7 @@ async fn parked_transfers_are_listed_and_requeued_in_postgres(s: &Settings, forw
     .fetch_all(&pool)
     .await
     .unwrap();
-    let list = minqing::forward::command(s, ForwardAction::List { limit: 10, json: true })
+    let list = minqing::commands::forward::command(s, ForwardAction::List { limit: 10, json: true })
         .await
         .unwrap();
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
@@ -317,9 +317,11 @@ async fn parked_transfers_are_listed_and_requeued_in_postgres(s: &Settings, forw
         all: ticket.is_none(),
         ticket,
     };
-    let out = minqing::forward::command(s, requeue(Some(parked[0].1.clone()))).await.unwrap();
+    let out = minqing::commands::forward::command(s, requeue(Some(parked[0].1.clone())))
+        .await
+        .unwrap();
     assert!(out.starts_with("1 transfer(s)"), "{out}");
-    let out = minqing::forward::command(s, requeue(None)).await.unwrap();
+    let out = minqing::commands::forward::command(s, requeue(None)).await.unwrap();
     assert!(out.starts_with("1 transfer(s)"), "{out}");
     let pending: Vec<(String, i32, String)> = sqlx::query_as(
         "SELECT o.status, o.attempts, t.status FROM forward_outbox o JOIN tickets t USING (ticket_id) WHERE o.ticket_id = ANY($1)",

@@ -1,5 +1,5 @@
 use crate::helpers::settings;
-use minqing::quarantine;
+use minqing::commands::quarantine;
 use minqing::runtime::start_pipeline;
 use minqing_connectors::{Channel, Inbound, Rejected, hotline12345};
 use minqing_pipelines::store::QuarantineQuery;

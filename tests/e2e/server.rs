@@ -88,6 +88,7 @@ async fn readyz_reports_a_store_that_cannot_write_without_its_internals() {
         started: Instant::now(),
         forward_stats: p.forward_stats.clone(),
         sweep_stats: Default::default(),
+        scheduler: minqing::scheduler::Scheduler::new(tracker.clone(), cancel.clone()),
         relay: p.relay.clone(),
         write_health: p.write_health.clone(),
     };

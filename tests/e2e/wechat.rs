@@ -242,7 +242,7 @@ async fn forged_stale_replayed_and_impossible_messages_are_refused() {
     assert_eq!(c[&Channel::Wechat].tickets, 1);
     assert_eq!(c[&Channel::Wechat].quarantined, 2 + 1 + 2 + 28);
     // What an unsigned caller made us keep: a digest and a prefix, not its body.
-    let q = minqing::quarantine::list(
+    let q = minqing::commands::quarantine::list(
         &s,
         &minqing_pipelines::store::QuarantineQuery {
             limit: 1000,

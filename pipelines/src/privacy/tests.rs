@@ -103,7 +103,7 @@ fn text_without_personal_data_is_borrowed() {
 fn events_for_analysis_hold_no_contact_and_masked_text() {
     let mut t = crate::ticket::sample();
     t.content = "我的电话13912345678，身份证42028119900101123X".into();
-    let mut d = crate::triage::sample_decision();
+    let mut d = crate::ticket::decision::sample_decision();
     d.reason = "内容含13912345678".into();
     t.triage = Some(d);
     let e = Masker::default().event_for_analysis(&TicketEvent::received(t));

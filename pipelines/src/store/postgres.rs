@@ -9,8 +9,9 @@
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
     NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
-    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, settle_rows, stored_payload, transfer_from_row,
+    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, settle_rows, transfer_from_row,
 };
+use crate::ticket::stored_payload;
 use crate::ticket::{EventType, Ticket, TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -56,7 +57,7 @@ impl PgStore {
             .map_err(|e| StoreError::Connect(format!("store.postgres.url is not a PostgreSQL URL: {e}")))?
             .log_statements(tracing::log::LevelFilter::Trace);
         create_database_if_missing(&opts).await?;
-        let pool = super::pool::options::<sqlx::Postgres>()
+        let pool = crate::db::pool::options::<sqlx::Postgres>()
             .max_connections(cfg.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             // A connection killed by the server is found out before use.
@@ -363,7 +364,7 @@ fn candidate(r: &sqlx::postgres::PgRow) -> Result<DupCandidate, StoreError> {
 
 /// Writes orders unless the store holds a newer version already, so a
 /// redelivered event never winds an order back. One statement per batch.
-async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Postgres>, orders: &[&crate::workflow::Order]) -> Result<(), StoreError> {
+async fn upsert_orders(tx: &mut sqlx::Transaction<'_, Postgres>, orders: &[&crate::ticket::order::Order]) -> Result<(), StoreError> {
     if orders.is_empty() {
         return Ok(());
     }
@@ -809,7 +810,7 @@ impl WorkflowStore for PgStore {
         Ok(n as u64)
     }
 
-    async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::workflow::Order>, StoreError> {
+    async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::ticket::order::Order>, StoreError> {
         let body: Option<String> = reread(|| {
             sqlx::query_scalar("SELECT body::text FROM work_orders WHERE ticket_id = $1")
                 .bind(ticket)
@@ -938,7 +939,7 @@ impl WorkflowStore for PgStore {
         Ok(row.map(|(s, r)| (s as u16, r)))
     }
 
-    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<crate::workflow::Order>, StoreError> {
+    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<crate::ticket::order::Order>, StoreError> {
         let rows: Vec<String> = sqlx::query_scalar("SELECT body::text FROM work_orders WHERE open_due < $1 ORDER BY open_due LIMIT $2")
             .bind(today)
             .bind(limit)
@@ -947,7 +948,7 @@ impl WorkflowStore for PgStore {
         rows.iter().map(|b| parse_order(b)).collect()
     }
 
-    async fn orders(&self, q: &OrderQuery) -> Result<Vec<crate::workflow::Order>, StoreError> {
+    async fn orders(&self, q: &OrderQuery) -> Result<Vec<crate::ticket::order::Order>, StoreError> {
         let rows: Vec<String> = reread(|| async {
             let mut b = orders_query(q);
             b.build_query_scalar().fetch_all(&self.pool).await

@@ -6,27 +6,29 @@
 //! migrates the file and does the reads.
 
 use super::sqlite_chores::Chore;
-use super::sqlite_direct::{self, Writer, apply_merges, id_text, ticket_seqs, write};
 use super::sqlite_group::Committer;
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
     NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
-    StoredEscalation, WorkflowStore, neardup_row, orders_in, parse_order, stored_payload, transfer_from_row,
+    StoredEscalation, WorkflowStore, neardup_row, orders_in, parse_order, transfer_from_row,
 };
+#[cfg(test)]
+use crate::db::PAGE_SIZE;
+use crate::db::sqlite_direct::{self, Writer, apply_merges, id_text, ticket_seqs, write};
+use crate::db::sqlite_file_options as file_options;
+use crate::ticket::stored_payload;
 use crate::ticket::{EventType, Ticket, TicketEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use minqing_connectors::Channel;
 use minqing_connectors::timefmt::shanghai;
 use rusqlite::{Connection, params};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 use uuid::Uuid;
 
 pub struct SqliteStore {
@@ -60,7 +62,7 @@ impl SqliteStore {
             .map_err(StoreError::Corrupt)?
             .pragma("cache_size", "-65536")
             .foreign_keys(false);
-        let pool = super::pool::options::<sqlx::Sqlite>()
+        let pool = crate::db::pool::options::<sqlx::Sqlite>()
             .max_connections(1)
             .connect_with(opts.clone())
             .await?;
@@ -68,7 +70,7 @@ impl SqliteStore {
         // One writer: SQLite serializes writers anyway, and a second
         // writer's commits would empty this one's page cache.
         let writer = Arc::new(sqlite_direct::open(path, 65536, false)?);
-        let read = super::pool::options::<sqlx::Sqlite>()
+        let read = crate::db::pool::options::<sqlx::Sqlite>()
             .max_connections(2)
             .connect_with(opts.read_only(true).create_if_missing(false))
             .await?;
@@ -93,37 +95,6 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
-}
-
-/// Page size of new files (an existing file keeps its own). Each WAL frame
-/// is two `pwrite`s and a checksum whatever its size, and the checkpoint
-/// copies a page per call: with 4 KiB pages a 100,000-appeal demo made
-/// about 450,000 such calls. 16 KiB pages wrote 25% more bytes but ran
-/// the demo ~13% faster in four rounds (`docs/benchmarks.md`); the API's
-/// single-order actions were no slower.
-const PAGE_SIZE: u32 = 16384;
-
-/// A SQLite file in WAL mode, its folder created if missing. NORMAL
-/// synchronous in WAL mode survives a process crash; only a power cut can
-/// lose the last commits.
-///
-/// Ticket ids are random, so inserts touch pages all over the B-trees: mmap
-/// keeps them out of pread, and rare checkpoints batch the copy back into
-/// the database file (a page rewritten by many commits is copied once).
-pub(crate) fn file_options(path: &Path) -> Result<SqliteConnectOptions, String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    Ok(SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .page_size(PAGE_SIZE)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(30))
-        .pragma("mmap_size", "1073741824")
-        .pragma("temp_store", "memory")
-        .pragma("wal_autocheckpoint", "20000"))
 }
 
 pub(super) fn now() -> String {
@@ -213,7 +184,7 @@ pub(super) fn insert_events(db: &Connection, events: &[(i64, &TicketEvent)]) -> 
 /// Writes orders unless the store holds a newer version already, so a
 /// redelivered event never winds an order back.
 /// `orders` come with their ticket's `seq`, which keys the table.
-pub(super) fn upsert_orders(db: &Connection, orders: &[(i64, &crate::workflow::Order)]) -> rusqlite::Result<()> {
+pub(super) fn upsert_orders(db: &Connection, orders: &[(i64, &crate::ticket::order::Order)]) -> rusqlite::Result<()> {
     let stamp = now();
     let mut stmt = db.prepare_cached(
         "INSERT INTO work_orders (ticket_seq, ticket_id, state, unit, sign_due, reply_due, due, open_due, provisional, version, \
@@ -299,7 +270,7 @@ fn apply_batch(db: &Connection, events: &[TicketEvent]) -> rusqlite::Result<Appl
     }
     let new = insert_events(db, &rows)?;
     // Orders of deferred tickets wait with their events.
-    let orders: Vec<(i64, &crate::workflow::Order)> = orders_in(events)
+    let orders: Vec<(i64, &crate::ticket::order::Order)> = orders_in(events)
         .into_iter()
         .filter_map(|o| Some((*seqs.get(&o.ticket_id)?, o)))
         .collect();
@@ -601,7 +572,7 @@ impl WorkflowStore for SqliteStore {
         Ok(n as u64)
     }
 
-    async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::workflow::Order>, StoreError> {
+    async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::ticket::order::Order>, StoreError> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body FROM work_orders WHERE ticket_seq = (SELECT seq FROM tickets WHERE ticket_id = ?)")
                 .bind(ticket.to_string())
@@ -627,7 +598,7 @@ impl WorkflowStore for SqliteStore {
         Ok(row.map(|(s, r)| (s as u16, r)))
     }
 
-    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<crate::workflow::Order>, StoreError> {
+    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<crate::ticket::order::Order>, StoreError> {
         let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM work_orders WHERE open_due < ? ORDER BY open_due LIMIT ?")
             .bind(today.to_string())
             .bind(limit)
@@ -636,7 +607,7 @@ impl WorkflowStore for SqliteStore {
         rows.iter().map(|b| parse_order(b)).collect()
     }
 
-    async fn orders(&self, q: &OrderQuery) -> Result<Vec<crate::workflow::Order>, StoreError> {
+    async fn orders(&self, q: &OrderQuery) -> Result<Vec<crate::ticket::order::Order>, StoreError> {
         let mut b = QueryBuilder::<Sqlite>::new("SELECT body FROM work_orders WHERE 1 = 1");
         if let Some(u) = &q.unit {
             b.push(" AND unit = ").push_bind(u.clone());

@@ -13,9 +13,9 @@
 //! never fails its neighbours.
 
 use super::sqlite::{insert_events, keep_for_warehouse, now, upsert_orders};
-use super::sqlite_direct::{id_text, ticket_seqs};
 use super::sqlite_group::Grouped;
 use super::{ActionCommit, Committed, StoreError};
+use crate::db::sqlite_direct::{id_text, ticket_seqs};
 use crate::ticket::TicketEvent;
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::HashMap;

@@ -8,9 +8,9 @@
 //! 100,000-appeal demo). Through [`super::sqlite_group`] they share one.
 
 use super::sqlite::now;
-use super::sqlite_direct::id_text;
 use super::sqlite_group::Grouped;
 use super::{ForwardSettle, NewQuarantine, StoreError, digest, settle_rows};
+use crate::db::sqlite_direct::id_text;
 use minqing_connectors::Channel;
 use rusqlite::{Connection, Transaction, params};
 use uuid::Uuid;

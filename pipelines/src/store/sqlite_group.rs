@@ -9,7 +9,7 @@
 //! own, so one bad write never fails its neighbours.
 
 use super::StoreError;
-use super::sqlite_direct::{Writer, write};
+use crate::db::sqlite_direct::{Writer, write};
 use rusqlite::Transaction;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};

@@ -180,7 +180,7 @@ mod tests {
         let mut t = sample();
         t.title = Some("路灯".into());
         t.attachments = vec!["a.jpg".into()];
-        t.triage = Some(crate::triage::sample_decision());
+        t.triage = Some(crate::ticket::decision::sample_decision());
         let decision = Box::new(t.triage.clone().unwrap());
         vec![
             EventPayload::Received { ticket: Box::new(t) },

@@ -12,6 +12,10 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 mod decode;
+pub use stored::stored_payload;
+pub mod decision;
+pub mod order;
+mod stored;
 
 /// Bumped when the event payload changes shape.
 pub const SCHEMA_VERSION: u16 = 1;
@@ -120,13 +124,13 @@ pub struct Ticket {
     /// What triage decided, with its reason; absent on events from before
     /// triage existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub triage: Option<crate::triage::Decision>,
+    pub triage: Option<decision::Decision>,
 }
 
 impl Ticket {
     /// The workflow status a new ticket starts in.
     pub fn initial_status(&self) -> &'static str {
-        use crate::triage::ScopeKind;
+        use decision::ScopeKind;
         if self.duplicate_of.is_some() {
             return "duplicate";
         }
@@ -246,23 +250,23 @@ pub enum EventPayload {
     /// The scope decision behind `forwarded`, `rejected`, `answered_online`
     /// and `dispatched`.
     Triaged {
-        decision: Box<crate::triage::Decision>,
+        decision: Box<decision::Decision>,
         /// The work order a dispatch opens, with its deadlines.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        order: Option<Box<crate::workflow::Order>>,
+        order: Option<Box<order::Order>>,
     },
     /// A work-order action (or an SLA finding): who, in which unit, why,
     /// and the order after it.
     Workflow {
-        action: Box<crate::workflow::Action>,
-        actor: crate::workflow::Actor,
-        from: crate::workflow::State,
-        order: Box<crate::workflow::Order>,
+        action: Box<order::Action>,
+        actor: order::Actor,
+        from: order::State,
+        order: Box<order::Order>,
     },
     /// `sign_overdue` / `reply_overdue`: the deadline missed.
     Overdue {
         due: chrono::NaiveDate,
-        order: Box<crate::workflow::Order>,
+        order: Box<order::Order>,
     },
     /// 电话督办 (recorded), 公函督办 or 线索移交 (proposed), with its trigger.
     Supervision {
@@ -384,7 +388,7 @@ impl TicketEvent {
 
     /// The clusters merged, if this is a `clusters_merged` event.
     /// The work order this event leaves behind, if it changes one.
-    pub fn order(&self) -> Option<&crate::workflow::Order> {
+    pub fn order(&self) -> Option<&order::Order> {
         match &*self.payload {
             EventPayload::Triaged { order: Some(o), .. } => Some(o),
             EventPayload::Workflow { order, .. } | EventPayload::Overdue { order, .. } => Some(order),

@@ -54,15 +54,6 @@ impl WarehouseError {
     }
 }
 
-impl From<WarehouseError> for crate::sink::WriteError {
-    fn from(e: WarehouseError) -> Self {
-        crate::sink::WriteError {
-            resource: e.resource,
-            message: e.to_string(),
-        }
-    }
-}
-
 /// Row counts, for the demo's check, `/status` and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct WarehouseCounts {
@@ -156,7 +147,7 @@ impl FactRow {
 /// The stored payload of an event: personal data stays out (a received
 /// event carries the ticket, which is the fact row instead).
 pub fn event_payload(e: &TicketEvent) -> String {
-    crate::store::stored_payload(e)
+    crate::ticket::stored_payload(e)
 }
 
 /// Splits a batch into new ticket rows and the edits to apply, in order.
@@ -206,8 +197,6 @@ mod tests {
         assert!(WarehouseError::new("Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space").resource);
         assert!(WarehouseError::new("Code: 241. DB::Exception: Memory limit (total) exceeded").resource);
         assert!(!WarehouseError::new("Code: 53. DB::Exception: Type mismatch").resource);
-        let w: crate::sink::WriteError = WarehouseError::new("database or disk is full").into();
-        assert!(w.resource);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! transaction.
 
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
-use crate::store::sqlite_direct::{self, apply_merges, id_text, merged_into, ticket_seqs, write};
+use crate::db::sqlite_direct::{self, apply_merges, id_text, merged_into, ticket_seqs, write};
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
@@ -33,8 +33,8 @@ pub struct SqliteWarehouse {
 
 impl SqliteWarehouse {
     pub async fn open(path: &Path) -> Result<Self, WarehouseError> {
-        let opts = crate::store::sqlite::file_options(path).map_err(err)?;
-        let pool = crate::store::pool::options::<sqlx::Sqlite>()
+        let opts = crate::db::sqlite_file_options(path).map_err(err)?;
+        let pool = crate::db::pool::options::<sqlx::Sqlite>()
             .max_connections(1)
             .connect_with(opts)
             .await
@@ -298,8 +298,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         {
-            let opts = crate::store::sqlite::file_options(&path).unwrap();
-            let pool = crate::store::pool::options::<sqlx::Sqlite>()
+            let opts = crate::db::sqlite_file_options(&path).unwrap();
+            let pool = crate::db::pool::options::<sqlx::Sqlite>()
                 .max_connections(1)
                 .connect_with(opts)
                 .await

@@ -4,7 +4,7 @@
 
 use crate::config::Settings;
 use crate::runtime::{Runtime, StartOptions};
-use crate::sims::{FaultSummary, Fleet};
+use crate::sim::fleet::{FaultSummary, Fleet};
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, FixedOffset};
 use minqing_connectors::clock::{self, Warp};
@@ -91,7 +91,7 @@ pub struct Report {
     /// The simulated units' work on the orders (a fresh store only), with
     /// what their plan should produce under `expected`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workflow: Option<crate::units_sim::WorkflowReport>,
+    pub workflow: Option<crate::sim::units::WorkflowReport>,
     /// What triage decided for new, non-duplicate tickets.
     pub triage: ExpectedTriage,
     /// What the Huangshi 12345 simulator received in this run.
@@ -360,7 +360,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     // The units work their orders through /api/v1, day by day.
     let workflow = if fresh_store && args.units {
         Some(
-            crate::units_sim::run(
+            crate::sim::units::run(
                 runtime.store.clone(),
                 runtime.relay.clone(),
                 crate::runtime::deadlines(&settings)?,
@@ -502,7 +502,7 @@ impl Report {
             self.clusters, self.expected.clusters, self.escalations, self.expected.escalations
         ));
         if let Some(w) = &self.workflow {
-            let c = |x: &crate::units_sim::WorkflowCounts| {
+            let c = |x: &crate::sim::units::WorkflowCounts| {
                 format!(
                     "signed on time {}, sign overdue {}, reply overdue {}, supervised {}, returned {}, unsatisfied {}, closed {}",
                     x.signed_on_time, x.sign_overdue, x.reply_overdue, x.supervised, x.returned, x.unsatisfied, x.closed

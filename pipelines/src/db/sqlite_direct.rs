@@ -38,7 +38,7 @@ impl Writer {
 }
 
 /// Opens the writer connection with the pragmas of
-/// [`super::sqlite::file_options`], after sqlx has created and migrated the
+/// [`super::sqlite_file_options`], after sqlx has created and migrated the
 /// file, and the thread that checkpoints its WAL (keep it as long as the
 /// connection). Foreign keys are checked only if `foreign_keys` (SQLite's
 /// own default, off, is not what this build of it defaults to).

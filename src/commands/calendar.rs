@@ -1,29 +1,10 @@
-//! `minqing calendar …`: the working-day calendar from the command line,
-//! and loading it from `calendar.dir` (or the built-in `config/calendar/`).
+//! `minqing calendar …`: the working-day calendar (`crate::rules::calendar`)
+//! from the command line.
 
 use crate::config::Settings;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use minqing_pipelines::calendar::Calendar;
-
-/// The configured calendar: every `*.toml` of `calendar.dir`, or the
-/// built-in years.
-pub fn load(s: &Settings) -> Result<Calendar> {
-    let Some(dir) = &s.calendar.dir else {
-        return Ok(Calendar::builtin());
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading calendar.dir {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            files.push((path.display().to_string(), text));
-        }
-    }
-    files.sort();
-    anyhow::ensure!(!files.is_empty(), "calendar.dir {} holds no <year>.toml files", dir.display());
-    Ok(Calendar::load(&files)?)
-}
 
 fn date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").with_context(|| format!("`{s}` is not a date; write YYYY-MM-DD"))
@@ -41,7 +22,7 @@ fn provisional(cal: &Calendar) -> String {
 /// What `minqing calendar <action>` prints, and a warning for stderr.
 pub fn run(s: &Settings, action: crate::cli::CalendarAction) -> Result<(String, Option<String>)> {
     use crate::cli::CalendarAction::*;
-    let cal = load(s)?;
+    let cal = crate::rules::calendar(&s.calendar)?;
     Ok(match action {
         IsWorkday { date: d } => {
             let day = cal.day(date(&d)?);

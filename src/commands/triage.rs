@@ -1,114 +1,17 @@
-//! Wiring of the triage stage: the rule files named in `[triage]` (or the
-//! built-in ones under `config/`), the optional classifier model, and the
-//! SIGHUP reload that swaps re-read rules into the running pipeline.
+//! `minqing triage explain|eval-scope|check`: the rules in force
+//! (`crate::rules`) from the command line.
 
 use crate::config::Settings;
 use anyhow::{Context, Result};
-use minqing_pipelines::classify::Model;
+use minqing_pipelines::triage::Triage;
 use minqing_pipelines::triage::eval::{ScopeEval, ScopeScorer};
-use minqing_pipelines::triage::{Live, Sources, Triage};
 use std::path::Path;
-use std::sync::Arc;
-
-pub const TRIAGE_TOML: &str = include_str!("../config/triage.toml");
-pub const UNITS_TOML: &str = include_str!("../config/units.toml");
-pub const KNOWLEDGE: &[(&str, &str)] = &[
-    (
-        "config/knowledge/civil_affairs.toml",
-        include_str!("../config/knowledge/civil_affairs.toml"),
-    ),
-    (
-        "config/knowledge/social_security.toml",
-        include_str!("../config/knowledge/social_security.toml"),
-    ),
-    (
-        "config/knowledge/transport.toml",
-        include_str!("../config/knowledge/transport.toml"),
-    ),
-];
-
-fn read(path: &Path) -> Result<(String, String)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok((path.display().to_string(), text))
-}
-
-/// The rule texts and model the settings name.
-pub fn sources(s: &Settings) -> Result<Sources> {
-    let t = &s.triage;
-    let triage = match &t.rules {
-        Some(p) => read(p)?,
-        None => ("config/triage.toml (built in)".into(), TRIAGE_TOML.into()),
-    };
-    let units = match &t.units {
-        Some(p) => read(p)?,
-        None => ("config/units.toml (built in)".into(), UNITS_TOML.into()),
-    };
-    let knowledge = match &t.knowledge_dir {
-        Some(dir) => {
-            let mut files: Vec<_> = std::fs::read_dir(dir)
-                .with_context(|| format!("`triage.knowledge_dir`: listing {}", dir.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            files.sort();
-            files.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?
-        }
-        None => KNOWLEDGE
-            .iter()
-            .map(|(n, t)| (format!("{n} (built in)"), (*t).to_owned()))
-            .collect(),
-    };
-    let model = match &t.classifier_model {
-        Some(p) => Some(Arc::new(Model::load(p).with_context(|| "`triage.classifier_model`".to_string())?)),
-        None => None,
-    };
-    Ok(Sources {
-        triage,
-        knowledge,
-        units,
-        model,
-    })
-}
-
-/// Builds the triage stage from the settings' files.
-pub fn load(s: &Settings) -> Result<Triage> {
-    let towns: Vec<String> = s.gazetteer()?.towns().iter().map(|t| t.name.clone()).collect();
-    Ok(Triage::load(&sources(s)?, &towns)?)
-}
-
-/// Re-reads the rule files into `live`; on any error the rules in force stay
-/// and the error is returned for the log.
-pub fn reload(live: &Live, s: &Settings) -> Result<()> {
-    live.replace(load(s)?);
-    Ok(())
-}
-
-/// Reloads the rules on every SIGHUP until the process ends.
-#[cfg(unix)]
-pub fn reload_on_sighup(live: Live, settings: Settings) {
-    // Registered here, not in the task: until it is, SIGHUP's default action
-    // ends the process, and the task may first run after "Listening.".
-    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-        tracing::warn!("Cannot listen for SIGHUP; triage rules reload only on restart.");
-        return;
-    };
-    tokio::spawn(async move {
-        while hup.recv().await.is_some() {
-            match reload(&live, &settings) {
-                Ok(()) => tracing::info!("Triage rules reloaded."),
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}").replace('\n', " "), "Triage rules NOT reloaded; the previous rules stay in force. Fix the files and send SIGHUP again.")
-                }
-            }
-        }
-    });
-}
 
 /// `minqing triage explain|check`: what it prints.
 pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String> {
     use minqing_pipelines::normalize::type_from_code;
-    let triage = load(s)?;
     let gazetteer = s.gazetteer()?;
+    let triage = crate::rules::triage(&s.triage, &gazetteer)?;
     match action {
         crate::cli::TriageAction::Explain {
             text,
@@ -177,7 +80,7 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             Ok(out)
         }
         crate::cli::TriageAction::Check => {
-            let towns: Vec<String> = gazetteer.towns().iter().map(|t| t.name.clone()).collect();
+            let towns = crate::rules::towns(&gazetteer);
             let dead = triage.router().unreachable(&towns);
             let mut out = format!(
                 "triage rules ok: {} units, {} knowledge entries\n",

@@ -26,7 +26,7 @@ pub struct ApiBench {
 
 pub async fn run(settings: &Settings, orders: usize, concurrency: usize) -> Result<ApiBench> {
     let store = crate::runtime::open_store(settings).await?;
-    let today = crate::sweeper::seed_orders(settings, store.as_ref(), orders, 0).await?;
+    let today = crate::sim::seed::seed_orders(settings, store.as_ref(), orders, 0).await?;
     // No consumers on this bus: the relay has nowhere to wait.
     let bus: Arc<dyn minqing_pipelines::bus::Bus> = Arc::new(minqing_pipelines::bus::memory::MemoryBus::new(&[], 1));
     let api = ApiSettings {
