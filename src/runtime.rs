@@ -44,7 +44,7 @@ impl AppealSink for BusSink {
         for i in &mut items {
             i.stamp_accepted(now);
         }
-        self.0.publish_raw(items).await.map_err(|e| SinkError(e.to_string()))
+        self.0.publish_raw(items).await.map_err(|e| SinkError::Pipeline(Box::new(e)))
     }
 }
 

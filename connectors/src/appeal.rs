@@ -151,6 +151,39 @@ pub fn short_no(id: &Uuid) -> String {
 }
 
 impl RawAppeal {
+    /// An appeal with what every channel has (who by phone, when, what)
+    /// and nothing else: for the benchmarks' made-up orders and tests.
+    pub fn plain(
+        channel: Channel,
+        source_id: impl Into<String>,
+        received_at: DateTime<FixedOffset>,
+        phone: Option<&str>,
+        content: impl Into<String>,
+    ) -> RawAppeal {
+        RawAppeal {
+            channel,
+            source_id: source_id.into(),
+            version: 0,
+            received_at,
+            title: None,
+            content: content.into(),
+            contact: Contact {
+                name: None,
+                phone: phone.map(str::to_owned),
+                openid: None,
+                anonymous: false,
+            },
+            location: None,
+            coordinates: None,
+            appeal_type_code: None,
+            category_code: None,
+            attachments: vec![],
+            raw: "{}".into(),
+            accepted_at: None,
+            occurrence: None,
+        }
+    }
+
     /// The id of the ticket this appeal becomes.
     pub fn ticket_id(&self) -> Uuid {
         ticket_id(self.channel, &self.source_id)

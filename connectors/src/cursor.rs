@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 
 /// Reads a stored cursor; an unreadable one says how to recover.
 pub fn decode<T: DeserializeOwned>(channel: Channel, cursor: &str) -> Result<T, ConnectorError> {
-    serde_json::from_str(cursor).map_err(|e| {
-        ConnectorError::Checkpoint(format!(
+    serde_json::from_str(cursor).map_err(|e| ConnectorError::Cursor {
+        reason: format!(
             "the stored {channel} cursor `{cursor}` is unreadable ({e}); delete it from connector_checkpoints to start from start_from"
-        ))
+        ),
     })
 }
 

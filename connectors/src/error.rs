@@ -27,10 +27,23 @@ pub enum ConnectorError {
     #[error("gave up on {endpoint} after {attempts} attempts: {last}")]
     Exhausted { endpoint: String, attempts: u32, last: String },
     #[error("the downstream sink refused the batch: {0}")]
-    Sink(String),
+    Sink(#[from] SinkError),
     #[error("the checkpoint store failed: {0}")]
-    Checkpoint(String),
+    Checkpoint(#[from] CheckpointError),
+    /// A stored cursor this connector cannot read; `reason` says how to
+    /// recover (usually: delete it).
+    #[error("{reason}")]
+    Cursor { reason: String },
 }
+
+/// An error from outside the connectors (the workflow store, the bus),
+/// kept with its type as the source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The checkpoint store could not load or save a cursor.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckpointError(#[source] pub BoxError);
 
 impl ConnectorError {
     /// Whether the same request may succeed later.
@@ -39,8 +52,30 @@ impl ConnectorError {
             ConnectorError::Http { .. } | ConnectorError::Exhausted { .. } => true,
             ConnectorError::Status { status, .. } => *status == 429 || *status >= 500,
             ConnectorError::Fault { retryable, .. } => *retryable,
-            ConnectorError::Sink(_) | ConnectorError::Checkpoint(_) => true,
-            ConnectorError::Auth { .. } | ConnectorError::Contract { .. } => false,
+            ConnectorError::Sink(e) => e.is_retryable(),
+            ConnectorError::Checkpoint(_) => true,
+            ConnectorError::Auth { .. } | ConnectorError::Contract { .. } | ConnectorError::Cursor { .. } => false,
         }
+    }
+}
+
+/// The sink could not take the batch; the caller keeps its checkpoint and
+/// retries later (push endpoints answer 503 so the sender retries).
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The pipeline behind the sink (the bus, the store) failed; the
+    /// source keeps its own type.
+    #[error("{0}")]
+    Pipeline(#[source] BoxError),
+    /// The task handing the batch on failed.
+    #[error("the hand-off task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl SinkError {
+    /// Every sink failure is worth retrying: nothing was taken, so the
+    /// same batch goes again.
+    pub fn is_retryable(&self) -> bool {
+        true
     }
 }

@@ -8,8 +8,8 @@
 //! saved strictly in page order.
 
 use crate::appeal::{Channel, Inbound};
-use crate::error::ConnectorError;
-use crate::sink::AppealSink;
+use crate::error::{CheckpointError, ConnectorError};
+use crate::sink::{AppealSink, SinkError};
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,8 +41,8 @@ pub trait PullConnector: Send + Sync {
 /// Where cursors live. Implemented by the workflow store.
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {
-    async fn load(&self, channel: Channel) -> Result<Option<String>, String>;
-    async fn save(&self, channel: Channel, cursor: &str) -> Result<(), String>;
+    async fn load(&self, channel: Channel) -> Result<Option<String>, CheckpointError>;
+    async fn save(&self, channel: Channel, cursor: &str) -> Result<(), CheckpointError>;
 }
 
 /// Counters and the last error of one channel, for `/status` and metrics.
@@ -117,7 +117,7 @@ impl PullRunner {
     }
 
     async fn poll_pages(&self, channel: Channel, cancel: &CancellationToken) -> Result<u64, ConnectorError> {
-        let mut cursor = self.checkpoints.load(channel).await.map_err(ConnectorError::Checkpoint)?;
+        let mut cursor = self.checkpoints.load(channel).await?;
         let mut waiting: std::collections::VecDeque<Pending> = std::collections::VecDeque::new();
         let mut total = 0u64;
         let mut fetched = Ok(());
@@ -164,11 +164,11 @@ impl PullRunner {
     async fn settle(&self, channel: Channel, p: Pending) -> Result<u64, ConnectorError> {
         match p.accept.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(ConnectorError::Sink(e.to_string())),
-            Err(e) => return Err(ConnectorError::Sink(format!("the hand-off task failed: {e}"))),
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => return Err(SinkError::from(e).into()),
         }
         if let Some(next) = p.next {
-            self.checkpoints.save(channel, &next).await.map_err(ConnectorError::Checkpoint)?;
+            self.checkpoints.save(channel, &next).await?;
         }
         self.stats.pages.fetch_add(1, Ordering::Relaxed);
         Ok(p.items)
@@ -221,7 +221,7 @@ mod tests {
     impl AppealSink for Sink {
         async fn accept(&self, items: Vec<Inbound>) -> Result<(), SinkError> {
             if self.fail.load(Ordering::SeqCst) {
-                return Err(SinkError("store down".into()));
+                return Err(SinkError::Pipeline("store down".into()));
             }
             for i in items {
                 if let Inbound::Rejected(r) = i {
@@ -237,10 +237,10 @@ mod tests {
 
     #[async_trait]
     impl CheckpointStore for Mem {
-        async fn load(&self, c: Channel) -> Result<Option<String>, String> {
+        async fn load(&self, c: Channel) -> Result<Option<String>, CheckpointError> {
             Ok(self.0.lock().unwrap().get(&c).cloned())
         }
-        async fn save(&self, c: Channel, cursor: &str) -> Result<(), String> {
+        async fn save(&self, c: Channel, cursor: &str) -> Result<(), CheckpointError> {
             self.0.lock().unwrap().insert(c, cursor.to_owned());
             Ok(())
         }

@@ -11,11 +11,7 @@ pub trait AppealSink: Send + Sync {
     async fn accept(&self, items: Vec<Inbound>) -> Result<(), SinkError>;
 }
 
-/// The sink could not take the batch; the caller keeps its checkpoint and
-/// retries later (push endpoints answer 503 so the sender retries).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SinkError(pub String);
+pub use crate::error::SinkError;
 
 /// The sink of a push endpoint. It gives each pushed record an occurrence
 /// (see [`Inbound::occurrence`]): the record's identity and how many of its
@@ -85,7 +81,11 @@ mod tests {
             let mut log = self.0.lock().unwrap();
             let fail = log.is_empty();
             log.push((fail, items[0].occurrence()));
-            if fail { Err(SinkError("broker away".into())) } else { Ok(()) }
+            if fail {
+                Err(SinkError::Pipeline("broker away".into()))
+            } else {
+                Ok(())
+            }
         }
     }
 

@@ -59,9 +59,6 @@ impl Target for OutboxTarget {
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, crate::sink::WriteError> {
         Ok(self.store.enqueue_forwards(events).await?)
     }
-    async fn ping(&self) -> Result<(), String> {
-        self.store.ping().await.map_err(|e| e.to_string())
-    }
 }
 
 /// The two calls the delivery loop makes on the workflow store's outbox;

@@ -101,7 +101,7 @@ impl Relay {
         if n > 0 {
             match self.bus.publish_analysis(events).await {
                 Ok(()) => {}
-                Err(BusError::Refused(reason)) => return Err(RelayError::Refused { ids, reason }),
+                Err(BusError::Refused { reason }) => return Err(RelayError::Refused { ids, reason }),
                 Err(e) => return Err(e.into()),
             }
         }

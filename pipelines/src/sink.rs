@@ -2,15 +2,17 @@
 //! write ticket events to a backend and ack each delivery only after the
 //! write is durable.
 //!
-//! Failures are sorted by what the error says, then by asking the backend
-//! whether it is up:
-//! - a resource is short (disk full, out of memory, no connection; see
-//!   [`crate::store::StoreError::is_resource`]) or the backend is down (ping
-//!   fails): hold the deliveries and retry with capped backoff for as long
-//!   as it takes; on the broker they wait in their queue;
-//! - backend up but the batch still fails after a few tries: write item by
-//!   item and park only the items that fail, with the backend's reason, so
-//!   one poison event never stalls the stream.
+//! Failures are sorted by what the error says (each backend's typed error
+//! answers `is_retryable`), not by asking the backend whether it is up:
+//! - retryable (a resource is short: disk full, out of memory; or the
+//!   backend cannot be reached or did not answer in time; see
+//!   [`crate::store::StoreError::is_retryable`] and
+//!   [`crate::warehouse::WarehouseError::is_retryable`]): hold the
+//!   deliveries and retry with capped backoff for as long as it takes; on
+//!   the broker they wait in their queue;
+//! - anything else, and the batch still fails after a few tries: write
+//!   item by item and park only the items that fail, with the backend's
+//!   reason, so one poison event never stalls the stream.
 
 use crate::bus::{Consumer, Delivery};
 use crate::latency::{Histogram, Latencies};
@@ -36,16 +38,17 @@ pub struct WriteError {
     pub resource: bool,
 }
 
-impl From<String> for WriteError {
-    fn from(message: String) -> Self {
-        WriteError { message, resource: false }
+impl WriteError {
+    /// Whether waiting can fix it (see [`WriteError::resource`]).
+    pub fn is_retryable(&self) -> bool {
+        self.resource
     }
 }
 
 impl From<crate::store::StoreError> for WriteError {
     fn from(e: crate::store::StoreError) -> Self {
         WriteError {
-            resource: e.is_resource(),
+            resource: e.is_retryable(),
             message: e.to_string(),
         }
     }
@@ -81,7 +84,6 @@ pub trait Target: Send + Sync {
     /// Writes idempotently; resolves once durable. Returns the ids of events
     /// deferred because their ticket is not stored yet.
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError>;
-    async fn ping(&self) -> Result<(), String>;
 }
 
 /// Writes to the workflow store; records ingest-to-commit latency.
@@ -125,9 +127,6 @@ impl Target for StoreTarget {
             r.wake();
         }
         Ok(applied.deferred)
-    }
-    async fn ping(&self) -> Result<(), String> {
-        self.store.ping().await.map_err(|e| e.to_string())
     }
 }
 
@@ -181,9 +180,6 @@ impl Target for WarehouseTarget {
         record(&self.latency.warehouse, events, &deferred);
         Ok(deferred)
     }
-    async fn ping(&self) -> Result<(), String> {
-        self.warehouse.ping().await.map_err(|e| e.to_string())
-    }
 }
 
 /// One sample per appeal stored: its `received` or `updated` event.
@@ -207,7 +203,7 @@ pub struct Batching {
     /// …or this long after the first one arrived; zero writes whatever is
     /// there as soon as nothing more is waiting.
     pub flush: Duration,
-    /// Tries of one batch while the backend answers pings, before the batch
+    /// Tries of one batch failing for a reason waiting cannot fix, before the batch
     /// is split and failing items parked.
     pub max_attempts: u32,
 }
@@ -373,30 +369,22 @@ async fn write_batch(target: &Arc<dyn Target>, items: &[TicketEvent], batching: 
                 tracing::warn!(sink = target.name(), error = %e, "Write failed while stopping; handing the events back.");
                 return Outcome::Stopping(e.to_string());
             }
-            Err(e) if e.resource => {
+            Err(e) if e.is_retryable() => {
                 if waits % 10 == 0 {
-                    tracing::warn!(sink = target.name(), error = %e, events = items.len(), "The backend cannot write (a resource is short); holding the events until it can.");
+                    tracing::warn!(sink = target.name(), error = %e, events = items.len(), "The backend cannot write now (unreachable, or a resource is short); holding the events until it can.");
                 }
                 waits += 1;
                 tokio::time::sleep(backoff(waits)).await;
                 continue;
             }
             Err(e) => {
-                if let Err(down) = target.ping().await {
-                    if waits % 10 == 0 {
-                        tracing::warn!(sink = target.name(), error = %down, events = items.len(), "Backend unreachable; holding the events until it is back.");
-                    }
-                    waits += 1;
-                    tokio::time::sleep(backoff(waits)).await;
-                    continue;
-                }
                 attempts += 1;
                 if attempts < batching.max_attempts {
                     tracing::warn!(sink = target.name(), error = %e, attempt = attempts, "Write failed; retrying.");
                     tokio::time::sleep(backoff(attempts)).await;
                     continue;
                 }
-                tracing::warn!(sink = target.name(), error = %e, "Write keeps failing while the backend is up; isolating the poison events.");
+                tracing::warn!(sink = target.name(), error = %e, "Write keeps failing for a reason waiting cannot fix; isolating the poison events.");
                 return Outcome::Poisoned;
             }
         }
@@ -486,7 +474,7 @@ async fn isolate(target: &Arc<dyn Target>, d: Delivery<TicketEvent>) {
 impl From<crate::warehouse::WarehouseError> for WriteError {
     fn from(e: crate::warehouse::WarehouseError) -> Self {
         WriteError {
-            resource: e.resource,
+            resource: e.is_retryable(),
             message: e.to_string(),
         }
     }
@@ -541,9 +529,6 @@ mod tests {
         }
         async fn write(&self, _events: &[TicketEvent]) -> Result<Vec<Uuid>, WriteError> {
             Ok(vec![])
-        }
-        async fn ping(&self) -> Result<(), String> {
-            Ok(())
         }
     }
 
@@ -620,9 +605,6 @@ mod tests {
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
             Ok(if held { vec![self.edit] } else { vec![] })
-        }
-        async fn ping(&self) -> Result<(), String> {
-            Ok(())
         }
     }
 
@@ -733,7 +715,8 @@ mod tests {
     /// A warehouse that lacks a resource is waited out, not parked.
     #[test]
     fn a_full_warehouse_is_a_resource_error_of_the_sink() {
-        let w: WriteError = crate::warehouse::WarehouseError::new("database or disk is full").into();
-        assert!(w.resource);
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
+        let w: WriteError = crate::warehouse::WarehouseError::from(full).into();
+        assert!(w.is_retryable());
     }
 }

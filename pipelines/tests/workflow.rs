@@ -9,7 +9,7 @@
 //! unreachable server fails the test, otherwise it is skipped with a note.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
-use minqing_connectors::{Channel, Contact, RawAppeal};
+use minqing_connectors::{Channel, RawAppeal};
 use minqing_pipelines::calendar::Calendar;
 use minqing_pipelines::db::pool::connect;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
@@ -48,28 +48,13 @@ async fn seed_one(store: &dyn WorkflowStore, source_id: &str) -> Order {
     let g = Gazetteer::from_toml(include_str!("../../config/gazetteer.toml")).unwrap();
     let n = Normalizer::new(Settings::default(), g);
     let t = n
-        .normalize(&RawAppeal {
-            occurrence: None,
-            channel: Channel::Hotline12345,
-            source_id: source_id.into(),
-            version: 0,
-            received_at: at("2026-06-01", 9),
-            title: None,
-            content: "金湖街道港湖村路灯坏了两个月".into(),
-            contact: Contact {
-                name: None,
-                phone: Some("13800000000".into()),
-                openid: None,
-                anonymous: false,
-            },
-            location: None,
-            coordinates: None,
-            appeal_type_code: None,
-            category_code: None,
-            attachments: vec![],
-            raw: "{}".into(),
-            accepted_at: None,
-        })
+        .normalize(&RawAppeal::plain(
+            Channel::Hotline12345,
+            source_id,
+            at("2026-06-01", 9),
+            Some("13800000000"),
+            "金湖街道港湖村路灯坏了两个月",
+        ))
         .unwrap();
     let order = Order::new(t.ticket_id, t.channel, Some("城乡建设".into()));
     let dispatch = Action::Dispatch { unit: "U-JH".into() };

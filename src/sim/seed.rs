@@ -31,7 +31,7 @@ pub async fn seed_orders(
     late: usize,
 ) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
     use chrono::TimeZone;
-    use minqing_connectors::{Contact, RawAppeal};
+    use minqing_connectors::RawAppeal;
     use minqing_pipelines::ticket::{EventPayload, EventType, TicketEvent};
     use minqing_pipelines::workflow::{self, Action, Order};
     let counts = store.channel_counts().await?;
@@ -55,28 +55,13 @@ pub async fn seed_orders(
             let is_late = k % stride == 0 && k / stride < late;
             let received = if is_late { at(8, 9) } else { at(15, 9) };
             let t = normalizer
-                .normalize(&RawAppeal {
-                    occurrence: None,
-                    channel: minqing_connectors::Channel::Hotline12345,
-                    source_id: format!("BENCH{k:08}"),
-                    version: 0,
-                    received_at: received,
-                    title: None,
-                    content: format!("金湖街道港湖村第{k}号路灯不亮"),
-                    contact: Contact {
-                        name: None,
-                        phone: Some(format!("138{:08}", k % 100_000_000)),
-                        openid: None,
-                        anonymous: false,
-                    },
-                    location: None,
-                    coordinates: None,
-                    appeal_type_code: None,
-                    category_code: None,
-                    attachments: vec![],
-                    raw: String::new(),
-                    accepted_at: None,
-                })
+                .normalize(&RawAppeal::plain(
+                    minqing_connectors::Channel::Hotline12345,
+                    format!("BENCH{k:08}"),
+                    received,
+                    Some(&format!("138{:08}", k % 100_000_000)),
+                    format!("金湖街道港湖村第{k}号路灯不亮"),
+                ))
                 .map_err(|e| anyhow::anyhow!("bench ticket {k}: {e}"))?;
             let dispatch = Action::Dispatch {
                 unit: format!("U{:03}", k % 200),

@@ -364,26 +364,5 @@ pub fn raw_call(
     received_at: chrono::DateTime<chrono::FixedOffset>,
     content: &str,
 ) -> minqing_connectors::RawAppeal {
-    minqing_connectors::RawAppeal {
-        channel: Channel::Hotline12345,
-        source_id: source_id.into(),
-        version: 0,
-        received_at,
-        title: None,
-        content: content.into(),
-        contact: minqing_connectors::Contact {
-            name: None,
-            phone: Some(phone.into()),
-            openid: None,
-            anonymous: false,
-        },
-        location: None,
-        coordinates: None,
-        appeal_type_code: None,
-        category_code: None,
-        attachments: vec![],
-        raw: "{}".into(),
-        accepted_at: None,
-        occurrence: None,
-    }
+    minqing_connectors::RawAppeal::plain(Channel::Hotline12345, source_id, received_at, Some(phone), content)
 }

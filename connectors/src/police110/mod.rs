@@ -86,10 +86,8 @@ impl PullConnector for Police110 {
 
     async fn pull(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
         let last_id = match cursor {
-            Some(c) => c.parse::<u64>().map_err(|e| {
-                ConnectorError::Checkpoint(format!(
-                    "the stored police_110 cursor `{c}` is not a number ({e}); delete it to start from the beginning"
-                ))
+            Some(c) => c.parse::<u64>().map_err(|e| ConnectorError::Cursor {
+                reason: format!("the stored police_110 cursor `{c}` is not a number ({e}); delete it to start from the beginning"),
             })?,
             None => 0,
         };

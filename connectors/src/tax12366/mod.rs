@@ -147,7 +147,9 @@ impl PullConnector for Tax12366 {
                 }
             }
         };
-        let start = DateTime::parse_from_rfc3339(&cur.start).map_err(|e| ConnectorError::Checkpoint(e.to_string()))?;
+        let start = DateTime::parse_from_rfc3339(&cur.start).map_err(|e| ConnectorError::Cursor {
+            reason: format!("the stored tax_12366 cursor's start is not a time ({e}); delete it to start from start_from"),
+        })?;
         let Some((end, horizon)) = cursor::next_window(start, self.cfg.window_hours, self.cfg.lag_seconds) else {
             return Ok(Page::default());
         };

@@ -55,7 +55,7 @@ impl<T: Send + 'static> Queue<T> {
 async fn settled(wait: oneshot::Receiver<Result<(), String>>) -> Result<(), BusError> {
     match wait.await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(reason)) => Err(BusError::Refused(reason)),
+        Ok(Err(reason)) => Err(BusError::Refused { reason }),
         // The consumer dropped the delivery unsettled: it stopped mid-work.
         Err(_) => Err(BusError::Closed),
     }
@@ -171,8 +171,7 @@ impl Bus for MemoryBus {
 
     async fn consume_events(&self, queue: EventQueue) -> Result<Box<dyn Consumer<TicketEvent>>, BusError> {
         let q = self.events.iter().find(|(n, _)| *n == queue).map(|(_, q)| q);
-        q.ok_or(BusError::Broker(format!("queue {} is not bound on this bus", queue.name())))?
-            .take(self.max_batch)
+        q.ok_or(BusError::NotBound(queue.name()))?.take(self.max_batch)
     }
 }
 
@@ -253,7 +252,7 @@ mod tests {
         let b = bus.clone();
         let p2 = tokio::spawn(async move { b.publish_raw(vec![item(2)]).await });
         c.next().await.unwrap().nack("store down".into()).await.unwrap();
-        assert!(matches!(p2.await.unwrap(), Err(BusError::Refused(r)) if r == "store down"));
+        assert!(matches!(p2.await.unwrap(), Err(BusError::Refused { reason: r }) if r == "store down"));
     }
 
     #[tokio::test]

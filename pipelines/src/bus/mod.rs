@@ -51,16 +51,72 @@ impl EventQueue {
     }
 }
 
+/// Why a bus call failed; [`BusError::is_retryable`] says whether the
+/// same call may succeed later.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     #[error("the bus is shut down")]
     Closed,
-    #[error("a consumer refused the message: {0}")]
-    Refused(String),
+    /// A consumer (on the in-process bus) could not take the message.
+    #[error("a consumer refused the message: {reason}")]
+    Refused { reason: String },
     #[error("queue {0} already has its single consumer")]
     Busy(&'static str),
-    #[error("broker error: {0}")]
-    Broker(String),
+    #[error("queue {0} is not bound on this bus")]
+    NotBound(&'static str),
+    /// RabbitMQ refused or went away while we were doing `context`.
+    #[error("broker error: {context}{source}{hint}")]
+    Amqp {
+        context: String,
+        #[source]
+        source: lapin::Error,
+        hint: &'static str,
+    },
+    /// Publishing gave up after `bus.rabbitmq.publish_timeout_secs`.
+    #[error("broker error: publishing to {exchange}: {source}; is RabbitMQ up?")]
+    Publish {
+        exchange: String,
+        #[source]
+        source: rabbit::PublishError,
+    },
+    #[error("broker error: {what} took over {after:?}")]
+    TimedOut { what: String, after: std::time::Duration },
+    #[error("broker error: the delivery's channel is gone; the message will be delivered again")]
+    ChannelGone,
+    #[error("broker error: not connected to RabbitMQ; reconnecting")]
+    Disconnected,
+    #[error("encoding a message: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("a consumer of {queue} ended")]
+    ConsumerEnded { queue: String },
+    #[error("a task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl BusError {
+    /// Whether the same call may succeed later: the broker went away, did
+    /// not answer in time, or a consumer could not take the message now.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            BusError::Refused { .. }
+                | BusError::Amqp { .. }
+                | BusError::Publish { .. }
+                | BusError::TimedOut { .. }
+                | BusError::ChannelGone
+                | BusError::Disconnected
+        )
+    }
+
+    /// A RabbitMQ error while doing `context`.
+    pub(crate) fn amqp(context: impl Into<String>, source: lapin::Error) -> BusError {
+        let context = context.into();
+        BusError::Amqp {
+            context: if context.is_empty() { context } else { format!("{context}: ") },
+            source,
+            hint: "",
+        }
+    }
 }
 
 /// Settles a delivery. Called exactly once, by [`Delivery::ack`] or [`Delivery::nack`].
@@ -110,7 +166,7 @@ impl<T> Delivery<T> {
     where
         T: Serialize,
     {
-        let body = serde_json::to_vec(poison).map_err(|e| BusError::Broker(format!("encoding parked items: {e}")))?;
+        let body = serde_json::to_vec(poison)?;
         self.acker.park(body, reason).await
     }
 }

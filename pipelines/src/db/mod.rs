@@ -27,9 +27,9 @@ pub(crate) const PAGE_SIZE: u32 = 16384;
 /// Ticket ids are random, so inserts touch pages all over the B-trees: mmap
 /// keeps them out of pread, and rare checkpoints batch the copy back into
 /// the database file (a page rewritten by many commits is copied once).
-pub(crate) fn sqlite_file_options(path: &Path) -> Result<SqliteConnectOptions, String> {
+pub(crate) fn sqlite_file_options(path: &Path) -> Result<SqliteConnectOptions, std::io::Error> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)?;
     }
     Ok(SqliteConnectOptions::new()
         .filename(path)

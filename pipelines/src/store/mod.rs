@@ -16,6 +16,7 @@ use crate::ticket::order::Order;
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use minqing_connectors::Channel;
+use minqing_connectors::error::CheckpointError;
 use minqing_connectors::pull::CheckpointStore;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -500,12 +501,15 @@ pub struct Checkpoints(pub Arc<dyn WorkflowStore>);
 
 #[async_trait]
 impl CheckpointStore for Checkpoints {
-    async fn load(&self, channel: Channel) -> Result<Option<String>, String> {
-        self.0.load_checkpoint(channel).await.map_err(|e| e.to_string())
+    async fn load(&self, channel: Channel) -> Result<Option<String>, CheckpointError> {
+        self.0.load_checkpoint(channel).await.map_err(|e| CheckpointError(Box::new(e)))
     }
 
-    async fn save(&self, channel: Channel, cursor: &str) -> Result<(), String> {
-        self.0.save_checkpoint(channel, cursor).await.map_err(|e| e.to_string())
+    async fn save(&self, channel: Channel, cursor: &str) -> Result<(), CheckpointError> {
+        self.0
+            .save_checkpoint(channel, cursor)
+            .await
+            .map_err(|e| CheckpointError(Box::new(e)))
     }
 }
 

@@ -59,7 +59,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let opts = file_options(path)
-            .map_err(StoreError::Corrupt)?
+            .map_err(|e| StoreError::Connect(format!("cannot create the folder of {}: {e}", path.display())))?
             .pragma("cache_size", "-65536")
             .foreign_keys(false);
         let pool = crate::db::pool::options::<sqlx::Sqlite>()

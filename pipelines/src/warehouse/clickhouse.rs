@@ -71,23 +71,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-fn err(e: impl std::fmt::Display) -> WarehouseError {
-    WarehouseError::new(e.to_string())
-}
-
-/// An error with its causes: "client error (Connect)" alone hides that a
-/// certificate was refused.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !out.contains(&text) {
-            out = format!("{out}: {text}");
-        }
-        cause = c.source();
+/// An id ClickHouse gave back that is not a UUID.
+fn unreadable(id: &str, e: uuid::Error) -> WarehouseError {
+    WarehouseError::Unreadable {
+        what: format!("`{id}` is not a ticket id: {e}"),
     }
-    out
 }
 
 #[derive(Row, Serialize, Deserialize)]
@@ -214,10 +202,11 @@ impl ClickhouseWarehouse {
     pub async fn open(cfg: &ClickhouseSettings) -> Result<Self, WarehouseError> {
         let limit = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
         tokio::time::timeout(limit, Self::open_unbounded(cfg)).await.unwrap_or_else(|_| {
-            Err(err(format!(
-                "ClickHouse at {} did not answer within {} s (warehouse.clickhouse.url, timeout_secs); is it the HTTP port?",
-                cfg.url, cfg.timeout_secs
-            )))
+            Err(WarehouseError::TimedOut {
+                what: "connecting".into(),
+                url: cfg.url.clone(),
+                secs: cfg.timeout_secs,
+            })
         })
     }
 
@@ -230,13 +219,7 @@ impl ClickhouseWarehouse {
         base.query(&format!("CREATE DATABASE IF NOT EXISTS `{}`", cfg.database.replace('`', "")))
             .execute()
             .await
-            .map_err(|e| {
-                err(format!(
-                    "reaching ClickHouse at {}: {}; is it running (scripts/services start)?",
-                    cfg.url,
-                    chain(&e),
-                ))
-            })?;
+            .map_err(|e| WarehouseError::clickhouse(format!("reaching {} (is it running? scripts/services start)", cfg.url), e))?;
         let wh = ClickhouseWarehouse {
             client: base.with_database(&cfg.database),
             cfg: cfg.clone(),
@@ -253,14 +236,12 @@ impl ClickhouseWarehouse {
         self.client
             .query("CREATE TABLE IF NOT EXISTS schema_migrations (version String, applied_at DateTime) ENGINE = TinyLog")
             .execute()
-            .await
-            .map_err(err)?;
+            .await?;
         let done: HashSet<String> = self
             .client
             .query("SELECT version FROM schema_migrations")
             .fetch_all::<String>()
-            .await
-            .map_err(err)?
+            .await?
             .into_iter()
             .collect();
         for (version, sql) in MIGRATIONS {
@@ -272,14 +253,13 @@ impl ClickhouseWarehouse {
                     .query(&stmt)
                     .execute()
                     .await
-                    .map_err(|e| err(format!("migration {version}: {e}")))?;
+                    .map_err(|e| WarehouseError::clickhouse(format!("migration {version}"), e))?;
             }
             self.client
                 .query("INSERT INTO schema_migrations VALUES (?, now())")
                 .bind(*version)
                 .execute()
-                .await
-                .map_err(err)?;
+                .await?;
         }
         Ok(())
     }
@@ -292,8 +272,8 @@ impl ClickhouseWarehouse {
                 "SELECT DISTINCT toString({column}) FROM {table} WHERE ticket_id IN ({})",
                 uuid_list(chunk)
             );
-            for s in self.client.query(&sql).fetch_all::<String>().await.map_err(err)? {
-                out.insert(Uuid::parse_str(&s).map_err(err)?);
+            for s in self.client.query(&sql).fetch_all::<String>().await? {
+                out.insert(Uuid::parse_str(&s).map_err(|e| unreadable(&s, e))?);
             }
         }
         Ok(out)
@@ -322,7 +302,7 @@ impl ClickhouseWarehouse {
         let mut current: HashMap<Uuid, TicketRow> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(LOOKUP) {
             let sql = format!("SELECT ?fields FROM tickets FINAL PREWHERE ticket_id IN ({})", uuid_list(chunk));
-            for r in self.client.query(&sql).fetch_all::<TicketRow>().await.map_err(err)? {
+            for r in self.client.query(&sql).fetch_all::<TicketRow>().await? {
                 current.insert(r.ticket_id, r);
             }
         }
@@ -357,10 +337,10 @@ impl ClickhouseWarehouse {
         let mut inserter = self.client.inserter::<TicketRow>("tickets");
         for id in changed {
             if let Some(r) = current.get(&id) {
-                inserter.write(r).await.map_err(err)?;
+                inserter.write(r).await?;
             }
         }
-        inserter.end().await.map_err(err)?;
+        inserter.end().await?;
         Ok(())
     }
 }
@@ -411,7 +391,7 @@ impl ClickhouseWarehouse {
         let mut out = HashMap::new();
         for chunk in clusters.chunks(LOOKUP) {
             if let Some(list) = cluster_list(chunk.iter().copied()) {
-                out.extend(self.client.query(&sql(&list)).fetch_all::<(String, String)>().await.map_err(err)?);
+                out.extend(self.client.query(&sql(&list)).fetch_all::<(String, String)>().await?);
             }
         }
         Ok(out)
@@ -478,9 +458,9 @@ impl ClickhouseWarehouse {
                 into_cluster,
                 version,
             };
-            inserter.write(&row).await.map_err(err)?;
+            inserter.write(&row).await?;
         }
-        inserter.end().await.map_err(err)?;
+        inserter.end().await?;
         // The absorbed clusters' tickets: found by a light scan of two
         // columns; `rewrite` reads them whole through the sort key.
         absorbed.sort_unstable();
@@ -491,8 +471,8 @@ impl ClickhouseWarehouse {
                 continue;
             };
             let sql = format!("SELECT DISTINCT toString(ticket_id) FROM tickets WHERE cluster_id IN ({list})");
-            for id in self.client.query(&sql).fetch_all::<String>().await.map_err(err)? {
-                tickets.push(Uuid::parse_str(&id).map_err(err)?);
+            for id in self.client.query(&sql).fetch_all::<String>().await? {
+                tickets.push(Uuid::parse_str(&id).map_err(|e| unreadable(&id, e))?);
             }
         }
         Ok(Moves { target, tickets })
@@ -519,10 +499,11 @@ impl ClickhouseWarehouse {
     async fn bounded<T>(&self, what: &str, fut: impl std::future::Future<Output = Result<T, WarehouseError>>) -> Result<T, WarehouseError> {
         let limit = std::time::Duration::from_secs(self.cfg.timeout_secs.max(1));
         tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
-            Err(err(format!(
-                "{what}: ClickHouse at {} did not answer within {} s (warehouse.clickhouse.timeout_secs)",
-                self.cfg.url, self.cfg.timeout_secs
-            )))
+            Err(WarehouseError::TimedOut {
+                what: what.to_owned(),
+                url: self.cfg.url.clone(),
+                secs: self.cfg.timeout_secs,
+            })
         })
     }
 
@@ -559,10 +540,10 @@ impl ClickhouseWarehouse {
             if have_tickets.contains(&r.ticket_id) || !seen.insert(r.ticket_id) {
                 continue;
             }
-            inserter.write(&TicketRow::new(r, now)).await.map_err(err)?;
-            inserter.commit().await.map_err(err)?;
+            inserter.write(&TicketRow::new(r, now)).await?;
+            inserter.commit().await?;
         }
-        inserter.end().await.map_err(err)?;
+        inserter.end().await?;
         let links = super::key_links(&events);
         if !links.is_empty() {
             let mut inserter = self.client.inserter::<LinkRow>("citizen_key_links");
@@ -574,9 +555,9 @@ impl ClickhouseWarehouse {
                     citizen_key: l.citizen_key,
                     loaded_at: now,
                 };
-                inserter.write(&row).await.map_err(err)?;
+                inserter.write(&row).await?;
             }
-            inserter.end().await.map_err(err)?;
+            inserter.end().await?;
         }
         let moves = self.record_merges(&events, now).await?;
         self.rewrite(&edits, &moves, now).await?;
@@ -600,10 +581,10 @@ impl ClickhouseWarehouse {
                 payload: event_payload(e),
                 loaded_at: now,
             };
-            inserter.write(&row).await.map_err(err)?;
-            inserter.commit().await.map_err(err)?;
+            inserter.write(&row).await?;
+            inserter.commit().await?;
         }
-        inserter.end().await.map_err(err)?;
+        inserter.end().await?;
         Ok(deferred)
     }
 }
@@ -615,12 +596,12 @@ impl Warehouse for ClickhouseWarehouse {
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {
-        self.bounded("ping", async { self.client.query("SELECT 1").execute().await.map_err(err) })
+        self.bounded("ping", async { Ok(self.client.query("SELECT 1").execute().await?) })
             .await
     }
 
     async fn counts(&self) -> Result<WarehouseCounts, WarehouseError> {
-        let q = |sql: &'static str| async move { self.client.query(sql).fetch_one::<u64>().await.map_err(err) };
+        let q = |sql: &'static str| async move { self.client.query(sql).fetch_one::<u64>().await };
         Ok(WarehouseCounts {
             tickets: q("SELECT count() FROM tickets FINAL").await?,
             events: q("SELECT count() FROM ticket_events").await?,

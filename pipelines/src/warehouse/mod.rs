@@ -20,37 +20,99 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// Why a warehouse call failed; [`WarehouseError::is_retryable`] tells
+/// the sink whether to hold the events (waiting can fix it) or to look
+/// for a poison event.
 #[derive(Debug, thiserror::Error)]
-#[error("warehouse: {message}")]
-pub struct WarehouseError {
-    pub message: String,
-    /// The backend lacks a resource (disk, memory) or is overloaded:
-    /// waiting can fix it, parking the events cannot.
-    pub resource: bool,
+pub enum WarehouseError {
+    /// ClickHouse refused or could not be reached; `detail` is the error
+    /// with its causes ("client error (Connect)" alone hides a refused
+    /// certificate).
+    #[error("warehouse (ClickHouse){context}: {detail}")]
+    Clickhouse {
+        context: String,
+        detail: String,
+        #[source]
+        source: ::clickhouse::error::Error,
+    },
+    /// No answer within `warehouse.clickhouse.timeout_secs`.
+    #[error(
+        "warehouse: {what}: ClickHouse at {url} did not answer within {secs} s (warehouse.clickhouse.timeout_secs; is it the HTTP port?)"
+    )]
+    TimedOut { what: String, url: String, secs: u64 },
+    #[error("warehouse (SQLite): {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("warehouse (SQLite): {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("warehouse migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("warehouse: cannot create the folder of {path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The warehouse holds something this version cannot read.
+    #[error("warehouse: {what}")]
+    Unreadable { what: String },
 }
 
-/// What SQLite and ClickHouse say when they lack a resource. Both reach us
-/// as text (rusqlite's message inside a writer thread's answer, ClickHouse's
-/// `Code: N` over HTTP), so the text is where the kind is read.
-const RESOURCE_MARKERS: [&str; 9] = [
-    "database or disk is full",
-    "disk I/O error",
-    "out of memory",
-    "readonly database",
-    "database is locked",
-    "Code: 243", // NOT_ENOUGH_SPACE
-    "Code: 241", // MEMORY_LIMIT_EXCEEDED
-    "Code: 252", // TOO_MANY_PARTS: inserts faster than merges
-    "No space left",
-];
+/// ClickHouse's codes for a lack of resources: disk, memory, or inserts
+/// faster than merges.
+const RESOURCE_CODES: [&str; 3] = ["Code: 243", "Code: 241", "Code: 252"];
 
 impl WarehouseError {
-    pub fn new(message: impl Into<String>) -> Self {
-        let message = message.into();
-        WarehouseError {
-            resource: RESOURCE_MARKERS.iter().any(|m| message.contains(m)),
-            message,
+    /// Whether waiting can fix it: the backend lacks a resource (disk,
+    /// memory), is overloaded, or cannot be reached. Parking the events
+    /// cannot fix these.
+    pub fn is_retryable(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            WarehouseError::Clickhouse { source, detail, .. } => {
+                matches!(
+                    source,
+                    ::clickhouse::error::Error::Network(_) | ::clickhouse::error::Error::TimedOut
+                ) || RESOURCE_CODES.iter().any(|c| detail.contains(c))
+            }
+            WarehouseError::TimedOut { .. } => true,
+            WarehouseError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                C::DiskFull | C::OutOfMemory | C::SystemIoFailure | C::ReadOnly | C::CannotOpen | C::DatabaseBusy | C::DatabaseLocked
+            ),
+            WarehouseError::Sqlx(sqlx::Error::Database(d)) => {
+                d.message().contains("database or disk is full") || d.message().contains("disk I/O error")
+            }
+            WarehouseError::Sqlx(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => {
+                true
+            }
+            WarehouseError::Folder { .. } => true,
+            _ => false,
         }
+    }
+
+    /// A ClickHouse error with what we were doing and its causes.
+    pub(crate) fn clickhouse(context: impl Into<String>, source: ::clickhouse::error::Error) -> WarehouseError {
+        let mut detail = source.to_string();
+        let mut cause = std::error::Error::source(&source);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !detail.contains(&text) {
+                detail = format!("{detail}: {text}");
+            }
+            cause = c.source();
+        }
+        let context = context.into();
+        WarehouseError::Clickhouse {
+            context: if context.is_empty() { context } else { format!(", {context}") },
+            detail,
+            source,
+        }
+    }
+}
+
+impl From<::clickhouse::error::Error> for WarehouseError {
+    fn from(e: ::clickhouse::error::Error) -> Self {
+        WarehouseError::clickhouse("", e)
     }
 }
 
@@ -193,10 +255,22 @@ mod tests {
     /// A full disk or an overloaded ClickHouse is waited out, not parked.
     #[test]
     fn resource_errors_are_told_apart_from_refused_rows() {
-        assert!(WarehouseError::new("database or disk is full").resource);
-        assert!(WarehouseError::new("Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space").resource);
-        assert!(WarehouseError::new("Code: 241. DB::Exception: Memory limit (total) exceeded").resource);
-        assert!(!WarehouseError::new("Code: 53. DB::Exception: Type mismatch").resource);
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        );
+        assert!(WarehouseError::from(full).is_retryable());
+        let ch = |text: &str| WarehouseError::from(::clickhouse::error::Error::BadResponse(text.into()));
+        assert!(ch("Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space").is_retryable());
+        assert!(ch("Code: 241. DB::Exception: Memory limit (total) exceeded").is_retryable());
+        assert!(!ch("Code: 53. DB::Exception: Type mismatch").is_retryable());
+        assert!(WarehouseError::from(::clickhouse::error::Error::TimedOut).is_retryable());
+        let down = WarehouseError::TimedOut {
+            what: "insert".into(),
+            url: "http://127.0.0.1:8123".into(),
+            secs: 30,
+        };
+        assert!(down.is_retryable());
     }
 
     #[test]

@@ -17,10 +17,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use uuid::Uuid;
 
-fn err(e: impl std::fmt::Display) -> WarehouseError {
-    WarehouseError::new(e.to_string())
-}
-
 /// Page cache of the writer connection, in KiB.
 const CACHE_KIB: i64 = 32768;
 
@@ -33,17 +29,16 @@ pub struct SqliteWarehouse {
 
 impl SqliteWarehouse {
     pub async fn open(path: &Path) -> Result<Self, WarehouseError> {
-        let opts = crate::db::sqlite_file_options(path).map_err(err)?;
+        let opts = crate::db::sqlite_file_options(path).map_err(|source| WarehouseError::Folder {
+            path: path.to_owned(),
+            source,
+        })?;
         let pool = crate::db::pool::options::<sqlx::Sqlite>()
             .max_connections(1)
             .connect_with(opts)
-            .await
-            .map_err(|e| err(format!("opening {}: {e}", path.display())))?;
-        sqlx::migrate!("../migrations/sqlite_warehouse")
-            .run(&pool)
-            .await
-            .map_err(|e| err(format!("migrating {}: {e}", path.display())))?;
-        let writer = sqlite_direct::open(path, CACHE_KIB, true).map_err(|e| err(format!("opening {}: {e}", path.display())))?;
+            .await?;
+        sqlx::migrate!("../migrations/sqlite_warehouse").run(&pool).await?;
+        let writer = sqlite_direct::open(path, CACHE_KIB, true)?;
         Ok(SqliteWarehouse { pool, writer })
     }
 
@@ -204,11 +199,11 @@ fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
-        write(&self.writer, |tx| write_batch(tx, events)).map_err(err)
+        write(&self.writer, |tx| write_batch(tx, events)).map_err(WarehouseError::from)
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(err)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
@@ -218,10 +213,11 @@ impl Warehouse for SqliteWarehouse {
              (SELECT COALESCE(SUM(tickets), 0) FROM daily_tickets)",
         )
         .fetch_all(&self.pool)
-        .await
-        .map_err(err)?;
-        let r = r.first().ok_or_else(|| err("no row from a count"))?;
-        let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v as u64).map_err(err);
+        .await?;
+        let r = r.first().ok_or_else(|| WarehouseError::Unreadable {
+            what: "no row from a count".into(),
+        })?;
+        let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v as u64).map_err(WarehouseError::from);
         Ok(WarehouseCounts {
             tickets: n(0)?,
             events: n(1)?,

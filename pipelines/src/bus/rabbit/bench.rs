@@ -71,7 +71,7 @@ async fn drain(inner: Arc<Inner>, queue: String, total: u64, prefetch: u16) -> R
         let d = consumer
             .next()
             .await
-            .ok_or_else(|| BusError::Broker(format!("{queue}: the consumer ended")))?
+            .ok_or_else(|| BusError::ConsumerEnded { queue: queue.to_string() })?
             .map_err(broker)?;
         d.acker.ack(BasicAckOptions::default()).await.map_err(broker)?;
         acked += 1;
@@ -105,7 +105,9 @@ async fn relay(inner: Arc<Inner>, total: u64, relayed: Arc<AtomicU64>) -> Result
         let first = consumer
             .next()
             .await
-            .ok_or_else(|| BusError::Broker("raw.intake: the consumer ended".into()))?
+            .ok_or_else(|| BusError::ConsumerEnded {
+                queue: "raw.intake".into(),
+            })?
             .map_err(broker)?;
         let mut batch = vec![first];
         while let Some(Some(Ok(d))) = consumer.next().now_or_never() {
@@ -161,8 +163,7 @@ pub async fn run(cfg: &RabbitSettings, args: &BrokerBenchArgs) -> Result<BrokerB
             Ok::<(), BusError>(())
         }));
     }
-    let join =
-        |r: Result<Result<(), BusError>, tokio::task::JoinError>| r.map_err(|e| BusError::Broker(format!("a bench task failed: {e}")))?;
+    let join = |r: Result<Result<(), BusError>, tokio::task::JoinError>| r.map_err(BusError::from)?;
     let outcome = async {
         for p in pubs {
             join(p.await)?;
@@ -177,7 +178,12 @@ pub async fn run(cfg: &RabbitSettings, args: &BrokerBenchArgs) -> Result<BrokerB
     let elapsed = started.elapsed();
     cleanup(&inner).await;
     match result {
-        Err(_) => return Err(BusError::Broker("the broker bench did not finish within 30 minutes".into())),
+        Err(_) => {
+            return Err(BusError::TimedOut {
+                what: "the broker bench".into(),
+                after: Duration::from_secs(30 * 60),
+            });
+        }
         Ok(Err(e)) => return Err(e),
         Ok(Ok(())) => {}
     }

@@ -35,7 +35,10 @@ impl Parker {
         self.inner
             .publish(&self.inner.names.dlx, &msgs, Some(&headers))
             .await
-            .map_err(|e| BusError::Broker(format!("parking a message from {}: {e}", self.queue)))
+            .map_err(|e| match e {
+                BusError::Amqp { source, .. } => BusError::amqp(format!("parking a message from {}", self.queue), source),
+                other => other,
+            })
     }
 }
 
@@ -186,13 +189,12 @@ async fn settle(what: impl std::future::Future<Output = lapin::Result<bool>>) ->
     match tokio::time::timeout(SETTLE_TIMEOUT, what).await {
         Ok(Ok(true)) => Ok(()),
         // A delivery of a channel that has since closed; it comes back.
-        Ok(Ok(false)) => Err(BusError::Broker(
-            "the delivery's channel is gone; the message will be delivered again".into(),
-        )),
+        Ok(Ok(false)) => Err(BusError::ChannelGone),
         Ok(Err(e)) => Err(broker(e)),
-        Err(_) => Err(BusError::Broker(format!(
-            "no answer from RabbitMQ within {SETTLE_TIMEOUT:?}; the message will be delivered again"
-        ))),
+        Err(_) => Err(BusError::TimedOut {
+            what: "settling a delivery (it will be delivered again)".into(),
+            after: SETTLE_TIMEOUT,
+        }),
     }
 }
 

@@ -92,11 +92,10 @@ impl Links {
 async fn connect(cfg: &RabbitSettings, names: &Names, generation: u64) -> Result<Link, BusError> {
     let attempt = async {
         let props = ConnectionProperties::default().with_connection_name("minqing".into());
-        let conn = Connection::connect(&cfg.url, props).await.map_err(|e| {
-            BusError::Broker(format!(
-                "connecting to {}: {e}; is RabbitMQ running (scripts/services start)?",
-                redact(&cfg.url)
-            ))
+        let conn = Connection::connect(&cfg.url, props).await.map_err(|source| BusError::Amqp {
+            context: format!("connecting to {}: ", redact(&cfg.url)),
+            source,
+            hint: "; is RabbitMQ running (scripts/services start)?",
         })?;
         let publisher = conn.create_channel().await.map_err(broker)?;
         declare(&publisher, names, cfg.delivery_limit).await?;
@@ -109,7 +108,10 @@ async fn connect(cfg: &RabbitSettings, names: &Names, generation: u64) -> Result
     };
     tokio::time::timeout(CONNECT_TIMEOUT, attempt)
         .await
-        .map_err(|_| BusError::Broker(format!("connecting to {} took over {CONNECT_TIMEOUT:?}", redact(&cfg.url))))?
+        .map_err(|_| BusError::TimedOut {
+            what: format!("connecting to {}", redact(&cfg.url)),
+            after: CONNECT_TIMEOUT,
+        })?
 }
 
 /// The URL without its password, for messages.

@@ -95,7 +95,7 @@ struct Inner {
 }
 
 fn broker(e: lapin::Error) -> BusError {
-    BusError::Broker(e.to_string())
+    BusError::amqp("", e)
 }
 
 fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
@@ -176,7 +176,7 @@ impl RabbitBus {
     fn frame<T: Serialize>(&self, items: &[T]) -> Result<Vec<Vec<u8>>, BusError> {
         items
             .chunks(self.inner.cfg.max_message_items.max(1))
-            .map(|c| serde_json::to_vec(c).map_err(|e| BusError::Broker(format!("encoding a message: {e}"))))
+            .map(|c| serde_json::to_vec(c).map_err(BusError::from))
             .collect()
     }
 }
@@ -192,9 +192,11 @@ impl Inner {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
-            let gave_up = || BusError::Broker(format!("publishing to {exchange}: {e}; is RabbitMQ up?"));
             if tokio::time::Instant::now() >= deadline {
-                return Err(gave_up());
+                return Err(BusError::Publish {
+                    exchange: exchange.to_owned(),
+                    source: e,
+                });
             }
             tracing::warn!(error = %e, exchange, "Publishing to RabbitMQ failed; retrying.");
             match e {
@@ -205,7 +207,10 @@ impl Inner {
                         .await
                         .is_err()
                     {
-                        return Err(gave_up());
+                        return Err(BusError::Publish {
+                            exchange: exchange.to_owned(),
+                            source: e,
+                        });
                     }
                 }
             }
@@ -254,8 +259,9 @@ async fn publish_confirmed(
     Ok(())
 }
 
+/// Why one publish did not get its confirm.
 #[derive(Debug, thiserror::Error)]
-enum PublishError {
+pub enum PublishError {
     #[error("{0}")]
     Broker(#[from] lapin::Error),
     #[error("the broker refused (nacked) a message")]
@@ -334,7 +340,7 @@ impl Bus for RabbitBus {
         if self.inner.links.current().conn.status().connected() {
             Ok(())
         } else {
-            Err(BusError::Broker("not connected to RabbitMQ; reconnecting".into()))
+            Err(BusError::Disconnected)
         }
     }
 

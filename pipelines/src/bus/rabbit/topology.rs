@@ -116,11 +116,13 @@ pub(super) async fn declare(ch: &Channel, n: &Names, delivery_limit: u32) -> Res
         if *single {
             args.push(("x-single-active-consumer", AMQPValue::Boolean(true)));
         }
-        ch.queue_declare(queue.as_str().into(), qopts, table(&args)).await.map_err(|e| {
-            BusError::Broker(format!(
-                "declaring queue {queue}: {e}; if it exists with other arguments, delete it or use another bus.rabbitmq.prefix"
-            ))
-        })?;
+        ch.queue_declare(queue.as_str().into(), qopts, table(&args))
+            .await
+            .map_err(|source| BusError::Amqp {
+                context: format!("declaring queue {queue}: "),
+                source,
+                hint: "; if it exists with other arguments, delete it or use another bus.rabbitmq.prefix",
+            })?;
         ch.queue_bind(
             queue.as_str().into(),
             (*exchange).into(),
