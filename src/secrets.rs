@@ -115,7 +115,7 @@ pub fn findings(s: &Settings) -> Vec<Finding> {
         .previous_citizen_keys
         .iter()
         .enumerate()
-        .map(|(i, k)| (format!("pipeline.previous_citizen_keys[{i}].secret"), k.secret.as_str()))
+        .map(|(i, k)| (format!("pipeline.previous_citizen_keys[{i}].secret"), k.secret.expose()))
         .collect();
     for (path, value) in &retired {
         checks.push((path, value, &shipped.pipeline.citizen_key_secret, CITIZEN_KEY_MIN));

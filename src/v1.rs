@@ -37,7 +37,7 @@ pub struct ApiSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiToken {
-    pub token: String,
+    pub token: minqing_connectors::Secret,
     pub role: Role,
     /// The unit's code, for role `unit`.
     #[serde(default)]
@@ -55,7 +55,7 @@ impl ApiSettings {
             if t.token.chars().count() < 16 {
                 out.push(format!("{at}.token: at least 16 characters, random; this one is guessable"));
             }
-            if !seen.insert(&t.token) {
+            if !seen.insert(t.token.expose()) {
                 out.push(format!("{at}.token: listed twice"));
             }
             if t.role == Role::Unit && t.unit.as_deref().is_none_or(|u| u.trim().is_empty()) {
@@ -81,7 +81,7 @@ impl V1 {
             .iter()
             .map(|t| {
                 (
-                    t.token.clone(),
+                    t.token.expose().to_owned(),
                     Actor {
                         role: t.role,
                         unit: t.unit.clone(),

@@ -32,6 +32,7 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod pull;
+pub mod secret;
 pub mod sign;
 pub mod sink;
 pub mod timefmt;
@@ -52,3 +53,4 @@ pub mod sim;
 
 pub use appeal::{Channel, Contact, GeoPoint, Inbound, RawAppeal, Rejected};
 pub use error::ConnectorError;
+pub use secret::Secret;

@@ -66,7 +66,7 @@ fn the_embedded_default_names_every_shipped_secret() {
 #[test]
 fn empty_short_and_placeholder_secrets_are_refused_one_by_one() {
     let mut s = deployed();
-    s.connectors.grid.secret = String::new();
+    s.connectors.grid.secret = Default::default();
     s.pipeline.citizen_key_secret = "short-but-not-shipped".into();
     s.connectors.police_110.token = "change-me-later-please".into();
     let f = findings(&s);
@@ -100,4 +100,29 @@ fn retired_citizen_keys_are_checked() {
         assert!(weak.contains(&"pipeline.previous_citizen_keys[0].secret".to_owned()), "{weak:?}");
         Ok(())
     });
+}
+
+/// Issue 32, item 8: a configuration printed with `{:?}` (a log line, a
+/// panic) shows no token, password or key.
+#[test]
+fn printed_settings_show_no_secret() {
+    let mut s = deployed();
+    s.warehouse.clickhouse.password = "a-clickhouse-password".into();
+    let printed = format!("{s:?}");
+    for secret in [
+        "8f0c2b7e4d1a9c3f6b5e2d8a7c4f1e0b",
+        "given-by-hubei-12345",
+        "given-by-supervision",
+        "given-by-yunshang",
+        "given-by-the-110",
+        "given-by-12366",
+        "our-wechat-token-2026",
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "our-grid-secret-2026-x",
+        "given-by-huangshi",
+        "a-clickhouse-password",
+    ] {
+        assert!(!printed.contains(secret), "`{secret}` printed");
+    }
+    assert!(printed.contains("***"));
 }

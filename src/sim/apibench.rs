@@ -32,7 +32,7 @@ pub async fn run(settings: &Settings, orders: usize, concurrency: usize) -> Resu
     let api = ApiSettings {
         tokens: (0..200)
             .map(|u| ApiToken {
-                token: format!("bench-unit-{u:03}-0123456789"),
+                token: format!("bench-unit-{u:03}-0123456789").into(),
                 role: Role::Unit,
                 unit: Some(format!("U{u:03}")),
                 name: format!("U{u:03}"),

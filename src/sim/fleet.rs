@@ -59,7 +59,7 @@ impl Fleet {
                 hotline12345::sim::Sim {
                     feed: scenario.feed(Channel::Hotline12345),
                     app_key: c.hotline_12345.app_key.clone(),
-                    app_secret: c.hotline_12345.app_secret.clone(),
+                    app_secret: c.hotline_12345.app_secret.expose().to_owned(),
                 },
                 f,
             )
@@ -69,7 +69,7 @@ impl Fleet {
             supervision::sim::router(
                 supervision::sim::Sim {
                     feed: scenario.feed(Channel::Supervision),
-                    token: c.supervision.token.clone(),
+                    token: c.supervision.token.expose().to_owned(),
                 },
                 f,
             )
@@ -88,7 +88,7 @@ impl Fleet {
         connectors.police_110.base_url = serve(Channel::Police110, &|f| {
             let sim = police110::sim::Sim {
                 feed: scenario.feed(Channel::Police110),
-                token: c.police_110.token.clone(),
+                token: c.police_110.token.expose().to_owned(),
                 allow: vec!["127.0.0.1".parse().expect("literal")],
             };
             police110::sim::router(sim, f)
@@ -135,7 +135,7 @@ impl Fleet {
         let pusher = wechat::sim::Pusher {
             feed: self.scenario.feed(Channel::Wechat),
             target: target.to_owned(),
-            token: wx.token.clone(),
+            token: wx.token.expose().to_owned(),
             crypt,
             account_id: wx.account_id.clone(),
             encrypted_share: match wx.mode {
@@ -150,7 +150,7 @@ impl Fleet {
         let g = grid::sim::Pusher {
             feed: self.scenario.feed(Channel::Grid),
             target: target.to_owned(),
-            secret: connectors.grid.secret.clone(),
+            secret: connectors.grid.secret.expose().to_owned(),
             batch_size: 50,
             concurrency: 16,
             stats: self.grid.clone(),

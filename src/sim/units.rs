@@ -162,7 +162,7 @@ pub async fn run(store: Arc<dyn WorkflowStore>, relay: Arc<Relay>, deadlines: De
         tokens.entry(unit.clone()).or_insert_with(|| {
             let token = format!("demo-{seed}-{}", Uuid::new_v4().simple());
             api.tokens.push(ApiToken {
-                token: token.clone(),
+                token: token.clone().into(),
                 role: Role::Unit,
                 unit: Some(unit.clone()),
                 name: format!("{unit} 经办人"),
@@ -172,7 +172,7 @@ pub async fn run(store: Arc<dyn WorkflowStore>, relay: Arc<Relay>, deadlines: De
     }
     let centre = format!("demo-centre-{}", Uuid::new_v4().simple());
     api.tokens.push(ApiToken {
-        token: centre.clone(),
+        token: centre.clone().into(),
         role: Role::Centre,
         unit: None,
         name: "12345中心回访员".into(),

@@ -20,16 +20,16 @@ pub fn settings(dir: &Path) -> Settings {
     let c = &mut s.connectors;
     for (key, value) in OWN_SECRETS {
         match *key {
-            "PIPELINE__CITIZEN_KEY_SECRET" => s.pipeline.citizen_key_secret = value.to_string(),
-            "CONNECTORS__HOTLINE_12345__APP_SECRET" => c.hotline_12345.app_secret = value.to_string(),
-            "CONNECTORS__SUPERVISION__TOKEN" => c.supervision.token = value.to_string(),
-            "CONNECTORS__YUNSHANG_APP__CLIENT_SECRET" => c.yunshang_app.client_secret = value.to_string(),
-            "CONNECTORS__POLICE_110__TOKEN" => c.police_110.token = value.to_string(),
-            "CONNECTORS__TAX_12366__PASSWORD" => c.tax_12366.password = value.to_string(),
-            "CONNECTORS__WECHAT__TOKEN" => c.wechat.token = value.to_string(),
-            "CONNECTORS__WECHAT__ENCODING_AES_KEY" => c.wechat.encoding_aes_key = value.to_string(),
-            "CONNECTORS__GRID__SECRET" => c.grid.secret = value.to_string(),
-            "FORWARDER__HUANGSHI__SECRET" => s.forwarder.huangshi.secret = value.to_string(),
+            "PIPELINE__CITIZEN_KEY_SECRET" => s.pipeline.citizen_key_secret = (*value).into(),
+            "CONNECTORS__HOTLINE_12345__APP_SECRET" => c.hotline_12345.app_secret = (*value).into(),
+            "CONNECTORS__SUPERVISION__TOKEN" => c.supervision.token = (*value).into(),
+            "CONNECTORS__YUNSHANG_APP__CLIENT_SECRET" => c.yunshang_app.client_secret = (*value).into(),
+            "CONNECTORS__POLICE_110__TOKEN" => c.police_110.token = (*value).into(),
+            "CONNECTORS__TAX_12366__PASSWORD" => c.tax_12366.password = (*value).into(),
+            "CONNECTORS__WECHAT__TOKEN" => c.wechat.token = (*value).into(),
+            "CONNECTORS__WECHAT__ENCODING_AES_KEY" => c.wechat.encoding_aes_key = (*value).into(),
+            "CONNECTORS__GRID__SECRET" => c.grid.secret = (*value).into(),
+            "FORWARDER__HUANGSHI__SECRET" => s.forwarder.huangshi.secret = (*value).into(),
             other => panic!("OWN_SECRETS has {other}, which settings() does not set"),
         }
     }

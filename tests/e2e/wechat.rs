@@ -17,7 +17,7 @@ impl Wx {
         let c = &s.connectors.wechat;
         Wx {
             base: format!("http://{}", rt.api_addr),
-            token: c.token.clone(),
+            token: c.token.expose().to_owned(),
             crypt: WxCrypt::new(&c.encoding_aes_key, &c.app_id).unwrap(),
             http: reqwest::Client::new(),
         }

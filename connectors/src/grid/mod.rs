@@ -44,7 +44,7 @@ pub const PATH: &str = "/webhooks/grid";
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub enabled: bool,
-    pub secret: String,
+    pub secret: crate::secret::Secret,
     /// Largest batch body accepted.
     pub max_body_bytes: usize,
     /// Refused unsigned posts recorded per source address and minute; more

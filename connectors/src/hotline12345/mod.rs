@@ -39,7 +39,7 @@ pub struct Config {
     pub schedule: String,
     pub base_url: String,
     pub app_key: String,
-    pub app_secret: String,
+    pub app_secret: crate::secret::Secret,
     pub page_size: u32,
     /// First `updated_since` when there is no checkpoint (`yyyy-MM-dd HH:mm:ss`);
     /// default: `backfill_days` ago.

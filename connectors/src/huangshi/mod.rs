@@ -17,7 +17,7 @@ pub struct HuangshiSettings {
     /// Base URL of Huangshi's transfer API.
     pub base_url: String,
     pub app_key: String,
-    pub secret: String,
+    pub secret: crate::secret::Secret,
     /// Per request.
     pub timeout_ms: u64,
 }

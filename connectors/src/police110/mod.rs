@@ -33,7 +33,7 @@ pub struct Config {
     pub enabled: bool,
     pub schedule: String,
     pub base_url: String,
-    pub token: String,
+    pub token: crate::secret::Secret,
     pub page_size: u32,
 }
 
@@ -54,7 +54,7 @@ impl Police110 {
             .send(&endpoint, |c| {
                 c.get(&endpoint)
                     .query(&[("last_id", last_id), ("limit", u64::from(limit))])
-                    .header("X-Token", &self.cfg.token)
+                    .header("X-Token", self.cfg.token.expose())
             })
             .await
             .map_err(|e| match e {

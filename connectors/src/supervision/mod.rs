@@ -35,7 +35,7 @@ pub struct Config {
     pub enabled: bool,
     pub schedule: String,
     pub base_url: String,
-    pub token: String,
+    pub token: crate::secret::Secret,
     pub window_hours: u32,
     pub lag_seconds: u32,
     pub page_size: u32,
@@ -69,7 +69,7 @@ impl Supervision {
                 c.get(&endpoint)
                     .query(&[("from", from), ("to", to)])
                     .query(&[("offset", offset), ("limit", limit)])
-                    .header("X-Auth-Token", &self.cfg.token)
+                    .header("X-Auth-Token", self.cfg.token.expose())
             })
             .await
             .map_err(|e| match e {

@@ -36,7 +36,7 @@ pub struct Config {
     pub schedule: String,
     pub base_url: String,
     pub username: String,
-    pub password: String,
+    pub password: crate::secret::Secret,
     /// `digest` (PasswordDigest, the default) or `text` (PasswordText, only over TLS).
     pub password_type: PasswordType,
     pub window_hours: u32,

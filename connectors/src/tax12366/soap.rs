@@ -34,7 +34,7 @@ pub(super) fn request(cfg: &Config, start: &DateTime<FixedOffset>, end: &DateTim
     let nonce: [u8; 16] = rand::random();
     let (pw_type, pw) = match cfg.password_type {
         PasswordType::Digest => (PW_DIGEST, password_digest(&nonce, &created, &cfg.password)),
-        PasswordType::Text => (PW_TEXT, cfg.password.clone()),
+        PasswordType::Text => (PW_TEXT, cfg.password.expose().to_owned()),
     };
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>

@@ -68,9 +68,9 @@ pub enum Mode {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub enabled: bool,
-    pub token: String,
+    pub token: crate::secret::Secret,
     /// The 43-character EncodingAESKey from the WeChat console.
-    pub encoding_aes_key: String,
+    pub encoding_aes_key: crate::secret::Secret,
     pub app_id: String,
     /// The account's original id (`gh_…`), the sender of our replies.
     pub account_id: String,

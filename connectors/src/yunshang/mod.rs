@@ -33,7 +33,7 @@ pub struct Config {
     pub schedule: String,
     pub base_url: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: crate::secret::Secret,
     pub page_size: u32,
 }
 
@@ -48,7 +48,7 @@ impl Yunshang {
         let token = TokenCache::new(
             format!("{}{TOKEN_PATH}", cfg.base_url),
             cfg.client_id.clone(),
-            cfg.client_secret.clone(),
+            cfg.client_secret.expose().to_owned(),
         );
         Yunshang { cfg, http, token }
     }

@@ -38,7 +38,7 @@ pub struct Settings {
     pub max_content_bytes: usize,
     /// Key of the citizen hash. Set it per deployment, and keep it: changing
     /// it breaks duplicate detection across the change.
-    pub citizen_key_secret: String,
+    pub citizen_key_secret: minqing_connectors::Secret,
     /// The id of that key, stored beside every `citizen_key` so that the key
     /// can be rotated (docs/security.md): letters and digits, at most 16.
     #[serde(default = "first_key_id")]
@@ -66,7 +66,7 @@ fn first_key_id() -> String {
 #[serde(deny_unknown_fields)]
 pub struct RetiredKey {
     pub id: String,
-    pub secret: String,
+    pub secret: minqing_connectors::Secret,
 }
 
 impl Default for Settings {

@@ -25,7 +25,7 @@ pub struct ClickhouseSettings {
     pub url: String,
     pub database: String,
     pub user: String,
-    pub password: String,
+    pub password: minqing_connectors::Secret,
     /// Rows per INSERT statement at most.
     pub max_rows: u64,
     /// Uncompressed bytes per INSERT statement at most.
@@ -45,7 +45,7 @@ impl Default for ClickhouseSettings {
             url: "http://127.0.0.1:8123".into(),
             database: "minqing".into(),
             user: "default".into(),
-            password: String::new(),
+            password: Default::default(),
             max_rows: 100_000,
             max_bytes: 64 << 20,
             timeout_secs: timeout_default(),
@@ -214,7 +214,7 @@ impl ClickhouseWarehouse {
         let base = Client::default()
             .with_url(&cfg.url)
             .with_user(&cfg.user)
-            .with_password(&cfg.password)
+            .with_password(cfg.password.expose())
             .with_validation(false);
         base.query(&format!("CREATE DATABASE IF NOT EXISTS `{}`", cfg.database.replace('`', "")))
             .execute()
