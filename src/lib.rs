@@ -17,6 +17,7 @@
 //! - [`sim`]: the simulators as one fleet, the simulated units, the demo
 //!   and the benchmarks' made-up orders.
 //! - [`telemetry`]: the tracing subscriber.
+//! - `testing` (feature `test-util`): `spawn_app()` and shared fixtures.
 
 pub mod api;
 pub mod cli;
@@ -30,4 +31,6 @@ pub mod server;
 pub mod sim;
 pub mod sweeper;
 pub mod telemetry;
+#[cfg(feature = "test-util")]
+pub mod testing;
 pub mod v1;

@@ -9,15 +9,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Result;
 use clap::Parser;
-use minqing::cli::{BenchCommand, Cli, Command, DedupAction, PrivacyAction, QuarantineAction};
-use minqing::commands::{classifier, dedup, quarantine};
+use minqing::cli::{BenchCommand, Cli, Command, DedupAction, PrivacyAction};
+use minqing::commands::{bench, classifier, dedup, quarantine};
 use minqing::secrets::{self, Gate};
 use minqing::sim::{demo, fleet as sims};
 use minqing::{config, runtime, telemetry};
-use minqing_connectors::Channel;
-use minqing_pipelines::store::QuarantineQuery;
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::Duration;
 
 fn main() -> ExitCode {
@@ -51,31 +48,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Bench {
-        what: BenchCommand::Classifier {
-            data,
-            model,
-            seconds,
-            json,
-        },
-    } = &cli.command
+        what: what @ BenchCommand::Classifier { .. },
+    } = cli.command
     {
-        let r = classifier::bench(data, model.as_deref(), *seconds)?;
-        if *json {
-            println!("{}", serde_json::to_string(&r)?);
-        } else {
-            println!(
-                "classifier on one thread: {} predictions of {} texts (mean {:.0} chars, {} features) in {:.2} s: {:.0} messages/s\n  \
-                 reproduce: minqing bench classifier --data {}{} --seconds {seconds}",
-                r.predictions,
-                r.texts,
-                r.mean_chars,
-                r.features,
-                r.seconds,
-                r.messages_per_sec,
-                data.display(),
-                model.as_ref().map(|m| format!(" --model {}", m.display())).unwrap_or_default()
-            );
-        }
+        print!("{}", bench::classifier(what)?);
         return Ok(ExitCode::SUCCESS);
     }
     let settings = config::load(cli.config.as_deref())?;
@@ -86,10 +62,21 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         _ => {}
     }
-    match cli.command {
+    // What logs a command wants: the gateway its configured filter, the
+    // demo and the operators' commands warnings only (their output is
+    // the answer), the file-only commands none.
+    match &cli.command {
+        Command::Run => telemetry::init(&settings.log.filter),
+        Command::Calendar { .. } | Command::Privacy { .. } | Command::Dedup { .. } => {}
+        Command::Bench {
+            what: BenchCommand::Neardup { .. },
+        } => {}
+        _ => telemetry::init("warn"),
+    }
+    let out = match cli.command {
         Command::Run => {
-            telemetry::init(&settings.log.filter);
             run(settings).await?;
+            String::new()
         }
         Command::Demo {
             appeals,
@@ -101,7 +88,6 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             timeout_secs,
             rate,
         } => {
-            telemetry::init("warn");
             let args = demo::DemoArgs {
                 appeals,
                 seed,
@@ -112,232 +98,77 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 progress: !json,
                 rate,
             };
-            let report = demo::run(settings, args).await?;
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
-            if report.fresh_store && report.triage != report.expected.triage {
-                eprintln!(
-                    "error: triage decided {:?}, but the simulators wrote appeals for {:?}",
-                    report.triage, report.expected.triage
-                );
-                return Ok(ExitCode::FAILURE);
-            }
-            if report.huangshi.received != report.triage.forwarded {
-                eprintln!(
-                    "error: {} tickets were forwarded, but Huangshi received {}",
-                    report.triage.forwarded, report.huangshi.received
-                );
-                return Ok(ExitCode::FAILURE);
-            }
-            if report.totals.missing != 0 {
-                eprintln!("error: {} appeal(s) not accounted for", report.totals.missing);
-                return Ok(ExitCode::FAILURE);
-            }
-            let s = &report.stores;
-            if s.workflow_tickets != report.totals.tickets || s.warehouse_tickets != report.totals.tickets {
-                eprintln!(
-                    "error: intake made {} tickets, but {} reached the workflow store and {} the warehouse",
-                    report.totals.tickets, s.workflow_tickets, s.warehouse_tickets
-                );
-                return Ok(ExitCode::FAILURE);
-            }
+            return demo_command(settings, args, json).await;
         }
-        Command::Bench {
-            what:
-                BenchCommand::Neardup {
-                    data,
-                    index,
-                    measure,
-                    seed,
-                    write_load,
-                    json,
-                },
-        } => {
-            let r = dedup::bench(&settings.neardup, &data, index, measure, seed, write_load.as_deref())?;
-            if json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                print!("{}", dedup::bench_table(&r, &data, index, measure, seed));
-            }
-        }
+        Command::Bench { what } => bench::with_settings(&settings, what).await?,
         Command::Calendar { action } => {
             let (out, warning) = minqing::commands::calendar::run(&settings, action)?;
             if let Some(w) = warning {
                 tracing::warn!("{w}");
                 eprintln!("{w}");
             }
-            print!("{out}");
+            out
         }
-        Command::Privacy {
-            action:
-                PrivacyAction::Scan {
-                    input,
-                    columns,
-                    show,
-                    json,
-                },
-        } => {
-            let masker = minqing_pipelines::privacy::Masker::new(&settings.privacy);
-            let r = minqing::commands::privacy::scan(&masker, &input, &columns, show)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                print!("{}", minqing::commands::privacy::table(&r, &input, &columns));
-            }
-        }
-        Command::Dedup { action } => match action {
-            DedupAction::Cluster { input, output, threshold } => {
-                print!("{}", dedup::cluster(&settings.neardup, &input, &output, threshold)?)
-            }
-            DedupAction::Eval { input, threshold, json } => {
-                let e = dedup::eval(&settings.neardup, &input, threshold)?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&e)?);
-                } else {
-                    print!("{}", e.table());
-                }
-            }
-        },
-        Command::Tickets { action } => {
-            telemetry::init("warn");
-            print!("{}", minqing::commands::tickets::command(&settings, action).await?);
-        }
-        Command::Forward { action } => {
-            telemetry::init("warn");
-            print!("{}", minqing::commands::forward::command(&settings, action).await?);
-        }
-        Command::Relay { action } => {
-            telemetry::init("warn");
-            print!("{}", minqing::commands::relay::command(&settings, action).await?);
-        }
-        Command::Triage { action } => {
-            telemetry::init("warn");
-            print!("{}", minqing::commands::triage::command(&settings, action)?);
-        }
-        Command::Migrate => {
-            telemetry::init("warn");
-            runtime::open_store(&settings).await?;
-            println!("workflow store ({:?}): migrated", settings.store.backend);
-            runtime::open_warehouse(&settings).await?;
-            println!("warehouse ({:?}): migrated", settings.warehouse.backend);
-            if settings.bus.backend == config::BusBackend::Rabbitmq {
-                runtime::open_bus(&settings).await?;
-                println!("bus (rabbitmq): exchanges and queues declared");
-            }
-        }
-        Command::Quarantine { action } => {
-            telemetry::init("warn");
-            let channel = |c: Option<String>| c.map(|c| Channel::from_str(&c)).transpose().map_err(|e| anyhow::anyhow!(e));
-            let out = match action {
-                QuarantineAction::List {
-                    channel: c,
-                    all,
-                    limit,
-                    json,
-                } => {
-                    let q = QuarantineQuery {
-                        channel: channel(c)?,
-                        include_resolved: all,
-                        id: None,
-                        limit,
-                        with_raw: false,
-                    };
-                    quarantine::list(&settings, &q, json).await?
-                }
-                QuarantineAction::Replay { id, channel: c } => {
-                    let q = QuarantineQuery {
-                        channel: channel(c)?,
-                        include_resolved: false,
-                        id,
-                        limit: 0,
-                        with_raw: true,
-                    };
-                    quarantine::replay(&settings, &q).await?
-                }
-            };
-            print!("{out}");
-        }
-        Command::Bench {
-            what:
-                BenchCommand::Broker {
-                    messages,
-                    items,
-                    item_bytes,
-                    publishers,
-                    json,
-                },
-        } => {
-            telemetry::init("warn");
-            let args = minqing_pipelines::bus::rabbit::bench::BrokerBenchArgs {
-                messages,
-                items_per_message: items,
-                item_bytes,
-                publishers,
-            };
-            let r = minqing_pipelines::bus::rabbit::bench::run(&settings.bus.rabbitmq, &args)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}; is RabbitMQ up (scripts/services start) and bus.rabbitmq.url right?"))?;
-            if json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                println!(
-                    "broker ceiling (no-op stages, publish→raw.intake→republish→tickets.workflow+tickets.warehouse, confirms and acks):\n  \
-                     {} messages of {} items ({} bytes) in {:.2} s: {:.0} messages/s, {:.0} items/s\n  \
-                     reproduce: minqing bench broker --messages {messages} --items {items} --item-bytes {item_bytes} --publishers {publishers}",
-                    r.messages,
-                    items,
-                    r.message_bytes,
-                    r.elapsed_ms as f64 / 1000.0,
-                    r.messages_per_sec,
-                    r.items_per_sec
-                );
-            }
-        }
-        Command::Bench {
-            what: BenchCommand::Sweep { orders, late, json },
-        } => {
-            telemetry::init("warn");
-            let r = minqing::sim::seed::bench(&settings, orders, late).await?;
-            if json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                println!(
-                    "SLA sweep on {} ({} open orders, {} late), filled in {:.1} s:\n  \
-                     sweep that reported them: {} ms ({} sign_overdue events plus phone supervision)\n  \
-                     sweep with nothing to report: {} ms\n  \
-                     reproduce: minqing bench sweep --orders {orders} --late {late}",
-                    r.backend, r.orders, r.late, r.seed_secs, r.sweep_ms, r.reported, r.idle_sweep_ms
-                );
-            }
-        }
-        Command::Bench {
-            what: BenchCommand::Api { orders, concurrency, json },
-        } => {
-            telemetry::init("warn");
-            let r = minqing::sim::apibench::run(&settings, orders, concurrency).await?;
-            if json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                println!(
-                    "/api/v1 actions on {} over HTTP, {} orders, {} at a time ({} failed):\n  \
-                     sign: {:.0} actions/s\n  reply: {:.0} actions/s\n  \
-                     reproduce: minqing bench api --orders {orders} --concurrency {concurrency}",
-                    r.backend, r.orders, r.concurrency, r.failed, r.sign_per_sec, r.reply_per_sec
-                );
-            }
-        }
-        Command::CheckConfig
-        | Command::Classifier { .. }
-        | Command::Bench {
-            what: BenchCommand::Classifier { .. },
-        } => {
-            unreachable!("handled above")
-        }
-    }
+        Command::Privacy { action } => privacy_command(&settings, action)?,
+        Command::Dedup { action } => dedup_command(&settings, action)?,
+        Command::Tickets { action } => minqing::commands::tickets::command(&settings, action).await?,
+        Command::Forward { action } => minqing::commands::forward::command(&settings, action).await?,
+        Command::Relay { action } => minqing::commands::relay::command(&settings, action).await?,
+        Command::Triage { action } => minqing::commands::triage::command(&settings, action)?,
+        Command::Migrate => runtime::migrate(&settings).await?,
+        Command::Quarantine { action } => quarantine::command(&settings, action).await?,
+        Command::CheckConfig | Command::Classifier { .. } => unreachable!("handled above"),
+    };
+    print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `minqing demo`: the run, its table or JSON, and a failing exit when the
+/// run does not account for every appeal.
+async fn demo_command(settings: config::Settings, args: demo::DemoArgs, json: bool) -> Result<ExitCode> {
+    let report = demo::run(settings, args).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    match report.failure() {
+        Some(why) => {
+            eprintln!("error: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn privacy_command(settings: &config::Settings, action: PrivacyAction) -> Result<String> {
+    let PrivacyAction::Scan {
+        input,
+        columns,
+        show,
+        json,
+    } = action;
+    let masker = minqing_pipelines::privacy::Masker::new(&settings.privacy);
+    let r = minqing::commands::privacy::scan(&masker, &input, &columns, show)?;
+    Ok(if json {
+        serde_json::to_string_pretty(&r)? + "\n"
+    } else {
+        minqing::commands::privacy::table(&r, &input, &columns)
+    })
+}
+
+fn dedup_command(settings: &config::Settings, action: DedupAction) -> Result<String> {
+    Ok(match action {
+        DedupAction::Cluster { input, output, threshold } => dedup::cluster(&settings.neardup, &input, &output, threshold)?,
+        DedupAction::Eval { input, threshold, json } => {
+            let e = dedup::eval(&settings.neardup, &input, threshold)?;
+            if json {
+                serde_json::to_string_pretty(&e)? + "\n"
+            } else {
+                e.table()
+            }
+        }
+    })
 }
 
 /// `minqing run`: until SIGINT or SIGTERM.

@@ -59,6 +59,8 @@ pub struct StartOptions {
 
 pub struct Runtime {
     pub store: Arc<dyn WorkflowStore>,
+    /// Whether the sinks can write, for `/readyz`: (workflow store, warehouse).
+    pub write_health: [Arc<minqing_pipelines::sink::WriteHealth>; 2],
     /// Takes what the workflow store committed for the warehouse out of its outbox.
     pub relay: Arc<Relay>,
     pub warehouse: Arc<dyn Warehouse>,
@@ -132,6 +134,20 @@ pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn Bus>> {
                 .with_masker(masker),
         ),
     })
+}
+
+/// `minqing migrate`: opens (and so migrates) the workflow store, the
+/// warehouse and, on RabbitMQ, the bus's exchanges and queues.
+pub async fn migrate(settings: &Settings) -> Result<String> {
+    open_store(settings).await?;
+    let mut out = format!("workflow store ({:?}): migrated\n", settings.store.backend);
+    open_warehouse(settings).await?;
+    out += &format!("warehouse ({:?}): migrated\n", settings.warehouse.backend);
+    if settings.bus.backend == BusBackend::Rabbitmq {
+        open_bus(settings).await?;
+        out += "bus (rabbitmq): exchanges and queues declared\n";
+    }
+    Ok(out)
 }
 
 /// Store, bus, intake and the sinks: everything downstream of connectors.
@@ -364,7 +380,7 @@ impl Runtime {
             sweep_stats: sweep_stats.clone(),
             scheduler: scheduler.clone(),
             relay: relay.clone(),
-            write_health,
+            write_health: write_health.clone(),
         };
         if opts.sweep {
             crate::sweeper::prepare(store.as_ref(), &deadlines, &sweep_stats).await;
@@ -389,6 +405,7 @@ impl Runtime {
         tracker.spawn(crate::server::serve(listener, app, settings.server.limits, shutdown));
         tracing::info!(addr = %api_addr, "Listening.");
         Ok(Runtime {
+            write_health,
             store,
             relay,
             warehouse,

@@ -261,3 +261,72 @@ async fn act(
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     Ok((status, [(header::CONTENT_TYPE, "application/json")], answer.body).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The router without a socket (`oneshot`): who may call, and how a
+    //! refusal reads.
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use minqing_pipelines::bus::memory::MemoryBus;
+    use minqing_pipelines::store::sqlite::SqliteStore;
+    use tower::ServiceExt;
+
+    const TOKEN: &str = "centre-token-0123456789";
+
+    async fn app(dir: &std::path::Path) -> Router {
+        let store: Arc<dyn WorkflowStore> = Arc::new(SqliteStore::open(&dir.join("minqing.db")).await.unwrap());
+        let relay = Relay::new(store.clone(), Arc::new(MemoryBus::new(&[], 1)));
+        let api = ApiSettings {
+            tokens: vec![ApiToken {
+                token: TOKEN.into(),
+                role: Role::Centre,
+                unit: None,
+                name: "值班长".into(),
+            }],
+        };
+        let deadlines = Deadlines {
+            calendar: Arc::new(minqing_pipelines::calendar::Calendar::builtin()),
+            rules: Default::default(),
+        };
+        router(Arc::new(V1::new(store, relay, deadlines, &api, system_clock())))
+    }
+
+    async fn call(app: Router, uri: &str, token: Option<&str>) -> (StatusCode, Option<String>, serde_json::Value) {
+        let mut req = Request::get(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let r = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let status = r.status();
+        let auth = r.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, auth, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_caller_without_a_listed_token_is_refused_before_anything_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (status, auth, body) = call(app(dir.path()).await, "/api/v1/orders", None).await;
+        assert_eq!((status, auth.as_deref()), (StatusCode::UNAUTHORIZED, Some("Bearer")));
+        assert!(body["error"].as_str().unwrap().contains("[api] tokens"), "{body}");
+        let (status, _, _) = call(app(dir.path()).await, "/api/v1/orders", Some("not-a-listed-token")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn the_service_s_errors_become_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (status, _, body) = call(app(dir.path()).await, "/api/v1/orders", Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["orders"].as_array().map(Vec::len), Some(0));
+        let id = Uuid::new_v4();
+        let (status, _, body) = call(app(dir.path()).await, &format!("/api/v1/orders/{id}"), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"], format!("no work order for ticket {id}"));
+        let (status, _, body) = call(app(dir.path()).await, "/api/v1/orders?due=someday", Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body["error"].as_str().unwrap().starts_with("due: `someday`"), "{body}");
+    }
+}

@@ -2,8 +2,9 @@
 //!
 //! # Layout
 //!
-//! - [`ticket`]: the canonical [`ticket::Ticket`] and [`ticket::TicketEvent`],
-//!   with deterministic ids so every consumer can be idempotent.
+//! - [`ticket`]: the ground floor: the canonical [`ticket::Ticket`] and
+//!   [`ticket::TicketEvent`] with their payloads (a triage decision, a work
+//!   order), deterministic ids so every consumer can be idempotent.
 //! - [`normalize`]: text, phones, times and towns (the gazetteer).
 //! - [`dedup`]: replays and cross-channel duplicates.
 //! - [`neardup`]: near-duplicates and same-issue clusters (MinHash LSH),
@@ -12,8 +13,10 @@
 //!   → ticket events, with quarantine for what cannot be normalized.
 //! - [`bus`]: the [`bus::Bus`] seam and its in-process implementation, whose
 //!   publish resolves only when every bound consumer has committed.
-//! - [`store`]: the [`store::WorkflowStore`] seam and its SQLite
-//!   implementation (tickets, events, checkpoints, quarantine).
+//! - [`store`]: the [`store::WorkflowStore`] seam and its SQLite and
+//!   PostgreSQL implementations (tickets, events, checkpoints, quarantine).
+//! - [`db`]: pools and the SQLite writer shared by the store and the
+//!   warehouse.
 //! - [`warehouse`]: the [`warehouse::Warehouse`] seam for analytics sinks.
 //! - [`sink`]: the consumers that apply ticket events to the workflow store
 //!   and the warehouse.

@@ -2,6 +2,7 @@
 //! answers one operator's or analyst's question from the configuration,
 //! the stores or a file, and returns what to print.
 
+pub mod bench;
 pub mod calendar;
 pub mod classifier;
 pub mod dedup;

@@ -11,6 +11,39 @@ use std::str::FromStr;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// `minqing quarantine list|replay`: what to print.
+pub async fn command(settings: &Settings, action: crate::cli::QuarantineAction) -> Result<String> {
+    use crate::cli::QuarantineAction;
+    let channel = |c: Option<String>| c.map(|c| Channel::from_str(&c)).transpose().map_err(|e| anyhow::anyhow!(e));
+    match action {
+        QuarantineAction::List {
+            channel: c,
+            all,
+            limit,
+            json,
+        } => {
+            let q = QuarantineQuery {
+                channel: channel(c)?,
+                include_resolved: all,
+                id: None,
+                limit,
+                with_raw: false,
+            };
+            list(settings, &q, json).await
+        }
+        QuarantineAction::Replay { id, channel: c } => {
+            let q = QuarantineQuery {
+                channel: channel(c)?,
+                include_resolved: false,
+                id,
+                limit: 0,
+                with_raw: true,
+            };
+            replay(settings, &q).await
+        }
+    }
+}
+
 pub async fn list(settings: &Settings, q: &QuarantineQuery, json: bool) -> Result<String> {
     let store = crate::runtime::open_store(settings).await?;
     // Sizes only: the bodies stay on disk.

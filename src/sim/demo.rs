@@ -464,6 +464,34 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
 }
 
 impl Report {
+    /// Why the run does not account for what the simulators sent, if it
+    /// does not: `minqing demo` then exits with a failure.
+    pub fn failure(&self) -> Option<String> {
+        if self.fresh_store && self.triage != self.expected.triage {
+            return Some(format!(
+                "triage decided {:?}, but the simulators wrote appeals for {:?}",
+                self.triage, self.expected.triage
+            ));
+        }
+        if self.huangshi.received != self.triage.forwarded {
+            return Some(format!(
+                "{} tickets were forwarded, but Huangshi received {}",
+                self.triage.forwarded, self.huangshi.received
+            ));
+        }
+        if self.totals.missing != 0 {
+            return Some(format!("{} appeal(s) not accounted for", self.totals.missing));
+        }
+        let s = &self.stores;
+        if s.workflow_tickets != self.totals.tickets || s.warehouse_tickets != self.totals.tickets {
+            return Some(format!(
+                "intake made {} tickets, but {} reached the workflow store and {} the warehouse",
+                self.totals.tickets, s.workflow_tickets, s.warehouse_tickets
+            ));
+        }
+        None
+    }
+
     pub fn table(&self) -> String {
         let mut out = String::new();
         let line = |name: &str, r: &Row| {

@@ -1,7 +1,7 @@
 //! Shared set-up: settings isolated in a temporary directory, and counts read
 //! straight from the SQLite file.
 
-use minqing::config::{self, Settings};
+use minqing::config::Settings;
 use minqing_connectors::Channel;
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -9,55 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
-/// The embedded default, with its data in `dir`, any free port, no
-/// simulators, and secrets of its own (the shipped ones run only the
-/// built-in simulators).
-pub fn settings(dir: &Path) -> Settings {
-    let mut s = config::load(None).expect("the embedded default loads");
-    s.data_dir = dir.to_path_buf();
-    s.server.listen = "127.0.0.1:0".into();
-    s.simulators.enabled = false;
-    let c = &mut s.connectors;
-    for (key, value) in OWN_SECRETS {
-        match *key {
-            "PIPELINE__CITIZEN_KEY_SECRET" => s.pipeline.citizen_key_secret = (*value).into(),
-            "CONNECTORS__HOTLINE_12345__APP_SECRET" => c.hotline_12345.app_secret = (*value).into(),
-            "CONNECTORS__SUPERVISION__TOKEN" => c.supervision.token = (*value).into(),
-            "CONNECTORS__YUNSHANG_APP__CLIENT_SECRET" => c.yunshang_app.client_secret = (*value).into(),
-            "CONNECTORS__POLICE_110__TOKEN" => c.police_110.token = (*value).into(),
-            "CONNECTORS__TAX_12366__PASSWORD" => c.tax_12366.password = (*value).into(),
-            "CONNECTORS__WECHAT__TOKEN" => c.wechat.token = (*value).into(),
-            "CONNECTORS__WECHAT__ENCODING_AES_KEY" => c.wechat.encoding_aes_key = (*value).into(),
-            "CONNECTORS__GRID__SECRET" => c.grid.secret = (*value).into(),
-            "FORWARDER__HUANGSHI__SECRET" => s.forwarder.huangshi.secret = (*value).into(),
-            other => panic!("OWN_SECRETS has {other}, which settings() does not set"),
-        }
-    }
-    s
-}
-
-/// A test deployment's own secrets, as `MINQING__` variables without the
-/// prefix; `settings()` sets the same.
-pub const OWN_SECRETS: &[(&str, &str)] = &[
-    ("PIPELINE__CITIZEN_KEY_SECRET", "test-citizen-key-0123456789abcdef"),
-    ("CONNECTORS__HOTLINE_12345__APP_SECRET", "test-12345-app-secret"),
-    ("CONNECTORS__SUPERVISION__TOKEN", "test-supervision-token"),
-    ("CONNECTORS__YUNSHANG_APP__CLIENT_SECRET", "test-yunshang-secret"),
-    ("CONNECTORS__POLICE_110__TOKEN", "test-110-token-xyz"),
-    ("CONNECTORS__TAX_12366__PASSWORD", "test-12366-password"),
-    ("CONNECTORS__WECHAT__TOKEN", "test-wechat-token-2026"),
-    (
-        "CONNECTORS__WECHAT__ENCODING_AES_KEY",
-        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-    ),
-    ("CONNECTORS__GRID__SECRET", "test-grid-secret-2026"),
-    ("FORWARDER__HUANGSHI__SECRET", "test-huangshi-secret"),
-];
-
-/// [`OWN_SECRETS`] as environment variables for a `minqing` process.
-pub fn own_secret_env() -> impl Iterator<Item = (String, &'static str)> {
-    OWN_SECRETS.iter().map(|(k, v)| (format!("MINQING__{k}"), *v))
-}
+pub use minqing::testing::{own_secret_env, test_settings as settings};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -357,12 +309,4 @@ pub async fn quiet(s: &Settings) -> minqing::runtime::Runtime {
     .unwrap()
 }
 
-/// A 12345 call from `phone` at `received_at` saying `content`.
-pub fn raw_call(
-    source_id: &str,
-    phone: &str,
-    received_at: chrono::DateTime<chrono::FixedOffset>,
-    content: &str,
-) -> minqing_connectors::RawAppeal {
-    minqing_connectors::RawAppeal::plain(Channel::Hotline12345, source_id, received_at, Some(phone), content)
-}
+pub use minqing::testing::test_appeal as raw_call;

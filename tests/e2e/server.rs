@@ -73,28 +73,10 @@ async fn slow_and_numerous_callers_do_not_hold_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_reports_a_store_that_cannot_write_without_its_internals() {
     use minqing_pipelines::sink::WriteError;
-    let dir = tempfile::tempdir().unwrap();
-    let s = settings(dir.path());
-    let (cancel, tracker) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
-    let p = minqing::runtime::start_pipeline(&s, &tracker, &cancel).await.unwrap();
-    let health = p.write_health.clone();
-    let state = minqing::api::ApiState {
-        store: p.store.clone(),
-        warehouse: p.warehouse.clone(),
-        bus: p.bus.clone(),
-        intake_stats: p.intake_stats.clone(),
-        latency: p.latency.clone(),
-        channels: Default::default(),
-        started: Instant::now(),
-        forward_stats: p.forward_stats.clone(),
-        sweep_stats: Default::default(),
-        scheduler: minqing::scheduler::Scheduler::new(tracker.clone(), cancel.clone()),
-        relay: p.relay.clone(),
-        write_health: p.write_health.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, minqing::api::router(std::sync::Arc::new(state))).await });
+    // The whole gateway, as spawn_app starts it (issue 32, item 7).
+    let app = minqing::testing::spawn_app(|_| {}).await.unwrap();
+    let health = app.runtime.write_health.clone();
+    let addr = app.runtime.api_addr;
     let ready = || async {
         let r = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
@@ -114,7 +96,5 @@ async fn readyz_reports_a_store_that_cannot_write_without_its_internals() {
     );
     health[1].record(&Ok::<(), WriteError>(()));
     assert_eq!(ready().await.0, 200);
-    cancel.cancel();
-    tracker.close();
-    tracker.wait().await;
+    app.shutdown().await;
 }
