@@ -8,7 +8,6 @@ use anyhow::Result;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use minqing_connectors::http::RetryPolicy;
-use minqing_connectors::{grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
 use minqing_pipelines::bus::rabbit::RabbitSettings;
 use minqing_pipelines::normalize;
 use minqing_pipelines::store::postgres::PgSettings;
@@ -146,17 +145,7 @@ pub struct SimulatorSettings {
     pub faults: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Connectors {
-    pub hotline_12345: hotline12345::Config,
-    pub supervision: supervision::Config,
-    pub yunshang_app: yunshang::Config,
-    pub wechat: wechat::Config,
-    pub police_110: police110::Config,
-    pub tax_12366: tax12366::Config,
-    pub grid: grid::Config,
-}
+pub use minqing_connectors::registry::Connectors;
 
 /// The embedded default alone, without files or environment: what shipped.
 pub fn embedded_default() -> Settings {
@@ -234,79 +223,7 @@ fn with_field(path: &[String], field: &str) -> String {
 /// Checks what types cannot: cron expressions, URLs, keys, sizes.
 pub fn validate(s: &Settings) -> Vec<String> {
     let mut p = Vec::new();
-    let c = &s.connectors;
-    let pulls: [(&str, bool, &str, &str, u32); 5] = [
-        (
-            "hotline_12345",
-            c.hotline_12345.enabled,
-            &c.hotline_12345.schedule,
-            &c.hotline_12345.base_url,
-            c.hotline_12345.page_size,
-        ),
-        (
-            "supervision",
-            c.supervision.enabled,
-            &c.supervision.schedule,
-            &c.supervision.base_url,
-            c.supervision.page_size,
-        ),
-        (
-            "yunshang_app",
-            c.yunshang_app.enabled,
-            &c.yunshang_app.schedule,
-            &c.yunshang_app.base_url,
-            c.yunshang_app.page_size,
-        ),
-        (
-            "police_110",
-            c.police_110.enabled,
-            &c.police_110.schedule,
-            &c.police_110.base_url,
-            c.police_110.page_size,
-        ),
-        (
-            "tax_12366",
-            c.tax_12366.enabled,
-            &c.tax_12366.schedule,
-            &c.tax_12366.base_url,
-            c.tax_12366.page_size,
-        ),
-    ];
-    for (name, _enabled, schedule, url, page) in pulls {
-        if let Err(e) = cron::Schedule::from_str(schedule) {
-            p.push(format!(
-                "`connectors.{name}.schedule`: `{schedule}` is not a cron expression with seconds ({e}); e.g. \"0 */5 * * * *\""
-            ));
-        }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            p.push(format!("`connectors.{name}.base_url`: `{url}` must start with http:// or https://"));
-        }
-        if page == 0 {
-            p.push(format!("`connectors.{name}.page_size`: must be at least 1"));
-        }
-    }
-    for (name, v) in [
-        ("hotline_12345", &c.hotline_12345.start_from),
-        ("supervision", &c.supervision.start_from),
-        ("tax_12366", &c.tax_12366.start_from),
-    ] {
-        let fmt = if name == "hotline_12345" {
-            hotline12345::TIME_FMT
-        } else {
-            supervision::WINDOW_FMT
-        };
-        if let Some(t) = v
-            && let Err(e) = minqing_connectors::timefmt::parse_local(t, fmt)
-        {
-            p.push(format!("`connectors.{name}.start_from`: {e}"));
-        }
-    }
-    if let Err(e) = wechat::crypto::WxCrypt::new(&c.wechat.encoding_aes_key, &c.wechat.app_id) {
-        p.push(format!("`connectors.wechat.encoding_aes_key`: {e}"));
-    }
-    if !c.wechat.reply_template.contains("{no}") {
-        p.push("`connectors.wechat.reply_template`: must contain {no}, where the acceptance number goes".into());
-    }
+    p.extend(s.connectors.check());
     if s.server.listen.parse::<std::net::SocketAddr>().is_err() {
         p.push(format!(
             "`server.listen`: `{}` is not an address such as 127.0.0.1:8080",

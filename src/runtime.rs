@@ -9,9 +9,10 @@ use crate::scheduler::{CatchUp, Job, Scheduler};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use minqing_connectors::http::HttpClient;
-use minqing_connectors::pull::{ChannelStats, PullConnector, PullRunner};
+use minqing_connectors::pull::{ChannelStats, PullRunner};
 use minqing_connectors::sink::{AppealSink, Pushed, SinkError};
-use minqing_connectors::{Channel, Inbound, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
+use minqing_connectors::spec::Built;
+use minqing_connectors::{Channel, Inbound};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::rabbit::RabbitBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
@@ -284,87 +285,41 @@ impl Runtime {
         crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), crate::rules::towns(&settings.gazetteer()?));
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let http = HttpClient::new(settings.http.clone());
-        let c = &settings.connectors;
-        let pulls: Vec<(Arc<dyn PullConnector>, bool, &str)> = vec![
-            (
-                Arc::new(hotline12345::Hotline12345::new(c.hotline_12345.clone(), http.clone())),
-                c.hotline_12345.enabled,
-                &c.hotline_12345.schedule,
-            ),
-            (
-                Arc::new(supervision::Supervision::new(c.supervision.clone(), http.clone())),
-                c.supervision.enabled,
-                &c.supervision.schedule,
-            ),
-            (
-                Arc::new(yunshang::Yunshang::new(c.yunshang_app.clone(), http.clone())),
-                c.yunshang_app.enabled,
-                &c.yunshang_app.schedule,
-            ),
-            (
-                Arc::new(police110::Police110::new(c.police_110.clone(), http.clone())),
-                c.police_110.enabled,
-                &c.police_110.schedule,
-            ),
-            (
-                Arc::new(tax12366::Tax12366::new(c.tax_12366.clone(), http.clone())),
-                c.tax_12366.enabled,
-                &c.tax_12366.schedule,
-            ),
-        ];
         let scheduler = Scheduler::new(tracker.clone(), cancel.clone());
         let mut channels = BTreeMap::new();
-        for (conn, enabled, schedule) in pulls {
+        let mut router = axum::Router::new();
+        // Every registered channel: a pull on its schedule, or a webhook.
+        for spec in settings.connectors.all() {
             let stats = Arc::new(ChannelStats::default());
+            let pull = spec.pull();
             channels.insert(
-                conn.channel(),
+                spec.channel(),
                 ChannelInfo {
                     stats: stats.clone(),
-                    push: false,
-                    enabled,
+                    push: pull.is_none(),
+                    enabled: spec.enabled(),
                 },
             );
-            if enabled {
-                let runner = Arc::new(PullRunner {
-                    connector: conn,
-                    sink: sink.clone(),
-                    checkpoints: Arc::new(Checkpoints(store.clone())),
-                    stats,
-                    pages_in_flight: settings.bus.pages_in_flight,
-                });
-                scheduler.add(pull_job(runner, schedule, opts.poll_at_start))?;
+            if !spec.enabled() {
+                continue;
             }
-        }
-        let mut router = axum::Router::new();
-        let wx_stats = Arc::new(ChannelStats::default());
-        channels.insert(
-            Channel::Wechat,
-            ChannelInfo {
-                stats: wx_stats.clone(),
-                push: true,
-                enabled: c.wechat.enabled,
-            },
-        );
-        if c.wechat.enabled {
-            let hook = wechat::Webhook::new(c.wechat.clone(), Arc::new(Pushed::new(sink.clone())), wx_stats)
-                .map_err(|e| anyhow::anyhow!("connectors.wechat: {e}"))?;
-            router = router.merge(wechat::router(Arc::new(hook)));
-        }
-        let grid_stats = Arc::new(ChannelStats::default());
-        channels.insert(
-            Channel::Grid,
-            ChannelInfo {
-                stats: grid_stats.clone(),
-                push: true,
-                enabled: c.grid.enabled,
-            },
-        );
-        if c.grid.enabled {
-            router = router.merge(grid::router(Arc::new(grid::Webhook::new(
-                c.grid.clone(),
-                Arc::new(Pushed::new(sink.clone())),
-                grid_stats,
-            ))));
+            let built = spec
+                .build(&http, Arc::new(Pushed::new(sink.clone())), stats.clone())
+                .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.channel().id()))?;
+            match (built, pull) {
+                (Built::Pull(connector), Some(p)) => {
+                    let runner = Arc::new(PullRunner {
+                        connector,
+                        sink: sink.clone(),
+                        checkpoints: Arc::new(Checkpoints(store.clone())),
+                        stats,
+                        pages_in_flight: settings.bus.pages_in_flight,
+                    });
+                    scheduler.add(pull_job(runner, p.schedule, opts.poll_at_start))?;
+                }
+                (Built::Push(routes), _) => router = router.merge(routes),
+                (Built::Pull(_), None) => anyhow::bail!("connectors.{}: a pulled channel without a schedule", spec.channel().id()),
+            }
         }
         let channels = Arc::new(channels);
         let sweep_stats = Arc::new(crate::sweeper::SweepStats::default());

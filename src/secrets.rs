@@ -11,6 +11,7 @@
 //! warnings instead; `demo` always runs against its own simulators.
 
 use crate::config::Settings;
+use minqing_connectors::spec::SecretKind;
 
 /// Our own HMAC key for citizen hashes: 256 bits, written as 32 characters or more.
 const CITIZEN_KEY_MIN: usize = 32;
@@ -50,55 +51,31 @@ pub fn findings(s: &Settings) -> Vec<Finding> {
         &shipped.pipeline.citizen_key_secret,
         CITIZEN_KEY_MIN,
     )];
-    let pulls = [
-        (
-            c.hotline_12345.enabled,
-            "connectors.hotline_12345.app_secret",
-            &c.hotline_12345.app_secret,
-            &d.hotline_12345.app_secret,
-        ),
-        (
-            c.supervision.enabled,
-            "connectors.supervision.token",
-            &c.supervision.token,
-            &d.supervision.token,
-        ),
-        (
-            c.yunshang_app.enabled,
-            "connectors.yunshang_app.client_secret",
-            &c.yunshang_app.client_secret,
-            &d.yunshang_app.client_secret,
-        ),
-        (
-            c.police_110.enabled,
-            "connectors.police_110.token",
-            &c.police_110.token,
-            &d.police_110.token,
-        ),
-        (
-            c.tax_12366.enabled,
-            "connectors.tax_12366.password",
-            &c.tax_12366.password,
-            &d.tax_12366.password,
-        ),
-    ];
-    for (enabled, path, value, default) in pulls {
-        if enabled {
-            checks.push((path, value, default, GIVEN_MIN));
+    // Every enabled channel's secrets, each against what shipped.
+    let mut paths = Vec::new();
+    for spec in c.all().into_iter().filter(|spec| spec.enabled()) {
+        let shipped_spec = d.spec(spec.channel());
+        for f in spec.secrets() {
+            let default = shipped_spec
+                .secrets()
+                .into_iter()
+                .find(|g| g.key == f.key)
+                .map_or("", |g| g.value.expose());
+            let min = match f.kind {
+                SecretKind::Given => GIVEN_MIN,
+                SecretKind::Own => OWN_MIN,
+                SecretKind::Exact(n) => n,
+            };
+            paths.push((
+                format!("connectors.{}.{}", spec.channel().id(), f.key),
+                f.value.expose(),
+                default,
+                min,
+            ));
         }
     }
-    if c.wechat.enabled {
-        checks.push(("connectors.wechat.token", &c.wechat.token, &d.wechat.token, OWN_MIN));
-        // The shipped key is the WeChat documentation's sample.
-        checks.push((
-            "connectors.wechat.encoding_aes_key",
-            &c.wechat.encoding_aes_key,
-            &d.wechat.encoding_aes_key,
-            43,
-        ));
-    }
-    if c.grid.enabled {
-        checks.push(("connectors.grid.secret", &c.grid.secret, &d.grid.secret, OWN_MIN));
+    for (path, value, default, min) in &paths {
+        checks.push((path, value, default, *min));
     }
     if s.forwarder.enabled {
         checks.push((

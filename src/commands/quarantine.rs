@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use anyhow::{Context, Result};
-use minqing_connectors::{Channel, Inbound, RawAppeal, grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
+use minqing_connectors::{Channel, Inbound, RawAppeal};
 use minqing_pipelines::normalize::Normalizer;
 use minqing_pipelines::store::{QuarantineQuery, QuarantineRow};
 use minqing_pipelines::ticket::short_no;
@@ -90,20 +90,7 @@ pub fn remap(settings: &Settings, row: &QuarantineRow) -> Result<RawAppeal, Stri
         );
     }
     let channel = Channel::from_str(&row.channel)?;
-    let text = || std::str::from_utf8(&row.raw).map_err(|e| format!("the record is not UTF-8: {e}"));
-    match channel {
-        Channel::Hotline12345 => hotline12345::map_record(text()?),
-        Channel::Supervision => supervision::map_record(text()?),
-        Channel::YunshangApp => yunshang::map_record(text()?),
-        Channel::Police110 => police110::map_record(&row.raw),
-        Channel::Tax12366 => tax12366::map_record(text()?),
-        Channel::Grid => grid::map_report(text()?),
-        Channel::Wechat => {
-            let c = &settings.connectors.wechat;
-            let crypt = wechat::crypto::WxCrypt::new(&c.encoding_aes_key, &c.app_id)?;
-            wechat::remap(&crypt, &row.raw)
-        }
-    }
+    settings.connectors.spec(channel).remap(&row.raw)
 }
 
 /// Replays held records; those that now map and normalize become tickets

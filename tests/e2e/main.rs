@@ -6,6 +6,8 @@ mod helpers;
 
 /// `/api/v1`: tokens and roles, refusals, idempotent retries, concurrency.
 mod api;
+/// Every registered channel through the same checks.
+mod channels;
 /// The command line itself: check-config and demo --json.
 mod cli;
 /// `kill -9` of a running gateway mid-run, and a restart on the same data.

@@ -227,3 +227,34 @@ fn map_batch(b: &Batch) -> (Vec<Inbound>, Vec<serde_json::Value>) {
         .collect();
     (items, quarantined)
 }
+
+impl crate::spec::ChannelSpec for Config {
+    fn channel(&self) -> Channel {
+        Channel::Grid
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn secrets(&self) -> Vec<crate::spec::SecretField<'_>> {
+        vec![crate::spec::SecretField {
+            key: "secret",
+            value: &self.secret,
+            kind: crate::spec::SecretKind::Own,
+        }]
+    }
+
+    fn build(
+        &self,
+        _http: &crate::http::HttpClient,
+        sink: Arc<dyn AppealSink>,
+        stats: Arc<ChannelStats>,
+    ) -> Result<crate::spec::Built, String> {
+        Ok(crate::spec::Built::Push(router(Arc::new(Webhook::new(self.clone(), sink, stats)))))
+    }
+
+    fn remap(&self, raw: &[u8]) -> Result<crate::appeal::RawAppeal, String> {
+        wire::map_report(crate::spec::utf8(raw)?)
+    }
+}

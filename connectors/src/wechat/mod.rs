@@ -341,3 +341,57 @@ async fn respond(hook: &Webhook, p: &Params, plain: &str, encrypted: bool) -> Re
     };
     ([("content-type", "application/xml")], body).into_response()
 }
+
+impl crate::spec::ChannelSpec for Config {
+    fn channel(&self) -> Channel {
+        Channel::Wechat
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn check(&self, path: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Err(e) = WxCrypt::new(&self.encoding_aes_key, &self.app_id) {
+            out.push(format!("`{path}.encoding_aes_key`: {e}"));
+        }
+        if !self.reply_template.contains("{no}") {
+            out.push(format!(
+                "`{path}.reply_template`: must contain {{no}}, where the acceptance number goes"
+            ));
+        }
+        out
+    }
+
+    fn secrets(&self) -> Vec<crate::spec::SecretField<'_>> {
+        use crate::spec::{SecretField, SecretKind};
+        vec![
+            SecretField {
+                key: "token",
+                value: &self.token,
+                kind: SecretKind::Own,
+            },
+            // The shipped key is the WeChat documentation's sample.
+            SecretField {
+                key: "encoding_aes_key",
+                value: &self.encoding_aes_key,
+                kind: SecretKind::Exact(43),
+            },
+        ]
+    }
+
+    fn build(
+        &self,
+        _http: &crate::http::HttpClient,
+        sink: Arc<dyn AppealSink>,
+        stats: Arc<ChannelStats>,
+    ) -> Result<crate::spec::Built, String> {
+        let hook = Webhook::new(self.clone(), sink, stats)?;
+        Ok(crate::spec::Built::Push(router(Arc::new(hook))))
+    }
+
+    fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String> {
+        remap(&WxCrypt::new(&self.encoding_aes_key, &self.app_id)?, raw)
+    }
+}

@@ -1,0 +1,112 @@
+//! What a channel tells the rest of minqing about itself: one trait,
+//! [`ChannelSpec`], implemented by each channel's `Config` in its own
+//! folder. The registry (`crate::registry`) lists the channels; the
+//! runtime, the configuration checks, the secrets check and quarantine
+//! iterate it instead of naming channels.
+
+use crate::appeal::{Channel, RawAppeal};
+use crate::http::HttpClient;
+use crate::pull::{ChannelStats, PullConnector};
+use crate::secret::Secret;
+use crate::sink::AppealSink;
+use std::sync::Arc;
+
+/// The settings every pulled channel has. They stay fields of each
+/// channel's own `Config` (serde cannot flatten a shared struct into a
+/// table that refuses unknown keys) and are read through this.
+#[derive(Debug, Clone, Copy)]
+pub struct PullCommon<'a> {
+    /// A cron expression with seconds.
+    pub schedule: &'a str,
+    pub base_url: &'a str,
+    pub page_size: u32,
+}
+
+/// How strong a secret must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// Issued by the upstream: whatever it gave, but not empty or a placeholder.
+    Given,
+    /// Chosen by us: long enough to resist guessing.
+    Own,
+    /// Exactly this many characters (WeChat's EncodingAESKey: 43).
+    Exact(usize),
+}
+
+/// One secret of a channel's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretField<'a> {
+    /// The key under the channel's table, e.g. `app_secret`.
+    pub key: &'static str,
+    pub value: &'a Secret,
+    pub kind: SecretKind,
+}
+
+/// What building a channel gives.
+pub enum Built {
+    /// Polled on its schedule by the one scheduler.
+    Pull(Arc<dyn PullConnector>),
+    /// Routes merged into the gateway's HTTP server.
+    Push(axum::Router),
+}
+
+/// A channel, as the rest of minqing sees it.
+pub trait ChannelSpec: Send + Sync {
+    fn channel(&self) -> Channel;
+
+    fn enabled(&self) -> bool;
+
+    /// A pulled channel's schedule, base URL and page size; `None` for a
+    /// pushed one.
+    fn pull(&self) -> Option<PullCommon<'_>> {
+        None
+    }
+
+    /// Checks the types cannot make, each problem naming its key under
+    /// `path` (`connectors.<channel>`). The common pull settings are
+    /// checked for every channel by [`check_common`].
+    fn check(&self, _path: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The channel's secrets, for the shipped-or-weak check.
+    fn secrets(&self) -> Vec<SecretField<'_>>;
+
+    /// The connector (pulled) or the webhook routes (pushed).
+    fn build(&self, http: &HttpClient, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>) -> Result<Built, String>;
+
+    /// Maps a quarantined record's raw bytes again (`minqing quarantine
+    /// replay`): the reason when it still cannot be read.
+    fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String>;
+}
+
+/// The common pull settings' checks: a cron expression, an HTTP URL, a page.
+pub fn check_common(path: &str, p: PullCommon<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Err(e) = <cron::Schedule as std::str::FromStr>::from_str(p.schedule) {
+        out.push(format!(
+            "`{path}.schedule`: `{}` is not a cron expression with seconds ({e}); e.g. \"0 */5 * * * *\"",
+            p.schedule
+        ));
+    }
+    if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
+        out.push(format!("`{path}.base_url`: `{}` must start with http:// or https://", p.base_url));
+    }
+    if p.page_size == 0 {
+        out.push(format!("`{path}.page_size`: must be at least 1"));
+    }
+    out
+}
+
+/// A record's bytes as UTF-8 text, or why not.
+pub fn utf8(raw: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(raw).map_err(|e| format!("the record is not UTF-8: {e}"))
+}
+
+/// Checks a `start_from` time in the channel's own format.
+pub fn check_start_from(path: &str, v: &Option<String>, fmt: &str) -> Vec<String> {
+    match v.as_deref().map(|t| crate::timefmt::parse_local(t, fmt)) {
+        Some(Err(e)) => vec![format!("`{path}.start_from`: {e}")],
+        _ => Vec::new(),
+    }
+}
