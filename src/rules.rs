@@ -109,7 +109,7 @@ pub fn towns(gazetteer: &Gazetteer) -> Vec<String> {
 
 /// Reloads the rules on every SIGHUP until the process ends.
 #[cfg(unix)]
-pub fn reload_on_sighup(live: Live, t: TriageSettings, towns: Vec<String>) {
+pub fn reload_on_sighup(live: Live, t: TriageSettings, towns: impl Fn() -> Result<Vec<String>> + Send + 'static) {
     // Registered here, not in the task: until it is, SIGHUP's default action
     // ends the process, and the task may first run after "Listening.".
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -118,9 +118,9 @@ pub fn reload_on_sighup(live: Live, t: TriageSettings, towns: Vec<String>) {
     };
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            // The gazetteer is not re-read: the normalizer keeps the towns
-            // it started with, and routes must name the same ones.
-            match sources(&t).and_then(|src| Ok(Triage::load(&src, &towns)?)) {
+            // The gazetteer is read again too, so a route may name a town
+            // just added to it.
+            match towns().and_then(|towns| Ok(Triage::load(&sources(&t)?, &towns)?)) {
                 Ok(rules) => {
                     live.replace(rules);
                     tracing::info!("Triage rules reloaded.");

@@ -282,7 +282,12 @@ impl Runtime {
             relay,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
-        crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), crate::rules::towns(&settings.gazetteer()?));
+        {
+            let s = settings.clone();
+            crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), move || {
+                Ok(crate::rules::towns(&s.gazetteer()?))
+            });
+        }
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let http = HttpClient::new(settings.http.clone());
         let scheduler = Scheduler::new(tracker.clone(), cancel.clone());

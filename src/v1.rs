@@ -247,6 +247,9 @@ async fn act(
             format!("body: {e}; send one action, e.g. {{\"action\": \"sign\"}}"),
         )
     })?;
+    // As before the service took actions over: an over-long text is
+    // named before a malformed key.
+    minqing_pipelines::workflow::service::check_text(&action)?;
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
         Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Some(k.trim()),

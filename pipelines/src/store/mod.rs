@@ -61,7 +61,16 @@ impl StoreError {
                 // SQLite through sqlx (migrations, reads).
                 None => d.message().contains("database or disk is full") || d.message().contains("disk I/O error"),
             },
-            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => true,
+            // The connection itself failed (a restart, a cut socket, a TLS
+            // session torn down): the rows were never judged.
+            StoreError::Db(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
             StoreError::Connect(_) => true,
             _ => false,
         }

@@ -57,9 +57,26 @@ pub enum WarehouseError {
     Unreadable { what: String },
 }
 
-/// ClickHouse's codes for a lack of resources: disk, memory, or inserts
-/// faster than merges.
-const RESOURCE_CODES: [&str; 3] = ["Code: 243", "Code: 241", "Code: 252"];
+/// ClickHouse's codes for what waiting fixes: a lack of resources (243
+/// not enough space, 241 memory, 252 too many parts: inserts faster than
+/// merges), overload (202 too many simultaneous queries, 159 timeout,
+/// 209 socket timeout, 210 network error), a table read-only while a
+/// replica recovers (242), a query cancelled as the server stops (394).
+const RETRY_CODES: [&str; 9] = [
+    "Code: 243.",
+    "Code: 241.",
+    "Code: 252.",
+    "Code: 202.",
+    "Code: 159.",
+    "Code: 209.",
+    "Code: 210.",
+    "Code: 242.",
+    "Code: 394.",
+];
+
+/// Texts of a lack of resources under any code (a full disk surfaces as
+/// several), and SQLite's as sqlx relays them.
+const RESOURCE_TEXTS: [&str; 4] = ["No space left", "Memory limit", "database or disk is full", "disk I/O error"];
 
 impl WarehouseError {
     /// Whether waiting can fix it: the backend lacks a resource (disk,
@@ -68,20 +85,20 @@ impl WarehouseError {
     pub fn is_retryable(&self) -> bool {
         use rusqlite::ErrorCode as C;
         match self {
-            WarehouseError::Clickhouse { source, detail, .. } => {
-                matches!(
-                    source,
-                    ::clickhouse::error::Error::Network(_) | ::clickhouse::error::Error::TimedOut
-                ) || RESOURCE_CODES.iter().any(|c| detail.contains(c))
-            }
+            WarehouseError::Clickhouse { source, detail, .. } => match source {
+                ::clickhouse::error::Error::Network(_) | ::clickhouse::error::Error::TimedOut => true,
+                // A ClickHouse server's own refusal starts "Code: N."; any
+                // other bad response (a proxy's 502 or 503 page, a cut
+                // body) is the way there failing, not the rows.
+                ::clickhouse::error::Error::BadResponse(text) if !text.trim_start().starts_with("Code:") => true,
+                _ => RETRY_CODES.iter().chain(&RESOURCE_TEXTS).any(|c| detail.contains(c)),
+            },
             WarehouseError::TimedOut { .. } => true,
             WarehouseError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
                 e.code,
                 C::DiskFull | C::OutOfMemory | C::SystemIoFailure | C::ReadOnly | C::CannotOpen | C::DatabaseBusy | C::DatabaseLocked
             ),
-            WarehouseError::Sqlx(sqlx::Error::Database(d)) => {
-                d.message().contains("database or disk is full") || d.message().contains("disk I/O error")
-            }
+            WarehouseError::Sqlx(sqlx::Error::Database(d)) => RESOURCE_TEXTS.iter().any(|t| d.message().contains(t)),
             WarehouseError::Sqlx(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => {
                 true
             }
@@ -265,6 +282,10 @@ mod tests {
         assert!(ch("Code: 241. DB::Exception: Memory limit (total) exceeded").is_retryable());
         assert!(!ch("Code: 53. DB::Exception: Type mismatch").is_retryable());
         assert!(WarehouseError::from(::clickhouse::error::Error::TimedOut).is_retryable());
+        assert!(ch("Code: 202. DB::Exception: Too many simultaneous queries").is_retryable());
+        assert!(ch("Code: 74. DB::Exception: Cannot write to file: No space left on device").is_retryable());
+        assert!(ch("<html><body>502 Bad Gateway</body></html>").is_retryable());
+        assert!(!ch("Code: 27. DB::Exception: Cannot parse input").is_retryable());
         let down = WarehouseError::TimedOut {
             what: "insert".into(),
             url: "http://127.0.0.1:8123".into(),

@@ -210,9 +210,7 @@ impl Orders {
     /// Decides `action` by `actor` on order `id` and commits it on the
     /// version it was decided on; `key` is the caller's idempotency key.
     pub async fn act(&self, actor: &Actor, id: Uuid, action: &Action, key: Option<&str>) -> Result<Answer, OrderError> {
-        if let Some((field, chars)) = too_long(action) {
-            return Err(OrderError::TooLong { field, chars });
-        }
+        check_text(action)?;
         // Keys are per caller: two clients cannot collide on one.
         let key = key.map(|k| format!("{:?}:{}:{}:{k}", actor.role, actor.unit.as_deref().unwrap_or(""), actor.name));
         // What the key is bound to: this order, this action, this body (as
@@ -302,6 +300,14 @@ fn bound(status: u16, body: String, request: &str) -> Result<Answer, OrderError>
         return Err(OrderError::KeyReused);
     }
     Ok(Answer { status, body })
+}
+
+/// Refuses an action with a text field over [`MAX_TEXT`] characters.
+pub fn check_text(action: &Action) -> Result<(), OrderError> {
+    match too_long(action) {
+        Some((field, chars)) => Err(OrderError::TooLong { field, chars }),
+        None => Ok(()),
+    }
 }
 
 /// The first text field of `action` over [`MAX_TEXT`] characters.
