@@ -76,6 +76,17 @@ fn local_date(t: &DateTime<FixedOffset>) -> NaiveDate {
 
 /// Counts working days and remembers whether any count fell back on the
 /// weekday rule.
+/// What one transition works with: when, the calendar and rules, the
+/// deadlines counted so far (provisional or not) and what it set off.
+struct Step<'a> {
+    at: DateTime<FixedOffset>,
+    today: NaiveDate,
+    cal: &'a Calendar,
+    rules: &'a Rules,
+    days: Days<'a>,
+    effects: Vec<Effect>,
+}
+
 struct Days<'a> {
     cal: &'a Calendar,
     provisional: bool,
@@ -169,241 +180,312 @@ impl Order {
         cal: &Calendar,
         rules: &Rules,
     ) -> Result<Transition, Refusal> {
-        use RefusalKind::*;
         self.permitted(action, actor)?;
-        let today = local_date(&at);
         let mut o = self.clone();
-        let mut effects = Vec::new();
-        let mut days = Days { cal, provisional: false };
-        let wrong_state = |what: &str| refuse(Conflict, "state", format!("cannot {what} an order that is {}", self.state.id()));
+        let mut cx = Step {
+            at,
+            today: local_date(&at),
+            cal,
+            rules,
+            days: Days { cal, provisional: false },
+            effects: Vec::new(),
+        };
         match action {
-            Action::Dispatch { unit } => {
-                if self.state != State::AwaitingDispatch {
-                    return Err(wrong_state("dispatch"));
-                }
-                if unit.trim().is_empty() {
-                    return Err(refuse(Invalid, "dispatch_unit", "dispatch needs the unit's code"));
-                }
-                if self.returned_by.iter().any(|u| u == unit) {
-                    return Err(refuse(
-                        Conflict,
-                        "not_back_to_returning_unit",
-                        format!("{unit} returned this order already; dispatch it to another unit"),
-                    ));
-                }
-                o.state = State::Dispatched;
-                o.unit = Some(unit.clone());
-                o.dispatched_at = Some(at);
-                let (sign, ret, limit) = days.on_dispatch(today, rules);
-                o.sign_due = Some(sign);
-                o.return_until = Some(ret);
-                o.limit = Some(limit);
-                o.signed_at = None;
-                o.reply_due = None;
-                o.extension_pending = None;
-                o.extended_workdays = 0;
-                o.sign_overdue_for = None;
-                o.reply_overdue_for = None;
-            }
-            Action::Sign => {
-                if self.state != State::Dispatched {
-                    return Err(wrong_state("sign"));
-                }
-                o.state = State::Signed;
-                o.signed_at = Some(at);
-                o.reply_due = Some(days.on_sign(today, self.category.as_deref(), rules));
-            }
-            Action::Return { reason } => {
-                if !matches!(self.state, State::Dispatched | State::Signed) {
-                    return Err(wrong_state("return"));
-                }
-                if reason.trim().is_empty() {
-                    return Err(refuse(Invalid, "return_reason", "a return needs a written reason"));
-                }
-                if let Some(until) = self.return_until
-                    && today > until
-                {
-                    return Err(refuse(
-                        Conflict,
-                        "return_within_2_workdays",
-                        format!(
-                            "an order may be returned within {} working days of dispatch, until {until}; today is {today}",
-                            rules.return_workdays
-                        ),
-                    ));
-                }
-                let unit = self.unit.clone().unwrap_or_default();
-                if !o.returned_by.contains(&unit) {
-                    o.returned_by.push(unit);
-                }
-                o.state = State::AwaitingDispatch;
-                o.unit = None;
-                o.sign_due = None;
-                o.reply_due = None;
-                o.return_until = None;
-                if o.returned_by.len() == 2 && !o.clue_transferred {
-                    o.clue_transferred = true;
-                    effects.push(Effect::ClueTransfer {
-                        trigger: format!("returned by two units: {}", o.returned_by.join(", ")),
-                    });
-                }
-            }
-            Action::Reply { text } => {
-                if !self.state.awaits_reply() {
-                    return Err(wrong_state("reply to"));
-                }
-                if text.trim().is_empty() {
-                    return Err(refuse(Invalid, "reply_text", "a reply needs its text"));
-                }
-                o.state = State::Replied;
-                o.extension_pending = None;
-            }
-            Action::OnAccount { plan, target } => {
-                if self.state != State::Signed {
-                    return Err(wrong_state("put on account"));
-                }
-                if plan.trim().is_empty() {
-                    return Err(refuse(
-                        Invalid,
-                        "on_account_plan",
-                        "putting an order on account needs a resolution plan",
-                    ));
-                }
-                if *target <= today {
-                    return Err(refuse(
-                        Invalid,
-                        "on_account_target",
-                        format!("the target date {target} must be after today ({today})"),
-                    ));
-                }
-                let from = self.dispatched_at.map_or(today, |d| d.date_naive());
-                let (latest, _) = cal.add_workdays(from, rules.max_on_account_workdays);
-                if *target > latest {
-                    return Err(refuse(
-                        Invalid,
-                        "on_account_within_limit",
-                        format!(
-                            "the target date {target} is beyond {latest}, {} working days from dispatch (workflow.max_on_account_workdays)",
-                            rules.max_on_account_workdays
-                        ),
-                    ));
-                }
-                o.state = State::OnAccount;
-                o.reply_due = Some(*target);
-            }
-            Action::RequestExtension { workdays, reason } => {
-                if !matches!(self.state, State::Signed | State::OnAccount) {
-                    return Err(wrong_state("extend"));
-                }
-                if *workdays == 0 || reason.trim().is_empty() {
-                    return Err(refuse(
-                        Invalid,
-                        "extension_request",
-                        "an extension needs a number of working days and a reason",
-                    ));
-                }
-                if self.extension_pending.is_some() {
-                    return Err(refuse(
-                        Conflict,
-                        "one_extension_at_a_time",
-                        "an extension request is pending already",
-                    ));
-                }
-                self.within_limit(*workdays, cal, rules)?;
-                o.extension_pending = Some(*workdays);
-            }
-            Action::GrantExtension { workdays } => {
-                let Some(asked) = self.extension_pending else {
-                    return Err(refuse(Conflict, "extension_pending", "no extension request is pending"));
-                };
-                let n = workdays.unwrap_or(asked);
-                if n == 0 || n > asked {
-                    return Err(refuse(
-                        Invalid,
-                        "extension_grant",
-                        format!("grant between 1 and the {asked} working days asked"),
-                    ));
-                }
-                let due = self.within_limit(n, cal, rules)?;
-                o.reply_due = Some(due);
-                o.extended_workdays += n;
-                o.extension_pending = None;
-            }
-            Action::Visit { trust, satisfaction, .. } => {
-                if self.state != State::Replied {
-                    return Err(wrong_state("visit"));
-                }
-                if !(1..=5).contains(trust) {
-                    return Err(refuse(Invalid, "visit_trust", "trust is rated 1 to 5"));
-                }
-                if *satisfaction == Satisfaction::Unsatisfied {
-                    // Sent back to the unit in writing, to rework.
-                    o.state = State::Reassigned;
-                    o.unsatisfied_visits += 1;
-                    o.reply_due = Some(days.add(today, rules.rework_workdays));
-                } else {
-                    o.state = State::Visited;
-                }
-            }
-            Action::RequestDeduction { reason, approved_by } => {
-                if !matches!(self.state, State::Reassigned) {
-                    return Err(wrong_state("request a deduction for"));
-                }
-                if reason.trim().is_empty() || approved_by.trim().is_empty() {
-                    return Err(refuse(
-                        Invalid,
-                        "deduction_request",
-                        "a deduction request needs its reason and the unit head who approved it",
-                    ));
-                }
-                o.state = State::DeductionRequested;
-            }
-            Action::DecideDeduction { approve, reason } => {
-                if self.state != State::DeductionRequested {
-                    return Err(wrong_state("decide a deduction for"));
-                }
-                if reason.trim().is_empty() {
-                    return Err(refuse(Invalid, "deduction_reason", "a deduction decision needs its reason"));
-                }
-                if *approve {
-                    o.state = State::Closed;
-                    o.deducted = true;
-                } else {
-                    o.state = State::ConfirmedUnsatisfied;
-                    o.confirmed_unsatisfied += 1;
-                    o.reply_due = Some(days.add(today, rules.rework_workdays));
-                    o.supervision = Some(Supervision::Written);
-                    effects.push(Effect::Supervised {
-                        level: Supervision::Written,
-                        trigger: "confirmed unsatisfied; copied to the discipline commission".into(),
-                    });
-                    if o.confirmed_unsatisfied >= 2 && !o.clue_transferred {
-                        o.clue_transferred = true;
-                        effects.push(Effect::ClueTransfer {
-                            trigger: "confirmed unsatisfied twice".into(),
-                        });
-                    }
-                }
-            }
-            Action::Close => {
-                if self.state != State::Visited {
-                    return Err(refuse(
-                        Conflict,
-                        "close_after_visit",
-                        format!("an order is closed after a satisfied return visit; it is {}", self.state.id()),
-                    ));
-                }
-                o.state = State::Closed;
-            }
+            Action::Dispatch { unit } => self.on_dispatch(&mut o, &mut cx, unit)?,
+            Action::Sign => self.on_sign(&mut o, &mut cx)?,
+            Action::Return { reason } => self.on_return(&mut o, &mut cx, reason)?,
+            Action::Reply { text } => self.on_reply(&mut o, &mut cx, text)?,
+            Action::OnAccount { plan, target } => self.on_put_on_account(&mut o, &mut cx, plan, target)?,
+            Action::RequestExtension { workdays, reason } => self.on_request_extension(&mut o, &mut cx, workdays, reason)?,
+            Action::GrantExtension { workdays } => self.on_grant_extension(&mut o, &mut cx, workdays)?,
+            Action::Visit { trust, satisfaction, .. } => self.on_visit(&mut o, &mut cx, trust, satisfaction)?,
+            Action::RequestDeduction { reason, approved_by } => self.on_request_deduction(&mut o, &mut cx, reason, approved_by)?,
+            Action::DecideDeduction { approve, reason } => self.on_decide_deduction(&mut o, &mut cx, approve, reason)?,
+            Action::Close => self.on_close(&mut o, &mut cx)?,
         }
-        o.provisional |= days.provisional;
+        o.provisional |= cx.days.provisional;
         o.version += 1;
         Ok(Transition {
             order: o,
             event: action.event_type(),
             from: self.state,
-            effects,
+            effects: cx.effects,
         })
+    }
+
+    fn wrong_state(&self, what: &str) -> Refusal {
+        refuse(
+            RefusalKind::Conflict,
+            "state",
+            format!("cannot {what} an order that is {}", self.state.id()),
+        )
+    }
+
+    /// To a unit: deadlines to sign, to return and the limit start.
+    fn on_dispatch(&self, o: &mut Order, cx: &mut Step<'_>, unit: &str) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        let today = cx.today;
+        if self.state != State::AwaitingDispatch {
+            return Err(self.wrong_state("dispatch"));
+        }
+        if unit.trim().is_empty() {
+            return Err(refuse(Invalid, "dispatch_unit", "dispatch needs the unit's code"));
+        }
+        if self.returned_by.iter().any(|u| u == unit) {
+            return Err(refuse(
+                Conflict,
+                "not_back_to_returning_unit",
+                format!("{unit} returned this order already; dispatch it to another unit"),
+            ));
+        }
+        o.state = State::Dispatched;
+        o.unit = Some(unit.to_owned());
+        o.dispatched_at = Some(cx.at);
+        let (sign, ret, limit) = cx.days.on_dispatch(today, cx.rules);
+        o.sign_due = Some(sign);
+        o.return_until = Some(ret);
+        o.limit = Some(limit);
+        o.signed_at = None;
+        o.reply_due = None;
+        o.extension_pending = None;
+        o.extended_workdays = 0;
+        o.sign_overdue_for = None;
+        o.reply_overdue_for = None;
+        Ok(())
+    }
+
+    /// The unit takes it on; the reply is due on its category's clock.
+    fn on_sign(&self, o: &mut Order, cx: &mut Step<'_>) -> Result<(), Refusal> {
+        let today = cx.today;
+        if self.state != State::Dispatched {
+            return Err(self.wrong_state("sign"));
+        }
+        o.state = State::Signed;
+        o.signed_at = Some(cx.at);
+        o.reply_due = Some(cx.days.on_sign(today, self.category.as_deref(), cx.rules));
+        Ok(())
+    }
+
+    /// Back to the centre, within the return window; a second unit returning it sets off a clue transfer.
+    fn on_return(&self, o: &mut Order, cx: &mut Step<'_>, reason: &str) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        let today = cx.today;
+        if !matches!(self.state, State::Dispatched | State::Signed) {
+            return Err(self.wrong_state("return"));
+        }
+        if reason.trim().is_empty() {
+            return Err(refuse(Invalid, "return_reason", "a return needs a written reason"));
+        }
+        if let Some(until) = self.return_until
+            && today > until
+        {
+            return Err(refuse(
+                Conflict,
+                "return_within_2_workdays",
+                format!(
+                    "an order may be returned within {} working days of dispatch, until {until}; today is {today}",
+                    cx.rules.return_workdays
+                ),
+            ));
+        }
+        let unit = self.unit.clone().unwrap_or_default();
+        if !o.returned_by.contains(&unit) {
+            o.returned_by.push(unit);
+        }
+        o.state = State::AwaitingDispatch;
+        o.unit = None;
+        o.sign_due = None;
+        o.reply_due = None;
+        o.return_until = None;
+        if o.returned_by.len() == 2 && !o.clue_transferred {
+            o.clue_transferred = true;
+            cx.effects.push(Effect::ClueTransfer {
+                trigger: format!("returned by two units: {}", o.returned_by.join(", ")),
+            });
+        }
+        Ok(())
+    }
+
+    /// The unit answers.
+    fn on_reply(&self, o: &mut Order, _cx: &mut Step<'_>, text: &str) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        if !self.state.awaits_reply() {
+            return Err(self.wrong_state("reply to"));
+        }
+        if text.trim().is_empty() {
+            return Err(refuse(Invalid, "reply_text", "a reply needs its text"));
+        }
+        o.state = State::Replied;
+        o.extension_pending = None;
+        Ok(())
+    }
+
+    /// Put on account (挂账) with a plan and a target date within the cap.
+    fn on_put_on_account(&self, o: &mut Order, cx: &mut Step<'_>, plan: &str, target: &NaiveDate) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        let today = cx.today;
+        if self.state != State::Signed {
+            return Err(self.wrong_state("put on account"));
+        }
+        if plan.trim().is_empty() {
+            return Err(refuse(
+                Invalid,
+                "on_account_plan",
+                "putting an order on account needs a resolution plan",
+            ));
+        }
+        if *target <= today {
+            return Err(refuse(
+                Invalid,
+                "on_account_target",
+                format!("the target date {target} must be after today ({today})"),
+            ));
+        }
+        let from = self.dispatched_at.map_or(today, |d| d.date_naive());
+        let (latest, _) = cx.cal.add_workdays(from, cx.rules.max_on_account_workdays);
+        if *target > latest {
+            return Err(refuse(
+                Invalid,
+                "on_account_within_limit",
+                format!(
+                    "the target date {target} is beyond {latest}, {} working days from dispatch (workflow.max_on_account_workdays)",
+                    cx.rules.max_on_account_workdays
+                ),
+            ));
+        }
+        o.state = State::OnAccount;
+        o.reply_due = Some(*target);
+        Ok(())
+    }
+
+    /// The unit asks for more working days, within the limit.
+    fn on_request_extension(&self, o: &mut Order, cx: &mut Step<'_>, workdays: &u32, reason: &str) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        if !matches!(self.state, State::Signed | State::OnAccount) {
+            return Err(self.wrong_state("extend"));
+        }
+        if *workdays == 0 || reason.trim().is_empty() {
+            return Err(refuse(
+                Invalid,
+                "extension_request",
+                "an extension needs a number of working days and a reason",
+            ));
+        }
+        if self.extension_pending.is_some() {
+            return Err(refuse(
+                Conflict,
+                "one_extension_at_a_time",
+                "an extension request is pending already",
+            ));
+        }
+        self.within_limit(*workdays, cx.cal, cx.rules)?;
+        o.extension_pending = Some(*workdays);
+        Ok(())
+    }
+
+    /// The centre grants the pending request, or fewer days.
+    fn on_grant_extension(&self, o: &mut Order, cx: &mut Step<'_>, workdays: &Option<u32>) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        let Some(asked) = self.extension_pending else {
+            return Err(refuse(Conflict, "extension_pending", "no extension request is pending"));
+        };
+        let n = workdays.unwrap_or(asked);
+        if n == 0 || n > asked {
+            return Err(refuse(
+                Invalid,
+                "extension_grant",
+                format!("grant between 1 and the {asked} working days asked"),
+            ));
+        }
+        let due = self.within_limit(n, cx.cal, cx.rules)?;
+        o.reply_due = Some(due);
+        o.extended_workdays += n;
+        o.extension_pending = None;
+        Ok(())
+    }
+
+    /// The return visit: satisfied closes the way, unsatisfied sends it back to rework.
+    fn on_visit(&self, o: &mut Order, cx: &mut Step<'_>, trust: &u8, satisfaction: &Satisfaction) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        let today = cx.today;
+        if self.state != State::Replied {
+            return Err(self.wrong_state("visit"));
+        }
+        if !(1..=5).contains(trust) {
+            return Err(refuse(Invalid, "visit_trust", "trust is rated 1 to 5"));
+        }
+        if *satisfaction == Satisfaction::Unsatisfied {
+            // Sent back to the unit in writing, to rework.
+            o.state = State::Reassigned;
+            o.unsatisfied_visits += 1;
+            o.reply_due = Some(cx.days.add(today, cx.rules.rework_workdays));
+        } else {
+            o.state = State::Visited;
+        }
+        Ok(())
+    }
+
+    /// The unit asks for a deduction (核减), approved by its head.
+    fn on_request_deduction(&self, o: &mut Order, _cx: &mut Step<'_>, reason: &str, approved_by: &str) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        if !matches!(self.state, State::Reassigned) {
+            return Err(self.wrong_state("request a deduction for"));
+        }
+        if reason.trim().is_empty() || approved_by.trim().is_empty() {
+            return Err(refuse(
+                Invalid,
+                "deduction_request",
+                "a deduction request needs its reason and the unit head who approved it",
+            ));
+        }
+        o.state = State::DeductionRequested;
+        Ok(())
+    }
+
+    /// The centre decides: granted closes it, refused is written supervision (and a clue transfer the second time).
+    fn on_decide_deduction(&self, o: &mut Order, cx: &mut Step<'_>, approve: &bool, reason: &str) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        let today = cx.today;
+        if self.state != State::DeductionRequested {
+            return Err(self.wrong_state("decide a deduction for"));
+        }
+        if reason.trim().is_empty() {
+            return Err(refuse(Invalid, "deduction_reason", "a deduction decision needs its reason"));
+        }
+        if *approve {
+            o.state = State::Closed;
+            o.deducted = true;
+        } else {
+            o.state = State::ConfirmedUnsatisfied;
+            o.confirmed_unsatisfied += 1;
+            o.reply_due = Some(cx.days.add(today, cx.rules.rework_workdays));
+            o.supervision = Some(Supervision::Written);
+            cx.effects.push(Effect::Supervised {
+                level: Supervision::Written,
+                trigger: "confirmed unsatisfied; copied to the discipline commission".into(),
+            });
+            if o.confirmed_unsatisfied >= 2 && !o.clue_transferred {
+                o.clue_transferred = true;
+                cx.effects.push(Effect::ClueTransfer {
+                    trigger: "confirmed unsatisfied twice".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Closed after a satisfied return visit.
+    fn on_close(&self, o: &mut Order, _cx: &mut Step<'_>) -> Result<(), Refusal> {
+        use RefusalKind::*;
+        if self.state != State::Visited {
+            return Err(refuse(
+                Conflict,
+                "close_after_visit",
+                format!("an order is closed after a satisfied return visit; it is {}", self.state.id()),
+            ));
+        }
+        o.state = State::Closed;
+        Ok(())
     }
 
     /// The reply due date `n` more working days would give, if within the
