@@ -224,6 +224,15 @@ fn with_field(path: &[String], field: &str) -> String {
 pub fn validate(s: &Settings) -> Vec<String> {
     let mut p = Vec::new();
     p.extend(s.connectors.check());
+    check_server_and_pipeline(s, &mut p);
+    check_backends(s, &mut p);
+    check_forwarder(s, &mut p);
+    check_rules(s, &mut p);
+    p
+}
+
+/// `server.listen`, the pipeline's sizes, the citizen key ids.
+fn check_server_and_pipeline(s: &Settings, p: &mut Vec<String>) {
     if s.server.listen.parse::<std::net::SocketAddr>().is_err() {
         p.push(format!(
             "`server.listen`: `{}` is not an address such as 127.0.0.1:8080",
@@ -256,6 +265,10 @@ pub fn validate(s: &Settings) -> Vec<String> {
         }
         ids.push(&k.id);
     }
+}
+
+/// The bus, the workflow store and the warehouse, retries, the gazetteer.
+fn check_backends(s: &Settings, p: &mut Vec<String>) {
     if s.bus.max_batch == 0 || s.bus.max_in_flight == 0 || s.bus.pages_in_flight == 0 {
         p.push("`bus.max_batch`, `bus.max_in_flight` and `bus.pages_in_flight`: must be at least 1".into());
     }
@@ -295,6 +308,10 @@ pub fn validate(s: &Settings) -> Vec<String> {
     {
         p.push(format!("`gazetteer`: {}: {e}", g.display()));
     }
+}
+
+/// The Huangshi forwarder, when enabled.
+fn check_forwarder(s: &Settings, p: &mut Vec<String>) {
     let f = &s.forwarder;
     if f.enabled {
         if !(f.huangshi.base_url.starts_with("http://") || f.huangshi.base_url.starts_with("https://")) {
@@ -310,6 +327,10 @@ pub fn validate(s: &Settings) -> Vec<String> {
             p.push("`forwarder.base_delay_ms` must be positive and at most `forwarder.max_delay_ms`".into());
         }
     }
+}
+
+/// The rule files, API tokens, near-duplicates, workflow, limits, calendar.
+fn check_rules(s: &Settings, p: &mut Vec<String>) {
     match s.gazetteer().and_then(|g| crate::rules::triage(&s.triage, &g)) {
         Err(e) => p.push(format!("`triage`: {e:#}")),
         Ok(t) => {
@@ -337,7 +358,6 @@ pub fn validate(s: &Settings) -> Vec<String> {
     {
         p.push(format!("`calendar.dir`: {e:#}"));
     }
-    p
 }
 
 impl Settings {

@@ -289,43 +289,8 @@ impl Runtime {
             });
         }
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
-        let http = HttpClient::new(settings.http.clone());
         let scheduler = Scheduler::new(tracker.clone(), cancel.clone());
-        let mut channels = BTreeMap::new();
-        let mut router = axum::Router::new();
-        // Every registered channel: a pull on its schedule, or a webhook.
-        for spec in settings.connectors.all() {
-            let stats = Arc::new(ChannelStats::default());
-            let pull = spec.pull();
-            channels.insert(
-                spec.channel(),
-                ChannelInfo {
-                    stats: stats.clone(),
-                    push: pull.is_none(),
-                    enabled: spec.enabled(),
-                },
-            );
-            if !spec.enabled() {
-                continue;
-            }
-            let built = spec
-                .build(&http, Arc::new(Pushed::new(sink.clone())), stats.clone())
-                .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.channel().id()))?;
-            match (built, pull) {
-                (Built::Pull(connector), Some(p)) => {
-                    let runner = Arc::new(PullRunner {
-                        connector,
-                        sink: sink.clone(),
-                        checkpoints: Arc::new(Checkpoints(store.clone())),
-                        stats,
-                        pages_in_flight: settings.bus.pages_in_flight,
-                    });
-                    scheduler.add(pull_job(runner, p.schedule, opts.poll_at_start))?;
-                }
-                (Built::Push(routes), _) => router = router.merge(routes),
-                (Built::Pull(_), None) => anyhow::bail!("connectors.{}: a pulled channel without a schedule", spec.channel().id()),
-            }
-        }
+        let (channels, router) = wire_channels(settings, &opts, &store, &sink, &scheduler)?;
         let channels = Arc::new(channels);
         let sweep_stats = Arc::new(crate::sweeper::SweepStats::default());
         let state = api::ApiState {
@@ -388,6 +353,54 @@ impl Runtime {
             tracing::warn!("Some tasks did not stop within the grace period; unacknowledged work will be redelivered on restart.");
         }
     }
+}
+
+/// Every registered channel: a pull as a scheduled job, or a webhook's
+/// routes; and each channel's figures for `/status`.
+fn wire_channels(
+    settings: &Settings,
+    opts: &StartOptions,
+    store: &Arc<dyn WorkflowStore>,
+    sink: &Arc<dyn AppealSink>,
+    scheduler: &Scheduler,
+) -> Result<(BTreeMap<Channel, ChannelInfo>, axum::Router)> {
+    let http = HttpClient::new(settings.http.clone());
+    let mut channels = BTreeMap::new();
+    let mut router = axum::Router::new();
+    // Every registered channel: a pull on its schedule, or a webhook.
+    for spec in settings.connectors.all() {
+        let stats = Arc::new(ChannelStats::default());
+        let pull = spec.pull();
+        channels.insert(
+            spec.channel(),
+            ChannelInfo {
+                stats: stats.clone(),
+                push: pull.is_none(),
+                enabled: spec.enabled(),
+            },
+        );
+        if !spec.enabled() {
+            continue;
+        }
+        let built = spec
+            .build(&http, Arc::new(Pushed::new(sink.clone())), stats.clone())
+            .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.channel().id()))?;
+        match (built, pull) {
+            (Built::Pull(connector), Some(p)) => {
+                let runner = Arc::new(PullRunner {
+                    connector,
+                    sink: sink.clone(),
+                    checkpoints: Arc::new(Checkpoints(store.clone())),
+                    stats,
+                    pages_in_flight: settings.bus.pages_in_flight,
+                });
+                scheduler.add(pull_job(runner, p.schedule, opts.poll_at_start))?;
+            }
+            (Built::Push(routes), _) => router = router.merge(routes),
+            (Built::Pull(_), None) => anyhow::bail!("connectors.{}: a pulled channel without a schedule", spec.channel().id()),
+        }
+    }
+    Ok((channels, router))
 }
 
 /// A channel's pulls as a scheduled job: `connectors.<channel>.schedule`.
