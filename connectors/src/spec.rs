@@ -110,3 +110,58 @@ pub fn check_start_from(path: &str, v: &Option<String>, fmt: &str) -> Vec<String
         _ => Vec::new(),
     }
 }
+
+/// [`ChannelSpec`] for a pulled channel's `Config`: the common fields
+/// (`enabled`, `schedule`, `base_url`, `page_size`), the one secret its
+/// upstream issued, its connector built from the config and the HTTP
+/// client, its quarantine remap, and optionally the format its
+/// `start_from` is checked in.
+macro_rules! pull_spec {
+    ($channel:ident, $secret:ident, $connector:ident, |$raw:ident| $remap:expr $(, start_from: $fmt:expr)?) => {
+        impl $crate::spec::ChannelSpec for Config {
+            fn channel(&self) -> $crate::appeal::Channel {
+                $crate::appeal::Channel::$channel
+            }
+
+            fn enabled(&self) -> bool {
+                self.enabled
+            }
+
+            fn pull(&self) -> Option<$crate::spec::PullCommon<'_>> {
+                Some($crate::spec::PullCommon {
+                    schedule: &self.schedule,
+                    base_url: &self.base_url,
+                    page_size: self.page_size,
+                })
+            }
+
+            $(
+                fn check(&self, path: &str) -> Vec<String> {
+                    $crate::spec::check_start_from(path, &self.start_from, $fmt)
+                }
+            )?
+
+            fn secrets(&self) -> Vec<$crate::spec::SecretField<'_>> {
+                vec![$crate::spec::SecretField {
+                    key: stringify!($secret),
+                    value: &self.$secret,
+                    kind: $crate::spec::SecretKind::Given,
+                }]
+            }
+
+            fn build(
+                &self,
+                http: &$crate::http::HttpClient,
+                _sink: std::sync::Arc<dyn $crate::sink::AppealSink>,
+                _stats: std::sync::Arc<$crate::pull::ChannelStats>,
+            ) -> Result<$crate::spec::Built, String> {
+                Ok($crate::spec::Built::Pull(std::sync::Arc::new($connector::new(self.clone(), http.clone()))))
+            }
+
+            fn remap(&self, $raw: &[u8]) -> Result<$crate::appeal::RawAppeal, String> {
+                $remap
+            }
+        }
+    };
+}
+pub(crate) use pull_spec;

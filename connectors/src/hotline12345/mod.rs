@@ -204,48 +204,5 @@ impl PullConnector for Hotline12345 {
     }
 }
 
-impl crate::spec::ChannelSpec for Config {
-    fn channel(&self) -> Channel {
-        Channel::Hotline12345
-    }
-
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn pull(&self) -> Option<crate::spec::PullCommon<'_>> {
-        Some(crate::spec::PullCommon {
-            schedule: &self.schedule,
-            base_url: &self.base_url,
-            page_size: self.page_size,
-        })
-    }
-
-    fn check(&self, path: &str) -> Vec<String> {
-        crate::spec::check_start_from(path, &self.start_from, TIME_FMT)
-    }
-
-    fn secrets(&self) -> Vec<crate::spec::SecretField<'_>> {
-        vec![crate::spec::SecretField {
-            key: "app_secret",
-            value: &self.app_secret,
-            kind: crate::spec::SecretKind::Given,
-        }]
-    }
-
-    fn build(
-        &self,
-        http: &HttpClient,
-        _sink: std::sync::Arc<dyn crate::sink::AppealSink>,
-        _stats: std::sync::Arc<crate::pull::ChannelStats>,
-    ) -> Result<crate::spec::Built, String> {
-        Ok(crate::spec::Built::Pull(std::sync::Arc::new(Hotline12345::new(
-            self.clone(),
-            http.clone(),
-        ))))
-    }
-
-    fn remap(&self, raw: &[u8]) -> Result<crate::appeal::RawAppeal, String> {
-        wire::map_record(crate::spec::utf8(raw)?)
-    }
-}
+// What the rest of minqing sees of this channel (`crate::spec`).
+crate::spec::pull_spec!(Hotline12345, app_secret, Hotline12345, |raw| wire::map_record(crate::spec::utf8(raw)?), start_from: TIME_FMT);

@@ -108,44 +108,5 @@ impl PullConnector for Police110 {
     }
 }
 
-impl crate::spec::ChannelSpec for Config {
-    fn channel(&self) -> Channel {
-        Channel::Police110
-    }
-
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn pull(&self) -> Option<crate::spec::PullCommon<'_>> {
-        Some(crate::spec::PullCommon {
-            schedule: &self.schedule,
-            base_url: &self.base_url,
-            page_size: self.page_size,
-        })
-    }
-
-    fn secrets(&self) -> Vec<crate::spec::SecretField<'_>> {
-        vec![crate::spec::SecretField {
-            key: "token",
-            value: &self.token,
-            kind: crate::spec::SecretKind::Given,
-        }]
-    }
-
-    fn build(
-        &self,
-        http: &HttpClient,
-        _sink: std::sync::Arc<dyn crate::sink::AppealSink>,
-        _stats: std::sync::Arc<crate::pull::ChannelStats>,
-    ) -> Result<crate::spec::Built, String> {
-        Ok(crate::spec::Built::Pull(std::sync::Arc::new(Police110::new(
-            self.clone(),
-            http.clone(),
-        ))))
-    }
-
-    fn remap(&self, raw: &[u8]) -> Result<crate::appeal::RawAppeal, String> {
-        wire::map_record(raw)
-    }
-}
+// What the rest of minqing sees of this channel (`crate::spec`).
+crate::spec::pull_spec!(Police110, token, Police110, |raw| wire::map_record(raw));

@@ -180,48 +180,5 @@ impl PullConnector for Tax12366 {
     }
 }
 
-impl crate::spec::ChannelSpec for Config {
-    fn channel(&self) -> Channel {
-        Channel::Tax12366
-    }
-
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn pull(&self) -> Option<crate::spec::PullCommon<'_>> {
-        Some(crate::spec::PullCommon {
-            schedule: &self.schedule,
-            base_url: &self.base_url,
-            page_size: self.page_size,
-        })
-    }
-
-    fn check(&self, path: &str) -> Vec<String> {
-        crate::spec::check_start_from(path, &self.start_from, crate::supervision::WINDOW_FMT)
-    }
-
-    fn secrets(&self) -> Vec<crate::spec::SecretField<'_>> {
-        vec![crate::spec::SecretField {
-            key: "password",
-            value: &self.password,
-            kind: crate::spec::SecretKind::Given,
-        }]
-    }
-
-    fn build(
-        &self,
-        http: &HttpClient,
-        _sink: std::sync::Arc<dyn crate::sink::AppealSink>,
-        _stats: std::sync::Arc<crate::pull::ChannelStats>,
-    ) -> Result<crate::spec::Built, String> {
-        Ok(crate::spec::Built::Pull(std::sync::Arc::new(Tax12366::new(
-            self.clone(),
-            http.clone(),
-        ))))
-    }
-
-    fn remap(&self, raw: &[u8]) -> Result<crate::appeal::RawAppeal, String> {
-        soap::map_record(crate::spec::utf8(raw)?)
-    }
-}
+// What the rest of minqing sees of this channel (`crate::spec`).
+crate::spec::pull_spec!(Tax12366, password, Tax12366, |raw| soap::map_record(crate::spec::utf8(raw)?), start_from: crate::supervision::WINDOW_FMT);

@@ -42,3 +42,34 @@ pub(crate) fn sqlite_file_options(path: &Path) -> Result<SqliteConnectOptions, s
         .pragma("temp_store", "memory")
         .pragma("wal_autocheckpoint", "20000"))
 }
+
+/// Whether SQLite failed for want of a resource: a full disk, no memory,
+/// an I/O failure, a read-only, unopenable, busy or locked file. Waiting
+/// can fix these; refusing the rows cannot.
+pub(crate) fn sqlite_lacks_resource(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _) if matches!(
+            f.code,
+            C::DiskFull | C::OutOfMemory | C::SystemIoFailure | C::ReadOnly | C::CannotOpen | C::DatabaseBusy | C::DatabaseLocked
+        )
+    )
+}
+
+/// Whether an sqlx call failed on the way to the database (a restart, a
+/// cut socket, a TLS session torn down, no pooled connection) or SQLite,
+/// through sqlx, lacked a resource: the rows were never judged.
+/// PostgreSQL's own error codes are read by the store.
+pub(crate) fn sqlx_unreached(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.message().contains("database or disk is full") || d.message().contains("disk I/O error"),
+        _ => false,
+    }
+}

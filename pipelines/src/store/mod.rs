@@ -43,34 +43,24 @@ impl StoreError {
     /// busy file, a lost connection. Waiting can fix these; splitting the
     /// batch and parking its events cannot.
     pub fn is_resource(&self) -> bool {
-        use rusqlite::ErrorCode as C;
         match self {
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                C::DiskFull | C::OutOfMemory | C::SystemIoFailure | C::ReadOnly | C::CannotOpen | C::DatabaseBusy | C::DatabaseLocked
-            ),
-            StoreError::Db(sqlx::Error::Database(d)) => match d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                // PostgreSQL: class 53 (insufficient resources: disk full,
-                // out of memory, too many connections), 08 (connection),
-                // 57P (the server is shutting down or restarting), 25006
-                // (read-only, as a replica is until a failover completes).
-                Some(pg) => {
-                    let c = pg.code();
-                    c.starts_with("53") || c.starts_with("08") || c.starts_with("57P") || c == "25006"
-                }
-                // SQLite through sqlx (migrations, reads).
-                None => d.message().contains("database or disk is full") || d.message().contains("disk I/O error"),
+            StoreError::Sqlite(e) => crate::db::sqlite_lacks_resource(e),
+            StoreError::Db(e) => match e {
+                sqlx::Error::Database(d) => match d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    // PostgreSQL: class 53 (insufficient resources: disk
+                    // full, out of memory, too many connections), 08
+                    // (connection), 57P (the server is shutting down or
+                    // restarting), 25006 (read-only, as a replica is until
+                    // a failover completes).
+                    Some(pg) => {
+                        let c = pg.code();
+                        c.starts_with("53") || c.starts_with("08") || c.starts_with("57P") || c == "25006"
+                    }
+                    // SQLite through sqlx (migrations, reads).
+                    None => crate::db::sqlx_unreached(e),
+                },
+                _ => crate::db::sqlx_unreached(e),
             },
-            // The connection itself failed (a restart, a cut socket, a TLS
-            // session torn down): the rows were never judged.
-            StoreError::Db(
-                sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_)
-                | sqlx::Error::Protocol(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed,
-            ) => true,
             StoreError::Connect(_) => true,
             _ => false,
         }

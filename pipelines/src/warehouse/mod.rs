@@ -75,15 +75,14 @@ const RETRY_CODES: [&str; 9] = [
 ];
 
 /// Texts of a lack of resources under any code (a full disk surfaces as
-/// several), and SQLite's as sqlx relays them.
-const RESOURCE_TEXTS: [&str; 4] = ["No space left", "Memory limit", "database or disk is full", "disk I/O error"];
+/// several).
+const RESOURCE_TEXTS: [&str; 2] = ["No space left", "Memory limit"];
 
 impl WarehouseError {
     /// Whether waiting can fix it: the backend lacks a resource (disk,
     /// memory), is overloaded, or cannot be reached. Parking the events
     /// cannot fix these.
     pub fn is_retryable(&self) -> bool {
-        use rusqlite::ErrorCode as C;
         match self {
             WarehouseError::Clickhouse { source, detail, .. } => match source {
                 ::clickhouse::error::Error::Network(_) | ::clickhouse::error::Error::TimedOut => true,
@@ -94,14 +93,8 @@ impl WarehouseError {
                 _ => RETRY_CODES.iter().chain(&RESOURCE_TEXTS).any(|c| detail.contains(c)),
             },
             WarehouseError::TimedOut { .. } => true,
-            WarehouseError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                C::DiskFull | C::OutOfMemory | C::SystemIoFailure | C::ReadOnly | C::CannotOpen | C::DatabaseBusy | C::DatabaseLocked
-            ),
-            WarehouseError::Sqlx(sqlx::Error::Database(d)) => RESOURCE_TEXTS.iter().any(|t| d.message().contains(t)),
-            WarehouseError::Sqlx(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => {
-                true
-            }
+            WarehouseError::Sqlite(e) => crate::db::sqlite_lacks_resource(e),
+            WarehouseError::Sqlx(e) => crate::db::sqlx_unreached(e),
             WarehouseError::Folder { .. } => true,
             _ => false,
         }
