@@ -103,15 +103,18 @@ impl DedupIndex {
 
     /// Receive-time ranges whose originals the store must be asked for: the
     /// batch's span widened by the window, less what is loaded already.
-    pub fn uncovered(&self, tickets: &[Ticket]) -> Vec<(i64, i64)> {
+    pub fn uncovered<'a>(&self, tickets: impl IntoIterator<Item = &'a Ticket>) -> Vec<(i64, i64)> {
         if self.complete {
             return Vec::new();
         }
-        let times = tickets
-            .iter()
+        let span = tickets
+            .into_iter()
             .filter(|t| t.citizen_key.is_some())
-            .map(|t| t.received_at.timestamp());
-        let (Some(lo), Some(hi)) = (times.clone().min(), times.max()) else {
+            .map(|t| t.received_at.timestamp())
+            .fold(None, |s: Option<(i64, i64)>, at| {
+                Some(s.map_or((at, at), |(lo, hi)| (lo.min(at), hi.max(at))))
+            });
+        let Some((lo, hi)) = span else {
             return Vec::new();
         };
         let w = self.window.num_seconds();
@@ -156,11 +159,12 @@ impl DedupIndex {
     }
 
     /// Decides a batch in order; later tickets see earlier ones of the batch.
-    pub fn decide(&self, tickets: &[Ticket]) -> (Vec<Decision>, Pending) {
+    pub fn decide<'a>(&self, tickets: impl IntoIterator<Item = &'a Ticket>) -> (Vec<Decision>, Pending) {
         let mut pending = Pending::default();
         let mut batch_known: HashMap<Uuid, u32> = HashMap::new();
         let mut batch_roots: HashMap<Key, Vec<(Uuid, DateTime<FixedOffset>)>> = HashMap::new();
-        let mut out = Vec::with_capacity(tickets.len());
+        let tickets = tickets.into_iter();
+        let mut out = Vec::with_capacity(tickets.size_hint().0);
         for t in tickets {
             let seen = batch_known.get(&t.ticket_id).or_else(|| self.known.get(&t.ticket_id)).copied();
             let decision = match seen {

@@ -226,8 +226,11 @@ mod tests {
         let count: i64 = db.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(count, rows);
         let frames = std::fs::metadata(dir.path().join("t.db-wal")).unwrap().len() / (4096 + 24);
-        // The writer copies past `writer` frames, so the log restarts soon
-        // after it, rather than holding everything written.
-        assert!(frames < rows as u64 / 2, "a log of {frames} frames for {rows} pages written");
+        // The file is the log's high-water mark. Without checkpoints it
+        // would hold every page written; below that, the log started over.
+        // How soon after `writer` frames it did depends on when the thread
+        // got the CPU (it shares two cores with the test run), so the bound
+        // asserts the restart, not its timing.
+        assert!(frames < rows as u64, "a log of {frames} frames for {rows} pages written");
     }
 }

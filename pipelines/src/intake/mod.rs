@@ -9,13 +9,15 @@ use crate::bus::{Bus, Consumer, Delivery};
 use crate::dedup::{Decision, DedupIndex};
 use crate::normalize::Normalizer;
 use crate::store::{NewQuarantine, WorkflowStore};
-use crate::ticket::{EventPayload, EventType, Ticket, TicketEvent};
+use crate::ticket::{Ticket, TicketEvent};
+use crate::triage::Triage;
 use minqing_connectors::Inbound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio_util::sync::CancellationToken;
 use tally::{Seen, Tally};
+use tokio_util::sync::CancellationToken;
 
+mod stages;
 mod tally;
 pub use tally::{Counters, CountersSnapshot, IntakeStats};
 
@@ -25,6 +27,10 @@ pub enum IntakeError {
     Store(#[from] crate::store::StoreError),
     #[error("bus: {0}")]
     Bus(#[from] crate::bus::BusError),
+    #[error("quarantining: {0}")]
+    Quarantine(#[source] crate::store::StoreError),
+    #[error("the commit task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 pub struct Intake {
@@ -49,7 +55,7 @@ pub struct Intake {
 struct InFlight {
     delivery: Delivery<Inbound>,
     /// Quarantines and publishes the batch; yields its completed tally.
-    commit: tokio::task::JoinHandle<Result<Tally, String>>,
+    commit: tokio::task::JoinHandle<Result<Tally, IntakeError>>,
 }
 
 /// What deciding a batch produced, before anything of it is durable.
@@ -130,217 +136,103 @@ impl Intake {
         }
     }
 
-    /// Quarantines, looks up and decides one batch. The decisions are in the
-    /// dedup cache when it returns; the events still need publishing.
+    /// Decides one batch, stage by stage (see [`stages`]). The decisions
+    /// are in the dedup cache when it returns; nothing is durable yet.
     #[tracing::instrument(skip_all, fields(count = items.len()))]
     async fn prepare(&mut self, items: &[Inbound]) -> Result<Prepared, IntakeError> {
         let mut tally = Tally::default();
-        let mut quarantine = Vec::new();
-        let mut quarantine_from = Vec::new();
-        let mut tickets: Vec<Ticket> = Vec::with_capacity(items.len());
-        let mut accepted = Vec::with_capacity(items.len());
-        let mut pulled = Vec::with_capacity(items.len());
-        for item in items {
-            tally.at(item.channel()).received += 1;
-            match item {
-                Inbound::Rejected(r) => quarantine.push(NewQuarantine {
-                    channel: r.channel,
-                    source_id: r.source_id.as_deref().map(capped_id),
-                    reason: r.reason.clone(),
-                    raw: r.raw.clone(),
-                }),
-                Inbound::Appeal(a) => match self.normalizer.normalize(a) {
-                    Ok(t) => {
-                        tickets.push(t);
-                        accepted.push(a.accepted_at);
-                        pulled.push(a.occurrence);
-                        continue;
-                    }
-                    Err(e) => quarantine.push(NewQuarantine {
-                        channel: a.channel,
-                        source_id: Some(capped_id(&a.source_id)),
-                        reason: e.to_string(),
-                        raw: a.raw.clone().into_bytes(),
-                    }),
-                },
+        let sorted = stages::normalize(&self.normalizer, items, &mut tally);
+        let decisions = self.dedup(&sorted.arrivals).await?;
+        let triage = self.triage.as_ref().map(crate::triage::Live::current);
+        let mut events = Vec::with_capacity(sorted.arrivals.len());
+        for (a, d) in sorted.arrivals.into_iter().zip(decisions) {
+            let channel = a.ticket.channel;
+            let before = *tally.at(channel);
+            let from = events.len();
+            self.admit(a.ticket, d, triage.as_deref(), &mut tally, &mut events);
+            for e in &mut events[from..] {
+                e.accepted_at = a.accepted_at;
             }
-            quarantine_from.push(item.occurrence());
+            tally.pulled(channel, a.occurrence, before, false);
         }
+        Ok(Prepared {
+            events,
+            quarantine: sorted.quarantine,
+            quarantine_from: sorted.quarantine_from,
+            tally,
+        })
+    }
+
+    /// Stage 2: exact dedup. Looks up in the store what the cache does not
+    /// cover, then decides each ticket and enters the decisions in the cache.
+    async fn dedup(&mut self, arrivals: &[stages::Arrival]) -> Result<Vec<Decision>, IntakeError> {
         if let Some(n) = &mut self.neardup {
             n.ensure(&*self.store).await?;
         }
+        let tickets: Vec<&Ticket> = arrivals.iter().map(|a| &a.ticket).collect();
         self.index.trim();
         let unknown = self.index.unknown_ids(tickets.iter().map(|t| &t.ticket_id));
         if !unknown.is_empty() {
             let known = self.store.known_tickets(&unknown).await?;
             self.index.absorb_known(known);
         }
-        for (from, to) in self.index.uncovered(&tickets) {
+        for (from, to) in self.index.uncovered(tickets.iter().copied()) {
             let roots = self.store.duplicate_roots_between(from, to).await?;
             self.index.absorb_roots(Some((from, to)), roots);
         }
-        let (decisions, pending) = self.index.decide(&tickets);
+        let (decisions, pending) = self.index.decide(tickets.iter().copied());
         self.index.commit(pending);
-        let triage = self.triage.as_ref().map(crate::triage::Live::current);
-        let mut events = Vec::with_capacity(tickets.len());
-        for (((mut t, d), accepted_at), occurrence) in tickets.into_iter().zip(decisions).zip(accepted).zip(pulled) {
-            let channel = t.channel;
-            let before = *tally.at(channel);
-            let c = tally.at(channel);
-            let from = events.len();
-            match d {
-                Decision::Replay => c.replays += 1,
-                Decision::Update => {
-                    c.replays += 1;
-                    c.updates += 1;
-                    events.push(TicketEvent::updated(&t));
-                }
-                Decision::New | Decision::Duplicate(_) => {
-                    c.tickets += 1;
-                    let near = self
-                        .neardup
-                        .as_mut()
-                        .map(|n| (n.decide(&t), n.params().escalation.same_citizen_days));
-                    let d = match (&d, &near) {
-                        (Decision::New, Some((o, _))) => o.duplicate_of.map_or(d, |(root, _)| Decision::Duplicate(root)),
-                        _ => d,
-                    };
-                    let mut clustered = Vec::new();
-                    if let Some((o, days)) = near {
-                        t.cluster_id = Some(o.cluster.to_string());
-                        clustered = cluster_events(&t, o, days);
-                    }
-                    let linked = if let Decision::Duplicate(root) = d {
-                        c.duplicates += 1;
-                        t.duplicate_of = Some(root);
-                        Some(TicketEvent::new(
-                            t.ticket_id,
-                            t.channel,
-                            EventType::DuplicateLinked,
-                            "",
-                            t.received_at,
-                            EventPayload::DuplicateLinked {
-                                duplicate_of: root,
-                                original_no: crate::ticket::short_no(&root),
-                                reply: crate::ticket::duplicate_reply(&crate::ticket::short_no(&root)),
-                            },
-                        ))
-                    } else {
-                        None
-                    };
-                    if let Some(tr) = &triage {
-                        let d = tr.decide(&crate::triage::Input {
-                            title: t.title.as_deref(),
-                            content: &t.content,
-                            appeal_type: t.appeal_type,
-                            town: t.town.as_deref(),
-                            channel_category: t.category.as_deref(),
-                        });
-                        t.category = d.category.clone().or(t.category.take());
-                        t.appeal_type = d.appeal_type.or(t.appeal_type);
-                        t.triage = Some(d);
-                    }
-                    // A duplicate's citizen hears the original's number, not
-                    // what triage would have told them.
-                    if let (Some(d), Some(EventPayload::DuplicateLinked { reply, .. })) =
-                        (t.triage.as_mut(), linked.as_ref().map(|e| &*e.payload))
-                    {
-                        d.reply = Some(reply.clone());
-                    }
-                    // A duplicate is recorded with what triage would say, but
-                    // only its original is forwarded, answered or dispatched.
-                    let scoped = match (&t.triage, linked.is_some()) {
-                        (Some(d), false) => {
-                            use crate::triage::ScopeKind;
-                            match d.scope {
-                                ScopeKind::ForwardHuangshi => c.forwarded += 1,
-                                ScopeKind::Rejected => c.rejected += 1,
-                                ScopeKind::AnsweredOnline => c.answered_online += 1,
-                                ScopeKind::Dispatch => c.dispatched += 1,
-                            }
-                            if d.manual {
-                                c.manual += 1;
-                            }
-                            Some(TicketEvent::new(
-                                t.ticket_id,
-                                t.channel,
-                                d.event_type(),
-                                "",
-                                t.received_at,
-                                EventPayload::Triaged {
-                                    decision: Box::new(d.clone()),
-                                    order: self
-                                        .workflow
-                                        .as_ref()
-                                        .and_then(|w| crate::workflow::first_order(&t, w))
-                                        .map(Box::new),
-                                },
-                            ))
-                        }
-                        _ => None,
-                    };
-                    events.push(TicketEvent::received(t));
-                    events.extend(linked);
-                    events.extend(scoped);
-                    events.extend(clustered);
-                }
-            }
-            for e in &mut events[from..] {
-                e.accepted_at = accepted_at;
-            }
-            tally.pulled(channel, occurrence, before, false);
-        }
-        Ok(Prepared {
-            events,
-            quarantine,
-            quarantine_from,
-            tally,
-        })
+        Ok(decisions)
     }
-}
 
-/// The events of a ticket's cluster outcome: clusters it merged, and the
-/// 现场督办 proposals it triggered.
-fn cluster_events(t: &Ticket, o: crate::neardup::engine::Outcome<uuid::Uuid>, days: i64) -> Vec<TicketEvent> {
-    let mut out = Vec::new();
-    if !o.merged.is_empty() {
-        out.push(TicketEvent::new(
-            t.ticket_id,
-            t.channel,
-            EventType::ClustersMerged,
-            "",
-            t.received_at,
-            EventPayload::ClustersMerged {
-                into: o.cluster.to_string(),
-                from: o.merged.iter().map(ToString::to_string).collect(),
-            },
-        ));
+    /// One ticket through the stages after dedup: a replay stops, an edit
+    /// updates, a new ticket or duplicate goes on through near-dup, triage
+    /// and the opening of its order.
+    fn admit(&mut self, mut t: Ticket, d: Decision, triage: Option<&Triage>, tally: &mut Tally, events: &mut Vec<TicketEvent>) {
+        let c = tally.at(t.channel);
+        let exact_root = match d {
+            Decision::Replay => {
+                c.replays += 1;
+                return;
+            }
+            Decision::Update => {
+                c.replays += 1;
+                c.updates += 1;
+                events.push(TicketEvent::updated(&t));
+                return;
+            }
+            Decision::New => None,
+            Decision::Duplicate(root) => Some(root),
+        };
+        c.tickets += 1;
+        let near = stages::near_dup(self.neardup.as_mut(), &t, &d);
+        t.cluster_id = near.cluster_id;
+        t.duplicate_of = exact_root.or(near.duplicate_of);
+        let linked = t.duplicate_of.map(|root| {
+            c.duplicates += 1;
+            stages::linked(&t, root)
+        });
+        if let Some(tr) = triage {
+            let d = stages::triage(tr, &t);
+            t.category = d.category.clone().or(t.category.take());
+            t.appeal_type = d.appeal_type.or(t.appeal_type);
+            t.triage = Some(d);
+        }
+        let scoped = stages::open(&t, self.workflow.as_ref());
+        if let (Some(d), Some(_)) = (&t.triage, &scoped) {
+            stages::count_scope(c, d);
+        }
+        events.push(TicketEvent::received(t));
+        events.extend(linked);
+        events.extend(scoped);
+        events.extend(near.events);
     }
-    for x in o.escalations {
-        out.push(TicketEvent::new(
-            t.ticket_id,
-            t.channel,
-            EventType::Escalated,
-            &format!("{}:{}", x.trigger, x.citizen.as_deref().unwrap_or("")),
-            t.received_at,
-            EventPayload::Escalated {
-                cluster_id: x.cluster.to_string(),
-                trigger: x.trigger.to_owned(),
-                proposal: crate::neardup::stage::proposal(x.trigger, x.count, days),
-                citizen_key: x.citizen,
-                count: x.count,
-                members: o.members,
-                citizens: o.citizens,
-            },
-        ));
-    }
-    out
 }
 
 /// Makes a decided batch durable: its quarantined records in the store and
 /// its events on the bus, at once. Off intake's loop, so the next batch is
 /// decided meanwhile.
-async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -> Result<Tally, String> {
+async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -> Result<Tally, IntakeError> {
     let Prepared {
         events,
         quarantine,
@@ -351,14 +243,14 @@ async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -
         if quarantine.is_empty() {
             Ok(Vec::new())
         } else {
-            store.quarantine(&quarantine).await.map_err(|e| format!("quarantining: {e}"))
+            store.quarantine(&quarantine).await.map_err(IntakeError::Quarantine)
         }
     };
     let published = async {
         if events.is_empty() {
             Ok(())
         } else {
-            bus.publish_events(events).await.map_err(|e| e.to_string())
+            bus.publish_events(events).await.map_err(IntakeError::Bus)
         }
     };
     let (fresh, published) = tokio::join!(quarantined, published);
@@ -371,10 +263,7 @@ async fn commit(p: Prepared, store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -
 async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<IntakeStats>, poisoned: Arc<AtomicBool>) {
     let mut seen = Seen::default();
     while let Some(f) = rx.recv().await {
-        let result = match f.commit.await {
-            Ok(r) => r,
-            Err(e) => Err(format!("the commit task failed: {e}")),
-        };
+        let result = f.commit.await.unwrap_or_else(|e| Err(e.into()));
         match result {
             Ok(mut tally) => {
                 tally.ours(&mut seen);
@@ -389,14 +278,8 @@ async fn settle(mut rx: tokio::sync::mpsc::Receiver<InFlight>, stats: Arc<Intake
                 poisoned.store(true, Ordering::Release);
                 stats.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, count = f.delivery.items.len(), "Publishing ticket events failed; handing the batch back.");
-                let _ = f.delivery.nack(e).await;
+                let _ = f.delivery.nack(e.to_string()).await;
             }
         }
     }
-}
-
-/// A record id as quarantine keeps it: whole up to the limit, the rest
-/// cut (the raw record keeps it all, up to the body limits).
-fn capped_id(id: &str) -> String {
-    id[..crate::privacy::floor_boundary(id, crate::normalize::MAX_SOURCE_ID)].to_owned()
 }
