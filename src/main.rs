@@ -174,7 +174,7 @@ fn dedup_command(settings: &config::Settings, action: DedupAction) -> Result<Str
 /// `minqing run`: until SIGINT or SIGTERM.
 async fn run(mut settings: config::Settings) -> Result<()> {
     let stop = shutdown_signal();
-    let fleet = if settings.simulators.enabled {
+    let mut fleet = if settings.simulators.enabled {
         let sim = &settings.simulators;
         let scenario = minqing_connectors::sim::Scenario::generate(minqing_connectors::sim::SimSettings {
             seed: sim.seed,
@@ -213,7 +213,7 @@ async fn run(mut settings: config::Settings) -> Result<()> {
             return Ok(());
         }
     };
-    if let Some(f) = &fleet {
+    if let Some(f) = &mut fleet {
         f.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
     }
     stop.await;

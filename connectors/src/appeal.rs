@@ -4,74 +4,10 @@
 //! (NFKC, phone formats, towns) is the pipeline's job, so the raw values here
 //! are what an auditor would want to see.
 
+pub use crate::registry::Channel;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 use uuid::Uuid;
-
-/// The seven inbound channels. The snake_case id is used in config, metrics,
-/// log fields, routing keys and `ticket_id` derivation, so it never changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    #[serde(rename = "hotline_12345")]
-    Hotline12345,
-    Supervision,
-    YunshangApp,
-    Wechat,
-    #[serde(rename = "police_110")]
-    Police110,
-    #[serde(rename = "tax_12366")]
-    Tax12366,
-    Grid,
-}
-
-impl Channel {
-    /// Every channel, in the order reports list them.
-    pub const ALL: [Channel; 7] = [
-        Channel::Hotline12345,
-        Channel::Supervision,
-        Channel::YunshangApp,
-        Channel::Wechat,
-        Channel::Police110,
-        Channel::Tax12366,
-        Channel::Grid,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Channel::Hotline12345 => "hotline_12345",
-            Channel::Supervision => "supervision",
-            Channel::YunshangApp => "yunshang_app",
-            Channel::Wechat => "wechat",
-            Channel::Police110 => "police_110",
-            Channel::Tax12366 => "tax_12366",
-            Channel::Grid => "grid",
-        }
-    }
-
-    /// Push channels call us; the others are pulled on a schedule.
-    pub fn is_push(self) -> bool {
-        matches!(self, Channel::Wechat | Channel::Grid)
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
-
-impl FromStr for Channel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Channel::ALL.into_iter().find(|c| c.id() == s).ok_or_else(|| {
-            let ids: Vec<_> = Channel::ALL.iter().map(|c| c.id()).collect();
-            format!("unknown channel `{s}`; expected one of {}", ids.join(", "))
-        })
-    }
-}
 
 /// A WGS-84 coordinate, as grid workers' phones and WeChat report it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,40 +1,112 @@
-//! The channel registry: every channel's settings, one table each
-//! (`[connectors.<channel>]`), and [`Connectors::all`], the list the
-//! runtime, the configuration checks, the secrets check and quarantine
-//! iterate. A new channel is one field and one line here, besides its own
-//! folder (which implements [`ChannelSpec`] for its `Config`), its table in
-//! `config/default.toml`, docs and tests.
+//! The channel registry: one line per channel, in [`registry!`] below,
+//! gives the [`Channel`] enum (its id is its config table, metric label,
+//! routing key and `ticket_id` seed), the channel's settings table
+//! (`[connectors.<id>]`) in [`Connectors`], and, with the `sim` feature,
+//! its traffic profile for the demo. [`Connectors::all`] is the list the
+//! runtime, the configuration checks, the secrets check, quarantine and
+//! the simulators iterate. A new channel is its own folder (which
+//! implements [`ChannelSpec`] for its `Config`), one line here, its table
+//! in `config/default.toml`, docs and tests.
 
-use crate::appeal::Channel;
 use crate::spec::{ChannelSpec, check_common};
-use crate::{grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
 
-/// Every channel's settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Connectors {
-    pub hotline_12345: hotline12345::Config,
-    pub supervision: supervision::Config,
-    pub yunshang_app: yunshang::Config,
-    pub wechat: wechat::Config,
-    pub police_110: police110::Config,
-    pub tax_12366: tax12366::Config,
-    pub grid: grid::Config,
+/// Writes the channel enum and the settings struct from one list:
+/// `Variant = "id", settings_field: folder, pull|push;`.
+macro_rules! registry {
+    ($($variant:ident = $id:literal, $field:ident: $folder:ident, $how:ident;)+) => {
+        /// How many channels there are.
+        pub const COUNT: usize = [$($id),+].len();
+
+        /// The inbound channels. The snake_case id is used in config,
+        /// metrics, log fields, routing keys and `ticket_id` derivation, so
+        /// it never changes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Channel {
+            $(#[serde(rename = $id)] $variant,)+
+        }
+
+        impl Channel {
+            /// Every channel, in the order reports list them.
+            pub const ALL: [Channel; COUNT] = [$(Channel::$variant),+];
+
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Channel::$variant => $id,)+
+                }
+            }
+
+            /// Push channels call us; the others are pulled on a schedule.
+            pub fn is_push(self) -> bool {
+                match self {
+                    $(Channel::$variant => stringify!($how).as_bytes() == b"push",)+
+                }
+            }
+
+            /// How the channel's traffic looks in the demo.
+            #[cfg(feature = "sim")]
+            pub fn profile(self) -> &'static crate::sim::Profile {
+                match self {
+                    $(Channel::$variant => &crate::$folder::sim::PROFILE,)+
+                }
+            }
+        }
+
+        /// Every channel's settings.
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Connectors {
+            $(pub $field: crate::$folder::Config,)+
+        }
+
+        impl Connectors {
+            /// Every channel's spec, in [`Channel::ALL`]'s order.
+            fn listed(&self) -> [&dyn ChannelSpec; COUNT] {
+                [$(&self.$field),+]
+            }
+
+            /// Every channel's spec, to change its settings (the demo).
+            pub fn all_mut(&mut self) -> [&mut dyn ChannelSpec; COUNT] {
+                [$(&mut self.$field),+]
+            }
+        }
+    };
+}
+
+registry! {
+    Hotline12345 = "hotline_12345", hotline_12345: hotline12345, pull;
+    Supervision = "supervision", supervision: supervision, pull;
+    YunshangApp = "yunshang_app", yunshang_app: yunshang, pull;
+    Wechat = "wechat", wechat: wechat, push;
+    Police110 = "police_110", police_110: police110, pull;
+    Tax12366 = "tax_12366", tax_12366: tax12366, pull;
+    Grid = "grid", grid: grid, push;
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Channel::ALL.into_iter().find(|c| c.id() == s).ok_or_else(|| {
+            let ids: Vec<_> = Channel::ALL.iter().map(|c| c.id()).collect();
+            format!("unknown channel `{s}`; expected one of {}", ids.join(", "))
+        })
+    }
 }
 
 impl Connectors {
     /// Every registered channel, pulled ones first.
-    pub fn all(&self) -> [&dyn ChannelSpec; 7] {
-        [
-            &self.hotline_12345,
-            &self.supervision,
-            &self.yunshang_app,
-            &self.police_110,
-            &self.tax_12366,
-            &self.wechat,
-            &self.grid,
-        ]
+    pub fn all(&self) -> [&dyn ChannelSpec; COUNT] {
+        let mut all = self.listed();
+        all.sort_by_key(|s| s.channel().is_push());
+        all
     }
 
     /// The spec of `channel`.

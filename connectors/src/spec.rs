@@ -78,6 +78,37 @@ pub trait ChannelSpec: Send + Sync {
     /// Maps a quarantined record's raw bytes again (`minqing quarantine
     /// replay`): the reason when it still cannot be read.
     fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String>;
+
+    /// Readies the settings for simulated traffic that starts at `from`:
+    /// on, polled every second from `from`, and no limit on refusals (the
+    /// simulators send every forgery from one address).
+    #[cfg(feature = "sim")]
+    fn for_demo(&mut self, from: chrono::DateTime<chrono::FixedOffset>);
+
+    /// A pulled channel's simulated upstream serving `feed`, to run on
+    /// loopback; [`ChannelSpec::point_at`] then aims the channel at it.
+    /// `injected` turns on the channel's own wire faults besides the
+    /// transport's (`faults`).
+    #[cfg(feature = "sim")]
+    fn upstream(&self, _feed: crate::sim::Feed, _faults: Arc<crate::sim::faults::FaultInjector>, _injected: bool) -> Option<axum::Router> {
+        None
+    }
+
+    /// Aims a pulled channel at `base_url` (its simulated upstream).
+    #[cfg(feature = "sim")]
+    fn point_at(&mut self, _base_url: String) {}
+
+    /// A pushed channel's simulated sender, sending `feed` to `target`
+    /// (our API's base URL) until it is done or `cancel` fires.
+    #[cfg(feature = "sim")]
+    fn sender(
+        &self,
+        _feed: crate::sim::Feed,
+        _target: &str,
+        _cancel: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<crate::sim::Sending>, String> {
+        Ok(None)
+    }
 }
 
 /// The common pull settings' checks: a cron expression, an HTTP URL, a page.
@@ -160,6 +191,29 @@ macro_rules! pull_spec {
 
             fn remap(&self, $raw: &[u8]) -> Result<$crate::appeal::RawAppeal, String> {
                 $remap
+            }
+
+            #[cfg(feature = "sim")]
+            fn for_demo(&mut self, from: chrono::DateTime<chrono::FixedOffset>) {
+                self.enabled = true;
+                self.schedule = "* * * * * *".into();
+                let _ = from;
+                $(self.start_from = Some($crate::timefmt::format_local(&from, $fmt));)?
+            }
+
+            #[cfg(feature = "sim")]
+            fn upstream(
+                &self,
+                feed: $crate::sim::Feed,
+                faults: std::sync::Arc<$crate::sim::faults::FaultInjector>,
+                injected: bool,
+            ) -> Option<axum::Router> {
+                Some(sim::upstream(self, feed, faults, injected))
+            }
+
+            #[cfg(feature = "sim")]
+            fn point_at(&mut self, base_url: String) {
+                self.base_url = base_url;
             }
         }
     };

@@ -7,10 +7,9 @@ use crate::runtime::{Runtime, StartOptions};
 use crate::sim::fleet::{FaultSummary, Fleet};
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, FixedOffset};
+use minqing_connectors::Channel;
 use minqing_connectors::clock::{self, Warp};
 use minqing_connectors::sim::{ExpectedTriage, Scenario, SimSettings};
-use minqing_connectors::timefmt::format_local;
-use minqing_connectors::{Channel, hotline12345, supervision};
 use minqing_pipelines::latency::Summary;
 use minqing_pipelines::store::WorkflowStore;
 use minqing_pipelines::warehouse::Warehouse;
@@ -101,9 +100,10 @@ pub struct Report {
     pub fresh_store: bool,
     /// Transport faults the simulated servers injected.
     pub faults: FaultSummary,
-    /// Passive WeChat replies that verified (signature, decryption, number).
-    pub wechat_replies_ok: u64,
-    pub wechat_replies_bad: u64,
+    /// Passive replies the push senders checked and found right (WeChat:
+    /// signature, decryption, acceptance number), and those they did not.
+    pub replies_ok: u64,
+    pub replies_bad: u64,
     /// What this run added to the workflow store and the warehouse.
     pub stores: Landed,
     /// From accepting an appeal to committing its ticket, per store.
@@ -196,31 +196,13 @@ pub fn demo_settings(mut settings: Settings, data_dir: Option<PathBuf>) -> Setti
     }
     settings.server.listen = "127.0.0.1:0".into();
     let from = DateTime::parse_from_rfc3339(DEMO_START).expect("valid literal") - ChronoDuration::hours(1);
-    let c = &mut settings.connectors;
-    c.hotline_12345.start_from = Some(format_local(&from, hotline12345::TIME_FMT));
-    c.supervision.start_from = Some(format_local(&from, supervision::WINDOW_FMT));
-    c.tax_12366.start_from = Some(format_local(&from, supervision::WINDOW_FMT));
-    for s in [
-        &mut c.hotline_12345.schedule,
-        &mut c.supervision.schedule,
-        &mut c.yunshang_app.schedule,
-        &mut c.police_110.schedule,
-        &mut c.tax_12366.schedule,
-    ] {
-        *s = "* * * * * *".into();
+    // Each channel readies itself: on, polled every second from `from`,
+    // and (pushed) no limit on refusals, since the simulators send their
+    // injected forgeries from one address, far more than 30 a minute in a
+    // large run, and each must be recorded for the count to close.
+    for spec in settings.connectors.all_mut() {
+        spec.for_demo(from);
     }
-    c.hotline_12345.enabled = true;
-    c.supervision.enabled = true;
-    c.yunshang_app.enabled = true;
-    c.police_110.enabled = true;
-    c.tax_12366.enabled = true;
-    c.wechat.enabled = true;
-    c.grid.enabled = true;
-    // The simulators send their injected forgeries from one address, far
-    // more than 30 a minute in a large run; each must be recorded for the
-    // count to close.
-    c.wechat.refusals_per_minute = u32::MAX;
-    c.grid.refusals_per_minute = u32::MAX;
     settings
 }
 
@@ -385,10 +367,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         warehouse: runtime.latency.warehouse.summary(),
     };
     let faults = fleet.faults();
-    let (wx_ok, wx_bad) = (
-        fleet.wechat.replies_ok.load(std::sync::atomic::Ordering::Relaxed),
-        fleet.wechat.replies_bad.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let (replies_ok, replies_bad) = fleet.replies();
     let huangshi = fleet.huangshi.as_ref().map(|h| HuangshiReport {
         received: h.counters.received.load(std::sync::atomic::Ordering::Relaxed),
         duplicates_refused: h.counters.duplicates_refused.load(std::sync::atomic::Ordering::Relaxed),
@@ -449,8 +428,8 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         huangshi: huangshi.unwrap_or_default(),
         fresh_store,
         faults,
-        wechat_replies_ok: wx_ok,
-        wechat_replies_bad: wx_bad,
+        replies_ok,
+        replies_bad,
         stores,
         latency,
         rate: args.rate,
@@ -550,13 +529,13 @@ impl Report {
             self.huangshi.received, self.huangshi.duplicates_refused
         ));
         out.push_str(&format!(
-            "transport faults injected: {} HTTP 500, {} HTTP 429, {} slow answers in {} requests; WeChat replies verified: {} ok, {} bad\n",
+            "transport faults injected: {} HTTP 500, {} HTTP 429, {} slow answers in {} requests; passive replies verified: {} ok, {} bad\n",
             self.faults.http_500,
             self.faults.http_429,
             self.faults.slow,
             self.faults.requests,
-            self.wechat_replies_ok,
-            self.wechat_replies_bad
+            self.replies_ok,
+            self.replies_bad
         ));
         out.push_str(&format!(
             "landed: {} tickets in the workflow store ({}), {} in the warehouse ({}, daily aggregate {}); bus {}\n",

@@ -1,14 +1,13 @@
-//! The built-in channel simulators as one fleet: the five pull upstreams
-//! served on loopback (the connectors' `base_url`s are pointed at them) and
-//! the two push senders aimed at our own webhooks.
+//! The built-in channel simulators as one fleet, from the channel registry:
+//! every pulled channel's upstream served on loopback (the channel is
+//! pointed at it) and every pushed channel's sender aimed at our own
+//! webhooks.
 
 use crate::config::Connectors;
 use anyhow::Result;
 use minqing_connectors::Channel;
 use minqing_connectors::sim::faults::FaultInjector;
 use minqing_connectors::sim::{HttpFaults, Scenario, server};
-use minqing_connectors::{grid, hotline12345, police110, supervision, tax12366, wechat, yunshang};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,8 +19,8 @@ pub struct Fleet {
     pub cancel: CancellationToken,
     tracker: TaskTracker,
     pub injectors: Vec<(Channel, Arc<FaultInjector>)>,
-    pub wechat: Arc<wechat::sim::PushStats>,
-    pub grid: Arc<grid::sim::PushStats>,
+    /// Each push sender's checked passive replies: (as expected, not).
+    replies: Vec<Arc<dyn Fn() -> (u64, u64) + Send + Sync>>,
     /// The Huangshi 12345 receiver, once [`Fleet::serve_huangshi`] ran.
     pub huangshi: Option<Arc<minqing_connectors::huangshi::sim::HuangshiSim>>,
 }
@@ -36,7 +35,8 @@ pub struct FaultSummary {
 }
 
 impl Fleet {
-    /// Starts the pull simulators and points `connectors` at them.
+    /// Starts every pulled channel's simulated upstream and points the
+    /// channel at it.
     pub async fn start(scenario: Scenario, connectors: &mut Connectors, faults: bool) -> Result<Fleet> {
         let scenario = Arc::new(scenario);
         let cancel = CancellationToken::new();
@@ -46,71 +46,23 @@ impl Fleet {
             HttpFaults::none()
         };
         let seed = scenario.settings.seed;
-        let any: SocketAddr = "127.0.0.1:0".parse()?;
         let mut injectors = Vec::new();
-        let mut serve = async |c: Channel, router_of: &dyn Fn(Arc<FaultInjector>) -> axum::Router| -> Result<String> {
+        for spec in connectors.all_mut() {
+            let c = spec.channel();
             let inj = FaultInjector::new(seed ^ ((c as u64 + 1) * 0x5851_F42D), http.clone());
-            injectors.push((c, inj.clone()));
-            Ok(server::serve(router_of(inj), any, cancel.clone()).await?.base_url())
-        };
-        let c = connectors.clone();
-        connectors.hotline_12345.base_url = serve(Channel::Hotline12345, &|f| {
-            hotline12345::sim::router(
-                hotline12345::sim::Sim {
-                    feed: scenario.feed(Channel::Hotline12345),
-                    app_key: c.hotline_12345.app_key.clone(),
-                    app_secret: c.hotline_12345.app_secret.expose().to_owned(),
-                },
-                f,
-            )
-        })
-        .await?;
-        connectors.supervision.base_url = serve(Channel::Supervision, &|f| {
-            supervision::sim::router(
-                supervision::sim::Sim {
-                    feed: scenario.feed(Channel::Supervision),
-                    token: c.supervision.token.expose().to_owned(),
-                },
-                f,
-            )
-        })
-        .await?;
-        connectors.yunshang_app.base_url = serve(Channel::YunshangApp, &|f| {
-            let sim = yunshang::sim::Sim::new(
-                scenario.feed(Channel::YunshangApp),
-                &c.yunshang_app.client_id,
-                &c.yunshang_app.client_secret,
-                Duration::from_secs(3),
-            );
-            yunshang::sim::router(sim, f)
-        })
-        .await?;
-        connectors.police_110.base_url = serve(Channel::Police110, &|f| {
-            let sim = police110::sim::Sim {
-                feed: scenario.feed(Channel::Police110),
-                token: c.police_110.token.expose().to_owned(),
-                allow: vec!["127.0.0.1".parse().expect("literal")],
+            let Some(router) = spec.upstream(scenario.feed(c), inj.clone(), faults) else {
+                continue;
             };
-            police110::sim::router(sim, f)
-        })
-        .await?;
-        connectors.tax_12366.base_url = serve(Channel::Tax12366, &|f| {
-            let sim = tax12366::sim::Sim::new(
-                scenario.feed(Channel::Tax12366),
-                &c.tax_12366.username,
-                &c.tax_12366.password,
-                if faults { 13 } else { 0 },
-            );
-            tax12366::sim::router(sim, f)
-        })
-        .await?;
+            injectors.push((c, inj));
+            let running = server::serve(router, "127.0.0.1:0".parse()?, cancel.clone()).await?;
+            spec.point_at(running.base_url());
+        }
         Ok(Fleet {
             scenario,
             cancel,
             tracker: TaskTracker::new(),
             injectors,
-            wechat: Arc::default(),
-            grid: Arc::default(),
+            replies: Vec::new(),
             huangshi: None,
         })
     }
@@ -128,35 +80,22 @@ impl Fleet {
         Ok(())
     }
 
-    /// Starts the WeChat and grid senders against `target` (our API).
-    pub fn push(&self, connectors: &Connectors, target: &str) -> Result<()> {
-        let wx = &connectors.wechat;
-        let crypt = wechat::crypto::WxCrypt::new(&wx.encoding_aes_key, &wx.app_id).map_err(|e| anyhow::anyhow!(e))?;
-        let pusher = wechat::sim::Pusher {
-            feed: self.scenario.feed(Channel::Wechat),
-            target: target.to_owned(),
-            token: wx.token.expose().to_owned(),
-            crypt,
-            account_id: wx.account_id.clone(),
-            encrypted_share: match wx.mode {
-                wechat::Mode::Plain => 0.0,
-                wechat::Mode::Compat => 0.7,
-                wechat::Mode::Safe => 1.0,
-            },
-            concurrency: 512,
-            stats: self.wechat.clone(),
-        };
-        self.tracker.spawn(pusher.run(self.cancel.clone()));
-        let g = grid::sim::Pusher {
-            feed: self.scenario.feed(Channel::Grid),
-            target: target.to_owned(),
-            secret: connectors.grid.secret.expose().to_owned(),
-            batch_size: 50,
-            concurrency: 16,
-            stats: self.grid.clone(),
-        };
-        self.tracker.spawn(g.run(self.cancel.clone()));
+    /// Starts every pushed channel's simulated sender against `target`
+    /// (our API).
+    pub fn push(&mut self, connectors: &Connectors, target: &str) -> Result<()> {
+        for spec in connectors.all() {
+            let feed = self.scenario.feed(spec.channel());
+            if let Some(s) = spec.sender(feed, target, self.cancel.clone()).map_err(|e| anyhow::anyhow!(e))? {
+                self.replies.push(s.replies);
+                self.tracker.spawn(s.run);
+            }
+        }
         Ok(())
+    }
+
+    /// Passive replies the senders checked: (as expected, not).
+    pub fn replies(&self) -> (u64, u64) {
+        self.replies.iter().map(|r| r()).fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
     }
 
     pub fn faults(&self) -> FaultSummary {

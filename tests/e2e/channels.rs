@@ -84,9 +84,24 @@ async fn every_channel_builds_as_what_it_says_and_maps_its_simulator_s_records()
                     assert_eq!((again.channel, &again.source_id), (a.channel, &a.source_id));
                 }
             }
-            (Built::Push(_), None) => {}
+            (Built::Push(_), None) => {
+                // Its simulator is a sender, aimed at our webhooks.
+                let feed = fleet.scenario.feed(spec.channel());
+                let sender = spec.sender(feed, "http://127.0.0.1:9", fleet.cancel.clone()).unwrap();
+                assert!(sender.is_some(), "{}: a pushed channel without a simulated sender", spec.channel());
+            }
             _ => panic!("{}: builds as neither what its settings say", spec.channel()),
         }
     }
+    // Every pulled channel, and only those, got a simulated upstream.
+    let served: Vec<_> = fleet.injectors.iter().map(|(c, _)| *c).collect();
+    let pulled: Vec<_> = s
+        .connectors
+        .all()
+        .iter()
+        .filter(|c| c.pull().is_some())
+        .map(|c| c.channel())
+        .collect();
+    assert_eq!(served, pulled);
     fleet.stop().await;
 }

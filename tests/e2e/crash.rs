@@ -22,7 +22,7 @@ async fn a_killed_gateway_restarts_without_losing_or_doubling_a_ticket() {
     let expected = scenario.expected.clone();
     let want_tickets: u64 = expected.values().map(|e| e.tickets).sum();
     let mut s = demo::demo_settings(settings(dir.path()), None);
-    let fleet = Fleet::start(scenario, &mut s.connectors, true).await.unwrap();
+    let mut fleet = Fleet::start(scenario, &mut s.connectors, true).await.unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     s.server.listen = format!("127.0.0.1:{port}");
     s.simulators.enabled = false;

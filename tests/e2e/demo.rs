@@ -34,7 +34,7 @@ async fn every_appeal_is_accounted_for_and_a_second_run_adds_nothing() {
         "faults were injected: {:?}",
         first.faults
     );
-    assert!(first.wechat_replies_ok > 0 && first.wechat_replies_bad == 0);
+    assert!(first.replies_ok > 0 && first.replies_bad == 0);
     assert!(first.checks_out(), "{}", first.table());
     // Triage: every class the simulators wrote, decided as they meant, and
     // recorded so in both stores.

@@ -11,7 +11,7 @@ async fn a_dead_channel_does_not_hold_up_the_others() {
     let scenario = demo::scenario(2000, 5);
     let expected = scenario.expected.clone();
     let mut s = demo::demo_settings(settings(dir.path()), None);
-    let fleet = Fleet::start(scenario, &mut s.connectors, false).await.unwrap();
+    let mut fleet = Fleet::start(scenario, &mut s.connectors, false).await.unwrap();
     // Nothing listens on port 9 of loopback: every poll of 12366 fails.
     s.connectors.tax_12366.base_url = "http://127.0.0.1:9".into();
     s.http.max_attempts = 2;

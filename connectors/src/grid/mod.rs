@@ -257,4 +257,20 @@ impl crate::spec::ChannelSpec for Config {
     fn remap(&self, raw: &[u8]) -> Result<crate::appeal::RawAppeal, String> {
         wire::map_report(crate::spec::utf8(raw)?)
     }
+
+    #[cfg(feature = "sim")]
+    fn for_demo(&mut self, _from: chrono::DateTime<chrono::FixedOffset>) {
+        self.enabled = true;
+        self.refusals_per_minute = u32::MAX;
+    }
+
+    #[cfg(feature = "sim")]
+    fn sender(
+        &self,
+        feed: crate::sim::Feed,
+        target: &str,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<crate::sim::Sending>, String> {
+        Ok(Some(sim::sender(self, feed, target, cancel)))
+    }
 }

@@ -9,6 +9,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// How this channel's traffic looks in the demo. Grid workers push signed batches with coordinates.
+pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
+    weight: 0.14,
+    malforms: {
+        use crate::sim::Malform::*;
+        &[BadSignature, MissingContent, BadGps]
+    },
+    titled: false,
+    own_accounts: false,
+    resend: crate::sim::Resend::Page,
+    edits: false,
+    media: false,
+    source_id: |serial, _day| format!("WG-{serial:08}"),
+};
+
 /// What the pusher saw.
 #[derive(Debug, Default)]
 pub struct PushStats {
@@ -148,4 +163,22 @@ fn render(e: &Entry) -> serde_json::Value {
         _ => {}
     }
     v
+}
+
+/// The simulated sender for the registry: grid workers' phones pushing
+/// `feed` to `target`, signed with the secret of `cfg`. Grid answers carry
+/// nothing to check, so no replies are counted.
+pub(crate) fn sender(cfg: &super::Config, feed: crate::sim::Feed, target: &str, cancel: CancellationToken) -> crate::sim::Sending {
+    let pusher = Pusher {
+        feed,
+        target: target.to_owned(),
+        secret: cfg.secret.expose().to_owned(),
+        batch_size: 50,
+        concurrency: 16,
+        stats: Arc::default(),
+    };
+    crate::sim::Sending {
+        run: Box::pin(pusher.run(cancel)),
+        replies: Arc::new(|| (0, 0)),
+    }
 }

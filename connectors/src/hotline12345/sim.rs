@@ -16,6 +16,21 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// How this channel's traffic looks in the demo. 12345 is the bulk of the traffic; its records carry titles.
+pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
+    weight: 0.35,
+    malforms: {
+        use crate::sim::Malform::*;
+        &[MissingContent, BadDate, Oversize]
+    },
+    titled: true,
+    own_accounts: false,
+    resend: crate::sim::Resend::Page,
+    edits: false,
+    media: false,
+    source_id: |serial, day| format!("GD{day}{serial:07}"),
+};
+
 pub struct Sim {
     pub feed: Arc<Vec<Entry>>,
     pub app_key: String,
@@ -127,4 +142,22 @@ fn render(e: &Entry) -> RecordOut<'_> {
         sjdz: &a.text.address,
         fj: [],
     }
+}
+
+/// The simulated upstream for the registry: this channel's server on
+/// `feed`, with the credentials of `cfg`.
+pub(crate) fn upstream(
+    cfg: &super::Config,
+    feed: crate::sim::Feed,
+    faults: Arc<crate::sim::faults::FaultInjector>,
+    _injected: bool,
+) -> axum::Router {
+    router(
+        Sim {
+            feed,
+            app_key: cfg.app_key.clone(),
+            app_secret: cfg.app_secret.expose().to_owned(),
+        },
+        faults,
+    )
 }

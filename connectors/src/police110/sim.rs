@@ -16,6 +16,21 @@ use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+/// How this channel's traffic looks in the demo. 110 hands over GBK XML without titles.
+pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
+    weight: 0.08,
+    malforms: {
+        use crate::sim::Malform::*;
+        &[BadEncoding, BadDate, BadXml]
+    },
+    titled: false,
+    own_accounts: false,
+    resend: crate::sim::Resend::Page,
+    edits: false,
+    media: false,
+    source_id: |serial, day| format!("J420281{day}{serial:06}"),
+};
+
 pub struct Sim {
     pub feed: Arc<Vec<Entry>>,
     pub token: String,
@@ -112,4 +127,20 @@ fn render(seq: usize, e: &Entry) -> Vec<u8> {
         bytes.insert(pos + 6, 0xFF);
     }
     bytes
+}
+
+/// The simulated upstream for the registry: this channel's server on
+/// `feed`, with the credentials of `cfg`.
+pub(crate) fn upstream(
+    cfg: &super::Config,
+    feed: crate::sim::Feed,
+    faults: Arc<crate::sim::faults::FaultInjector>,
+    _injected: bool,
+) -> axum::Router {
+    let sim = Sim {
+        feed,
+        token: cfg.token.expose().to_owned(),
+        allow: vec![std::net::Ipv4Addr::LOCALHOST.into()],
+    };
+    router(sim, faults)
 }

@@ -60,17 +60,49 @@ impl Default for SimSettings {
     }
 }
 
-/// How a channel's share of the traffic is weighted.
-fn weight(c: Channel) -> f64 {
-    match c {
-        Channel::Hotline12345 => 0.35,
-        Channel::Supervision => 0.08,
-        Channel::YunshangApp => 0.14,
-        Channel::Wechat => 0.14,
-        Channel::Police110 => 0.08,
-        Channel::Tax12366 => 0.07,
-        Channel::Grid => 0.14,
-    }
+/// How a channel's traffic looks: each channel's `sim` module has one
+/// (`PROFILE`), and the registry finds it by [`Channel::profile`].
+#[derive(Debug)]
+pub struct Profile {
+    /// Its share of the traffic (the shares add up to 1).
+    pub weight: f64,
+    /// The ways its records break, as its wire allows.
+    pub malforms: &'static [Malform],
+    /// Its wire carries a title (a bridge letter is linked by it).
+    pub titled: bool,
+    /// It knows citizens by an account of its own (WeChat's openid), not
+    /// by phone: no cross-channel duplicate or same-citizen repeat comes
+    /// through it.
+    pub own_accounts: bool,
+    /// How it sends a record again.
+    pub resend: Resend,
+    /// Every other record it sends again is an edit (云上大冶's posts).
+    pub edits: bool,
+    /// Pictures and locations come through it besides text.
+    pub media: bool,
+    /// Its record id for a serial number and a day (`%Y%m%d`).
+    pub source_id: fn(serial: u64, day: &str) -> String,
+}
+
+/// A channel's feed: what its simulator serves or sends, in order.
+pub type Feed = Arc<Vec<Entry>>;
+
+/// A pushed channel's simulated sender, ready to run.
+pub struct Sending {
+    /// Sends the feed until it is done or cancelled.
+    pub run: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    /// Passive replies checked so far: (as expected, not).
+    pub replies: Arc<dyn Fn() -> (u64, u64) + Send + Sync>,
+}
+
+/// How a channel sends records again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// A run of consecutive records, minutes to hours later, as a re-sent
+    /// page does.
+    Page,
+    /// One message 5–15 s later, as WeChat does when our answer is late.
+    Retry,
 }
 
 /// Ways a record is broken on purpose. Each channel uses the ones its wire allows.
@@ -102,21 +134,6 @@ pub const OVERSIZE_BYTES: usize = 64 * 1024;
 /// `text` repeated until it is just past [`OVERSIZE_BYTES`].
 pub fn oversize(text: &str) -> String {
     text.repeat(OVERSIZE_BYTES / text.len().max(1) + 1)
-}
-
-impl Malform {
-    fn for_channel(c: Channel) -> &'static [Malform] {
-        use Malform::*;
-        match c {
-            Channel::Hotline12345 => &[MissingContent, BadDate, Oversize],
-            Channel::Supervision => &[BadXml, MissingContent, BadDate],
-            Channel::YunshangApp => &[MissingContent, BadDate, Oversize],
-            Channel::Wechat => &[BadSignature, BadAes, BadXml],
-            Channel::Police110 => &[BadEncoding, BadDate, BadXml],
-            Channel::Tax12366 => &[MissingContent, BadDate],
-            Channel::Grid => &[BadSignature, MissingContent, BadGps],
-        }
-    }
 }
 
 /// WeChat message kinds the simulator sends.
@@ -169,10 +186,10 @@ impl SimAppeal {
     /// rejected).
     pub fn expected_scope(&self, c: Channel) -> corpus::Scope {
         let outside = self.text.town.is_none() && !self.text.address.is_empty();
-        match (c, self.wx) {
+        match (c.profile().media, self.wx) {
             // A location outside Daye is still rejected on its label.
-            (Channel::Wechat, WxKind::Location) if outside => corpus::Scope::Rejected,
-            (Channel::Wechat, WxKind::Image | WxKind::Location) => corpus::Scope::Manual,
+            (true, WxKind::Location) if outside => corpus::Scope::Rejected,
+            (true, WxKind::Image | WxKind::Location) => corpus::Scope::Manual,
             _ => self.text.scope,
         }
     }
@@ -331,14 +348,6 @@ fn bigrams(t: &corpus::Text) -> corpus::Bigrams {
     corpus::Bigrams::of(&t.title, &t.content)
 }
 
-/// Channels whose wire carries a title (a bridge letter is linked by it).
-fn titled(c: Channel) -> bool {
-    matches!(
-        c,
-        Channel::Hotline12345 | Channel::Supervision | Channel::YunshangApp | Channel::Tax12366
-    )
-}
-
 /// Groups take turns in this order; each kind's size.
 const GROUP_CYCLE: [(GroupKind, usize); 6] = [
     (GroupKind::Neighbours, 3),
@@ -369,12 +378,12 @@ impl Scenario {
             let n = if i + 1 == Channel::ALL.len() {
                 left
             } else {
-                ((settings.appeals as f64 * weight(c)).round() as usize).min(left)
+                ((settings.appeals as f64 * c.profile().weight).round() as usize).min(left)
             };
             assigned += n;
             let malformed = (n as f64 * settings.malformed_rate).round() as usize;
             let replays = (n as f64 * settings.replay_rate).round() as usize;
-            let dups = if c == Channel::Wechat {
+            let dups = if c.profile().own_accounts {
                 0
             } else {
                 (n as f64 * settings.duplicate_rate).round() as usize
@@ -413,7 +422,7 @@ impl Scenario {
             let dups = plan[&c].1;
             let sources: Vec<Channel> = Channel::ALL
                 .into_iter()
-                .filter(|o| *o != c && *o != Channel::Wechat && !fresh[o].is_empty())
+                .filter(|o| *o != c && !o.profile().own_accounts && !fresh[o].is_empty())
                 .collect();
             for _ in 0..dups {
                 let Some(src) = sources.choose(&mut rng).copied() else { break };
@@ -477,13 +486,10 @@ impl Scenario {
                 // Pull channels re-send a run of consecutive records, as a
                 // re-sent page does; WeChat retries one message 5-15 s later,
                 // as it does when our answer is late.
-                let run = if c == Channel::Wechat {
-                    1
-                } else {
-                    rng.random_range(1..=8).min(replays - r)
-                };
+                let retry = c.profile().resend == Resend::Retry;
+                let run = if retry { 1 } else { rng.random_range(1..=8).min(replays - r) };
                 let first = rng.random_range(0..originals);
-                let later = if c == Channel::Wechat {
+                let later = if retry {
                     Duration::seconds(rng.random_range(5..15))
                 } else {
                     Duration::seconds(rng.random_range(60..6 * 3600))
@@ -491,7 +497,7 @@ impl Scenario {
                 let resent_at = entries[first].delivered_at + later;
                 for k in 0..run {
                     let src = entries[(first + k) % originals].clone();
-                    let edit = c == Channel::YunshangApp && (r + k) % 2 == 0;
+                    let edit = c.profile().edits && (r + k) % 2 == 0;
                     let appeal = if edit {
                         let mut a = (*src.appeal).clone();
                         a.version += 1;
@@ -511,7 +517,7 @@ impl Scenario {
                 }
                 r += run;
             }
-            let kinds = Malform::for_channel(c);
+            let kinds = c.profile().malforms;
             for _ in 0..malformed {
                 let at = settings.start + random_offset(&mut rng, span);
                 let a = make_appeal(&mut rng, c, serial, at);
@@ -739,8 +745,8 @@ fn plan_groups(
 fn take_slots(rng: &mut impl Rng, slots: &mut BTreeMap<Channel, usize>, kind: GroupKind, size: usize) -> Option<Vec<Channel>> {
     let allowed = |c: &Channel| match kind {
         GroupKind::Neighbours => true,
-        GroupKind::SameCitizen => *c != Channel::Wechat,
-        _ => titled(*c),
+        GroupKind::SameCitizen => !c.profile().own_accounts,
+        _ => c.profile().titled,
     };
     if kind == GroupKind::Bridge {
         let (&c, n) = slots
@@ -846,16 +852,7 @@ fn make_appeal(rng: &mut impl Rng, c: Channel, serial: u64, at: DateTime<FixedOf
 }
 
 fn source_id(c: Channel, serial: u64, at: DateTime<FixedOffset>) -> String {
-    let day = at.format("%Y%m%d");
-    match c {
-        Channel::Hotline12345 => format!("GD{day}{serial:07}"),
-        Channel::Supervision => format!("JD-{day}-{serial:06}"),
-        Channel::YunshangApp => format!("ys{serial:09}"),
-        Channel::Wechat => format!("{}", 24_000_000_000_000_000u64 + serial * 7919),
-        Channel::Police110 => format!("J420281{day}{serial:06}"),
-        Channel::Tax12366 => format!("NS{day}{serial:06}"),
-        Channel::Grid => format!("WG-{serial:08}"),
-    }
+    (c.profile().source_id)(serial, &at.format("%Y%m%d").to_string())
 }
 
 #[cfg(test)]

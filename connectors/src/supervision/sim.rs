@@ -15,6 +15,21 @@ use serde::Deserialize;
 use std::fmt::Write;
 use std::sync::Arc;
 
+/// How this channel's traffic looks in the demo. 互联网+监督 sends XML records with titles.
+pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
+    weight: 0.08,
+    malforms: {
+        use crate::sim::Malform::*;
+        &[BadXml, MissingContent, BadDate]
+    },
+    titled: true,
+    own_accounts: false,
+    resend: crate::sim::Resend::Page,
+    edits: false,
+    media: false,
+    source_id: |serial, day| format!("JD-{day}-{serial:06}"),
+};
+
 pub struct Sim {
     pub feed: Arc<Vec<Entry>>,
     pub token: String,
@@ -110,4 +125,21 @@ fn render(out: &mut String, e: &Entry) {
         let _ = write!(out, "<address>{}</address>", escape(&a.text.address));
     }
     let _ = write!(out, "<category>{}</category></clue>", escape(a.text.category));
+}
+
+/// The simulated upstream for the registry: this channel's server on
+/// `feed`, with the credentials of `cfg`.
+pub(crate) fn upstream(
+    cfg: &super::Config,
+    feed: crate::sim::Feed,
+    faults: Arc<crate::sim::faults::FaultInjector>,
+    _injected: bool,
+) -> axum::Router {
+    router(
+        Sim {
+            feed,
+            token: cfg.token.expose().to_owned(),
+        },
+        faults,
+    )
 }

@@ -17,6 +17,21 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// How this channel's traffic looks in the demo. 12366 answers SOAP with titled records.
+pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
+    weight: 0.07,
+    malforms: {
+        use crate::sim::Malform::*;
+        &[MissingContent, BadDate]
+    },
+    titled: true,
+    own_accounts: false,
+    resend: crate::sim::Resend::Page,
+    edits: false,
+    media: false,
+    source_id: |serial, day| format!("NS{day}{serial:06}"),
+};
+
 pub struct Sim {
     pub feed: Arc<Vec<Entry>>,
     pub username: String,
@@ -131,4 +146,16 @@ fn render(out: &mut String, e: &Entry) {
         escape(a.text.category),
         escape(&a.text.address),
     );
+}
+
+/// The simulated upstream for the registry: this channel's server on
+/// `feed`, with the credentials of `cfg`.
+pub(crate) fn upstream(
+    cfg: &super::Config,
+    feed: crate::sim::Feed,
+    faults: Arc<crate::sim::faults::FaultInjector>,
+    injected: bool,
+) -> axum::Router {
+    // One SOAP fault in 13 answers when faults are injected.
+    router(Sim::new(feed, &cfg.username, &cfg.password, if injected { 13 } else { 0 }), faults)
 }

@@ -394,4 +394,20 @@ impl crate::spec::ChannelSpec for Config {
     fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String> {
         remap(&WxCrypt::new(&self.encoding_aes_key, &self.app_id)?, raw)
     }
+
+    #[cfg(feature = "sim")]
+    fn for_demo(&mut self, _from: chrono::DateTime<chrono::FixedOffset>) {
+        self.enabled = true;
+        self.refusals_per_minute = u32::MAX;
+    }
+
+    #[cfg(feature = "sim")]
+    fn sender(
+        &self,
+        feed: crate::sim::Feed,
+        target: &str,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<crate::sim::Sending>, String> {
+        sim::sender(self, feed, target, cancel).map(Some)
+    }
 }

@@ -13,6 +13,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// How this channel's traffic looks in the demo. WeChat knows citizens by openid, retries a message it got no answer to, and carries pictures and locations.
+pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
+    weight: 0.14,
+    malforms: {
+        use crate::sim::Malform::*;
+        &[BadSignature, BadAes, BadXml]
+    },
+    titled: false,
+    own_accounts: true,
+    resend: crate::sim::Resend::Retry,
+    edits: false,
+    media: true,
+    source_id: |serial, _day| format!("{}", 24_000_000_000_000_000u64 + serial * 7919),
+};
+
 #[derive(Debug, Default)]
 pub struct PushStats {
     pub messages: AtomicU64,
@@ -247,4 +262,34 @@ impl Pusher {
             }
         }
     }
+}
+
+/// The simulated sender for the registry: WeChat pushing `feed` to
+/// `target` with the token and key of `cfg`, in the share of encrypted
+/// messages its mode implies.
+pub(crate) fn sender(
+    cfg: &super::Config,
+    feed: crate::sim::Feed,
+    target: &str,
+    cancel: CancellationToken,
+) -> Result<crate::sim::Sending, String> {
+    let stats = Arc::new(PushStats::default());
+    let pusher = Pusher {
+        feed,
+        target: target.to_owned(),
+        token: cfg.token.expose().to_owned(),
+        crypt: WxCrypt::new(&cfg.encoding_aes_key, &cfg.app_id)?,
+        account_id: cfg.account_id.clone(),
+        encrypted_share: match cfg.mode {
+            super::Mode::Plain => 0.0,
+            super::Mode::Compat => 0.7,
+            super::Mode::Safe => 1.0,
+        },
+        concurrency: 512,
+        stats: stats.clone(),
+    };
+    Ok(crate::sim::Sending {
+        run: Box::pin(pusher.run(cancel)),
+        replies: Arc::new(move || (stats.replies_ok.load(Ordering::Relaxed), stats.replies_bad.load(Ordering::Relaxed))),
+    })
 }

@@ -17,6 +17,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How this channel's traffic looks in the demo. 云上大冶 posts can be edited: half of what it sends again is an edit.
+pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
+    weight: 0.14,
+    malforms: {
+        use crate::sim::Malform::*;
+        &[MissingContent, BadDate, Oversize]
+    },
+    titled: true,
+    own_accounts: false,
+    resend: crate::sim::Resend::Page,
+    edits: true,
+    media: false,
+    source_id: |serial, _day| format!("ys{serial:09}"),
+};
+
 pub struct Sim {
     pub feed: Arc<Vec<Entry>>,
     pub client_id: String,
@@ -209,4 +224,18 @@ fn render(e: &Entry) -> PostOut<'_> {
         topic: a.text.category,
         images,
     }
+}
+
+/// The simulated upstream for the registry: this channel's server on
+/// `feed`, with the credentials of `cfg`.
+pub(crate) fn upstream(
+    cfg: &super::Config,
+    feed: crate::sim::Feed,
+    faults: Arc<crate::sim::faults::FaultInjector>,
+    _injected: bool,
+) -> axum::Router {
+    router(
+        Sim::new(feed, &cfg.client_id, &cfg.client_secret, std::time::Duration::from_secs(3)),
+        faults,
+    )
 }
