@@ -33,46 +33,12 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
-    if let Command::CheckConfig = cli.command {
-        return Ok(match config::load(cli.config.as_deref()) {
-            Ok(s) => check_secrets(&s),
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(2)
-            }
-        });
-    }
-    // Model work reads files only: a broken gateway config must not stop it.
-    if let Command::Classifier { action } = cli.command {
-        print!("{}", classifier::run(action)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Command::Bench {
-        what: what @ BenchCommand::Classifier { .. },
-    } = cli.command
-    {
-        print!("{}", bench::classifier(what)?);
-        return Ok(ExitCode::SUCCESS);
-    }
+    let cli = match without_settings(cli)? {
+        Ok(code) => return Ok(code),
+        Err(cli) => cli,
+    };
     let settings = config::load(cli.config.as_deref())?;
-    match &cli.command {
-        Command::Demo { .. } => secrets::gate(&settings, Gate::Demo)?,
-        Command::Run | Command::Quarantine { .. } | Command::Forward { .. } | Command::Relay { .. } | Command::Tickets { .. } => {
-            secrets::gate(&settings, Gate::Serve)?
-        }
-        _ => {}
-    }
-    // What logs a command wants: the gateway its configured filter, the
-    // demo and the operators' commands warnings only (their output is
-    // the answer), the file-only commands none.
-    match &cli.command {
-        Command::Run => telemetry::init(&settings.log.filter),
-        Command::Calendar { .. } | Command::Privacy { .. } | Command::Dedup { .. } => {}
-        Command::Bench {
-            what: BenchCommand::Neardup { .. },
-        } => {}
-        _ => telemetry::init("warn"),
-    }
+    gate_and_log(&settings, &cli.command)?;
     let out = match cli.command {
         Command::Run => {
             run(settings).await?;
@@ -121,6 +87,55 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the commands that must work without (or despite) the gateway's
+/// settings; hands any other command back.
+fn without_settings(cli: Cli) -> Result<Result<ExitCode, Cli>> {
+    match cli.command {
+        Command::CheckConfig => Ok(Ok(match config::load(cli.config.as_deref()) {
+            Ok(s) => check_secrets(&s),
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        })),
+        // Model work reads files only: a broken gateway config must not stop it.
+        Command::Classifier { action } => {
+            print!("{}", classifier::run(action)?);
+            Ok(Ok(ExitCode::SUCCESS))
+        }
+        Command::Bench {
+            what: what @ BenchCommand::Classifier { .. },
+        } => {
+            print!("{}", bench::classifier(what)?);
+            Ok(Ok(ExitCode::SUCCESS))
+        }
+        _ => Ok(Err(cli)),
+    }
+}
+
+/// Refuses shipped secrets where they would matter, and starts the logs a
+/// command wants: the gateway its configured filter, the demo and the
+/// operators' commands warnings only (their output is the answer), the
+/// file-only commands none.
+fn gate_and_log(settings: &config::Settings, command: &Command) -> Result<()> {
+    match command {
+        Command::Demo { .. } => secrets::gate(settings, Gate::Demo)?,
+        Command::Run | Command::Quarantine { .. } | Command::Forward { .. } | Command::Relay { .. } | Command::Tickets { .. } => {
+            secrets::gate(settings, Gate::Serve)?
+        }
+        _ => {}
+    }
+    match command {
+        Command::Run => telemetry::init(&settings.log.filter),
+        Command::Calendar { .. } | Command::Privacy { .. } | Command::Dedup { .. } => {}
+        Command::Bench {
+            what: BenchCommand::Neardup { .. },
+        } => {}
+        _ => telemetry::init("warn"),
+    }
+    Ok(())
 }
 
 /// `minqing demo`: the run, its table or JSON, and a failing exit when the

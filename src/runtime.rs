@@ -211,6 +211,56 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
     let relay = Relay::new(store.clone(), bus.clone());
     tracker.spawn(relay.clone().run(cancel.clone()));
     tracker.spawn(intake.run(bus.consume_raw().await?, cancel.clone()));
+    let sinks = Sinks {
+        store: &store,
+        warehouse: &warehouse,
+        bus: &bus,
+        latency: &latency,
+        relay: &relay,
+    };
+    let write_health = spawn_sinks(settings, sinks, tracker, cancel).await?;
+    let forward_stats = Arc::new(minqing_pipelines::forward::ForwardStats::default());
+    if settings.forwarder.enabled {
+        spawn_forwarder(settings, &store, &bus, &forward_stats, tracker, cancel).await?;
+    }
+    Ok(Pipeline {
+        relay,
+        forward_stats,
+        write_health,
+        deadlines,
+        store,
+        warehouse,
+        bus,
+        intake_stats,
+        latency,
+        triage,
+    })
+}
+
+/// What the event sinks write to and report through.
+struct Sinks<'a> {
+    store: &'a Arc<dyn WorkflowStore>,
+    warehouse: &'a Arc<dyn Warehouse>,
+    bus: &'a Arc<dyn Bus>,
+    latency: &'a Arc<Latencies>,
+    relay: &'a Arc<Relay>,
+}
+
+/// The sinks of the workflow store and the warehouse, each on its queue;
+/// returns their write health (store, warehouse).
+async fn spawn_sinks(
+    settings: &Settings,
+    sinks: Sinks<'_>,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) -> Result<[Arc<minqing_pipelines::sink::WriteHealth>; 2]> {
+    let Sinks {
+        store,
+        warehouse,
+        bus,
+        latency,
+        relay,
+    } = sinks;
     let mut store_target = StoreTarget::new(store.clone(), latency.clone());
     if bus.warehouse_from_outbox() {
         store_target = store_target.with_relay(relay.clone());
@@ -236,33 +286,31 @@ pub async fn start_pipeline(settings: &Settings, tracker: &TaskTracker, cancel: 
         },
         cancel.clone(),
     ));
-    let forward_stats = Arc::new(minqing_pipelines::forward::ForwardStats::default());
-    if settings.forwarder.enabled {
-        tracker.spawn(run_sink(
-            Arc::new(minqing_pipelines::forward::OutboxTarget { store: store.clone() }),
-            bus.consume_events(EventQueue::Forward).await?,
-            Batching::default(),
-            cancel.clone(),
-        ));
-        let forwarder = minqing_pipelines::forward::Forwarder {
-            outbox: Arc::new(minqing_pipelines::forward::StoreOutbox(store.clone())),
-            settings: settings.forwarder.clone(),
-            stats: forward_stats.clone(),
-        };
-        tracker.spawn(forwarder.run(cancel.clone()));
-    }
-    Ok(Pipeline {
-        relay,
-        forward_stats,
-        write_health,
-        deadlines,
-        store,
-        warehouse,
-        bus,
-        intake_stats,
-        latency,
-        triage,
-    })
+    Ok(write_health)
+}
+
+/// The Huangshi outbox's sink and the forwarder that empties it.
+async fn spawn_forwarder(
+    settings: &Settings,
+    store: &Arc<dyn WorkflowStore>,
+    bus: &Arc<dyn Bus>,
+    forward_stats: &Arc<minqing_pipelines::forward::ForwardStats>,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    tracker.spawn(run_sink(
+        Arc::new(minqing_pipelines::forward::OutboxTarget { store: store.clone() }),
+        bus.consume_events(EventQueue::Forward).await?,
+        Batching::default(),
+        cancel.clone(),
+    ));
+    let forwarder = minqing_pipelines::forward::Forwarder {
+        outbox: Arc::new(minqing_pipelines::forward::StoreOutbox(store.clone())),
+        settings: settings.forwarder.clone(),
+        stats: forward_stats.clone(),
+    };
+    tracker.spawn(forwarder.run(cancel.clone()));
+    Ok(())
 }
 
 impl Runtime {

@@ -7,9 +7,8 @@ use minqing_pipelines::triage::Triage;
 use minqing_pipelines::triage::eval::{ScopeEval, ScopeScorer};
 use std::path::Path;
 
-/// `minqing triage explain|check`: what it prints.
+/// `minqing triage explain|eval-scope|check`: what it prints.
 pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String> {
-    use minqing_pipelines::normalize::type_from_code;
     let gazetteer = s.gazetteer()?;
     let triage = crate::rules::triage(&s.triage, &gazetteer)?;
     match action {
@@ -18,53 +17,7 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             title,
             appeal_type,
             json,
-        } => {
-            let appeal_type = appeal_type
-                .map(|code| {
-                    type_from_code(&code)
-                        .with_context(|| format!("--type {code}: use ZX/咨询, QZ/求助, TS/投诉, JB/举报, JY/建议 or BY/表扬"))
-                })
-                .transpose()?;
-            let town = gazetteer
-                .resolve([title.as_deref().unwrap_or(""), text.as_str()])
-                .map(|t| t.name.clone());
-            let d = triage.decide(&minqing_pipelines::triage::Input {
-                title: title.as_deref(),
-                content: &text,
-                appeal_type,
-                town: town.as_deref(),
-                channel_category: None,
-            });
-            if json {
-                return Ok(serde_json::to_string(&d)? + "\n");
-            }
-            let mut out = format!("scope     {}\nreason    {}\n", d.scope.id(), d.reason);
-            let line = |k: &str, v: Option<&str>| v.map(|v| format!("{k:<9} {v}\n")).unwrap_or_default();
-            out += &line(
-                "type",
-                d.appeal_type
-                    .map(|t| format!("{} (by {})", t.label(), d.appeal_type_by.as_deref().unwrap_or("?")))
-                    .as_deref(),
-            );
-            out += &line("town", town.as_deref());
-            out += &line(
-                "category",
-                d.category
-                    .as_ref()
-                    .map(|c| format!("{c} (by {})", d.category_by.as_deref().unwrap_or("?")))
-                    .as_deref(),
-            );
-            out += &line(
-                "unit",
-                d.unit
-                    .as_ref()
-                    .map(|u| format!("{u} {}", d.unit_name.as_deref().unwrap_or("")))
-                    .as_deref(),
-            );
-            out += &line("reply", d.reply.as_deref());
-            out += &line("source", d.answer_source.as_deref());
-            Ok(out)
-        }
+        } => explain(&triage, &gazetteer, &text, title.as_deref(), appeal_type, json),
         crate::cli::TriageAction::EvalScope { data, labels, json } => {
             let r = eval_scope(&triage, &data, &labels)?;
             if json {
@@ -93,6 +46,50 @@ pub fn command(s: &Settings, action: crate::cli::TriageAction) -> Result<String>
             Ok(out)
         }
     }
+}
+
+/// `minqing triage explain`: what triage decides for one text, and why.
+fn explain(
+    triage: &Triage,
+    gazetteer: &minqing_pipelines::normalize::Gazetteer,
+    text: &str,
+    title: Option<&str>,
+    appeal_type: Option<String>,
+    json: bool,
+) -> Result<String> {
+    let appeal_type = appeal_type
+        .map(|code| {
+            minqing_pipelines::normalize::type_from_code(&code)
+                .with_context(|| format!("--type {code}: use ZX/咨询, QZ/求助, TS/投诉, JB/举报, JY/建议 or BY/表扬"))
+        })
+        .transpose()?;
+    let town = gazetteer.resolve([title.unwrap_or(""), text]).map(|t| t.name.clone());
+    let d = triage.decide(&minqing_pipelines::triage::Input {
+        title,
+        content: text,
+        appeal_type,
+        town: town.as_deref(),
+        channel_category: None,
+    });
+    if json {
+        return Ok(serde_json::to_string(&d)? + "\n");
+    }
+    let mut out = format!("scope     {}\nreason    {}\n", d.scope.id(), d.reason);
+    let line = |k: &str, v: Option<String>| v.map(|v| format!("{k:<9} {v}\n")).unwrap_or_default();
+    let by = |how: &Option<String>| how.as_deref().unwrap_or("?").to_owned();
+    out += &line(
+        "type",
+        d.appeal_type.map(|t| format!("{} (by {})", t.label(), by(&d.appeal_type_by))),
+    );
+    out += &line("town", town);
+    out += &line("category", d.category.as_ref().map(|c| format!("{c} (by {})", by(&d.category_by))));
+    out += &line(
+        "unit",
+        d.unit.as_ref().map(|u| format!("{u} {}", d.unit_name.as_deref().unwrap_or(""))),
+    );
+    out += &line("reply", d.reply.clone());
+    out += &line("source", d.answer_source.clone());
+    Ok(out)
 }
 
 fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {

@@ -70,27 +70,7 @@ pub async fn run(settings: &Settings, orders: usize, concurrency: usize) -> Resu
         serde_json::json!({"action": "reply", "text": "已处理完毕"}),
     ] {
         let started = std::time::Instant::now();
-        let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-        let mut set = tokio::task::JoinSet::new();
-        for (id, token) in targets.clone() {
-            let (http, base, sem, body) = (http.clone(), base.clone(), sem.clone(), body.clone());
-            set.spawn(async move {
-                let _p = sem.acquire_owned().await;
-                http.post(format!("{base}/api/v1/orders/{id}/actions"))
-                    .bearer_auth(token)
-                    .header("Idempotency-Key", format!("bench-{id}-{}", body["action"]))
-                    .json(&body)
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
-            });
-        }
-        while let Some(ok) = set.join_next().await {
-            if !ok.context("a request task panicked")? {
-                failed += 1;
-            }
-        }
+        failed += act_on_all(&http, &base, &targets, &body, concurrency).await?;
         rates.push(targets.len() as f64 / started.elapsed().as_secs_f64().max(0.001));
     }
     server.abort();
@@ -105,4 +85,39 @@ pub async fn run(settings: &Settings, orders: usize, concurrency: usize) -> Resu
         reply_per_sec: (rates[1] * 10.0).round() / 10.0,
         failed,
     })
+}
+
+/// Posts `body` to every target order, `concurrency` at a time; returns
+/// how many were not answered 200.
+async fn act_on_all(
+    http: &reqwest::Client,
+    base: &str,
+    targets: &[(uuid::Uuid, String)],
+    body: &serde_json::Value,
+    concurrency: usize,
+) -> Result<u64> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (id, token) in targets.iter().cloned() {
+        let (http, sem, body) = (http.clone(), sem.clone(), body.clone());
+        let url = format!("{base}/api/v1/orders/{id}/actions");
+        set.spawn(async move {
+            let _p = sem.acquire_owned().await;
+            http.post(url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("bench-{id}-{}", body["action"]))
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+        });
+    }
+    let mut failed = 0;
+    while let Some(ok) = set.join_next().await {
+        if !ok.context("a request task panicked")? {
+            failed += 1;
+        }
+    }
+    Ok(failed)
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 pub struct DemoArgs {
@@ -46,6 +47,18 @@ pub struct Row {
     /// failed publish, a message the broker delivered again): not among
     /// the channels' replays, and not missing.
     pub redelivered: u64,
+}
+
+impl Row {
+    fn add(&mut self, r: &Row) {
+        self.generated += r.generated;
+        self.tickets += r.tickets;
+        self.replays += r.replays;
+        self.duplicates += r.duplicates;
+        self.quarantined += r.quarantined;
+        self.missing += r.missing;
+        self.redelivered += r.redelivered;
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -123,6 +136,17 @@ pub struct Landed {
     pub workflow_tickets: u64,
     pub warehouse_tickets: u64,
     pub warehouse_daily_total: u64,
+}
+
+impl Landed {
+    /// What was added since `before`.
+    fn since(&self, before: &Landed) -> Landed {
+        Landed {
+            workflow_tickets: self.workflow_tickets - before.workflow_tickets,
+            warehouse_tickets: self.warehouse_tickets - before.warehouse_tickets,
+            warehouse_daily_total: self.warehouse_daily_total - before.warehouse_daily_total,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
@@ -206,68 +230,166 @@ pub fn demo_settings(mut settings: Settings, data_dir: Option<PathBuf>) -> Setti
     settings
 }
 
+/// What the simulators will send, and what should come of it.
+struct Planned {
+    /// (start, speed) of the warped clock for a paced run.
+    pace: Option<(DateTime<FixedOffset>, f64)>,
+    by_channel: BTreeMap<Channel, minqing_connectors::sim::Expected>,
+    clusters: u64,
+    escalations: u64,
+    planning: Duration,
+}
+
+impl Planned {
+    /// Plans the run; the scenario goes to the simulators.
+    fn new(settings: &Settings, args: &DemoArgs) -> Result<(Planned, Scenario)> {
+        if args.progress {
+            eprintln!("planning {} appeals…", args.appeals);
+        }
+        // Before planning, which takes seconds for a large run.
+        args.rate.map(check_rate).transpose()?;
+        let started = Instant::now();
+        let scenario = scenario(args.appeals, args.seed);
+        let planning = started.elapsed();
+        let pace = args.rate.map(|r| pace(&scenario, r)).transpose()?;
+        let rule = &settings.neardup.escalation;
+        let (clusters, escalations) = if settings.neardup.enabled {
+            (
+                scenario.expected_clusters(),
+                scenario.expected_escalations(rule.same_citizen, rule.same_citizen_days, rule.citizens),
+            )
+        } else {
+            (0, 0)
+        };
+        let planned = Planned {
+            by_channel: scenario.expected.clone(),
+            pace,
+            clusters,
+            escalations,
+            planning,
+        };
+        Ok((planned, scenario))
+    }
+
+    fn generated(&self) -> u64 {
+        self.by_channel.values().map(|e| e.generated).sum()
+    }
+}
+
+/// What the stores held before the run.
+struct Before {
+    landed: Landed,
+    forwards: minqing_pipelines::store::ForwardCounts,
+    clusters: (u64, u64),
+}
+
+impl Before {
+    /// Counts what the stores hold, and clears the channels' cursors: the
+    /// simulators are new upstreams, and cursors from an earlier run mean
+    /// nothing to them.
+    async fn count(settings: &Settings) -> Result<Before> {
+        let store = crate::runtime::open_store(settings).await?;
+        store.clear_checkpoints(&Channel::ALL).await?;
+        let landed = landed(store.as_ref(), crate::runtime::open_warehouse(settings).await?.as_ref()).await?;
+        let store = crate::runtime::open_store(settings).await?;
+        Ok(Before {
+            landed,
+            forwards: store.forward_counts().await?,
+            clusters: cluster_counts(store.as_ref()).await?,
+        })
+    }
+}
+
 pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let mut settings = demo_settings(settings, args.data_dir.clone());
-    if args.progress {
-        eprintln!("planning {} appeals…", args.appeals);
-    }
-    // Before planning, which takes seconds for a large run.
-    args.rate.map(check_rate).transpose()?;
-    let planning = Instant::now();
-    let scenario = scenario(args.appeals, args.seed);
-    let planning = planning.elapsed();
-    let pace = args.rate.map(|r| pace(&scenario, r)).transpose()?;
-    let expected_by_channel = scenario.expected.clone();
-    let rule = &settings.neardup.escalation;
-    let (expected_clusters, expected_escalations) = if settings.neardup.enabled {
-        (
-            scenario.expected_clusters(),
-            scenario.expected_escalations(rule.same_citizen, rule.same_citizen_days, rule.citizens),
-        )
-    } else {
-        (0, 0)
-    };
+    let (planned, scenario) = Planned::new(&settings, &args)?;
     let mut fleet = Fleet::start(scenario, &mut settings.connectors, args.faults).await?;
     // With faults on, Huangshi is down for the first seconds: forwarded
     // tickets wait in the outbox and go out when it is back.
     fleet
         .serve_huangshi(&mut settings.forwarder, args.faults.then_some(Duration::from_secs(2)))
         .await?;
-    // The simulators are new upstreams: cursors from an earlier run mean nothing to them.
     // What the stores hold already is counted before anything can land.
-    let before = {
-        let store = crate::runtime::open_store(&settings).await?;
-        store.clear_checkpoints(&Channel::ALL).await?;
-        landed(store.as_ref(), crate::runtime::open_warehouse(&settings).await?.as_ref()).await?
-    };
-    let (before_forwards, before_clusters) = {
-        let store = crate::runtime::open_store(&settings).await?;
-        (store.forward_counts().await?, cluster_counts(store.as_ref()).await?)
-    };
+    let before = Before::count(&settings).await?;
     let started = Instant::now();
-    if let Some((start, speed)) = pace {
+    if let Some((start, speed)) = planned.pace {
         clock::warp(Warp::new(start, speed, started)).map_err(anyhow::Error::msg)?;
     }
-    let runtime = Runtime::start(
-        &settings,
-        StartOptions {
-            poll_at_start: true,
-            sweep: false,
-        },
-    )
-    .await?;
+    let start = StartOptions {
+        poll_at_start: true,
+        sweep: false,
+    };
+    let runtime = Runtime::start(&settings, start).await?;
     fleet.push(&settings.connectors, &format!("http://{}", runtime.api_addr))?;
-    let generated: u64 = expected_by_channel.values().map(|e| e.generated).sum();
     // A paced run's timeout counts from when its last appeal falls due.
-    let delivering = args.rate.map_or(Duration::ZERO, |r| Duration::from_secs_f64(generated as f64 / r));
+    let delivering = args
+        .rate
+        .map_or(Duration::ZERO, |r| Duration::from_secs_f64(planned.generated() as f64 / r));
     let deadline = started + delivering + args.timeout;
+    wait_for_intake(&runtime, &planned, &args, started, deadline).await;
+    let now = wait_for_stores(&runtime, &planned, &before.landed, deadline).await;
+    wait_for_forwards(&runtime, &settings, &before, deadline).await;
+    let clusters = wait_for_clusters(&runtime, before.clusters, deadline).await;
+    let elapsed = started.elapsed();
+    let fresh_store = before.landed.workflow_tickets == 0;
+    // The units work their orders through /api/v1, day by day.
+    let workflow = if fresh_store && args.units {
+        let deadlines = crate::runtime::deadlines(&settings)?;
+        Some(crate::sim::units::run(runtime.store.clone(), runtime.relay.clone(), deadlines, args.seed).await?)
+    } else {
+        None
+    };
+    args.progress.then(|| eprintln!());
+    let snap = runtime.intake_stats.snapshot();
+    let latency = LatencyReport {
+        workflow: runtime.latency.workflow.summary(),
+        warehouse: runtime.latency.warehouse.summary(),
+    };
+    let (replies_ok, replies_bad) = fleet.replies();
+    let huangshi = fleet.huangshi.as_ref().map(|h| HuangshiReport {
+        received: h.counters.received.load(Ordering::Relaxed),
+        duplicates_refused: h.counters.duplicates_refused.load(Ordering::Relaxed),
+    });
+    let faults = fleet.faults();
+    runtime.shutdown().await;
+    fleet.stop().await;
+    let (channels, totals, expected, triage) = tally(&snap, &planned);
+    let secs = elapsed.as_secs_f64().max(0.001);
+    Ok(Report {
+        channels,
+        totals,
+        elapsed_ms: elapsed.as_millis() as u64,
+        appeals_per_sec: (planned.generated() as f64 / secs * 10.0).round() / 10.0,
+        planning_ms: planned.planning.as_millis() as u64,
+        expected,
+        workflow,
+        clusters: clusters.0.saturating_sub(before.clusters.0),
+        escalations: clusters.1.saturating_sub(before.clusters.1),
+        triage,
+        huangshi: huangshi.unwrap_or_default(),
+        fresh_store,
+        faults,
+        replies_ok,
+        replies_bad,
+        stores: now.since(&before.landed),
+        latency,
+        rate: args.rate,
+        backends: Backends::of(&settings),
+        data_dir: settings.data_dir,
+    })
+}
+
+/// Waits until intake has accounted for every appeal the simulators sent
+/// (or the deadline), printing progress if asked.
+async fn wait_for_intake(runtime: &Runtime, planned: &Planned, args: &DemoArgs, started: Instant, deadline: Instant) {
+    let generated = planned.generated();
     let mut last_print = Instant::now();
     loop {
         let snap = runtime.intake_stats.snapshot();
         let accounted: u64 = snap.values().map(|c| c.tickets + c.replays + c.quarantined).sum();
         let done = Channel::ALL.iter().all(|c| {
             let s = snap[c];
-            s.tickets + s.replays + s.quarantined >= expected_by_channel[c].generated
+            s.tickets + s.replays + s.quarantined >= planned.by_channel[c].generated
         });
         if args.progress && (last_print.elapsed() >= Duration::from_millis(500) || done) {
             let secs = started.elapsed().as_secs_f64().max(0.001);
@@ -283,20 +405,25 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // End to end means in both stores, which on a broker lag behind intake.
-    // Intake's own counts can run ahead of the truth on a broker: a batch
-    // redelivered before its tickets reached the store is decided again.
-    // The stores cannot, so the run waits for the tickets the simulators
-    // meant to make (a repeat read of a new store is absorbed there).
-    // On a store that held tickets already (a second run), they were there
-    // before; then intake's count of new tickets is the target.
+}
+
+/// Waits until both stores hold the tickets the run meant to make (or the
+/// deadline); returns what they hold.
+///
+/// End to end means in both stores, which on a broker lag behind intake.
+/// Intake's own counts can run ahead of the truth on a broker: a batch
+/// redelivered before its tickets reached the store is decided again.
+/// The stores cannot, so the run waits for the tickets the simulators
+/// meant to make (a repeat read of a new store is absorbed there). On a
+/// store that held tickets already (a second run), they were there
+/// before; then intake's count of new tickets is the target.
+async fn wait_for_stores(runtime: &Runtime, planned: &Planned, before: &Landed, deadline: Instant) -> Landed {
     let meant: u64 = if before.workflow_tickets == 0 {
-        expected_by_channel.values().map(|e| e.generated - e.replays - e.quarantined).sum()
+        planned.by_channel.values().map(|e| e.generated - e.replays - e.quarantined).sum()
     } else {
         runtime.intake_stats.snapshot().values().map(|c| c.tickets).sum()
     };
-    let fresh_store = before.workflow_tickets == 0;
-    let mut now = before;
+    let mut now = *before;
     loop {
         let polled = Instant::now();
         // A backend may be away for a while; that is a reason to wait, not to fail.
@@ -309,25 +436,31 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
             || now.warehouse_tickets < before.warehouse_tickets + meant
             || now.warehouse_daily_total < before.warehouse_daily_total + meant;
         if !behind || Instant::now() > deadline {
-            break;
+            return now;
         }
         // A poll counts every table (with FINAL on ClickHouse); on large
         // stores it takes seconds, and polling back to back slowed the very
         // writers it waits for. At most a third of the time goes to polls.
         tokio::time::sleep(Duration::from_millis(50).max(polled.elapsed() * 2)).await;
     }
-    // Forwarded tickets leave through the outbox, on their own schedule.
-    let forwarding = settings.forwarder.enabled;
-    while forwarding && Instant::now() <= deadline {
+}
+
+/// Forwarded tickets leave through the outbox, on their own schedule:
+/// waits until every one is sent or parked (or the deadline).
+async fn wait_for_forwards(runtime: &Runtime, settings: &Settings, before: &Before, deadline: Instant) {
+    let was = before.forwards.sent + before.forwards.parked;
+    while settings.forwarder.enabled && Instant::now() <= deadline {
         match runtime.store.forward_counts().await {
-            Ok(c) if c.pending == 0 && c.sent + c.parked >= before_forwards.sent + before_forwards.parked + fresh_forwards(&runtime) => {
-                break;
-            }
+            Ok(c) if c.pending == 0 && c.sent + c.parked >= was + fresh_forwards(runtime) => break,
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
-    // A cluster merge is among a batch's last events; let the counts settle.
-    let mut clusters = before_clusters;
+}
+
+/// A cluster merge is among a batch's last events: waits until the
+/// cluster and escalation counts hold still, and returns them.
+async fn wait_for_clusters(runtime: &Runtime, before: (u64, u64), deadline: Instant) -> (u64, u64) {
+    let mut clusters = before;
     while Instant::now() <= deadline {
         if let Ok(now) = cluster_counts(runtime.store.as_ref()).await {
             let settled = now == clusters;
@@ -338,50 +471,25 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let elapsed = started.elapsed();
-    // The units work their orders through /api/v1, day by day.
-    let workflow = if fresh_store && args.units {
-        Some(
-            crate::sim::units::run(
-                runtime.store.clone(),
-                runtime.relay.clone(),
-                crate::runtime::deadlines(&settings)?,
-                args.seed,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-    let stores = Landed {
-        workflow_tickets: now.workflow_tickets - before.workflow_tickets,
-        warehouse_tickets: now.warehouse_tickets - before.warehouse_tickets,
-        warehouse_daily_total: now.warehouse_daily_total - before.warehouse_daily_total,
-    };
-    if args.progress {
-        eprintln!();
-    }
-    let snap = runtime.intake_stats.snapshot();
-    let latency = LatencyReport {
-        workflow: runtime.latency.workflow.summary(),
-        warehouse: runtime.latency.warehouse.summary(),
-    };
-    let faults = fleet.faults();
-    let (replies_ok, replies_bad) = fleet.replies();
-    let huangshi = fleet.huangshi.as_ref().map(|h| HuangshiReport {
-        received: h.counters.received.load(std::sync::atomic::Ordering::Relaxed),
-        duplicates_refused: h.counters.duplicates_refused.load(std::sync::atomic::Ordering::Relaxed),
-    });
-    runtime.shutdown().await;
-    fleet.stop().await;
+    clusters
+}
 
+/// Intake's counts per channel beside the plan's, with their totals.
+fn tally(
+    snap: &BTreeMap<Channel, minqing_pipelines::intake::CountersSnapshot>,
+    planned: &Planned,
+) -> (BTreeMap<Channel, Row>, Row, Expected, ExpectedTriage) {
     let mut channels = BTreeMap::new();
     let mut totals = Row::default();
-    let mut expected = Expected::default();
+    let mut expected = Expected {
+        clusters: planned.clusters,
+        escalations: planned.escalations,
+        ..Expected::default()
+    };
     let mut triage = ExpectedTriage::default();
     for c in Channel::ALL {
         let s = snap[&c];
-        let e = expected_by_channel[&c];
+        let e = planned.by_channel[&c];
         let row = Row {
             generated: e.generated,
             tickets: s.tickets,
@@ -391,19 +499,11 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
             missing: e.generated as i64 - s.tickets as i64 - s.replays as i64 - s.quarantined as i64,
             redelivered: s.redelivered,
         };
-        totals.generated += row.generated;
-        totals.tickets += row.tickets;
-        totals.replays += row.replays;
-        totals.duplicates += row.duplicates;
-        totals.quarantined += row.quarantined;
-        totals.missing += row.missing;
-        totals.redelivered += row.redelivered;
+        totals.add(&row);
         expected.replays += e.replays;
         expected.duplicates += e.duplicates;
         expected.quarantined += e.quarantined;
         expected.triage.add(&e.triage);
-        expected.clusters = expected_clusters;
-        expected.escalations = expected_escalations;
         triage.add(&ExpectedTriage {
             forwarded: s.forwarded,
             rejected: s.rejected,
@@ -413,33 +513,17 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         });
         channels.insert(c, row);
     }
-    let secs = elapsed.as_secs_f64().max(0.001);
-    Ok(Report {
-        channels,
-        totals,
-        elapsed_ms: elapsed.as_millis() as u64,
-        appeals_per_sec: (generated as f64 / secs * 10.0).round() / 10.0,
-        planning_ms: planning.as_millis() as u64,
-        expected,
-        workflow,
-        clusters: clusters.0.saturating_sub(before_clusters.0),
-        escalations: clusters.1.saturating_sub(before_clusters.1),
-        triage,
-        huangshi: huangshi.unwrap_or_default(),
-        fresh_store,
-        faults,
-        replies_ok,
-        replies_bad,
-        stores,
-        latency,
-        rate: args.rate,
-        backends: Backends {
+    (channels, totals, expected, triage)
+}
+
+impl Backends {
+    fn of(settings: &Settings) -> Backends {
+        Backends {
             bus: format!("{:?}", settings.bus.backend).to_lowercase(),
             workflow_store: format!("{:?}", settings.store.backend).to_lowercase(),
             warehouse: format!("{:?}", settings.warehouse.backend).to_lowercase(),
-        },
-        data_dir: settings.data_dir,
-    })
+        }
+    }
 }
 
 impl Report {
@@ -497,6 +581,14 @@ impl Report {
                 self.totals.redelivered
             ));
         }
+        out.push_str(&self.outcomes());
+        out.push_str(&self.plumbing());
+        out
+    }
+
+    /// Triage, clusters and work orders beside what the plan expected.
+    fn outcomes(&self) -> String {
+        let mut out = String::new();
         let t = |x: &ExpectedTriage| {
             format!(
                 "forwarded {}, rejected {}, answered online {}, dispatched {} (manual queue {})",
@@ -524,6 +616,12 @@ impl Report {
                 c(&w.expected)
             ));
         }
+        out
+    }
+
+    /// Huangshi, faults, the stores, latency and speed.
+    fn plumbing(&self) -> String {
+        let mut out = String::new();
         out.push_str(&format!(
             "huangshi 12345: {} transfers received, {} repeats refused\n",
             self.huangshi.received, self.huangshi.duplicates_refused
