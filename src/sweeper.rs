@@ -7,7 +7,7 @@
 use crate::scheduler::{CatchUp, Job, Work};
 use chrono::Datelike;
 use minqing_pipelines::relay::Relay;
-use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::store::OrderStore;
 use minqing_pipelines::workflow::Deadlines;
 use minqing_pipelines::workflow::sweep::{SweepReport, recount_provisional, run_once};
 use std::sync::Arc;
@@ -42,7 +42,7 @@ use minqing_pipelines::workflow::service::now;
 
 /// Warns about years the calendar lacks and recounts provisional
 /// deadlines on the calendar as loaded now; runs before the first sweep.
-pub async fn prepare(store: &dyn WorkflowStore, deadlines: &Deadlines, stats: &SweepStats) {
+pub async fn prepare(store: &dyn OrderStore, deadlines: &Deadlines, stats: &SweepStats) {
     let year = now().date_naive().year_ce().1 as i32;
     for y in [year, year + 1] {
         if !deadlines.calendar.covers(y) {
@@ -68,7 +68,7 @@ pub async fn prepare(store: &dyn WorkflowStore, deadlines: &Deadlines, stats: &S
 /// catches up at start: a sweep reports every deadline that passed and was
 /// not reported yet, so the first one after downtime makes up the ticks
 /// missed.
-pub fn job(schedule: &str, store: Arc<dyn WorkflowStore>, relay: Arc<Relay>, stats: Arc<SweepStats>) -> Job {
+pub fn job(schedule: &str, store: Arc<dyn OrderStore>, relay: Arc<Relay>, stats: Arc<SweepStats>) -> Job {
     let work: Work = Arc::new(move |_cancel| {
         let (store, relay, stats) = (store.clone(), relay.clone(), stats.clone());
         Box::pin(async move {

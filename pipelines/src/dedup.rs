@@ -81,7 +81,7 @@ impl DedupIndex {
         self.complete = false;
     }
 
-    /// Loads the whole store's dedup state (see `WorkflowStore::dedup_snapshot`).
+    /// Loads the whole store's dedup state (see `EventStore::dedup_snapshot`).
     pub fn load_complete(&mut self, known: HashMap<Uuid, u32>, roots: Vec<DupCandidate>) {
         self.reset();
         self.known = known;

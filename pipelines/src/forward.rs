@@ -7,7 +7,7 @@
 //! repeated after a lost answer gets 409, which counts as delivered.
 
 use crate::sink::Target;
-use crate::store::{ForwardJob, ForwardSettle, StoreError, WorkflowStore};
+use crate::store::{ForwardJob, ForwardSettle, ForwardStore, StoreError};
 use crate::ticket::TicketEvent;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -48,7 +48,7 @@ pub struct ForwardStats {
 
 /// The `tickets.forward` sink: puts forwarded tickets in the outbox.
 pub struct OutboxTarget {
-    pub store: Arc<dyn WorkflowStore>,
+    pub store: Arc<dyn ForwardStore>,
 }
 
 #[async_trait]
@@ -70,7 +70,7 @@ pub trait Outbox: Send + Sync {
 }
 
 /// The workflow store's outbox.
-pub struct StoreOutbox(pub Arc<dyn WorkflowStore>);
+pub struct StoreOutbox(pub Arc<dyn ForwardStore>);
 
 #[async_trait]
 impl Outbox for StoreOutbox {

@@ -13,8 +13,10 @@
 //!   → ticket events, with quarantine for what cannot be normalized.
 //! - [`bus`]: the [`bus::Bus`] seam and its in-process implementation, whose
 //!   publish resolves only when every bound consumer has committed.
-//! - [`store`]: the [`store::WorkflowStore`] seam and its SQLite and
-//!   PostgreSQL implementations (tickets, events, checkpoints, quarantine).
+//! - [`store`]: the [`store::WorkflowStore`] seam, one trait per role
+//!   ([`store::roles`]: events, quarantine, checkpoints, the Huangshi
+//!   outbox, clusters, work orders, the warehouse outbox), and its SQLite
+//!   and PostgreSQL implementations.
 //! - [`db`]: pools and the SQLite writer shared by the store and the
 //!   warehouse.
 //! - [`warehouse`]: the [`warehouse::Warehouse`] seam for analytics sinks.

@@ -11,7 +11,7 @@
 //! commit leaves nothing for the warehouse to hold that the store does not.
 
 use crate::bus::{Bus, BusError};
-use crate::store::{StoreError, WorkflowStore};
+use crate::store::{OutboxStore, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub struct RelayStats {
 }
 
 pub struct Relay {
-    store: Arc<dyn WorkflowStore>,
+    store: Arc<dyn OutboxStore>,
     bus: Arc<dyn Bus>,
     wake: Notify,
     /// One round at a time, so rows are published in order.
@@ -58,7 +58,7 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(store: Arc<dyn WorkflowStore>, bus: Arc<dyn Bus>) -> Arc<Relay> {
+    pub fn new(store: Arc<dyn OutboxStore>, bus: Arc<dyn Bus>) -> Arc<Relay> {
         Arc::new(Relay {
             store,
             bus,
@@ -184,6 +184,7 @@ mod tests {
     use super::*;
     use crate::bus::EventQueue;
     use crate::bus::memory::MemoryBus;
+    use crate::store::WorkflowStore;
     use crate::store::sqlite::SqliteStore;
     use crate::ticket::{TicketEvent, sample};
 

@@ -16,7 +16,7 @@
 
 use crate::bus::{Consumer, Delivery};
 use crate::latency::{Histogram, Latencies};
-use crate::store::WorkflowStore;
+use crate::store::EventStore;
 use crate::ticket::{EventType, TicketEvent};
 use crate::warehouse::Warehouse;
 use async_trait::async_trait;
@@ -88,7 +88,7 @@ pub trait Target: Send + Sync {
 
 /// Writes to the workflow store; records ingest-to-commit latency.
 pub struct StoreTarget {
-    pub store: Arc<dyn WorkflowStore>,
+    pub store: Arc<dyn EventStore>,
     pub latency: Arc<Latencies>,
     pub health: Arc<WriteHealth>,
     /// Told after each commit when intake's events wait in the store's
@@ -97,7 +97,7 @@ pub struct StoreTarget {
 }
 
 impl StoreTarget {
-    pub fn new(store: Arc<dyn WorkflowStore>, latency: Arc<Latencies>) -> Self {
+    pub fn new(store: Arc<dyn EventStore>, latency: Arc<Latencies>) -> Self {
         StoreTarget {
             store,
             latency,

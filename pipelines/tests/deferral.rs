@@ -5,7 +5,7 @@
 
 use chrono::DateTime;
 use minqing_connectors::Channel;
-use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::store::EventStore;
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::ticket::{Ticket, TicketEvent, short_no, ticket_id};
 use minqing_pipelines::warehouse::Warehouse;

@@ -9,7 +9,7 @@ use minqing_pipelines::intake::Intake;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
 use minqing_pipelines::sink::{Batching, StoreTarget, run_sink};
 use minqing_pipelines::store::sqlite::SqliteStore;
-use minqing_pipelines::store::{QuarantineQuery, WorkflowStore};
+use minqing_pipelines::store::{EventStore, QuarantineQuery, QuarantineStore};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 

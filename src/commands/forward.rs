@@ -54,7 +54,7 @@ pub async fn command(settings: &Settings, action: ForwardAction) -> Result<Strin
 }
 
 /// A ticket id, or the acceptance number (DY-XXXXX-XXXXX) of a parked one.
-async fn resolve(store: &dyn minqing_pipelines::store::WorkflowStore, t: &str) -> Result<Uuid> {
+async fn resolve(store: &dyn minqing_pipelines::store::ForwardStore, t: &str) -> Result<Uuid> {
     if let Ok(id) = Uuid::parse_str(t) {
         return Ok(id);
     }

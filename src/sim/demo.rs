@@ -11,7 +11,7 @@ use minqing_connectors::Channel;
 use minqing_connectors::clock::{self, Warp};
 use minqing_connectors::sim::{ExpectedTriage, Scenario, SimSettings};
 use minqing_pipelines::latency::Summary;
-use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::store::{ClusterStore, EventStore};
 use minqing_pipelines::warehouse::Warehouse;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -163,11 +163,11 @@ pub struct Backends {
 }
 
 /// Clusters of two or more tickets, and escalations, in the workflow store.
-async fn cluster_counts(store: &dyn WorkflowStore) -> Result<(u64, u64)> {
+async fn cluster_counts(store: &dyn ClusterStore) -> Result<(u64, u64)> {
     Ok((store.cluster_count(2).await?, store.escalations().await?.len() as u64))
 }
 
-async fn landed(store: &dyn WorkflowStore, warehouse: &dyn Warehouse) -> Result<Landed> {
+async fn landed(store: &dyn EventStore, warehouse: &dyn Warehouse) -> Result<Landed> {
     let wf = store.ticket_count().await?;
     let wh = warehouse.counts().await?;
     Ok(Landed {

@@ -3,7 +3,7 @@
 //! event path, and the SLA sweep timed over it.
 
 use crate::config::Settings;
-use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::store::EventStore;
 use minqing_pipelines::workflow::sweep::{SweepReport, sweep};
 
 /// What `minqing bench sweep` measured.
@@ -26,7 +26,7 @@ pub struct SweepBench {
 /// 2026, the day the benchmarks work on, so they are late to sign.
 pub async fn seed_orders(
     settings: &Settings,
-    store: &dyn WorkflowStore,
+    store: &dyn EventStore,
     orders: usize,
     late: usize,
 ) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {

@@ -9,7 +9,7 @@
 
 use super::Params;
 use super::engine::{NearDup, Outcome, Stored, Ticket as EngineTicket};
-use crate::store::{StoreError, WorkflowStore};
+use crate::store::{ClusterStore, StoreError};
 use crate::ticket::Ticket;
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ impl Stage {
     }
 
     /// Rebuilds from the store if needed.
-    pub async fn ensure(&mut self, store: &dyn WorkflowStore) -> Result<(), StoreError> {
+    pub async fn ensure(&mut self, store: &dyn ClusterStore) -> Result<(), StoreError> {
         if !self.stale {
             return Ok(());
         }

@@ -1,15 +1,22 @@
 //! The [`WorkflowStore`] seam: tickets, their events, connector checkpoints
-//! and quarantine. SQLite for the embedded default ([`sqlite`]); PostgreSQL
-//! for production comes behind the same trait.
+//! and quarantine, work orders and the two outboxes. SQLite for the
+//! embedded default ([`sqlite`]); PostgreSQL for production ([`postgres`])
+//! behind the same traits: one per role ([`roles`]), and [`WorkflowStore`]
+//! for all of them. This module holds the types they trade in.
 //!
 //! Every write is idempotent: tickets on `ticket_id`, events on `event_id`,
 //! quarantine on the digest of the raw record.
 
 pub mod postgres;
+pub mod roles;
 pub mod sqlite;
 mod sqlite_actions;
 mod sqlite_chores;
 mod sqlite_group;
+
+pub use roles::{
+    ClusterStore, CursorStore, EventStore, ForwardStore, OrderStore, OutboxStore, QuarantineStore, StoreHealth, WorkflowStore,
+};
 
 use crate::ticket::TicketEvent;
 use crate::ticket::order::Order;
@@ -19,7 +26,7 @@ use minqing_connectors::Channel;
 use minqing_connectors::error::CheckpointError;
 use minqing_connectors::pull::CheckpointStore;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -125,7 +132,7 @@ pub struct StoreCounts {
     pub events: u64,
 }
 
-/// What [`WorkflowStore::apply_events`] did.
+/// What [`EventStore::apply_events`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// Events stored that were not there before.
@@ -351,100 +358,6 @@ impl ForwardSettle {
     }
 }
 
-#[async_trait]
-pub trait WorkflowStore: Send + Sync {
-    /// Applies ticket events in one transaction. Events about a ticket that
-    /// is neither stored nor in the batch are not applied but deferred.
-    async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError>;
-    /// Holds records in quarantine; for each, whether it was new.
-    async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError>;
-    /// Which of `ids` exist, with their version.
-    async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError>;
-    /// Original (non-duplicate) tickets with a citizen key received between
-    /// `from` and `to` (unix seconds, inclusive).
-    async fn duplicate_roots_between(&self, from: i64, to: i64) -> Result<Vec<DupCandidate>, StoreError>;
-    /// Every ticket's version and every original with a citizen key, if the
-    /// store holds at most `limit` tickets; intake then needs no lookups.
-    async fn dedup_snapshot(&self, limit: u64) -> Result<Option<(HashMap<Uuid, u32>, Vec<DupCandidate>)>, StoreError>;
-    async fn load_checkpoint(&self, channel: Channel) -> Result<Option<String>, StoreError>;
-    async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError>;
-    async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError>;
-    async fn list_quarantine(&self, q: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError>;
-    async fn resolve_quarantine(&self, id: i64, resolution: &str) -> Result<(), StoreError>;
-    async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError>;
-    /// How many tickets are stored: one index count, for callers that poll
-    /// (`channel_counts` also counts every event per channel).
-    async fn ticket_count(&self) -> Result<u64, StoreError>;
-    async fn ping(&self) -> Result<(), StoreError>;
-    /// Puts the tickets of `forwarded` events in the Huangshi outbox, once
-    /// each. A row whose ticket is not stored yet waits for it (the sender
-    /// joins on tickets), so nothing is deferred; returns no ids.
-    async fn enqueue_forwards(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, StoreError>;
-    /// Pending transfers whose next attempt is due, oldest first.
-    async fn due_forwards(&self, now: DateTime<chrono::Utc>, limit: i64) -> Result<Vec<ForwardJob>, StoreError>;
-    /// Records how attempts ended, in one transaction: (ticket, attempts
-    /// made so far, how the last one ended).
-    async fn settle_forwards(&self, settled: &[(Uuid, u32, ForwardSettle)]) -> Result<(), StoreError>;
-    async fn forward_counts(&self) -> Result<ForwardCounts, StoreError>;
-    /// Tickets received within `window_secs` before the newest one, with
-    /// their links, in order of arrival: what the near-duplicate engine is
-    /// rebuilt from. (Anchored at the newest ticket, not the clock, so a
-    /// gateway back after a long stop, or data from another period, finds
-    /// the same window the engine had.)
-    async fn neardup_history(&self, window_secs: i64) -> Result<Vec<NearDupRow>, StoreError>;
-    /// Every escalation made, so a rebuilt engine does not make it again.
-    async fn escalations(&self) -> Result<Vec<StoredEscalation>, StoreError>;
-    /// Same-issue clusters of at least `min_members` tickets.
-    async fn cluster_count(&self, min_members: i64) -> Result<u64, StoreError>;
-    /// A work order as stored.
-    async fn work_order(&self, ticket: Uuid) -> Result<Option<Order>, StoreError>;
-    /// Records an action: its events and the order after it, only if the
-    /// stored order is still at `expected_version`, with its idempotency
-    /// key, in one transaction.
-    async fn commit_action(&self, c: &ActionCommit) -> Result<Committed, StoreError>;
-    /// Many commits without idempotency keys (a sweep's page), each only
-    /// if its order is still at its expected version; one answer each.
-    async fn commit_many(&self, commits: &[ActionCommit]) -> Result<Vec<Committed>, StoreError> {
-        let mut out = Vec::with_capacity(commits.len());
-        for c in commits {
-            out.push(self.commit_action(c).await?);
-        }
-        Ok(out)
-    }
-    /// The first answer given for an idempotency key.
-    async fn idempotent(&self, key: &str) -> Result<Option<(u16, String)>, StoreError>;
-    /// Orders whose owed deadline is before `today` and not reported yet,
-    /// earliest first: what the SLA sweep works on (by index).
-    async fn sweepable_orders(&self, today: NaiveDate, limit: i64) -> Result<Vec<Order>, StoreError>;
-    /// Work orders for a supervisor's queries.
-    async fn orders(&self, q: &OrderQuery) -> Result<Vec<Order>, StoreError>;
-    /// Parked transfers, most recently parked first.
-    async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError>;
-    /// Puts parked transfers (one ticket's, or all) back in line with a
-    /// fresh retry budget, their tickets back to `forward_pending`; returns
-    /// how many. Huangshi's 409 keeps a transfer that did arrive from
-    /// arriving twice.
-    async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError>;
-    /// Also keeps every intake batch that `apply_events` commits in the
-    /// warehouse outbox. On when the warehouse gets intake's events from the
-    /// store (the in-process bus), off when it gets them from the broker.
-    /// Actions and sweeps (`commit_action`, `commit_many`) always keep theirs.
-    fn keep_intake_for_warehouse(&self, on: bool);
-    /// The oldest rows of the warehouse outbox that are not parked, at most
-    /// `limit`: (row id, its events), in the order they were written.
-    async fn outbox_rows(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
-    /// Removes outbox rows whose events the warehouse has committed.
-    async fn relayed(&self, ids: &[i64]) -> Result<(), StoreError>;
-    /// Sets a row the warehouse keeps refusing aside, with the reason.
-    async fn park_outbox(&self, id: i64, reason: &str) -> Result<(), StoreError>;
-    /// Parked rows, oldest first.
-    async fn parked_outbox(&self, limit: i64) -> Result<Vec<ParkedRelay>, StoreError>;
-    /// Puts parked rows (one, or all) back in line; how many.
-    async fn requeue_outbox(&self, id: Option<i64>) -> Result<u64, StoreError>;
-    /// Rows waiting and rows parked in the warehouse outbox.
-    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
-}
-
 /// A warehouse outbox row read back: its events, or why they could not be
 /// read (a row written by another version), so that one bad row is set
 /// aside instead of stopping the relay.
@@ -496,7 +409,7 @@ pub(crate) fn parse_outbox(id: i64, text: &str) -> OutboxRow {
 }
 
 /// Lets connectors keep their cursors in the workflow store.
-pub struct Checkpoints(pub Arc<dyn WorkflowStore>);
+pub struct Checkpoints(pub Arc<dyn CursorStore>);
 
 #[async_trait]
 impl CheckpointStore for Checkpoints {
@@ -522,7 +435,7 @@ pub(crate) fn digest(channel: Channel, raw: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
-/// An action to record; see [`WorkflowStore::commit_action`].
+/// An action to record; see [`OrderStore::commit_action`].
 #[derive(Debug, Clone)]
 pub struct ActionCommit {
     pub expected_version: u32,
@@ -546,7 +459,7 @@ pub enum Committed {
     },
 }
 
-/// Filters of [`WorkflowStore::orders`]; all optional, combined with AND.
+/// Filters of [`OrderStore::orders`]; all optional, combined with AND.
 #[derive(Debug, Clone, Default)]
 pub struct OrderQuery {
     pub unit: Option<String>,

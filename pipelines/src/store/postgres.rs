@@ -6,10 +6,11 @@
 //! batch of thousands costs a few round trips and a redelivered batch is a
 //! no-op. Killed connections are replaced by the pool on the next call.
 
+use super::roles::*;
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
     NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
-    StoredEscalation, WorkflowStore, digest, neardup_row, orders_in, parse_order, settle_rows, transfer_from_row,
+    StoredEscalation, digest, neardup_row, orders_in, parse_order, settle_rows, transfer_from_row,
 };
 use crate::ticket::stored_payload;
 use crate::ticket::{EventType, Ticket, TicketEvent, referenced_elsewhere, split_deferred};
@@ -46,7 +47,7 @@ impl Default for PgSettings {
 
 pub struct PgStore {
     pool: PgPool,
-    /// See [`WorkflowStore::keep_intake_for_warehouse`].
+    /// See [`OutboxStore::keep_intake_for_warehouse`].
     keep_intake: AtomicBool,
 }
 
@@ -407,7 +408,15 @@ async fn keep_for_warehouse(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[
 }
 
 #[async_trait]
-impl WorkflowStore for PgStore {
+impl StoreHealth for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventStore for PgStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
         let tickets: Vec<&Ticket> = events.iter().filter_map(TicketEvent::ticket).collect();
@@ -494,30 +503,6 @@ impl WorkflowStore for PgStore {
         Ok(Applied { new, deferred })
     }
 
-    async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
-        // One statement for the batch: a round trip per record cost intake
-        // most of its time under load.
-        let digests: Vec<String> = items.iter().map(|q| digest(q.channel, &q.raw)).collect();
-        let inserted: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO quarantine (digest, channel, source_id, reason, raw, received_at) \
-             SELECT digest, channel, source_id, reason, raw, $6 \
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) \
-             AS u (digest, channel, source_id, reason, raw) \
-             ON CONFLICT (digest) DO NOTHING RETURNING digest",
-        )
-        .bind(&digests)
-        .bind(items.iter().map(|q| q.channel.id().to_owned()).collect::<Vec<_>>())
-        .bind(items.iter().map(|q| q.source_id.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|q| q.reason.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|q| q.raw.clone()).collect::<Vec<_>>())
-        .bind(now())
-        .fetch_all(&self.pool)
-        .await?;
-        // A record twice in one batch is new only the first time.
-        let mut fresh: std::collections::HashSet<String> = inserted.into_iter().collect();
-        Ok(digests.iter().map(|d| fresh.remove(d)).collect())
-    }
-
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {
         let rows = sqlx::query("SELECT ticket_id, version FROM tickets WHERE ticket_id = ANY($1)")
             .bind(ids.to_vec())
@@ -560,33 +545,60 @@ impl WorkflowStore for PgStore {
         Ok(Some((known, roots)))
     }
 
-    async fn load_checkpoint(&self, channel: Channel) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT cursor FROM connector_checkpoints WHERE channel = $1")
-            .bind(channel.id())
-            .fetch_optional(&self.pool)
-            .await?)
+    async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError> {
+        let mut out: BTreeMap<Channel, StoreCounts> = BTreeMap::new();
+        let sql = "SELECT channel, \
+              (SELECT COUNT(*) FROM tickets t WHERE t.channel = c.channel), \
+              (SELECT COUNT(*) FROM tickets t WHERE t.channel = c.channel AND duplicate_of IS NOT NULL), \
+              (SELECT COUNT(*) FROM quarantine q WHERE q.channel = c.channel), \
+              (SELECT COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) WHERE t.channel = c.channel) \
+            FROM (SELECT channel FROM tickets UNION SELECT channel FROM quarantine) c";
+        for r in sqlx::query(sql).fetch_all(&self.pool).await? {
+            let c = Channel::from_str(&r.try_get::<String, _>(0)?).map_err(StoreError::Corrupt)?;
+            let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v as u64);
+            out.insert(
+                c,
+                StoreCounts {
+                    tickets: n(1)?,
+                    duplicates: n(2)?,
+                    quarantined: n(3)?,
+                    events: n(4)?,
+                },
+            );
+        }
+        Ok(out)
     }
 
-    async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO connector_checkpoints (channel, cursor, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (channel) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+    async fn ticket_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+}
+
+#[async_trait]
+impl QuarantineStore for PgStore {
+    async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
+        // One statement for the batch: a round trip per record cost intake
+        // most of its time under load.
+        let digests: Vec<String> = items.iter().map(|q| digest(q.channel, &q.raw)).collect();
+        let inserted: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO quarantine (digest, channel, source_id, reason, raw, received_at) \
+             SELECT digest, channel, source_id, reason, raw, $6 \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) \
+             AS u (digest, channel, source_id, reason, raw) \
+             ON CONFLICT (digest) DO NOTHING RETURNING digest",
         )
-        .bind(channel.id())
-        .bind(cursor)
+        .bind(&digests)
+        .bind(items.iter().map(|q| q.channel.id().to_owned()).collect::<Vec<_>>())
+        .bind(items.iter().map(|q| q.source_id.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|q| q.reason.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|q| q.raw.clone()).collect::<Vec<_>>())
         .bind(now())
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError> {
-        let ids: Vec<String> = channels.iter().map(|c| c.id().to_owned()).collect();
-        sqlx::query("DELETE FROM connector_checkpoints WHERE channel = ANY($1)")
-            .bind(ids)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        // A record twice in one batch is new only the first time.
+        let mut fresh: std::collections::HashSet<String> = inserted.into_iter().collect();
+        Ok(digests.iter().map(|d| fresh.remove(d)).collect())
     }
 
     async fn list_quarantine(&self, f: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError> {
@@ -634,40 +646,42 @@ impl WorkflowStore for PgStore {
             .await?;
         Ok(())
     }
+}
 
-    async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError> {
-        let mut out: BTreeMap<Channel, StoreCounts> = BTreeMap::new();
-        let sql = "SELECT channel, \
-              (SELECT COUNT(*) FROM tickets t WHERE t.channel = c.channel), \
-              (SELECT COUNT(*) FROM tickets t WHERE t.channel = c.channel AND duplicate_of IS NOT NULL), \
-              (SELECT COUNT(*) FROM quarantine q WHERE q.channel = c.channel), \
-              (SELECT COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) WHERE t.channel = c.channel) \
-            FROM (SELECT channel FROM tickets UNION SELECT channel FROM quarantine) c";
-        for r in sqlx::query(sql).fetch_all(&self.pool).await? {
-            let c = Channel::from_str(&r.try_get::<String, _>(0)?).map_err(StoreError::Corrupt)?;
-            let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v as u64);
-            out.insert(
-                c,
-                StoreCounts {
-                    tickets: n(1)?,
-                    duplicates: n(2)?,
-                    quarantined: n(3)?,
-                    events: n(4)?,
-                },
-            );
-        }
-        Ok(out)
+#[async_trait]
+impl CursorStore for PgStore {
+    async fn load_checkpoint(&self, channel: Channel) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT cursor FROM connector_checkpoints WHERE channel = $1")
+            .bind(channel.id())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
-    async fn ticket_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.pool).await?;
-        Ok(n as u64)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+    async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO connector_checkpoints (channel, cursor, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        )
+        .bind(channel.id())
+        .bind(cursor)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
+
+    async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError> {
+        let ids: Vec<String> = channels.iter().map(|c| c.id().to_owned()).collect();
+        sqlx::query("DELETE FROM connector_checkpoints WHERE channel = ANY($1)")
+            .bind(ids)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ForwardStore for PgStore {
     async fn enqueue_forwards(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<Uuid> = events
             .iter()
@@ -774,6 +788,55 @@ impl WorkflowStore for PgStore {
         })
     }
 
+    async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.ticket_id, t.short_no, o.attempts, o.last_error, o.updated_at FROM forward_outbox o \
+             LEFT JOIN tickets t ON t.ticket_id = o.ticket_id WHERE o.status = 'parked' ORDER BY o.updated_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ParkedForward {
+                    ticket_id: r.try_get(0)?,
+                    short_no: r.try_get(1)?,
+                    attempts: r.try_get::<i32, _>(2)? as u32,
+                    last_error: r.try_get(3)?,
+                    parked_at: r.try_get::<DateTime<Utc>, _>(4)?.to_rfc3339(),
+                })
+            })
+            .collect()
+    }
+
+    async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError> {
+        let stamp = now();
+        let mut tx = self.pool.begin().await?;
+        // Tickets first: afterwards the rows are no longer `parked`.
+        sqlx::query(
+            "UPDATE tickets SET status = 'forward_pending', updated_at = $1 WHERE ticket_id IN \
+             (SELECT ticket_id FROM forward_outbox WHERE status = 'parked' AND ($2::uuid IS NULL OR ticket_id = $2))",
+        )
+        .bind(stamp)
+        .bind(ticket)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(
+            "UPDATE forward_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 \
+             WHERE status = 'parked' AND ($2::uuid IS NULL OR ticket_id = $2)",
+        )
+        .bind(stamp)
+        .bind(ticket)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+#[async_trait]
+impl ClusterStore for PgStore {
     async fn neardup_history(&self, window_secs: i64) -> Result<Vec<NearDupRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {NEARDUP_COLUMNS} FROM tickets WHERE received_ts >= (SELECT MAX(received_ts) FROM tickets) - $1 \
@@ -809,7 +872,10 @@ impl WorkflowStore for PgStore {
         let n: i64 = sqlx::query_scalar(sql).bind(min_members).fetch_one(&self.pool).await?;
         Ok(n as u64)
     }
+}
 
+#[async_trait]
+impl OrderStore for PgStore {
     async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::ticket::order::Order>, StoreError> {
         let body: Option<String> = reread(|| {
             sqlx::query_scalar("SELECT body::text FROM work_orders WHERE ticket_id = $1")
@@ -956,53 +1022,10 @@ impl WorkflowStore for PgStore {
         .await?;
         rows.iter().map(|b| parse_order(b)).collect()
     }
+}
 
-    async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT o.ticket_id, t.short_no, o.attempts, o.last_error, o.updated_at FROM forward_outbox o \
-             LEFT JOIN tickets t ON t.ticket_id = o.ticket_id WHERE o.status = 'parked' ORDER BY o.updated_at DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ParkedForward {
-                    ticket_id: r.try_get(0)?,
-                    short_no: r.try_get(1)?,
-                    attempts: r.try_get::<i32, _>(2)? as u32,
-                    last_error: r.try_get(3)?,
-                    parked_at: r.try_get::<DateTime<Utc>, _>(4)?.to_rfc3339(),
-                })
-            })
-            .collect()
-    }
-
-    async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError> {
-        let stamp = now();
-        let mut tx = self.pool.begin().await?;
-        // Tickets first: afterwards the rows are no longer `parked`.
-        sqlx::query(
-            "UPDATE tickets SET status = 'forward_pending', updated_at = $1 WHERE ticket_id IN \
-             (SELECT ticket_id FROM forward_outbox WHERE status = 'parked' AND ($2::uuid IS NULL OR ticket_id = $2))",
-        )
-        .bind(stamp)
-        .bind(ticket)
-        .execute(&mut *tx)
-        .await?;
-        let n = sqlx::query(
-            "UPDATE forward_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 \
-             WHERE status = 'parked' AND ($2::uuid IS NULL OR ticket_id = $2)",
-        )
-        .bind(stamp)
-        .bind(ticket)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(n)
-    }
-
+#[async_trait]
+impl OutboxStore for PgStore {
     fn keep_intake_for_warehouse(&self, on: bool) {
         self.keep_intake.store(on, Ordering::Relaxed);
     }

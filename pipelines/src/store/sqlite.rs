@@ -5,12 +5,13 @@
 //! single-row statements; the small writes in group commits. sqlx opens and
 //! migrates the file and does the reads.
 
+use super::roles::*;
 use super::sqlite_chores::Chore;
 use super::sqlite_group::Committer;
 use super::{
     ActionCommit, Applied, Committed, DUE_FORWARDS_COLUMNS, DupCandidate, ForwardCounts, ForwardJob, ForwardSettle, NEARDUP_COLUMNS,
     NearDupRow, NewQuarantine, OrderQuery, OrderRow, ParkedForward, QuarantineQuery, QuarantineRow, StoreCounts, StoreError,
-    StoredEscalation, WorkflowStore, neardup_row, orders_in, parse_order, transfer_from_row,
+    StoredEscalation, neardup_row, orders_in, parse_order, transfer_from_row,
 };
 #[cfg(test)]
 use crate::db::PAGE_SIZE;
@@ -43,7 +44,7 @@ pub struct SqliteStore {
     actions: Committer<ActionCommit>,
     /// Checkpoints, quarantine and the outboxes, committed in groups.
     chores: Committer<Chore>,
-    /// See [`WorkflowStore::keep_intake_for_warehouse`].
+    /// See [`OutboxStore::keep_intake_for_warehouse`].
     keep_intake: AtomicBool,
 }
 
@@ -288,7 +289,15 @@ pub(super) fn keep_for_warehouse(tx: &Connection, json: &str) -> rusqlite::Resul
 }
 
 #[async_trait]
-impl WorkflowStore for SqliteStore {
+impl StoreHealth for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
         if !self.keep_intake.load(Ordering::Relaxed) {
             return write(&self.writer, |tx| Ok(apply_batch(tx, events)?));
@@ -306,10 +315,6 @@ impl WorkflowStore for SqliteStore {
             }
             Ok(applied)
         })
-    }
-
-    async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
-        self.chores.commit(Chore::Quarantine(items.to_vec())).await
     }
 
     async fn known_tickets(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, StoreError> {
@@ -376,32 +381,40 @@ impl WorkflowStore for SqliteStore {
         Ok(Some((known, roots)))
     }
 
-    async fn load_checkpoint(&self, channel: Channel) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT cursor FROM connector_checkpoints WHERE channel = ?")
-            .bind(channel.id())
-            .fetch_optional(&self.pool)
+    async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError> {
+        let mut out: BTreeMap<Channel, StoreCounts> = BTreeMap::new();
+        let tickets = sqlx::query("SELECT channel, COUNT(*), SUM(duplicate_of IS NOT NULL) FROM tickets GROUP BY channel")
+            .fetch_all(&self.read)
             .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        for r in tickets {
+            let c = channel(&r.try_get::<String, _>(0)?)?;
+            let e = out.entry(c).or_default();
+            e.tickets = r.try_get::<i64, _>(1)? as u64;
+            e.duplicates = r.try_get::<i64, _>(2)? as u64;
+        }
+        for (c, n) in self
+            .count_by_channel("SELECT channel, COUNT(*) FROM quarantine GROUP BY channel")
+            .await?
+        {
+            out.entry(c).or_default().quarantined = n;
+        }
+        let events = "SELECT t.channel, COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) GROUP BY t.channel";
+        for (c, n) in self.count_by_channel(events).await? {
+            out.entry(c).or_default().events = n;
+        }
+        Ok(out)
     }
 
-    async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError> {
-        self.chores
-            .commit(Chore::Checkpoint {
-                channel,
-                cursor: cursor.to_owned(),
-            })
-            .await?;
-        Ok(())
+    async fn ticket_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.read).await?;
+        Ok(n as u64)
     }
+}
 
-    async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError> {
-        write(&self.writer, |tx| {
-            let mut stmt = tx.prepare_cached("DELETE FROM connector_checkpoints WHERE channel = ?1")?;
-            for c in channels {
-                stmt.execute([c.id()])?;
-            }
-            Ok(())
-        })
+#[async_trait]
+impl QuarantineStore for SqliteStore {
+    async fn quarantine(&self, items: &[NewQuarantine]) -> Result<Vec<bool>, StoreError> {
+        self.chores.commit(Chore::Quarantine(items.to_vec())).await
     }
 
     async fn list_quarantine(&self, f: &QuarantineQuery) -> Result<Vec<QuarantineRow>, StoreError> {
@@ -446,40 +459,41 @@ impl WorkflowStore for SqliteStore {
             Ok(())
         })
     }
+}
 
-    async fn channel_counts(&self) -> Result<BTreeMap<Channel, StoreCounts>, StoreError> {
-        let mut out: BTreeMap<Channel, StoreCounts> = BTreeMap::new();
-        let tickets = sqlx::query("SELECT channel, COUNT(*), SUM(duplicate_of IS NOT NULL) FROM tickets GROUP BY channel")
-            .fetch_all(&self.read)
+#[async_trait]
+impl CursorStore for SqliteStore {
+    async fn load_checkpoint(&self, channel: Channel) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT cursor FROM connector_checkpoints WHERE channel = ?")
+            .bind(channel.id())
+            .fetch_optional(&self.pool)
             .await?;
-        for r in tickets {
-            let c = channel(&r.try_get::<String, _>(0)?)?;
-            let e = out.entry(c).or_default();
-            e.tickets = r.try_get::<i64, _>(1)? as u64;
-            e.duplicates = r.try_get::<i64, _>(2)? as u64;
-        }
-        for (c, n) in self
-            .count_by_channel("SELECT channel, COUNT(*) FROM quarantine GROUP BY channel")
-            .await?
-        {
-            out.entry(c).or_default().quarantined = n;
-        }
-        let events = "SELECT t.channel, COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) GROUP BY t.channel";
-        for (c, n) in self.count_by_channel(events).await? {
-            out.entry(c).or_default().events = n;
-        }
-        Ok(out)
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    async fn ticket_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&self.read).await?;
-        Ok(n as u64)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+    async fn save_checkpoint(&self, channel: Channel, cursor: &str) -> Result<(), StoreError> {
+        self.chores
+            .commit(Chore::Checkpoint {
+                channel,
+                cursor: cursor.to_owned(),
+            })
+            .await?;
         Ok(())
     }
+
+    async fn clear_checkpoints(&self, channels: &[Channel]) -> Result<(), StoreError> {
+        write(&self.writer, |tx| {
+            let mut stmt = tx.prepare_cached("DELETE FROM connector_checkpoints WHERE channel = ?1")?;
+            for c in channels {
+                stmt.execute([c.id()])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl ForwardStore for SqliteStore {
     async fn enqueue_forwards(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<String> = events
             .iter()
@@ -533,6 +547,50 @@ impl WorkflowStore for SqliteStore {
         })
     }
 
+    async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.ticket_id, t.short_no, o.attempts, o.last_error, o.updated_at FROM forward_outbox o \
+             LEFT JOIN tickets t ON t.ticket_id = o.ticket_id WHERE o.status = 'parked' ORDER BY o.updated_at DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                Ok(ParkedForward {
+                    ticket_id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("outbox ticket id {id}: {e}")))?,
+                    short_no: r.try_get(1)?,
+                    attempts: r.try_get::<i64, _>(2)? as u32,
+                    last_error: r.try_get(3)?,
+                    parked_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError> {
+        let stamp = now();
+        let id = ticket.map(|t| t.to_string());
+        write(&self.writer, |tx| {
+            // Tickets first: afterwards the rows are no longer `parked`.
+            tx.execute(
+                "UPDATE tickets SET status = 'forward_pending', updated_at = ?1 WHERE ticket_id IN \
+                 (SELECT ticket_id FROM forward_outbox WHERE status = 'parked' AND (?2 IS NULL OR ticket_id = ?2))",
+                params![stamp, id],
+            )?;
+            let n = tx.execute(
+                "UPDATE forward_outbox SET status = 'pending', attempts = 0, next_attempt_ms = ?1, updated_at = ?2 \
+                 WHERE status = 'parked' AND (?3 IS NULL OR ticket_id = ?3)",
+                params![Utc::now().timestamp_millis(), stamp, id],
+            )?;
+            Ok(n as u64)
+        })
+    }
+}
+
+#[async_trait]
+impl ClusterStore for SqliteStore {
     async fn neardup_history(&self, window_secs: i64) -> Result<Vec<NearDupRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {NEARDUP_COLUMNS} FROM tickets WHERE received_ts >= (SELECT MAX(received_ts) FROM tickets) - ? \
@@ -571,7 +629,10 @@ impl WorkflowStore for SqliteStore {
         let n: i64 = sqlx::query_scalar(sql).bind(min_members).fetch_one(&self.read).await?;
         Ok(n as u64)
     }
+}
 
+#[async_trait]
+impl OrderStore for SqliteStore {
     async fn work_order(&self, ticket: Uuid) -> Result<Option<crate::ticket::order::Order>, StoreError> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body FROM work_orders WHERE ticket_seq = (SELECT seq FROM tickets WHERE ticket_id = ?)")
@@ -628,48 +689,10 @@ impl WorkflowStore for SqliteStore {
         let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.read).await?;
         rows.iter().map(|b| parse_order(b)).collect()
     }
+}
 
-    async fn parked_forwards(&self, limit: i64) -> Result<Vec<ParkedForward>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT o.ticket_id, t.short_no, o.attempts, o.last_error, o.updated_at FROM forward_outbox o \
-             LEFT JOIN tickets t ON t.ticket_id = o.ticket_id WHERE o.status = 'parked' ORDER BY o.updated_at DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                let id: String = r.try_get(0)?;
-                Ok(ParkedForward {
-                    ticket_id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("outbox ticket id {id}: {e}")))?,
-                    short_no: r.try_get(1)?,
-                    attempts: r.try_get::<i64, _>(2)? as u32,
-                    last_error: r.try_get(3)?,
-                    parked_at: r.try_get(4)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn requeue_forwards(&self, ticket: Option<Uuid>) -> Result<u64, StoreError> {
-        let stamp = now();
-        let id = ticket.map(|t| t.to_string());
-        write(&self.writer, |tx| {
-            // Tickets first: afterwards the rows are no longer `parked`.
-            tx.execute(
-                "UPDATE tickets SET status = 'forward_pending', updated_at = ?1 WHERE ticket_id IN \
-                 (SELECT ticket_id FROM forward_outbox WHERE status = 'parked' AND (?2 IS NULL OR ticket_id = ?2))",
-                params![stamp, id],
-            )?;
-            let n = tx.execute(
-                "UPDATE forward_outbox SET status = 'pending', attempts = 0, next_attempt_ms = ?1, updated_at = ?2 \
-                 WHERE status = 'parked' AND (?3 IS NULL OR ticket_id = ?3)",
-                params![Utc::now().timestamp_millis(), stamp, id],
-            )?;
-            Ok(n as u64)
-        })
-    }
-
+#[async_trait]
+impl OutboxStore for SqliteStore {
     fn keep_intake_for_warehouse(&self, on: bool) {
         self.keep_intake.store(on, Ordering::Relaxed);
     }

@@ -137,9 +137,9 @@ fn settle_forwards(db: &Connection, settled: &[(Uuid, u32, ForwardSettle)]) -> r
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::WorkflowStore;
     use crate::store::sqlite::SqliteStore;
     use crate::store::sqlite_group::Committer;
+    use crate::store::{CursorStore, QuarantineStore};
 
     fn record(raw: &[u8]) -> NewQuarantine {
         NewQuarantine {

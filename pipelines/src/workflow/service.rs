@@ -13,7 +13,7 @@
 use super::{Action, Actor, Deadlines, Order, Refusal, RefusalKind, Role, action_events};
 use crate::calendar::Calendar;
 use crate::relay::Relay;
-use crate::store::{ActionCommit, Committed, OrderQuery, StoreError, WorkflowStore};
+use crate::store::{ActionCommit, Committed, OrderQuery, OrderStore, StoreError};
 use crate::triage::Live;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde_json::json;
@@ -147,7 +147,7 @@ pub fn due_range(when: &str, today: NaiveDate, cal: &Calendar) -> Result<(Option
 
 /// The work-order service over one store.
 pub struct Orders {
-    pub store: Arc<dyn WorkflowStore>,
+    pub store: Arc<dyn OrderStore>,
     /// Told when an action committed events for the warehouse.
     pub relay: Arc<Relay>,
     pub deadlines: Deadlines,
@@ -158,7 +158,7 @@ pub struct Orders {
 }
 
 impl Orders {
-    pub fn new(store: Arc<dyn WorkflowStore>, relay: Arc<Relay>, deadlines: Deadlines, clock: Clock) -> Orders {
+    pub fn new(store: Arc<dyn OrderStore>, relay: Arc<Relay>, deadlines: Deadlines, clock: Clock) -> Orders {
         Orders {
             store,
             relay,

@@ -6,7 +6,7 @@
 
 use super::{Deadlines, overdue_events};
 use crate::relay::Relay;
-use crate::store::{ActionCommit, Committed, OrderQuery, StoreError, WorkflowStore};
+use crate::store::{ActionCommit, Committed, OrderQuery, OrderStore, StoreError};
 use crate::ticket::{EventPayload, EventType, TicketEvent};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
@@ -31,7 +31,7 @@ pub struct SweepReport {
 /// `batch` orders at a time. Returns the report and the events recorded,
 /// for the bus.
 pub async fn sweep(
-    store: &dyn WorkflowStore,
+    store: &dyn OrderStore,
     today: NaiveDate,
     at: DateTime<FixedOffset>,
     batch: i64,
@@ -90,7 +90,7 @@ fn count(r: &mut SweepReport, events: &[TicketEvent]) {
 
 /// One sweep as of `at`. Its events are committed with the orders, in the
 /// warehouse outbox too; `relay` is told to take them.
-pub async fn run_once(store: &dyn WorkflowStore, relay: &Relay, at: DateTime<FixedOffset>) -> Result<SweepReport, StoreError> {
+pub async fn run_once(store: &dyn OrderStore, relay: &Relay, at: DateTime<FixedOffset>) -> Result<SweepReport, StoreError> {
     let (report, _events) = sweep(store, at.date_naive(), at, 1000).await?;
     relay.wake();
     Ok(report)
@@ -98,7 +98,7 @@ pub async fn run_once(store: &dyn WorkflowStore, relay: &Relay, at: DateTime<Fix
 
 /// Recounts the deadlines of provisional orders on the calendar as loaded
 /// now; returns (recounted, still provisional).
-pub async fn recount_provisional(store: &dyn WorkflowStore, d: &Deadlines) -> Result<(u64, u64), StoreError> {
+pub async fn recount_provisional(store: &dyn OrderStore, d: &Deadlines) -> Result<(u64, u64), StoreError> {
     let q = OrderQuery {
         open: true,
         provisional: true,
