@@ -415,6 +415,59 @@ impl StoreHealth for PgStore {
     }
 }
 
+/// Records the batch's cluster merges flattened (each absorbed cluster
+/// maps to where it lives now, whatever order they came in), and moves
+/// the tickets of absorbed clusters, those of this batch included.
+async fn apply_merges(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&TicketEvent], tickets: &[&Ticket]) -> Result<(), StoreError> {
+    // Merges are recorded flattened (each absorbed cluster maps to where
+    // it lives now, whatever order they came in); tickets stored after
+    // their cluster was merged are moved too.
+    for (into, from) in events.iter().filter_map(|e| e.merge()) {
+        let into: String = sqlx::query_scalar("SELECT COALESCE((SELECT into_cluster FROM cluster_merges WHERE from_cluster = $1), $1)")
+            .bind(into)
+            .fetch_one(&mut **tx)
+            .await?;
+        let from: Vec<&String> = from.iter().filter(|f| **f != into).collect();
+        sqlx::query("UPDATE cluster_merges SET into_cluster = $1 WHERE into_cluster = ANY($2)")
+            .bind(&into)
+            .bind(&from)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO cluster_merges (from_cluster, into_cluster) SELECT f, $1 FROM UNNEST($2::text[]) AS u (f) \
+             ON CONFLICT (from_cluster) DO UPDATE SET into_cluster = excluded.into_cluster",
+        )
+        .bind(&into)
+        .bind(&from)
+        .execute(&mut **tx)
+        .await?;
+        // `cluster_id = ANY($2)` in two halves that each have an index:
+        // the members (tickets_cluster_members) and the first tickets,
+        // whose id is their cluster's.
+        let firsts: Vec<Uuid> = from.iter().filter_map(|f| Uuid::parse_str(f).ok()).collect();
+        sqlx::query(
+            "UPDATE tickets SET cluster_id = $1 \
+             WHERE (cluster_id = ANY($2) AND cluster_id <> ticket_id::text) OR (ticket_id = ANY($3) AND cluster_id = ANY($2))",
+        )
+        .bind(&into)
+        .bind(&from)
+        .bind(&firsts)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !tickets.is_empty() {
+        let ids: Vec<Uuid> = tickets.iter().map(|t| t.ticket_id).collect();
+        sqlx::query(
+            "UPDATE tickets t SET cluster_id = m.into_cluster FROM cluster_merges m \
+             WHERE t.ticket_id = ANY($1) AND t.cluster_id = m.from_cluster",
+        )
+        .bind(&ids)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for PgStore {
     async fn apply_events(&self, events: &[TicketEvent]) -> Result<Applied, StoreError> {
@@ -448,52 +501,7 @@ impl EventStore for PgStore {
             .execute(&mut *tx)
             .await?;
         }
-        // Merges are recorded flattened (each absorbed cluster maps to where
-        // it lives now, whatever order they came in); tickets stored after
-        // their cluster was merged are moved too.
-        for (into, from) in events.iter().filter_map(|e| e.merge()) {
-            let into: String = sqlx::query_scalar("SELECT COALESCE((SELECT into_cluster FROM cluster_merges WHERE from_cluster = $1), $1)")
-                .bind(into)
-                .fetch_one(&mut *tx)
-                .await?;
-            let from: Vec<&String> = from.iter().filter(|f| **f != into).collect();
-            sqlx::query("UPDATE cluster_merges SET into_cluster = $1 WHERE into_cluster = ANY($2)")
-                .bind(&into)
-                .bind(&from)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO cluster_merges (from_cluster, into_cluster) SELECT f, $1 FROM UNNEST($2::text[]) AS u (f) \
-                 ON CONFLICT (from_cluster) DO UPDATE SET into_cluster = excluded.into_cluster",
-            )
-            .bind(&into)
-            .bind(&from)
-            .execute(&mut *tx)
-            .await?;
-            // `cluster_id = ANY($2)` in two halves that each have an index:
-            // the members (tickets_cluster_members) and the first tickets,
-            // whose id is their cluster's.
-            let firsts: Vec<Uuid> = from.iter().filter_map(|f| Uuid::parse_str(f).ok()).collect();
-            sqlx::query(
-                "UPDATE tickets SET cluster_id = $1 \
-                 WHERE (cluster_id = ANY($2) AND cluster_id <> ticket_id::text) OR (ticket_id = ANY($3) AND cluster_id = ANY($2))",
-            )
-            .bind(&into)
-            .bind(&from)
-            .bind(&firsts)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !tickets.is_empty() {
-            let ids: Vec<Uuid> = tickets.iter().map(|t| t.ticket_id).collect();
-            sqlx::query(
-                "UPDATE tickets t SET cluster_id = m.into_cluster FROM cluster_merges m \
-                 WHERE t.ticket_id = ANY($1) AND t.cluster_id = m.from_cluster",
-            )
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        }
+        apply_merges(&mut tx, &events, &tickets).await?;
         let new = insert_events(&mut tx, &events).await?;
         upsert_orders(&mut tx, &orders_in(events.iter().copied())).await?;
         if self.keep_intake.load(Ordering::Relaxed) {
