@@ -85,12 +85,10 @@ pub trait ChannelSpec: Send + Sync {
     #[cfg(feature = "sim")]
     fn for_demo(&mut self, from: chrono::DateTime<chrono::FixedOffset>);
 
-    /// A pulled channel's simulated upstream serving `feed`, to run on
-    /// loopback; [`ChannelSpec::point_at`] then aims the channel at it.
-    /// `injected` turns on the channel's own wire faults besides the
-    /// transport's (`faults`).
+    /// A pulled channel's simulated upstream, to run on loopback;
+    /// [`ChannelSpec::point_at`] then aims the channel at it.
     #[cfg(feature = "sim")]
-    fn upstream(&self, _feed: crate::sim::Feed, _faults: Arc<crate::sim::faults::FaultInjector>, _injected: bool) -> Option<axum::Router> {
+    fn upstream(&self, _u: crate::sim::Upstream) -> Option<axum::Router> {
         None
     }
 
@@ -202,13 +200,8 @@ macro_rules! pull_spec {
             }
 
             #[cfg(feature = "sim")]
-            fn upstream(
-                &self,
-                feed: $crate::sim::Feed,
-                faults: std::sync::Arc<$crate::sim::faults::FaultInjector>,
-                injected: bool,
-            ) -> Option<axum::Router> {
-                Some(sim::upstream(self, feed, faults, injected))
+            fn upstream(&self, u: $crate::sim::Upstream) -> Option<axum::Router> {
+                Some(sim::upstream(self, u))
             }
 
             #[cfg(feature = "sim")]

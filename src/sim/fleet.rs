@@ -7,7 +7,7 @@ use crate::config::Connectors;
 use anyhow::Result;
 use minqing_connectors::Channel;
 use minqing_connectors::sim::faults::FaultInjector;
-use minqing_connectors::sim::{HttpFaults, Scenario, server};
+use minqing_connectors::sim::{HttpFaults, Scenario, Upstream, server};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -50,7 +50,12 @@ impl Fleet {
         for spec in connectors.all_mut() {
             let c = spec.channel();
             let inj = FaultInjector::new(seed ^ ((c as u64 + 1) * 0x5851_F42D), http.clone());
-            let Some(router) = spec.upstream(scenario.feed(c), inj.clone(), faults) else {
+            let upstream = Upstream {
+                feed: scenario.feed(c),
+                faults: inj.clone(),
+                injected: faults,
+            };
+            let Some(router) = spec.upstream(upstream) else {
                 continue;
             };
             injectors.push((c, inj));

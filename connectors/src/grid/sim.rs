@@ -10,18 +10,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How this channel's traffic looks in the demo. Grid workers push signed batches with coordinates.
-pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
-    weight: 0.14,
-    malforms: {
-        use crate::sim::Malform::*;
-        &[BadSignature, MissingContent, BadGps]
-    },
-    titled: false,
-    own_accounts: false,
-    resend: crate::sim::Resend::Page,
-    edits: false,
-    media: false,
-    source_id: |serial, _day| format!("WG-{serial:08}"),
+pub const PROFILE: crate::sim::Profile = {
+    use crate::sim::Malform::*;
+    crate::sim::Profile::new(0.14, &[BadSignature, MissingContent, BadGps], |serial, _| format!("WG-{serial:08}"))
 };
 
 /// What the pusher saw.

@@ -17,18 +17,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// How this channel's traffic looks in the demo. 12345 is the bulk of the traffic; its records carry titles.
-pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
-    weight: 0.35,
-    malforms: {
-        use crate::sim::Malform::*;
-        &[MissingContent, BadDate, Oversize]
-    },
-    titled: true,
-    own_accounts: false,
-    resend: crate::sim::Resend::Page,
-    edits: false,
-    media: false,
-    source_id: |serial, day| format!("GD{day}{serial:07}"),
+pub const PROFILE: crate::sim::Profile = {
+    use crate::sim::Malform::*;
+    crate::sim::Profile::new(0.35, &[MissingContent, BadDate, Oversize], |serial, day| {
+        format!("GD{day}{serial:07}")
+    })
+    .titled()
 };
 
 pub struct Sim {
@@ -144,14 +138,8 @@ fn render(e: &Entry) -> RecordOut<'_> {
     }
 }
 
-/// The simulated upstream for the registry: this channel's server on
-/// `feed`, with the credentials of `cfg`.
-pub(crate) fn upstream(
-    cfg: &super::Config,
-    feed: crate::sim::Feed,
-    faults: Arc<crate::sim::faults::FaultInjector>,
-    _injected: bool,
-) -> axum::Router {
+/// The registry's simulated upstream: 12345's work-order API on `feed`, behind its app key and secret.
+pub(crate) fn upstream(cfg: &super::Config, crate::sim::Upstream { feed, faults, .. }: crate::sim::Upstream) -> axum::Router {
     router(
         Sim {
             feed,

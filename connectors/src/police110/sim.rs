@@ -17,18 +17,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// How this channel's traffic looks in the demo. 110 hands over GBK XML without titles.
-pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
-    weight: 0.08,
-    malforms: {
-        use crate::sim::Malform::*;
-        &[BadEncoding, BadDate, BadXml]
-    },
-    titled: false,
-    own_accounts: false,
-    resend: crate::sim::Resend::Page,
-    edits: false,
-    media: false,
-    source_id: |serial, day| format!("J420281{day}{serial:06}"),
+pub const PROFILE: crate::sim::Profile = {
+    use crate::sim::Malform::*;
+    crate::sim::Profile::new(0.08, &[BadEncoding, BadDate, BadXml], |serial, day| {
+        format!("J420281{day}{serial:06}")
+    })
 };
 
 pub struct Sim {
@@ -129,14 +122,8 @@ fn render(seq: usize, e: &Entry) -> Vec<u8> {
     bytes
 }
 
-/// The simulated upstream for the registry: this channel's server on
-/// `feed`, with the credentials of `cfg`.
-pub(crate) fn upstream(
-    cfg: &super::Config,
-    feed: crate::sim::Feed,
-    faults: Arc<crate::sim::faults::FaultInjector>,
-    _injected: bool,
-) -> axum::Router {
+/// The registry's simulated upstream: the 110 centre's GBK XML feed, behind its token and address list.
+pub(crate) fn upstream(cfg: &super::Config, crate::sim::Upstream { feed, faults, .. }: crate::sim::Upstream) -> axum::Router {
     let sim = Sim {
         feed,
         token: cfg.token.expose().to_owned(),

@@ -87,12 +87,59 @@ pub struct Profile {
 /// A channel's feed: what its simulator serves or sends, in order.
 pub type Feed = Arc<Vec<Entry>>;
 
+/// What a pulled channel's simulated upstream serves: its feed, the
+/// transport faults to inject, and whether to inject the channel's own
+/// wire faults too.
+pub struct Upstream {
+    pub feed: Feed,
+    pub faults: Arc<faults::FaultInjector>,
+    pub injected: bool,
+}
+
 /// A pushed channel's simulated sender, ready to run.
 pub struct Sending {
     /// Sends the feed until it is done or cancelled.
     pub run: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     /// Passive replies checked so far: (as expected, not).
     pub replies: Arc<dyn Fn() -> (u64, u64) + Send + Sync>,
+}
+
+impl Profile {
+    /// A channel of titled-less records known by phone, sent again a page
+    /// at a time, text only; the builders below say what differs.
+    pub const fn new(weight: f64, malforms: &'static [Malform], source_id: fn(u64, &str) -> String) -> Profile {
+        Profile {
+            weight,
+            malforms,
+            titled: false,
+            own_accounts: false,
+            resend: Resend::Page,
+            edits: false,
+            media: false,
+            source_id,
+        }
+    }
+
+    /// Its wire carries a title.
+    pub const fn titled(self) -> Profile {
+        Profile { titled: true, ..self }
+    }
+
+    /// Every other record it sends again is an edit.
+    pub const fn edits(self) -> Profile {
+        Profile { edits: true, ..self }
+    }
+
+    /// WeChat's ways: citizens known by openid, a message retried seconds
+    /// later, pictures and locations besides text.
+    pub const fn wechat(self) -> Profile {
+        Profile {
+            own_accounts: true,
+            resend: Resend::Retry,
+            media: true,
+            ..self
+        }
+    }
 }
 
 /// How a channel sends records again.

@@ -16,18 +16,12 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 /// How this channel's traffic looks in the demo. 互联网+监督 sends XML records with titles.
-pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
-    weight: 0.08,
-    malforms: {
-        use crate::sim::Malform::*;
-        &[BadXml, MissingContent, BadDate]
-    },
-    titled: true,
-    own_accounts: false,
-    resend: crate::sim::Resend::Page,
-    edits: false,
-    media: false,
-    source_id: |serial, day| format!("JD-{day}-{serial:06}"),
+pub const PROFILE: crate::sim::Profile = {
+    use crate::sim::Malform::*;
+    crate::sim::Profile::new(0.08, &[BadXml, MissingContent, BadDate], |serial, day| {
+        format!("JD-{day}-{serial:06}")
+    })
+    .titled()
 };
 
 pub struct Sim {
@@ -127,14 +121,8 @@ fn render(out: &mut String, e: &Entry) {
     let _ = write!(out, "<category>{}</category></clue>", escape(a.text.category));
 }
 
-/// The simulated upstream for the registry: this channel's server on
-/// `feed`, with the credentials of `cfg`.
-pub(crate) fn upstream(
-    cfg: &super::Config,
-    feed: crate::sim::Feed,
-    faults: Arc<crate::sim::faults::FaultInjector>,
-    _injected: bool,
-) -> axum::Router {
+/// The registry's simulated upstream: 互联网+监督's XML service on `feed`, behind its token.
+pub(crate) fn upstream(cfg: &super::Config, crate::sim::Upstream { feed, faults, .. }: crate::sim::Upstream) -> axum::Router {
     router(
         Sim {
             feed,

@@ -18,18 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How this channel's traffic looks in the demo. 12366 answers SOAP with titled records.
-pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
-    weight: 0.07,
-    malforms: {
-        use crate::sim::Malform::*;
-        &[MissingContent, BadDate]
-    },
-    titled: true,
-    own_accounts: false,
-    resend: crate::sim::Resend::Page,
-    edits: false,
-    media: false,
-    source_id: |serial, day| format!("NS{day}{serial:06}"),
+pub const PROFILE: crate::sim::Profile = {
+    use crate::sim::Malform::*;
+    crate::sim::Profile::new(0.07, &[MissingContent, BadDate], |serial, day| format!("NS{day}{serial:06}")).titled()
 };
 
 pub struct Sim {
@@ -148,14 +139,7 @@ fn render(out: &mut String, e: &Entry) {
     );
 }
 
-/// The simulated upstream for the registry: this channel's server on
-/// `feed`, with the credentials of `cfg`.
-pub(crate) fn upstream(
-    cfg: &super::Config,
-    feed: crate::sim::Feed,
-    faults: Arc<crate::sim::faults::FaultInjector>,
-    injected: bool,
-) -> axum::Router {
-    // One SOAP fault in 13 answers when faults are injected.
+/// The registry's simulated upstream: 12366's SOAP service, with a fault in 13 answers when `injected`.
+pub(crate) fn upstream(cfg: &super::Config, crate::sim::Upstream { feed, faults, injected }: crate::sim::Upstream) -> axum::Router {
     router(Sim::new(feed, &cfg.username, &cfg.password, if injected { 13 } else { 0 }), faults)
 }

@@ -14,18 +14,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How this channel's traffic looks in the demo. WeChat knows citizens by openid, retries a message it got no answer to, and carries pictures and locations.
-pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
-    weight: 0.14,
-    malforms: {
-        use crate::sim::Malform::*;
-        &[BadSignature, BadAes, BadXml]
-    },
-    titled: false,
-    own_accounts: true,
-    resend: crate::sim::Resend::Retry,
-    edits: false,
-    media: true,
-    source_id: |serial, _day| format!("{}", 24_000_000_000_000_000u64 + serial * 7919),
+pub const PROFILE: crate::sim::Profile = {
+    use crate::sim::Malform::*;
+    crate::sim::Profile::new(0.14, &[BadSignature, BadAes, BadXml], |serial, _| {
+        (24_000_000_000_000_000u64 + serial * 7919).to_string()
+    })
+    .wechat()
 };
 
 #[derive(Debug, Default)]

@@ -18,18 +18,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How this channel's traffic looks in the demo. 云上大冶 posts can be edited: half of what it sends again is an edit.
-pub const PROFILE: crate::sim::Profile = crate::sim::Profile {
-    weight: 0.14,
-    malforms: {
-        use crate::sim::Malform::*;
-        &[MissingContent, BadDate, Oversize]
-    },
-    titled: true,
-    own_accounts: false,
-    resend: crate::sim::Resend::Page,
-    edits: true,
-    media: false,
-    source_id: |serial, _day| format!("ys{serial:09}"),
+pub const PROFILE: crate::sim::Profile = {
+    use crate::sim::Malform::*;
+    crate::sim::Profile::new(0.14, &[MissingContent, BadDate, Oversize], |serial, _| format!("ys{serial:09}"))
+        .titled()
+        .edits()
 };
 
 pub struct Sim {
@@ -226,14 +219,8 @@ fn render(e: &Entry) -> PostOut<'_> {
     }
 }
 
-/// The simulated upstream for the registry: this channel's server on
-/// `feed`, with the credentials of `cfg`.
-pub(crate) fn upstream(
-    cfg: &super::Config,
-    feed: crate::sim::Feed,
-    faults: Arc<crate::sim::faults::FaultInjector>,
-    _injected: bool,
-) -> axum::Router {
+/// The registry's simulated upstream: 云上大冶's OAuth-guarded API on `feed`, with tokens that expire in 3 s.
+pub(crate) fn upstream(cfg: &super::Config, crate::sim::Upstream { feed, faults, .. }: crate::sim::Upstream) -> axum::Router {
     router(
         Sim::new(feed, &cfg.client_id, &cfg.client_secret, std::time::Duration::from_secs(3)),
         faults,
