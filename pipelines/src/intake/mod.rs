@@ -13,8 +13,8 @@ use crate::ticket::{EventPayload, EventType, Ticket, TicketEvent};
 use minqing_connectors::Inbound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio_util::sync::CancellationToken;
 use tally::{Seen, Tally};
+use tokio_util::sync::CancellationToken;
 
 mod tally;
 pub use tally::{Counters, CountersSnapshot, IntakeStats};
