@@ -1,24 +1,23 @@
 //! The HTTP API besides the webhooks: `/healthz`, `/readyz`, `/status` (per
-//! channel) and `/metrics` (Prometheus text format).
+//! channel) and `/metrics` (Prometheus text format, encoded by
+//! prometheus-client from each producing module's collector).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minqing_connectors::Channel;
-use minqing_connectors::pull::ChannelStats;
+use minqing_connectors::pull::{ChannelMetrics, ChannelStats};
 use minqing_pipelines::intake::IntakeStats;
-use minqing_pipelines::store::WorkflowStore;
+use minqing_pipelines::store::{ForwardCounts, OutboxCounts, WorkflowStore};
 use minqing_pipelines::warehouse::Warehouse;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::registry::Registry;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-
-/// A metric: name, help text, and how to read it from a channel's counters.
-type Series<T> = (&'static str, &'static str, fn(&T) -> u64);
 
 /// How a channel is doing, for `/status`.
 pub struct ChannelInfo {
@@ -119,223 +118,39 @@ async fn status(State(s): State<Arc<ApiState>>) -> Response {
     axum::Json(json!({"uptime_secs": s.started.elapsed().as_secs(), "channels": channels})).into_response()
 }
 
+/// `/metrics`: Prometheus's text format (0.0.4), encoded by prometheus-client
+/// from the collectors that each producing module keeps beside its figures.
 async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
-    let mut out = String::new();
-    let intake = s.intake_stats.snapshot();
-    let series: [Series<minqing_pipelines::intake::CountersSnapshot>; 6] = [
-        ("minqing_intake_tickets_total", "Tickets created.", |c| c.tickets),
-        ("minqing_intake_replays_total", "Repeat deliveries ignored.", |c| c.replays),
-        (
-            "minqing_intake_redelivered_total",
-            "Records read again after our own faults (re-read pages, broker redeliveries).",
-            |c| c.redelivered,
-        ),
-        (
-            "minqing_intake_duplicates_total",
-            "Tickets linked as cross-channel duplicates.",
-            |c| c.duplicates,
-        ),
-        ("minqing_intake_quarantined_total", "Records sent to quarantine.", |c| c.quarantined),
-        ("minqing_intake_updates_total", "Edited posts applied.", |c| c.updates),
-    ];
-    for (name, help, f) in series {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for (c, v) in &intake {
-            let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {}", f(v));
-        }
+    // Collectors cannot await, so the store's counts are asked first; a
+    // store that does not answer leaves out those gauges, not the rest.
+    let outbox = s.store.outbox_counts().await.ok();
+    let forward = s.store.forward_counts().await.ok();
+    let mut body = String::new();
+    if let Err(e) = prometheus_text::encode(&mut body, &registry(&s, outbox, forward)) {
+        tracing::error!(error = %e, "Could not encode /metrics.");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    let conn: [Series<ChannelStats>; 3] = [
-        ("minqing_connector_polls_total", "Polls started.", |s| {
-            s.polls.load(Ordering::Relaxed)
-        }),
-        ("minqing_connector_items_total", "Records handed on.", |s| {
-            s.items.load(Ordering::Relaxed)
-        }),
-        ("minqing_connector_errors_total", "Failed polls or refused pushes.", |s| {
-            s.errors.load(Ordering::Relaxed)
-        }),
-    ];
-    for (name, help, f) in conn {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for (c, info) in s.channels.iter() {
-            let _ = writeln!(out, "{name}{{channel=\"{c}\"}} {}", f(&info.stats));
-        }
-    }
-    let _ = writeln!(
-        out,
-        "# HELP minqing_intake_batch_failures_total Intake batches handed back.\n# TYPE minqing_intake_batch_failures_total counter"
-    );
-    let _ = writeln!(
-        out,
-        "minqing_intake_batch_failures_total {}",
-        s.intake_stats.failures.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP minqing_ingest_latency_seconds From accepting an appeal to committing its ticket, per store.\n# TYPE minqing_ingest_latency_seconds summary"
-    );
-    for (store, h) in [("workflow", &s.latency.workflow), ("warehouse", &s.latency.warehouse)] {
-        let sum = h.summary();
-        for q in [0.5, 0.9, 0.99] {
-            if let Some(ms) = h.quantile_ms(q) {
-                let _ = writeln!(
-                    out,
-                    "minqing_ingest_latency_seconds{{store=\"{store}\",quantile=\"{q}\"}} {}",
-                    ms / 1000.0
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "minqing_ingest_latency_seconds_sum{{store=\"{store}\"}} {}",
-            sum.mean_ms * sum.count as f64 / 1000.0
-        );
-        let _ = writeln!(out, "minqing_ingest_latency_seconds_count{{store=\"{store}\"}} {}", sum.count);
-    }
-    let f = &s.forward_stats;
-    for (name, help, v) in [
-        (
-            "minqing_forward_delivered_total",
-            "Transfers Huangshi 12345 confirmed.",
-            &f.delivered,
-        ),
-        (
-            "minqing_forward_repeats_total",
-            "Of those, confirmed by a 409 (an earlier send had arrived).",
-            &f.repeats,
-        ),
-        ("minqing_forward_retries_total", "Transfer attempts to be retried.", &f.retries),
-        ("minqing_forward_parked_total", "Transfers given up and parked (alert).", &f.parked),
-    ] {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-            v.load(Ordering::Relaxed)
-        );
-    }
-    let r = &s.relay.stats;
-    for (name, help, v) in [
-        (
-            "minqing_warehouse_relay_events_total",
-            "Events taken from the workflow store's outbox to the warehouse.",
-            &r.events,
-        ),
-        (
-            "minqing_warehouse_relay_failures_total",
-            "Relay rounds that failed and wait to be retried (alert if it keeps rising).",
-            &r.failures,
-        ),
-    ] {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-            v.load(Ordering::Relaxed)
-        );
-    }
-    if let Ok(n) = s.store.outbox_counts().await {
-        let name = "minqing_warehouse_outbox_rows";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Rows in the workflow store's warehouse outbox: waiting, or parked after the warehouse kept refusing them (alert).\n# TYPE {name} gauge\n{name}{{state=\"waiting\"}} {}\n{name}{{state=\"parked\"}} {}",
-            n.waiting, n.parked
-        );
-    }
-    let w = &s.sweep_stats;
-    for (name, help, v, kind) in [
-        ("minqing_sla_sweeps_total", "SLA sweeps run.", &w.runs, "counter"),
-        (
-            "minqing_sla_sweep_failures_total",
-            "SLA sweeps that failed (alert).",
-            &w.failures,
-            "counter",
-        ),
-        (
-            "minqing_sla_sign_overdue_total",
-            "Orders reported late to sign.",
-            &w.sign_overdue,
-            "counter",
-        ),
-        (
-            "minqing_sla_reply_overdue_total",
-            "Orders reported late to reply.",
-            &w.reply_overdue,
-            "counter",
-        ),
-        (
-            "minqing_supervision_phone_total",
-            "Phone supervision (电话督办) recorded.",
-            &w.phone_supervision,
-            "counter",
-        ),
-        (
-            "minqing_supervision_written_total",
-            "Written supervision (公函督办) proposed.",
-            &w.written_supervision,
-            "counter",
-        ),
-        (
-            "minqing_clue_transfers_total",
-            "Clue transfers (线索移交) proposed.",
-            &w.clue_transfers,
-            "counter",
-        ),
-        (
-            "minqing_provisional_orders",
-            "Open orders with deadlines on the weekday rule (a year the calendar lacks; add its file).",
-            &w.provisional_orders,
-            "gauge",
-        ),
-    ] {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
-            v.load(Ordering::Relaxed)
-        );
-    }
-    jobs(&mut out, &s.scheduler);
-    if let Ok(c) = s.store.forward_counts().await {
-        let _ = writeln!(
-            out,
-            "# HELP minqing_forward_outbox Huangshi transfers by outbox status.\n# TYPE minqing_forward_outbox gauge"
-        );
-        for (k, v) in [("pending", c.pending), ("sent", c.sent), ("parked", c.parked)] {
-            let _ = writeln!(out, "minqing_forward_outbox{{status=\"{k}\"}} {v}");
-        }
-    }
-    ([("content-type", "text/plain; version=0.0.4")], out).into_response()
+    ([(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)], body).into_response()
 }
 
-/// Per-job figures of the scheduler.
-fn jobs(out: &mut String, scheduler: &crate::scheduler::Scheduler) {
-    let jobs = scheduler.stats();
-    type Figure = fn(&crate::scheduler::JobStats) -> f64;
-    let series: [(&str, &str, &str, Figure); 5] = [
-        ("minqing_job_runs_total", "Runs of a scheduled job.", "counter", |j| {
-            j.runs.load(Ordering::Relaxed) as f64
-        }),
-        (
-            "minqing_job_failures_total",
-            "Runs that failed (alert if it keeps rising).",
-            "counter",
-            |j| j.failures.load(Ordering::Relaxed) as f64,
-        ),
-        ("minqing_job_busy_seconds_total", "Time spent running.", "counter", |j| {
-            j.busy_ms.load(Ordering::Relaxed) as f64 / 1000.0
-        }),
-        (
-            "minqing_job_last_success_timestamp_seconds",
-            "When a run last succeeded (0: never).",
-            "gauge",
-            |j| j.last_success.load(Ordering::Relaxed) as f64,
-        ),
-        ("minqing_job_running", "1 while a run is under way.", "gauge", |j| {
-            u8::from(j.running.load(Ordering::Relaxed)) as f64
-        }),
-    ];
-    for (name, help, kind, f) in series {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (job, j) in &jobs {
-            let _ = writeln!(out, "{name}{{job=\"{job}\"}} {}", f(j));
-        }
+/// Every producer's collector. Built per scrape, since two of them are the
+/// store's answers of the moment; the rest hold `Arc`s of live atomics, so
+/// registering them costs a few allocations and no counting.
+fn registry(s: &ApiState, outbox: Option<OutboxCounts>, forward: Option<ForwardCounts>) -> Registry {
+    let channels = s.channels.iter().map(|(c, info)| (*c, info.stats.clone())).collect();
+    let mut r = Registry::default();
+    r.register_collector(Box::new(s.intake_stats.clone()));
+    r.register_collector(Box::new(ChannelMetrics(channels)));
+    r.register_collector(Box::new(s.latency.clone()));
+    r.register_collector(Box::new(s.forward_stats.clone()));
+    r.register_collector(Box::new(s.relay.clone()));
+    if let Some(outbox) = outbox {
+        r.register_collector(Box::new(outbox));
     }
+    r.register_collector(Box::new(s.sweep_stats.clone()));
+    r.register_collector(Box::new(s.scheduler.clone()));
+    if let Some(forward) = forward {
+        r.register_collector(Box::new(forward));
+    }
+    r
 }

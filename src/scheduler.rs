@@ -13,6 +13,12 @@
 //! the next tick.
 
 use chrono::Utc;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Unit;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -64,6 +70,7 @@ pub struct JobStats {
 }
 
 /// Runs jobs on their schedules until cancelled.
+#[derive(Debug)]
 pub struct Scheduler {
     tracker: TaskTracker,
     cancel: CancellationToken,
@@ -99,6 +106,53 @@ impl Scheduler {
     pub fn stats(&self) -> Vec<(String, Arc<JobStats>)> {
         let jobs = self.jobs.lock().expect("scheduler lock");
         jobs.iter().map(|(n, s)| (n.clone(), s.clone())).collect()
+    }
+}
+
+/// Every job's `/metrics` (`minqing_job_*{job=…}`), read from its atomics
+/// at scrape time; the jobs' lock is held only to list them.
+impl Collector for Scheduler {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let jobs = self.stats();
+        type Read = fn(&JobStats) -> u64;
+        // Counter names without `_total`, and names without the unit: the
+        // encoder adds both (`minqing_job_busy_seconds_total`).
+        let counters: [(&str, &str, Read); 2] = [
+            ("minqing_job_runs", "Runs of a scheduled job.", |j| j.runs.load(Ordering::Relaxed)),
+            ("minqing_job_failures", "Runs that failed (alert if it keeps rising).", |j| {
+                j.failures.load(Ordering::Relaxed)
+            }),
+        ];
+        for (name, help, read) in counters {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (job, j) in &jobs {
+                ConstCounter::new(read(j)).encode(metric.encode_family(&[("job", job.as_str())])?)?;
+            }
+        }
+        let seconds = Unit::Seconds;
+        let mut metric = encoder.encode_descriptor("minqing_job_busy", "Time spent running.", Some(&seconds), MetricType::Counter)?;
+        for (job, j) in &jobs {
+            let busy = j.busy_ms.load(Ordering::Relaxed) as f64 / 1000.0;
+            ConstCounter::new(busy).encode(metric.encode_family(&[("job", job.as_str())])?)?;
+        }
+        let gauges: [(&str, &str, Option<&Unit>, Read); 2] = [
+            (
+                "minqing_job_last_success_timestamp",
+                "When a run last succeeded (0: never).",
+                Some(&seconds),
+                |j| j.last_success.load(Ordering::Relaxed),
+            ),
+            ("minqing_job_running", "1 while a run is under way.", None, |j| {
+                u64::from(j.running.load(Ordering::Relaxed))
+            }),
+        ];
+        for (name, help, unit, read) in gauges {
+            let mut metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+            for (job, j) in &jobs {
+                ConstGauge::new(read(j)).encode(metric.encode_family(&[("job", job.as_str())])?)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -228,6 +282,42 @@ mod tests {
         cancel.cancel();
         tracker.close();
         tracker.wait().await;
+    }
+
+    #[tokio::test]
+    async fn job_metrics_keep_their_names_kinds_and_units() {
+        let cancel = CancellationToken::new();
+        let s = Scheduler::new(TaskTracker::new(), cancel.clone());
+        s.add(job(
+            "sla_sweep",
+            "0 0 0 1 1 *",
+            CatchUp::NextTick,
+            counting(Arc::new(AtomicUsize::new(0)), false),
+        ))
+        .unwrap();
+        let (_, j) = &s.stats()[0];
+        j.runs.store(2, Ordering::Relaxed);
+        j.busy_ms.store(1500, Ordering::Relaxed);
+        j.last_success.store(1_700_000_000, Ordering::Relaxed);
+        j.running.store(true, Ordering::Relaxed);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(s.clone()));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "# TYPE minqing_job_runs_total counter",
+            "minqing_job_runs_total{job=\"sla_sweep\"} 2",
+            "minqing_job_failures_total{job=\"sla_sweep\"} 0",
+            "# TYPE minqing_job_busy_seconds_total counter",
+            "minqing_job_busy_seconds_total{job=\"sla_sweep\"} 1.5",
+            "# TYPE minqing_job_last_success_timestamp_seconds gauge",
+            "minqing_job_last_success_timestamp_seconds{job=\"sla_sweep\"} 1700000000",
+            "# TYPE minqing_job_running gauge",
+            "minqing_job_running{job=\"sla_sweep\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        cancel.cancel();
     }
 
     #[tokio::test]

@@ -10,6 +10,11 @@ use minqing_pipelines::relay::Relay;
 use minqing_pipelines::store::OrderStore;
 use minqing_pipelines::workflow::Deadlines;
 use minqing_pipelines::workflow::sweep::{SweepReport, recount_provisional, run_once};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,6 +30,42 @@ pub struct SweepStats {
     pub clue_transfers: AtomicU64,
     /// Open orders whose deadlines were counted on the weekday rule.
     pub provisional_orders: AtomicU64,
+}
+
+/// The sweep's `/metrics`: `minqing_sla_*`, `minqing_supervision_*` and
+/// `minqing_clue_transfers_total` counters and the
+/// `minqing_provisional_orders` gauge, read from the atomics at scrape time.
+impl Collector for SweepStats {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        // Counter names without `_total`: the encoder adds it.
+        for (name, help, value) in [
+            ("minqing_sla_sweeps", "SLA sweeps run.", &self.runs),
+            ("minqing_sla_sweep_failures", "SLA sweeps that failed (alert).", &self.failures),
+            ("minqing_sla_sign_overdue", "Orders reported late to sign.", &self.sign_overdue),
+            ("minqing_sla_reply_overdue", "Orders reported late to reply.", &self.reply_overdue),
+            (
+                "minqing_supervision_phone",
+                "Phone supervision (电话督办) recorded.",
+                &self.phone_supervision,
+            ),
+            (
+                "minqing_supervision_written",
+                "Written supervision (公函督办) proposed.",
+                &self.written_supervision,
+            ),
+            (
+                "minqing_clue_transfers",
+                "Clue transfers (线索移交) proposed.",
+                &self.clue_transfers,
+            ),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value.load(Ordering::Relaxed)).encode(metric)?;
+        }
+        let help = "Open orders with deadlines on the weekday rule (a year the calendar lacks; add its file).";
+        let metric = encoder.encode_descriptor("minqing_provisional_orders", help, None, MetricType::Gauge)?;
+        ConstGauge::new(self.provisional_orders.load(Ordering::Relaxed)).encode(metric)
+    }
 }
 
 impl SweepStats {
@@ -93,5 +134,30 @@ pub fn job(schedule: &str, store: Arc<dyn OrderStore>, relay: Arc<Relay>, stats:
         schedule: schedule.into(),
         catch_up: CatchUp::AtStart,
         work,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_metrics_keep_their_names_and_kinds() {
+        let stats = SweepStats::default();
+        stats.runs.store(3, Ordering::Relaxed);
+        stats.provisional_orders.store(2, Ordering::Relaxed);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(stats));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "# TYPE minqing_sla_sweeps_total counter",
+            "minqing_sla_sweeps_total 3",
+            "minqing_clue_transfers_total 0",
+            "# TYPE minqing_provisional_orders gauge",
+            "minqing_provisional_orders 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
     }
 }

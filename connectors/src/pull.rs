@@ -11,6 +11,10 @@ use crate::appeal::{Channel, Inbound};
 use crate::error::{CheckpointError, ConnectorError};
 use crate::sink::{AppealSink, SinkError};
 use async_trait::async_trait;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -71,6 +75,34 @@ impl ChannelStats {
 
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().expect("stats lock").clone()
+    }
+}
+
+/// Every channel's [`ChannelStats`] as `/metrics` counters
+/// (`minqing_connector_{polls,items,errors}_total{channel=…}`).
+///
+/// A collector, not library counters: the atomics above stay what polls and
+/// pushes add to, and are read only when Prometheus scrapes.
+#[derive(Debug)]
+pub struct ChannelMetrics(pub Vec<(Channel, Arc<ChannelStats>)>);
+
+impl Collector for ChannelMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        type Read = fn(&ChannelStats) -> &AtomicU64;
+        // Counter names without `_total`: the encoder adds it.
+        let series: [(&str, &str, Read); 3] = [
+            ("minqing_connector_polls", "Polls started.", |s| &s.polls),
+            ("minqing_connector_items", "Records handed on.", |s| &s.items),
+            ("minqing_connector_errors", "Failed polls or refused pushes.", |s| &s.errors),
+        ];
+        for (name, help, read) in series {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (channel, stats) in &self.0 {
+                let value = read(stats).load(Ordering::Relaxed);
+                ConstCounter::new(value).encode(metric.encode_family(&[("channel", channel.id())])?)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -182,6 +214,26 @@ mod tests {
     use crate::sink::SinkError;
     use std::collections::HashMap;
     use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn channel_metrics_are_counters_per_channel() {
+        let stats = Arc::new(ChannelStats::default());
+        stats.polls.store(3, Ordering::Relaxed);
+        stats.record_success(5);
+        stats.record_error(&"down");
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(ChannelMetrics(vec![(Channel::Wechat, stats)])));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "# TYPE minqing_connector_polls_total counter",
+            "minqing_connector_polls_total{channel=\"wechat\"} 3",
+            "minqing_connector_items_total{channel=\"wechat\"} 5",
+            "minqing_connector_errors_total{channel=\"wechat\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
 
     /// Three pages, cursors "1", "2", "3".
     struct Pages;

@@ -12,6 +12,10 @@ use crate::ticket::TicketEvent;
 use async_trait::async_trait;
 use chrono::Utc;
 use minqing_connectors::huangshi::{Client, HuangshiSettings, Outcome};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -44,6 +48,28 @@ pub struct ForwardStats {
     pub repeats: AtomicU64,
     pub retries: AtomicU64,
     pub parked: AtomicU64,
+}
+
+/// `minqing_forward_{delivered,repeats,retries,parked}_total`, read from
+/// the atomics at scrape time.
+impl Collector for ForwardStats {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        // Counter names without `_total`: the encoder adds it.
+        for (name, help, value) in [
+            ("minqing_forward_delivered", "Transfers Huangshi 12345 confirmed.", &self.delivered),
+            (
+                "minqing_forward_repeats",
+                "Of those, confirmed by a 409 (an earlier send had arrived).",
+                &self.repeats,
+            ),
+            ("minqing_forward_retries", "Transfer attempts to be retried.", &self.retries),
+            ("minqing_forward_parked", "Transfers given up and parked (alert).", &self.parked),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value.load(Ordering::Relaxed)).encode(metric)?;
+        }
+        Ok(())
+    }
 }
 
 /// The `tickets.forward` sink: puts forwarded tickets in the outbox.

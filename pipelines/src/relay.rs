@@ -12,6 +12,10 @@
 
 use crate::bus::{Bus, BusError};
 use crate::store::{OutboxStore, StoreError};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -55,6 +59,39 @@ pub struct Relay {
     /// One round at a time, so rows are published in order.
     round: Mutex<()>,
     pub stats: RelayStats,
+}
+
+/// By hand: a [`Collector`] must be `Debug`, and the store and the bus are
+/// not.
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").field("stats", &self.stats).finish_non_exhaustive()
+    }
+}
+
+/// `minqing_warehouse_relay_{events,failures}_total`, read from the atomics
+/// at scrape time.
+impl Collector for Relay {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let r = &self.stats;
+        // Counter names without `_total`: the encoder adds it.
+        for (name, help, value) in [
+            (
+                "minqing_warehouse_relay_events",
+                "Events taken from the workflow store's outbox to the warehouse.",
+                &r.events,
+            ),
+            (
+                "minqing_warehouse_relay_failures",
+                "Relay rounds that failed and wait to be retried (alert if it keeps rising).",
+                &r.failures,
+            ),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value.load(Ordering::Relaxed)).encode(metric)?;
+        }
+        Ok(())
+    }
 }
 
 impl Relay {

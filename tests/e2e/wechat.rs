@@ -165,8 +165,12 @@ async fn the_webhook_follows_the_wechat_spec() {
     assert_eq!(status["channels"]["wechat"]["intake"]["tickets"], 2);
     assert_eq!(status["channels"]["wechat"]["intake"]["replays"], 1);
     assert_eq!(status["channels"]["hotline_12345"]["enabled"], false);
-    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    let metrics = get("/metrics").await.unwrap();
+    let kind = metrics.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+    let metrics = metrics.text().await.unwrap();
     assert!(metrics.contains("minqing_intake_tickets_total{channel=\"wechat\"} 2"), "{metrics}");
+    assert_metric_families(&metrics);
 
     rt.shutdown().await;
     let c = counts(&dir.path().join("minqing.db")).await;
@@ -176,6 +180,62 @@ async fn the_webhook_follows_the_wechat_spec() {
         3,
         "bad signature, bad AES block, plaintext in safe mode"
     );
+}
+
+/// Every family `/metrics` has shown since it was written by hand, with its
+/// kind: dashboards and alerts (docs/runbook.md) query these names.
+fn assert_metric_families(metrics: &str) {
+    let counters = [
+        "minqing_intake_tickets_total",
+        "minqing_intake_replays_total",
+        "minqing_intake_redelivered_total",
+        "minqing_intake_duplicates_total",
+        "minqing_intake_quarantined_total",
+        "minqing_intake_updates_total",
+        "minqing_intake_batch_failures_total",
+        "minqing_connector_polls_total",
+        "minqing_connector_items_total",
+        "minqing_connector_errors_total",
+        "minqing_forward_delivered_total",
+        "minqing_forward_repeats_total",
+        "minqing_forward_retries_total",
+        "minqing_forward_parked_total",
+        "minqing_warehouse_relay_events_total",
+        "minqing_warehouse_relay_failures_total",
+        "minqing_sla_sweeps_total",
+        "minqing_sla_sweep_failures_total",
+        "minqing_sla_sign_overdue_total",
+        "minqing_sla_reply_overdue_total",
+        "minqing_supervision_phone_total",
+        "minqing_supervision_written_total",
+        "minqing_clue_transfers_total",
+        "minqing_job_runs_total",
+        "minqing_job_failures_total",
+        "minqing_job_busy_seconds_total",
+    ];
+    let gauges = [
+        "minqing_warehouse_outbox_rows",
+        "minqing_provisional_orders",
+        "minqing_job_last_success_timestamp_seconds",
+        "minqing_job_running",
+        "minqing_forward_outbox",
+    ];
+    let families = (counters.iter().map(|n| (n, "counter")))
+        .chain(gauges.iter().map(|n| (n, "gauge")))
+        .chain([(&"minqing_ingest_latency_seconds", "histogram")]);
+    for (name, kind) in families {
+        let line = format!("# TYPE {name} {kind}");
+        assert!(metrics.lines().any(|l| l == line), "{line} not in\n{metrics}");
+    }
+    for line in [
+        "minqing_warehouse_outbox_rows{state=\"waiting\"}",
+        "minqing_forward_outbox{status=\"pending\"}",
+        "minqing_connector_polls_total{channel=\"hotline_12345\"}",
+        "minqing_ingest_latency_seconds_bucket{store=\"workflow\",le=\"+Inf\"}",
+        "minqing_ingest_latency_seconds_count{store=\"warehouse\"}",
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
 }
 
 fn msg(msg_id: &str, from: &str, create_time: i64, content: &str) -> String {

@@ -5,6 +5,10 @@
 
 use crate::store::NewQuarantine;
 use minqing_connectors::{Channel, Inbound};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,6 +119,45 @@ impl IntakeStats {
                 )
             })
             .collect()
+    }
+}
+
+/// The `/metrics` counters of intake, per channel
+/// (`minqing_intake_{tickets,replays,…}_total{channel=…}`) and of its
+/// batches, read from the atomics at scrape time so that intake's hot path
+/// adds to nothing else.
+impl Collector for IntakeStats {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        type Read = fn(&Counters) -> &AtomicU64;
+        // Counter names without `_total`: the encoder adds it.
+        let series: [(&str, &str, Read); 6] = [
+            ("minqing_intake_tickets", "Tickets created.", |c| &c.tickets),
+            ("minqing_intake_replays", "Repeat deliveries ignored.", |c| &c.replays),
+            (
+                "minqing_intake_redelivered",
+                "Records read again after our own faults (re-read pages, broker redeliveries).",
+                |c| &c.redelivered,
+            ),
+            ("minqing_intake_duplicates", "Tickets linked as cross-channel duplicates.", |c| {
+                &c.duplicates
+            }),
+            ("minqing_intake_quarantined", "Records sent to quarantine.", |c| &c.quarantined),
+            ("minqing_intake_updates", "Edited posts applied.", |c| &c.updates),
+        ];
+        for (name, help, read) in series {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for c in Channel::ALL {
+                let value = read(self.channel(c)).load(Ordering::Relaxed);
+                ConstCounter::new(value).encode(metric.encode_family(&[("channel", c.id())])?)?;
+            }
+        }
+        let failures = ConstCounter::new(self.failures.load(Ordering::Relaxed));
+        failures.encode(encoder.encode_descriptor(
+            "minqing_intake_batch_failures",
+            "Intake batches handed back.",
+            None,
+            MetricType::Counter,
+        )?)
     }
 }
 
@@ -252,6 +295,27 @@ mod tests {
     use super::*;
 
     const C: Channel = Channel::Hotline12345;
+
+    #[test]
+    fn intake_metrics_read_the_counters_per_channel() {
+        let stats = IntakeStats::default();
+        stats.channel(Channel::Wechat).tickets.store(2, Ordering::Relaxed);
+        stats.channel(C).redelivered.store(4, Ordering::Relaxed);
+        stats.failures.store(1, Ordering::Relaxed);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(stats));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "# TYPE minqing_intake_tickets_total counter",
+            "minqing_intake_tickets_total{channel=\"wechat\"} 2",
+            "minqing_intake_tickets_total{channel=\"hotline_12345\"} 0",
+            "minqing_intake_redelivered_total{channel=\"hotline_12345\"} 4",
+            "minqing_intake_batch_failures_total 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
 
     fn bad(source_id: &str) -> NewQuarantine {
         NewQuarantine {

@@ -25,6 +25,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use minqing_connectors::Channel;
 use minqing_connectors::error::CheckpointError;
 use minqing_connectors::pull::CheckpointStore;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::ConstGauge;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -218,6 +222,19 @@ pub struct ForwardCounts {
     pub parked: u64,
 }
 
+/// `minqing_forward_outbox{status=…}`. The `/metrics` handler queries the
+/// counts before it encodes: a collector cannot await the store.
+impl Collector for ForwardCounts {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let help = "Huangshi transfers by outbox status.";
+        let mut metric = encoder.encode_descriptor("minqing_forward_outbox", help, None, MetricType::Gauge)?;
+        for (status, n) in [("pending", self.pending), ("sent", self.sent), ("parked", self.parked)] {
+            ConstGauge::new(n).encode(metric.encode_family(&[("status", status)])?)?;
+        }
+        Ok(())
+    }
+}
+
 /// A stored ticket as the near-duplicate engine is rebuilt from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NearDupRow {
@@ -372,6 +389,19 @@ pub struct OutboxRow {
 pub struct OutboxCounts {
     pub waiting: u64,
     pub parked: u64,
+}
+
+/// `minqing_warehouse_outbox_rows{state=…}`, queried by the `/metrics`
+/// handler before it encodes, as [`ForwardCounts`].
+impl Collector for OutboxCounts {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let help = "Rows in the workflow store's warehouse outbox: waiting, or parked after the warehouse kept refusing them (alert).";
+        let mut metric = encoder.encode_descriptor("minqing_warehouse_outbox_rows", help, None, MetricType::Gauge)?;
+        for (state, n) in [("waiting", self.waiting), ("parked", self.parked)] {
+            ConstGauge::new(n).encode(metric.encode_family(&[("state", state)])?)?;
+        }
+        Ok(())
+    }
 }
 
 /// A warehouse outbox row set aside.
