@@ -42,6 +42,32 @@ pub struct SecretField<'a> {
     pub kind: SecretKind,
 }
 
+/// A setting a channel cannot start with, by its key under the channel's
+/// table (`connectors.<channel>.<key>`). The configuration checks refuse
+/// such settings at load; this is what is left when one gets past them.
+#[derive(Debug, thiserror::Error)]
+#[error("`{key}`: {reason}")]
+pub struct SettingError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+/// Why a record cannot be read: the reason quarantine keeps beside it and
+/// shows the operator. Text by design, since it is stored with the record;
+/// never retryable, since the same bytes read the same way fail the same
+/// way (a corrected mapping, then `quarantine replay`, is the remedy).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Unreadable {
+    pub reason: String,
+}
+
+impl From<String> for Unreadable {
+    fn from(reason: String) -> Self {
+        Unreadable { reason }
+    }
+}
+
 /// What building a channel gives.
 pub enum Built {
     /// Polled on its schedule by the one scheduler.
@@ -73,11 +99,11 @@ pub trait ChannelSpec: Send + Sync {
     fn secrets(&self) -> Vec<SecretField<'_>>;
 
     /// The connector (pulled) or the webhook routes (pushed).
-    fn build(&self, http: &HttpClient, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>) -> Result<Built, String>;
+    fn build(&self, http: &HttpClient, sink: Arc<dyn AppealSink>, stats: Arc<ChannelStats>) -> Result<Built, SettingError>;
 
     /// Maps a quarantined record's raw bytes again (`minqing quarantine
     /// replay`): the reason when it still cannot be read.
-    fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String>;
+    fn remap(&self, raw: &[u8]) -> Result<RawAppeal, Unreadable>;
 
     /// Readies the settings for simulated traffic that starts at `from`:
     /// on, polled every second from `from`, and no limit on refusals (the
@@ -104,7 +130,7 @@ pub trait ChannelSpec: Send + Sync {
         _feed: crate::sim::Feed,
         _target: &str,
         _cancel: tokio_util::sync::CancellationToken,
-    ) -> Result<Option<crate::sim::Sending>, String> {
+    ) -> Result<Option<crate::sim::Sending>, SettingError> {
         Ok(None)
     }
 }
@@ -183,12 +209,13 @@ macro_rules! pull_spec {
                 http: &$crate::http::HttpClient,
                 _sink: std::sync::Arc<dyn $crate::sink::AppealSink>,
                 _stats: std::sync::Arc<$crate::pull::ChannelStats>,
-            ) -> Result<$crate::spec::Built, String> {
+            ) -> Result<$crate::spec::Built, $crate::spec::SettingError> {
                 Ok($crate::spec::Built::Pull(std::sync::Arc::new($connector::new(self.clone(), http.clone()))))
             }
 
-            fn remap(&self, $raw: &[u8]) -> Result<$crate::appeal::RawAppeal, String> {
-                $remap
+            fn remap(&self, $raw: &[u8]) -> Result<$crate::appeal::RawAppeal, $crate::spec::Unreadable> {
+                let mapped = || -> Result<$crate::appeal::RawAppeal, String> { $remap };
+                mapped().map_err($crate::spec::Unreadable::from)
             }
 
             #[cfg(feature = "sim")]

@@ -90,7 +90,7 @@ pub fn remap(settings: &Settings, row: &QuarantineRow) -> Result<RawAppeal, Stri
         );
     }
     let channel = Channel::from_str(&row.channel)?;
-    settings.connectors.spec(channel).remap(&row.raw)
+    settings.connectors.spec(channel).remap(&row.raw).map_err(|e| e.reason)
 }
 
 /// Replays held records; those that now map and normalize become tickets

@@ -267,7 +267,11 @@ impl minqing_pipelines::forward::Outbox for FailingOutbox {
         let mut st = self.state.lock().unwrap();
         if st.0 > 0 {
             st.0 -= 1;
-            return Err(minqing_pipelines::store::StoreError::Connect("database or disk is full".into()));
+            // The disk is full (ENOSPC).
+            return Err(minqing_pipelines::store::StoreError::Folder {
+                path: "data".into(),
+                source: std::io::Error::from_raw_os_error(28),
+            });
         }
         st.1 |= settled
             .iter()

@@ -250,12 +250,12 @@ impl crate::spec::ChannelSpec for Config {
         _http: &crate::http::HttpClient,
         sink: Arc<dyn AppealSink>,
         stats: Arc<ChannelStats>,
-    ) -> Result<crate::spec::Built, String> {
+    ) -> Result<crate::spec::Built, crate::spec::SettingError> {
         Ok(crate::spec::Built::Push(router(Arc::new(Webhook::new(self.clone(), sink, stats)))))
     }
 
-    fn remap(&self, raw: &[u8]) -> Result<crate::appeal::RawAppeal, String> {
-        wire::map_report(crate::spec::utf8(raw)?)
+    fn remap(&self, raw: &[u8]) -> Result<crate::appeal::RawAppeal, crate::spec::Unreadable> {
+        Ok(wire::map_report(crate::spec::utf8(raw)?)?)
     }
 
     #[cfg(feature = "sim")]
@@ -270,7 +270,7 @@ impl crate::spec::ChannelSpec for Config {
         feed: crate::sim::Feed,
         target: &str,
         cancel: tokio_util::sync::CancellationToken,
-    ) -> Result<Option<crate::sim::Sending>, String> {
+    ) -> Result<Option<crate::sim::Sending>, crate::spec::SettingError> {
         Ok(Some(sim::sender(self, feed, target, cancel)))
     }
 }

@@ -342,6 +342,14 @@ async fn respond(hook: &Webhook, p: &Params, plain: &str, encrypted: bool) -> Re
     ([("content-type", "application/xml")], body).into_response()
 }
 
+/// The one setting building can fail on: the key does not decode.
+fn aes_key(reason: String) -> crate::spec::SettingError {
+    crate::spec::SettingError {
+        key: "encoding_aes_key",
+        reason,
+    }
+}
+
 impl crate::spec::ChannelSpec for Config {
     fn channel(&self) -> Channel {
         Channel::Wechat
@@ -386,13 +394,13 @@ impl crate::spec::ChannelSpec for Config {
         _http: &crate::http::HttpClient,
         sink: Arc<dyn AppealSink>,
         stats: Arc<ChannelStats>,
-    ) -> Result<crate::spec::Built, String> {
-        let hook = Webhook::new(self.clone(), sink, stats)?;
+    ) -> Result<crate::spec::Built, crate::spec::SettingError> {
+        let hook = Webhook::new(self.clone(), sink, stats).map_err(aes_key)?;
         Ok(crate::spec::Built::Push(router(Arc::new(hook))))
     }
 
-    fn remap(&self, raw: &[u8]) -> Result<RawAppeal, String> {
-        remap(&WxCrypt::new(&self.encoding_aes_key, &self.app_id)?, raw)
+    fn remap(&self, raw: &[u8]) -> Result<RawAppeal, crate::spec::Unreadable> {
+        Ok(remap(&WxCrypt::new(&self.encoding_aes_key, &self.app_id)?, raw)?)
     }
 
     #[cfg(feature = "sim")]
@@ -407,7 +415,7 @@ impl crate::spec::ChannelSpec for Config {
         feed: crate::sim::Feed,
         target: &str,
         cancel: tokio_util::sync::CancellationToken,
-    ) -> Result<Option<crate::sim::Sending>, String> {
-        sim::sender(self, feed, target, cancel).map(Some)
+    ) -> Result<Option<crate::sim::Sending>, crate::spec::SettingError> {
+        sim::sender(self, feed, target, cancel).map(Some).map_err(aes_key)
     }
 }

@@ -42,13 +42,36 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot reach the database: {0}")]
-    Connect(String),
-    #[error("stored data is unreadable: {0}")]
-    Corrupt(String),
+    #[error("`store.postgres.url` is not a PostgreSQL URL: {0}")]
+    BadUrl(#[source] sqlx::Error),
+    #[error("cannot reach PostgreSQL: {0}; is it running (scripts/services start)?")]
+    Unreachable(#[source] sqlx::Error),
+    #[error("cannot create the folder of {path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The thread that writes a SQLite file is gone (it panicked, or the
+    /// store is closing).
+    #[error("the SQLite writer of {0} has stopped")]
+    WriterStopped(&'static str),
+    /// A stored value that does not parse: a bug or a hand edit, never the
+    /// caller's input.
+    #[error("stored {what} is unreadable: {source}")]
+    Corrupt {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl StoreError {
+    /// A stored `what` that does not parse, and why.
+    pub fn corrupt(what: &'static str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+        StoreError::Corrupt { what, source: e.into() }
+    }
+
     /// Whether the database lacks a resource or cannot be reached, rather
     /// than refusing these rows: a full disk, no memory, a read-only or
     /// busy file, a lost connection. Waiting can fix these; splitting the
@@ -72,7 +95,7 @@ impl StoreError {
                 },
                 _ => crate::db::sqlx_unreached(e),
             },
-            StoreError::Connect(_) => true,
+            StoreError::Unreachable(_) | StoreError::Folder { .. } | StoreError::WriterStopped(_) => true,
             _ => false,
         }
     }
@@ -281,10 +304,10 @@ pub struct StoredEscalation {
 
 impl StoredEscalation {
     pub(crate) fn from_payload(p: &str) -> Result<StoredEscalation, StoreError> {
-        let v: serde_json::Value = serde_json::from_str(p).map_err(|e| StoreError::Corrupt(format!("escalated payload: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(p).map_err(|e| StoreError::corrupt("escalated payload", e))?;
         let cluster_id = v["cluster_id"]
             .as_str()
-            .ok_or_else(|| StoreError::Corrupt(format!("escalated payload without cluster_id: {p}")))?
+            .ok_or_else(|| StoreError::corrupt("escalated payload", format!("no cluster_id in {p}")))?
             .to_owned();
         Ok(StoredEscalation {
             cluster_id,
@@ -416,7 +439,7 @@ pub struct ParkedRelay {
 /// Events as an outbox row holds them: the bus's JSON.
 pub(crate) fn outbox_json<'a>(events: impl IntoIterator<Item = &'a TicketEvent>) -> Result<String, StoreError> {
     let events: Vec<&TicketEvent> = events.into_iter().collect();
-    serde_json::to_string(&events).map_err(|e| StoreError::Corrupt(format!("encoding events for the warehouse outbox: {e}")))
+    serde_json::to_string(&events).map_err(|e| StoreError::corrupt("events for the warehouse outbox", e))
 }
 
 /// A parked row as listed: the events are counted, not returned.
@@ -536,7 +559,7 @@ impl OrderRow {
 }
 
 pub(crate) fn parse_order(body: &str) -> Result<Order, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("work order: {e}")))
+    serde_json::from_str(body).map_err(|e| StoreError::corrupt("work order", e))
 }
 
 /// The last order each ticket's events leave behind, highest version.

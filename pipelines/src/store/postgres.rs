@@ -55,7 +55,7 @@ impl PgStore {
     /// Connects (creating the database if it is missing) and migrates.
     pub async fn open(cfg: &PgSettings) -> Result<Self, StoreError> {
         let opts = PgConnectOptions::from_str(&cfg.url)
-            .map_err(|e| StoreError::Connect(format!("store.postgres.url is not a PostgreSQL URL: {e}")))?
+            .map_err(StoreError::BadUrl)?
             .log_statements(tracing::log::LevelFilter::Trace);
         create_database_if_missing(&opts).await?;
         let pool = crate::db::pool::options::<sqlx::Postgres>()
@@ -65,7 +65,7 @@ impl PgStore {
             .test_before_acquire(true)
             .connect_with(opts)
             .await
-            .map_err(|e| StoreError::Connect(format!("{e}; is PostgreSQL running (scripts/services start)?")))?;
+            .map_err(StoreError::Unreachable)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         Ok(PgStore {
             pool,
@@ -562,7 +562,7 @@ impl EventStore for PgStore {
               (SELECT COUNT(*) FROM ticket_events e JOIN tickets t USING (ticket_id) WHERE t.channel = c.channel) \
             FROM (SELECT channel FROM tickets UNION SELECT channel FROM quarantine) c";
         for r in sqlx::query(sql).fetch_all(&self.pool).await? {
-            let c = Channel::from_str(&r.try_get::<String, _>(0)?).map_err(StoreError::Corrupt)?;
+            let c = Channel::from_str(&r.try_get::<String, _>(0)?).map_err(|e| StoreError::corrupt("channel", e))?;
             let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v as u64);
             out.insert(
                 c,

@@ -60,7 +60,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let opts = file_options(path)
-            .map_err(|e| StoreError::Connect(format!("cannot create the folder of {}: {e}", path.display())))?
+            .map_err(|source| StoreError::Folder {
+                path: path.to_path_buf(),
+                source,
+            })?
             .pragma("cache_size", "-65536")
             .foreign_keys(false);
         let pool = crate::db::pool::options::<sqlx::Sqlite>()
@@ -218,7 +221,7 @@ pub(super) fn upsert_orders(db: &Connection, orders: &[(i64, &crate::ticket::ord
 }
 
 fn parse_id(id: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")))
+    Uuid::parse_str(id).map_err(|e| StoreError::corrupt("ticket_id", format!("`{id}`: {e}")))
 }
 
 /// `SELECT {columns} FROM tickets WHERE ticket_id IN (…ids)`.
@@ -346,7 +349,8 @@ impl EventStore for SqliteStore {
                     ticket_id: parse_id(&row.try_get::<String, _>(0)?)?,
                     citizen_key: row.try_get(1)?,
                     text_hash: row.try_get(2)?,
-                    received_at: DateTime::parse_from_rfc3339(&at).map_err(|e| StoreError::Corrupt(format!("received_at `{at}`: {e}")))?,
+                    received_at: DateTime::parse_from_rfc3339(&at)
+                        .map_err(|e| StoreError::corrupt("received_at", format!("`{at}`: {e}")))?,
                 })
             })
             .collect()
@@ -357,7 +361,7 @@ impl EventStore for SqliteStore {
         if n as u64 > limit {
             return Ok(None);
         }
-        let parse = |id: &str| Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("ticket_id `{id}`: {e}")));
+        let parse = |id: &str| Uuid::parse_str(id).map_err(|e| StoreError::corrupt("ticket_id", format!("`{id}`: {e}")));
         let mut known = HashMap::with_capacity(n as usize);
         let mut roots = Vec::new();
         let rows = sqlx::query("SELECT ticket_id, version, citizen_key, text_hash, received_at, duplicate_of IS NULL FROM tickets")
@@ -374,7 +378,8 @@ impl EventStore for SqliteStore {
                     ticket_id: id,
                     citizen_key,
                     text_hash: r.try_get(3)?,
-                    received_at: DateTime::parse_from_rfc3339(&at).map_err(|e| StoreError::Corrupt(format!("received_at `{at}`: {e}")))?,
+                    received_at: DateTime::parse_from_rfc3339(&at)
+                        .map_err(|e| StoreError::corrupt("received_at", format!("`{at}`: {e}")))?,
                 });
             }
         }
@@ -518,7 +523,7 @@ impl ForwardStore for SqliteStore {
         rows.into_iter()
             .map(|r| {
                 let id: String = r.try_get(0)?;
-                let ticket_id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("outbox ticket id {id}: {e}")))?;
+                let ticket_id = Uuid::parse_str(&id).map_err(|e| StoreError::corrupt("outbox ticket id", format!("`{id}`: {e}")))?;
                 Ok(ForwardJob {
                     ticket_id,
                     attempts: r.try_get::<i64, _>(1)? as u32,
@@ -559,7 +564,7 @@ impl ForwardStore for SqliteStore {
             .map(|r| {
                 let id: String = r.try_get(0)?;
                 Ok(ParkedForward {
-                    ticket_id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("outbox ticket id {id}: {e}")))?,
+                    ticket_id: Uuid::parse_str(&id).map_err(|e| StoreError::corrupt("outbox ticket id", format!("`{id}`: {e}")))?,
                     short_no: r.try_get(1)?,
                     attempts: r.try_get::<i64, _>(2)? as u32,
                     last_error: r.try_get(3)?,
@@ -767,7 +772,7 @@ fn resolve_merged(db: &Connection, after: i64) -> rusqlite::Result<()> {
 }
 
 fn channel(s: &str) -> Result<Channel, StoreError> {
-    Channel::from_str(s).map_err(StoreError::Corrupt)
+    Channel::from_str(s).map_err(|e| StoreError::corrupt("channel", e))
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ fn commit_one(tx: &Transaction<'_>, c: &ActionCommit) -> Result<Committed, Store
     // The order is keyed by its ticket's arrival order.
     let seq = *seqs
         .get(&id)
-        .ok_or_else(|| StoreError::Corrupt(format!("work order {id} has no ticket")))?;
+        .ok_or_else(|| StoreError::corrupt("work order", format!("{id} has no ticket")))?;
     let version: Option<i64> = tx
         .prepare_cached("SELECT version FROM work_orders WHERE ticket_seq = ?1")?
         .query_row([seq], |r| r.get(0))

@@ -54,7 +54,7 @@ impl<W: Grouped> Committer<W> {
     /// Resolves once `write` is committed.
     pub(crate) async fn commit(&self, write: W) -> Result<W::Answer, StoreError> {
         let (answer, wait) = oneshot::channel();
-        let stopped = || StoreError::Connect(format!("the SQLite writer of {} has stopped", W::WHAT));
+        let stopped = || StoreError::WriterStopped(W::WHAT);
         self.tx.send((write, answer)).await.map_err(|_| stopped())?;
         wait.await.map_err(|_| stopped())?
     }
