@@ -166,6 +166,30 @@ pub fn check_start_from(path: &str, v: &Option<String>, fmt: &str) -> Vec<String
     }
 }
 
+/// A pulled channel's `Config`: the common settings (`enabled`,
+/// `schedule`, `base_url`, `page_size`) and the channel's own fields, in
+/// one table that refuses unknown keys. (serde cannot flatten a shared
+/// struct into such a table, so the common fields are written here once.)
+macro_rules! pull_config {
+    ($(#[$doc:meta])* { $($(#[$m:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields)]
+        pub struct Config {
+            /// Whether the channel is pulled at all.
+            pub enabled: bool,
+            /// Cron expression with seconds, e.g. `0 */5 * * * *`.
+            pub schedule: String,
+            /// The upstream's base URL.
+            pub base_url: String,
+            /// Records asked for per page.
+            pub page_size: u32,
+            $($(#[$m])* pub $field: $ty,)*
+        }
+    };
+}
+pub(crate) use pull_config;
+
 /// [`ChannelSpec`] for a pulled channel's `Config`: the common fields
 /// (`enabled`, `schedule`, `base_url`, `page_size`), the one secret its
 /// upstream issued, its connector built from the config and the HTTP

@@ -30,22 +30,17 @@ use serde::{Deserialize, Serialize};
 
 pub const TIME_FMT: &str = "%Y-%m-%d %H:%M:%S";
 
-/// `[connectors.hotline_12345]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub enabled: bool,
-    /// Cron expression with seconds, e.g. `0 */5 * * * *`.
-    pub schedule: String,
-    pub base_url: String,
-    pub app_key: String,
-    pub app_secret: crate::secret::Secret,
-    pub page_size: u32,
-    /// First `updated_since` when there is no checkpoint (`yyyy-MM-dd HH:mm:ss`);
-    /// default: `backfill_days` ago.
-    #[serde(default)]
-    pub start_from: Option<String>,
-    pub backfill_days: u32,
+crate::spec::pull_config! {
+    /// `[connectors.hotline_12345]`
+    {
+        app_key: String,
+        app_secret: crate::secret::Secret,
+        /// First `updated_since` when there is no checkpoint (`yyyy-MM-dd HH:mm:ss`);
+        /// default: `backfill_days` ago.
+        #[serde(default)]
+        start_from: Option<String>,
+        backfill_days: u32,
+    }
 }
 
 /// Where paging stands; persisted as JSON.

@@ -22,19 +22,14 @@ use crate::error::ConnectorError;
 use crate::http::HttpClient;
 use crate::pull::{Page, PullConnector};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 pub const TIME_FMT: &str = "%Y%m%d%H%M%S";
 
-/// `[connectors.police_110]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub enabled: bool,
-    pub schedule: String,
-    pub base_url: String,
-    pub token: crate::secret::Secret,
-    pub page_size: u32,
+crate::spec::pull_config! {
+    /// `[connectors.police_110]`
+    {
+        token: crate::secret::Secret,
+    }
 }
 
 pub struct Police110 {

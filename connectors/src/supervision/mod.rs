@@ -28,21 +28,17 @@ use serde::{Deserialize, Serialize};
 
 pub const WINDOW_FMT: &str = "%Y-%m-%dT%H:%M:%S";
 
-/// `[connectors.supervision]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub enabled: bool,
-    pub schedule: String,
-    pub base_url: String,
-    pub token: crate::secret::Secret,
-    pub window_hours: u32,
-    pub lag_seconds: u32,
-    pub page_size: u32,
-    /// First window start without a checkpoint (`yyyy-MM-ddTHH:mm:ss`, local).
-    #[serde(default)]
-    pub start_from: Option<String>,
-    pub backfill_days: u32,
+crate::spec::pull_config! {
+    /// `[connectors.supervision]`
+    {
+        token: crate::secret::Secret,
+        window_hours: u32,
+        lag_seconds: u32,
+        /// First window start without a checkpoint (`yyyy-MM-ddTHH:mm:ss`, local).
+        #[serde(default)]
+        start_from: Option<String>,
+        backfill_days: u32,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -28,23 +28,19 @@ use serde::{Deserialize, Serialize};
 
 pub const WINDOW_FMT: &str = "%Y-%m-%dT%H:%M:%S";
 
-/// `[connectors.tax_12366]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub enabled: bool,
-    pub schedule: String,
-    pub base_url: String,
-    pub username: String,
-    pub password: crate::secret::Secret,
-    /// `digest` (PasswordDigest, the default) or `text` (PasswordText, only over TLS).
-    pub password_type: PasswordType,
-    pub window_hours: u32,
-    pub lag_seconds: u32,
-    pub page_size: u32,
-    #[serde(default)]
-    pub start_from: Option<String>,
-    pub backfill_days: u32,
+crate::spec::pull_config! {
+    /// `[connectors.tax_12366]`
+    {
+        username: String,
+        password: crate::secret::Secret,
+        /// `digest` (PasswordDigest, the default) or `text` (PasswordText, only over TLS).
+        password_type: PasswordType,
+        window_hours: u32,
+        lag_seconds: u32,
+        #[serde(default)]
+        start_from: Option<String>,
+        backfill_days: u32,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]

@@ -22,19 +22,14 @@ use crate::error::ConnectorError;
 use crate::http::HttpClient;
 use crate::pull::{Page, PullConnector};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use token::TokenCache;
 
-/// `[connectors.yunshang_app]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub enabled: bool,
-    pub schedule: String,
-    pub base_url: String,
-    pub client_id: String,
-    pub client_secret: crate::secret::Secret,
-    pub page_size: u32,
+crate::spec::pull_config! {
+    /// `[connectors.yunshang_app]`
+    {
+        client_id: String,
+        client_secret: crate::secret::Secret,
+    }
 }
 
 pub struct Yunshang {
