@@ -300,23 +300,21 @@ mod tests {
         j.busy_ms.store(1500, Ordering::Relaxed);
         j.last_success.store(1_700_000_000, Ordering::Relaxed);
         j.running.store(true, Ordering::Relaxed);
-        let mut registry = prometheus_client::registry::Registry::default();
-        registry.register_collector(Box::new(s.clone()));
-        let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
-        for line in [
-            "# TYPE minqing_job_runs_total counter",
-            "minqing_job_runs_total{job=\"sla_sweep\"} 2",
-            "minqing_job_failures_total{job=\"sla_sweep\"} 0",
-            "# TYPE minqing_job_busy_seconds_total counter",
-            "minqing_job_busy_seconds_total{job=\"sla_sweep\"} 1.5",
-            "# TYPE minqing_job_last_success_timestamp_seconds gauge",
-            "minqing_job_last_success_timestamp_seconds{job=\"sla_sweep\"} 1700000000",
-            "# TYPE minqing_job_running gauge",
-            "minqing_job_running{job=\"sla_sweep\"} 1",
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
-        }
+        let text = minqing_connectors::metrics::text_of(s.clone());
+        minqing_connectors::metrics::assert_shows(
+            &text,
+            &[
+                "# TYPE minqing_job_runs_total counter",
+                "minqing_job_runs_total{job=\"sla_sweep\"} 2",
+                "minqing_job_failures_total{job=\"sla_sweep\"} 0",
+                "# TYPE minqing_job_busy_seconds_total counter",
+                "minqing_job_busy_seconds_total{job=\"sla_sweep\"} 1.5",
+                "# TYPE minqing_job_last_success_timestamp_seconds gauge",
+                "minqing_job_last_success_timestamp_seconds{job=\"sla_sweep\"} 1700000000",
+                "# TYPE minqing_job_running gauge",
+                "minqing_job_running{job=\"sla_sweep\"} 1",
+            ],
+        );
         cancel.cancel();
     }
 

@@ -146,18 +146,16 @@ mod tests {
         let stats = SweepStats::default();
         stats.runs.store(3, Ordering::Relaxed);
         stats.provisional_orders.store(2, Ordering::Relaxed);
-        let mut registry = prometheus_client::registry::Registry::default();
-        registry.register_collector(Box::new(stats));
-        let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
-        for line in [
-            "# TYPE minqing_sla_sweeps_total counter",
-            "minqing_sla_sweeps_total 3",
-            "minqing_clue_transfers_total 0",
-            "# TYPE minqing_provisional_orders gauge",
-            "minqing_provisional_orders 2",
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
-        }
+        let text = minqing_connectors::metrics::text_of(stats);
+        minqing_connectors::metrics::assert_shows(
+            &text,
+            &[
+                "# TYPE minqing_sla_sweeps_total counter",
+                "minqing_sla_sweeps_total 3",
+                "minqing_clue_transfers_total 0",
+                "# TYPE minqing_provisional_orders gauge",
+                "minqing_provisional_orders 2",
+            ],
+        );
     }
 }

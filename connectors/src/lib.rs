@@ -3,7 +3,11 @@
 //!
 //! # Layout
 //!
-//! - [`appeal`]: [`RawAppeal`] (what a channel said), [`Channel`] and [`Inbound`]
+//! - [`registry`]: one line per channel gives [`Channel`] and its settings
+//!   table; [`spec`]: [`spec::ChannelSpec`], what each channel's `Config`
+//!   tells the rest of minqing (checks, secrets, build, quarantine remap,
+//!   simulator).
+//! - [`appeal`]: [`RawAppeal`] (what a channel said) and [`Inbound`]
 //!   (an appeal, or a record that could not be mapped and goes to quarantine).
 //! - [`pull`]: the [`pull::PullConnector`] trait and [`pull::PullRunner`], which
 //!   pages through a channel and moves the checkpoint only after the sink has
@@ -16,6 +20,7 @@
 //!   `police110`, `tax12366`, `grid`. Each holds its wire types, its client or
 //!   webhook handler, its mapping, and (feature `sim`) a simulator of the
 //!   upstream server that speaks the same contract over real HTTP.
+//! - [`metrics`]: reading a Prometheus collector back as text (tests).
 //! - [`clock`]: "now" for connectors and simulators; real time except in a
 //!   paced demo.
 //! - [`timeserde`]: timestamps and dates in serde as chrono writes them, on a
@@ -31,6 +36,7 @@ pub mod cursor;
 pub mod error;
 pub mod guard;
 pub mod http;
+pub mod metrics;
 pub mod pull;
 pub mod registry;
 pub mod secret;

@@ -221,18 +221,16 @@ mod tests {
         stats.polls.store(3, Ordering::Relaxed);
         stats.record_success(5);
         stats.record_error(&"down");
-        let mut registry = prometheus_client::registry::Registry::default();
-        registry.register_collector(Box::new(ChannelMetrics(vec![(Channel::Wechat, stats)])));
-        let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
-        for line in [
-            "# TYPE minqing_connector_polls_total counter",
-            "minqing_connector_polls_total{channel=\"wechat\"} 3",
-            "minqing_connector_items_total{channel=\"wechat\"} 5",
-            "minqing_connector_errors_total{channel=\"wechat\"} 1",
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
-        }
+        let text = crate::metrics::text_of(ChannelMetrics(vec![(Channel::Wechat, stats)]));
+        crate::metrics::assert_shows(
+            &text,
+            &[
+                "# TYPE minqing_connector_polls_total counter",
+                "minqing_connector_polls_total{channel=\"wechat\"} 3",
+                "minqing_connector_items_total{channel=\"wechat\"} 5",
+                "minqing_connector_errors_total{channel=\"wechat\"} 1",
+            ],
+        );
     }
 
     /// Three pages, cursors "1", "2", "3".

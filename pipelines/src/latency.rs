@@ -223,29 +223,27 @@ mod tests {
             l.workflow.record(Duration::from_millis(ms));
         }
         l.warehouse.record(Duration::from_micros(5_001));
-        let mut registry = prometheus_client::registry::Registry::default();
-        registry.register_collector(Box::new(l));
-        let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        let text = minqing_connectors::metrics::text_of(l);
         let w = "minqing_ingest_latency_seconds_bucket{store=\"workflow\",le=";
         let h = "minqing_ingest_latency_seconds_bucket{store=\"warehouse\",le=";
-        for line in [
-            "# TYPE minqing_ingest_latency_seconds histogram",
-            // A bound counts the samples at it: 1 ms and 5 ms exactly.
-            &format!("{w}\"0.001\"}} 1"),
-            &format!("{w}\"0.0025\"}} 1"),
-            &format!("{w}\"0.005\"}} 3"),
-            &format!("{w}\"1\"}} 4"),
-            &format!("{w}\"60\"}} 4"),
-            &format!("{w}\"+Inf\"}} 5"),
-            "minqing_ingest_latency_seconds_sum{store=\"workflow\"} 90.709",
-            "minqing_ingest_latency_seconds_count{store=\"workflow\"} 5",
-            &format!("{h}\"0.005\"}} 0"),
-            &format!("{h}\"0.01\"}} 1"),
-            "minqing_ingest_latency_seconds_count{store=\"warehouse\"} 1",
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
-        }
+        minqing_connectors::metrics::assert_shows(
+            &text,
+            &[
+                "# TYPE minqing_ingest_latency_seconds histogram",
+                // A bound counts the samples at it: 1 ms and 5 ms exactly.
+                &format!("{w}\"0.001\"}} 1"),
+                &format!("{w}\"0.0025\"}} 1"),
+                &format!("{w}\"0.005\"}} 3"),
+                &format!("{w}\"1\"}} 4"),
+                &format!("{w}\"60\"}} 4"),
+                &format!("{w}\"+Inf\"}} 5"),
+                "minqing_ingest_latency_seconds_sum{store=\"workflow\"} 90.709",
+                "minqing_ingest_latency_seconds_count{store=\"workflow\"} 5",
+                &format!("{h}\"0.005\"}} 0"),
+                &format!("{h}\"0.01\"}} 1"),
+                "minqing_ingest_latency_seconds_count{store=\"warehouse\"} 1",
+            ],
+        );
         assert_eq!(text.matches("_bucket{store=\"workflow\"").count(), EXPOSED_US.len() + 1);
     }
 

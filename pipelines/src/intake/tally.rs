@@ -302,19 +302,17 @@ mod tests {
         stats.channel(Channel::Wechat).tickets.store(2, Ordering::Relaxed);
         stats.channel(C).redelivered.store(4, Ordering::Relaxed);
         stats.failures.store(1, Ordering::Relaxed);
-        let mut registry = prometheus_client::registry::Registry::default();
-        registry.register_collector(Box::new(stats));
-        let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
-        for line in [
-            "# TYPE minqing_intake_tickets_total counter",
-            "minqing_intake_tickets_total{channel=\"wechat\"} 2",
-            "minqing_intake_tickets_total{channel=\"hotline_12345\"} 0",
-            "minqing_intake_redelivered_total{channel=\"hotline_12345\"} 4",
-            "minqing_intake_batch_failures_total 1",
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
-        }
+        let text = minqing_connectors::metrics::text_of(stats);
+        minqing_connectors::metrics::assert_shows(
+            &text,
+            &[
+                "# TYPE minqing_intake_tickets_total counter",
+                "minqing_intake_tickets_total{channel=\"wechat\"} 2",
+                "minqing_intake_tickets_total{channel=\"hotline_12345\"} 0",
+                "minqing_intake_redelivered_total{channel=\"hotline_12345\"} 4",
+                "minqing_intake_batch_failures_total 1",
+            ],
+        );
     }
 
     fn bad(source_id: &str) -> NewQuarantine {
