@@ -7,39 +7,15 @@ use chrono::DateTime;
 use minqing_connectors::Channel;
 use minqing_pipelines::store::EventStore;
 use minqing_pipelines::store::sqlite::SqliteStore;
-use minqing_pipelines::ticket::{Ticket, TicketEvent, short_no, ticket_id};
+use minqing_pipelines::ticket::{Ticket, TicketEvent};
 use minqing_pipelines::warehouse::Warehouse;
 use minqing_pipelines::warehouse::sqlite::SqliteWarehouse;
 
 fn ticket() -> Ticket {
-    let id = ticket_id(Channel::Grid, "g-1");
+    let at = DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
     Ticket {
-        previous_citizen_keys: Vec::new(),
-        ticket_id: id,
-        short_no: short_no(&id),
-        channel: Channel::Grid,
-        source_id: "g-1".into(),
-        version: 0,
-        received_at: DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap(),
-        title: None,
-        content: "东岳路路灯不亮".into(),
-        content_truncated: false,
-        appeal_type: None,
-        category: None,
         town: Some("东岳路街道".into()),
-        location: None,
-        coordinates: None,
-        citizen_key: None,
-        citizen_key_id: None,
-        contact_name: None,
-        contact_phone: None,
-        phone_masked: None,
-        anonymous: true,
-        attachments: vec![],
-        text_hash: "h0".into(),
-        duplicate_of: None,
-        cluster_id: None,
-        triage: None,
+        ..Ticket::bare(Channel::Grid, "g-1", "东岳路路灯不亮", at)
     }
 }
 

@@ -1,7 +1,6 @@
-use crate::helpers::{OutboxRow, settings, settle_in_one_set};
+use crate::helpers::{OutboxRow, polling, quiet, settings, settle_in_one_set};
 use minqing::cli::ForwardAction;
 use minqing::commands::forward;
-use minqing::runtime::{Runtime, StartOptions};
 use minqing::sim::demo;
 use minqing::sim::fleet::Fleet;
 use minqing_connectors::huangshi::{Client, Outcome};
@@ -36,16 +35,7 @@ async fn each_forwarded_ticket_reaches_huangshi_once_through_downtime_and_a_rest
         .unwrap();
     let sim = fleet.huangshi.clone().unwrap();
 
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: true,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
-    fleet.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
+    let rt = polling(&s, Some(&mut fleet)).await;
     let store = rt.store.clone();
     let far = chrono::Utc::now() + chrono::Duration::days(1);
     wait_for("every transfer to be tried while Huangshi is down", 120, async || {
@@ -72,15 +62,7 @@ async fn each_forwarded_ticket_reaches_huangshi_once_through_downtime_and_a_rest
     let lost = Client::new(s.forwarder.huangshi.clone()).send(&jobs[0].transfer).await;
     assert!(matches!(lost, Outcome::Delivered { repeat: false, .. }), "{lost:?}");
 
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: true,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
+    let rt = polling(&s, None).await;
     let store = rt.store.clone();
     wait_for("the outbox to drain", 120, async || {
         store.forward_counts().await.unwrap().pending == 0
@@ -124,16 +106,7 @@ async fn a_refused_transfer_is_parked_with_the_reason_and_requeued_after_the_fix
     fleet.serve_huangshi(&mut s.forwarder, None).await.unwrap();
     let sim = fleet.huangshi.clone().unwrap();
     let fleet_secret = std::mem::replace(&mut s.forwarder.huangshi.secret, "not-the-shared-secret".into());
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: true,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
-    fleet.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
+    let rt = polling(&s, Some(&mut fleet)).await;
     let store = rt.store.clone();
     wait_for("every transfer to be parked", 120, async || {
         store.forward_counts().await.unwrap().parked == want
@@ -187,15 +160,7 @@ async fn a_refused_transfer_is_parked_with_the_reason_and_requeued_after_the_fix
         format!("{} transfer(s) requeued; the forwarder sends them on its next poll\n", want - 1)
     );
 
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: false,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
+    let rt = quiet(&s).await;
     let store = rt.store.clone();
     wait_for("the requeued transfers to be sent", 120, async || {
         store.forward_counts().await.unwrap().sent == want

@@ -119,36 +119,8 @@ pub async fn sqlite_duplicate_replies(db: &Path) -> (i64, i64) {
 
 /// A bare ticket of the grid channel, for store-level tests.
 pub fn ticket(source_id: &str, content: &str) -> minqing_pipelines::ticket::Ticket {
-    let channel = minqing_connectors::Channel::Grid;
-    let ticket_id = minqing_pipelines::ticket::ticket_id(channel, source_id);
-    minqing_pipelines::ticket::Ticket {
-        previous_citizen_keys: Vec::new(),
-        ticket_id,
-        short_no: minqing_pipelines::ticket::short_no(&ticket_id),
-        channel,
-        source_id: source_id.into(),
-        version: 0,
-        received_at: chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap(),
-        title: None,
-        content: content.into(),
-        content_truncated: false,
-        appeal_type: None,
-        category: None,
-        town: Some("金湖街道".into()),
-        location: None,
-        coordinates: None,
-        citizen_key: None,
-        citizen_key_id: None,
-        contact_name: None,
-        contact_phone: None,
-        phone_masked: None,
-        anonymous: true,
-        attachments: vec![],
-        text_hash: "h0".into(),
-        duplicate_of: None,
-        cluster_id: None,
-        triage: None,
-    }
+    let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00").unwrap();
+    minqing_pipelines::ticket::Ticket::bare(minqing_connectors::Channel::Grid, source_id, content, at)
 }
 
 /// The `received` event that carries a ticket.
@@ -307,6 +279,24 @@ pub async fn quiet(s: &Settings) -> minqing::runtime::Runtime {
     )
     .await
     .unwrap()
+}
+
+/// The gateway on `s`, polling the pull channels at once, without the
+/// SLA sweep; with `fleet`'s push senders aimed at it when given.
+pub async fn polling(s: &Settings, fleet: Option<&mut minqing::sim::fleet::Fleet>) -> minqing::runtime::Runtime {
+    let rt = minqing::runtime::Runtime::start(
+        s,
+        minqing::runtime::StartOptions {
+            poll_at_start: true,
+            sweep: false,
+        },
+    )
+    .await
+    .unwrap();
+    if let Some(f) = fleet {
+        f.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
+    }
+    rt
 }
 
 pub use minqing::testing::test_appeal as raw_call;

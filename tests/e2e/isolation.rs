@@ -1,5 +1,4 @@
-use crate::helpers::{counts, settings};
-use minqing::runtime::{Runtime, StartOptions};
+use crate::helpers::{counts, polling, settings};
 use minqing::sim::demo;
 use minqing::sim::fleet::Fleet;
 use minqing_connectors::Channel;
@@ -15,16 +14,7 @@ async fn a_dead_channel_does_not_hold_up_the_others() {
     // Nothing listens on port 9 of loopback: every poll of 12366 fails.
     s.connectors.tax_12366.base_url = "http://127.0.0.1:9".into();
     s.http.max_attempts = 2;
-    let rt = Runtime::start(
-        &s,
-        StartOptions {
-            poll_at_start: true,
-            sweep: false,
-        },
-    )
-    .await
-    .unwrap();
-    fleet.push(&s.connectors, &format!("http://{}", rt.api_addr)).unwrap();
+    let rt = polling(&s, Some(&mut fleet)).await;
 
     let db = dir.path().join("minqing.db");
     let deadline = Instant::now() + Duration::from_secs(120);
