@@ -57,6 +57,21 @@ impl ConnectorError {
             ConnectorError::Auth { .. } | ConnectorError::Contract { .. } | ConnectorError::Cursor { .. } => false,
         }
     }
+
+    /// A 401 or 403 from `endpoint` as what it means: our credentials were
+    /// refused (with `hint` after the upstream's own text). Any other error
+    /// is returned as it is.
+    pub fn refused_as_auth(self, endpoint: &str, hint: &str) -> ConnectorError {
+        match self {
+            ConnectorError::Status {
+                status: 401 | 403, body, ..
+            } => ConnectorError::Auth {
+                endpoint: endpoint.to_owned(),
+                reason: format!("{body}{hint}"),
+            },
+            other => other,
+        }
+    }
 }
 
 /// The sink could not take the batch; the caller keeps its checkpoint and

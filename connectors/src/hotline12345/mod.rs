@@ -87,7 +87,7 @@ impl Hotline12345 {
                     .header("X-Signature", sig)
             })
             .await
-            .map_err(|e| auth_error(e, &endpoint))?;
+            .map_err(|e| e.refused_as_auth(&endpoint, ""))?;
         let body = self.http.body(&endpoint, resp).await?;
         let env: wire::Envelope = serde_json::from_slice(&body).map_err(|e| ConnectorError::Contract {
             endpoint: endpoint.clone(),
@@ -102,18 +102,6 @@ impl Hotline12345 {
             });
         }
         Ok(env)
-    }
-}
-
-fn auth_error(e: ConnectorError, endpoint: &str) -> ConnectorError {
-    match e {
-        ConnectorError::Status {
-            status: 401 | 403, body, ..
-        } => ConnectorError::Auth {
-            endpoint: endpoint.to_owned(),
-            reason: body,
-        },
-        other => other,
     }
 }
 

@@ -52,15 +52,7 @@ impl Police110 {
                     .header("X-Token", self.cfg.token.expose())
             })
             .await
-            .map_err(|e| match e {
-                ConnectorError::Status {
-                    status: 401 | 403, body, ..
-                } => ConnectorError::Auth {
-                    endpoint: endpoint.clone(),
-                    reason: format!("{body} (is this gateway's address on the centre's allow-list?)"),
-                },
-                other => other,
-            })?;
+            .map_err(|e| e.refused_as_auth(&endpoint, " (is this gateway's address on the centre's allow-list?)"))?;
         self.http.body(&endpoint, resp).await
     }
 }

@@ -68,15 +68,7 @@ impl Supervision {
                     .header("X-Auth-Token", self.cfg.token.expose())
             })
             .await
-            .map_err(|e| match e {
-                ConnectorError::Status {
-                    status: 401 | 403, body, ..
-                } => ConnectorError::Auth {
-                    endpoint: endpoint.clone(),
-                    reason: body,
-                },
-                other => other,
-            })?;
+            .map_err(|e| e.refused_as_auth(&endpoint, ""))?;
         let body = self.http.body(&endpoint, resp).await?;
         wire::parse_page(&body).map_err(|reason| ConnectorError::Contract { endpoint, reason })
     }

@@ -76,12 +76,7 @@ impl Yunshang {
                     self.token.invalidate(&bearer).await;
                     refreshed = true;
                 }
-                Err(ConnectorError::Status {
-                    status: 401 | 403, body, ..
-                }) => {
-                    return Err(ConnectorError::Auth { endpoint, reason: body });
-                }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.refused_as_auth(&endpoint, "")),
             }
         }
     }
