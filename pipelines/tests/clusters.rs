@@ -8,6 +8,8 @@
 //! run gets its own database. With `MINQING_REQUIRE_SERVICES=1` an
 //! unreachable server fails the test, otherwise it is skipped with a note.
 
+mod common;
+
 use minqing_connectors::{Channel, Contact, Inbound, RawAppeal};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
@@ -17,7 +19,6 @@ use minqing_pipelines::intake::Intake;
 use minqing_pipelines::neardup::Params;
 use minqing_pipelines::neardup::stage::Stage;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
-use minqing_pipelines::sink::{Batching, StoreTarget, run_sink};
 use minqing_pipelines::store::postgres::{PgSettings, PgStore};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{NearDupRow, WorkflowStore};
@@ -85,14 +86,7 @@ async fn postgres(test: &str) -> Option<Backend> {
 
 async fn drop_postgres(b: &Backend) {
     if let Backend::Postgres(url) = b {
-        let name = url.rsplit('/').next().unwrap();
-        let pool = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-            .execute(&pool)
-            .await
-            .unwrap();
+        common::drop_database(url.rsplit('/').next().unwrap()).await;
     }
 }
 
@@ -118,13 +112,7 @@ async fn start(b: &Backend) -> Pipe {
         max_in_flight: 4,
         workflow: None,
     };
-    tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
-    tokio::spawn(run_sink(
-        Arc::new(StoreTarget::new(store.clone(), Default::default())),
-        bus.consume_events(EventQueue::Workflow).await.unwrap(),
-        Batching::default(),
-        cancel.clone(),
-    ));
+    common::run_intake(intake, &bus, store.clone(), &cancel).await;
     Pipe { bus, store, cancel }
 }
 

@@ -1,13 +1,14 @@
 //! Intake over a real SQLite store and the memory bus: tickets, replays,
 //! duplicates, edits and quarantine, before and after a restart.
 
+mod common;
+
 use minqing_connectors::{Channel, Contact, Inbound, RawAppeal, Rejected};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
 use minqing_pipelines::dedup::DedupIndex;
 use minqing_pipelines::intake::Intake;
 use minqing_pipelines::normalize::{Gazetteer, Normalizer, Settings};
-use minqing_pipelines::sink::{Batching, StoreTarget, run_sink};
 use minqing_pipelines::store::sqlite::SqliteStore;
 use minqing_pipelines::store::{EventStore, QuarantineQuery, QuarantineStore};
 use std::sync::Arc;
@@ -74,13 +75,7 @@ async fn start_with_cache(dir: &std::path::Path, cache: usize) -> Pipe {
         max_in_flight: 4,
         workflow: None,
     };
-    tokio::spawn(intake.run(bus.consume_raw().await.unwrap(), cancel.clone()));
-    tokio::spawn(run_sink(
-        Arc::new(StoreTarget::new(store.clone(), Default::default())),
-        bus.consume_events(EventQueue::Workflow).await.unwrap(),
-        Batching::default(),
-        cancel.clone(),
-    ));
+    common::run_intake(intake, &bus, store.clone(), &cancel).await;
     Pipe { bus, store, cancel, stats }
 }
 

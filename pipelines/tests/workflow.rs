@@ -8,6 +8,8 @@
 //! run gets its own database. With `MINQING_REQUIRE_SERVICES=1` an
 //! unreachable server fails the test, otherwise it is skipped with a note.
 
+mod common;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use minqing_connectors::{Channel, RawAppeal};
 use minqing_pipelines::calendar::Calendar;
@@ -518,11 +520,5 @@ async fn work_orders_in_postgres() {
         .await
         .unwrap();
     warehouse_outbox(store).await;
-    let pool = connect::<sqlx::Postgres>("postgres://postgres@127.0.0.1:5432/postgres")
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-        .execute(&pool)
-        .await
-        .unwrap();
+    common::drop_database(&name).await;
 }
