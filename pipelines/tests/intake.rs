@@ -80,23 +80,18 @@ async fn start_with_cache(dir: &std::path::Path, cache: usize) -> Pipe {
 }
 
 fn batch() -> Vec<Inbound> {
+    let original = appeal(
+        Channel::Hotline12345,
+        "GD1",
+        "13812345678",
+        "港湖村路灯坏了",
+        "2026-06-01T09:00:00+08:00",
+        0,
+    );
     vec![
-        appeal(
-            Channel::Hotline12345,
-            "GD1",
-            "13812345678",
-            "港湖村路灯坏了",
-            "2026-06-01T09:00:00+08:00",
-            0,
-        ),
-        appeal(
-            Channel::Hotline12345,
-            "GD1",
-            "13812345678",
-            "港湖村路灯坏了",
-            "2026-06-01T09:00:00+08:00",
-            0,
-        ),
+        original.clone(),
+        // The same record again: a replay.
+        original,
         appeal(
             Channel::Supervision,
             "JD1",

@@ -358,20 +358,7 @@ async fn provisional_deadlines_are_recounted_when_the_year_is_loaded() {
         (0, 1)
     );
     // 2027's notice arrives (made-up dates of the right shape): 国庆 1-7 October.
-    let mut text = "year = 2027\nnotice = \"test data\"\n".to_owned();
-    for (name, from, to) in [
-        ("元旦", "01-01", "01-03"),
-        ("春节", "02-06", "02-13"),
-        ("清明节", "04-03", "04-05"),
-        ("劳动节", "05-01", "05-05"),
-        ("端午节", "06-09", "06-11"),
-        ("中秋节", "09-15", "09-17"),
-        ("国庆节", "10-01", "10-07"),
-    ] {
-        text.push_str(&format!(
-            "[[holiday]]\nname = \"{name}\"\nfrom = \"2027-{from}\"\nto = \"2027-{to}\"\n"
-        ));
-    }
+    let text = include_str!("../../pipelines/tests/fixtures/calendar_2027_made_up.toml").to_owned();
     let loaded = Deadlines {
         calendar: Arc::new(Calendar::load(&[("2027.toml".into(), text)]).unwrap()),
         rules: Rules::default(),

@@ -716,21 +716,7 @@ mod tests {
         assert!(o.provisional, "2027 is not in the built-in data");
         assert_eq!(o.sign_due, Some(date("2027-10-01")), "weekday rule");
         // Made-up data in the shape of a notice, not 2027's real one.
-        let festivals = [
-            ("元旦", "01-01", "01-03"),
-            ("春节", "02-06", "02-13"),
-            ("清明节", "04-03", "04-05"),
-            ("劳动节", "05-01", "05-05"),
-            ("端午节", "06-09", "06-11"),
-            ("中秋节", "09-15", "09-17"),
-            ("国庆节", "10-01", "10-07"),
-        ];
-        let mut text = "year = 2027\nnotice = \"test data\"\n".to_owned();
-        for (name, from, to) in festivals {
-            text.push_str(&format!(
-                "[[holiday]]\nname = \"{name}\"\nfrom = \"2027-{from}\"\nto = \"2027-{to}\"\n"
-            ));
-        }
+        let text = include_str!("../../tests/fixtures/calendar_2027_made_up.toml").to_owned();
         let with_2027 = Calendar::load(&[("2027.toml".into(), text)]).unwrap_or_else(|e| panic!("{e:?}"));
         let r = o.recompute(&with_2027, &Rules::default());
         assert!(!r.provisional);
