@@ -122,15 +122,10 @@ pub trait ChannelSpec: Send + Sync {
     #[cfg(feature = "sim")]
     fn point_at(&mut self, _base_url: String) {}
 
-    /// A pushed channel's simulated sender, sending `feed` to `target`
-    /// (our API's base URL) until it is done or `cancel` fires.
+    /// A pushed channel's simulated sender, sending its feed to our API
+    /// until it is done or cancelled.
     #[cfg(feature = "sim")]
-    fn sender(
-        &self,
-        _feed: crate::sim::Feed,
-        _target: &str,
-        _cancel: tokio_util::sync::CancellationToken,
-    ) -> Result<Option<crate::sim::Sending>, SettingError> {
+    fn sender(&self, _to: crate::sim::SendTo) -> Result<Option<crate::sim::Sending>, SettingError> {
         Ok(None)
     }
 }

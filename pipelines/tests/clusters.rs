@@ -10,7 +10,7 @@
 
 mod common;
 
-use minqing_connectors::{Channel, Contact, Inbound, RawAppeal};
+use minqing_connectors::{Channel, Inbound, RawAppeal};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
 use minqing_pipelines::db::pool::connect;
@@ -118,26 +118,9 @@ async fn start(b: &Backend) -> Pipe {
 
 fn appeal(ch: Channel, id: &str, phone: &str, text: &str, at: chrono::DateTime<chrono::Utc>, place: Option<&str>) -> Inbound {
     Inbound::Appeal(Box::new(RawAppeal {
-        occurrence: None,
-        channel: ch,
-        source_id: id.into(),
-        version: 0,
-        received_at: at.fixed_offset(),
-        title: None,
-        content: text.into(),
-        contact: Contact {
-            name: None,
-            phone: Some(phone.into()),
-            openid: None,
-            anonymous: false,
-        },
         location: place.map(str::to_owned),
-        coordinates: None,
-        appeal_type_code: None,
-        category_code: None,
-        attachments: vec![],
         raw: format!("{{\"id\":\"{id}\"}}"),
-        accepted_at: None,
+        ..RawAppeal::plain(ch, id, at.fixed_offset(), Some(phone), text)
     }))
 }
 

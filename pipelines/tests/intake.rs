@@ -3,7 +3,7 @@
 
 mod common;
 
-use minqing_connectors::{Channel, Contact, Inbound, RawAppeal, Rejected};
+use minqing_connectors::{Channel, Inbound, RawAppeal, Rejected};
 use minqing_pipelines::bus::memory::MemoryBus;
 use minqing_pipelines::bus::{Bus, EventQueue};
 use minqing_pipelines::dedup::DedupIndex;
@@ -15,28 +15,15 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 fn appeal(ch: Channel, id: &str, phone: &str, text: &str, at: &str, version: u32) -> Inbound {
-    Inbound::Appeal(Box::new(RawAppeal {
-        occurrence: None,
-        channel: ch,
-        source_id: id.into(),
+    let at = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+    let mut a = RawAppeal {
         version,
-        received_at: chrono::DateTime::parse_from_rfc3339(at).unwrap(),
-        title: None,
-        content: text.into(),
-        contact: Contact {
-            name: Some("王伟".into()),
-            phone: Some(phone.into()),
-            openid: None,
-            anonymous: false,
-        },
         location: Some("金湖街道".into()),
-        coordinates: None,
-        appeal_type_code: None,
-        category_code: None,
-        attachments: vec![],
         raw: format!("{{\"id\":\"{id}\"}}"),
-        accepted_at: None,
-    }))
+        ..RawAppeal::plain(ch, id, at, Some(phone), text)
+    };
+    a.contact.name = Some("王伟".into());
+    Inbound::Appeal(Box::new(a))
 }
 
 struct Pipe {

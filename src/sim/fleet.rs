@@ -7,7 +7,7 @@ use crate::config::Connectors;
 use anyhow::Result;
 use minqing_connectors::Channel;
 use minqing_connectors::sim::faults::FaultInjector;
-use minqing_connectors::sim::{HttpFaults, Scenario, Upstream, server};
+use minqing_connectors::sim::{HttpFaults, Scenario, SendTo, Upstream, server};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -89,8 +89,12 @@ impl Fleet {
     /// (our API).
     pub fn push(&mut self, connectors: &Connectors, target: &str) -> Result<()> {
         for spec in connectors.all() {
-            let feed = self.scenario.feed(spec.channel());
-            if let Some(s) = spec.sender(feed, target, self.cancel.clone()).map_err(|e| anyhow::anyhow!(e))? {
+            let to = SendTo {
+                feed: self.scenario.feed(spec.channel()),
+                target: target.to_owned(),
+                cancel: self.cancel.clone(),
+            };
+            if let Some(s) = spec.sender(to)? {
                 self.replies.push(s.replies);
                 self.tracker.spawn(s.run);
             }

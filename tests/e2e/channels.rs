@@ -9,6 +9,7 @@ use minqing::sim::demo;
 use minqing::sim::fleet::Fleet;
 use minqing_connectors::http::HttpClient;
 use minqing_connectors::pull::ChannelStats;
+use minqing_connectors::sim::SendTo;
 use minqing_connectors::sink::AppealSink;
 use minqing_connectors::spec::Built;
 use minqing_connectors::{Channel, Inbound};
@@ -86,8 +87,12 @@ async fn every_channel_builds_as_what_it_says_and_maps_its_simulator_s_records()
             }
             (Built::Push(_), None) => {
                 // Its simulator is a sender, aimed at our webhooks.
-                let feed = fleet.scenario.feed(spec.channel());
-                let sender = spec.sender(feed, "http://127.0.0.1:9", fleet.cancel.clone()).unwrap();
+                let to = SendTo {
+                    feed: fleet.scenario.feed(spec.channel()),
+                    target: "http://127.0.0.1:9".into(),
+                    cancel: fleet.cancel.clone(),
+                };
+                let sender = spec.sender(to).unwrap();
                 assert!(sender.is_some(), "{}: a pushed channel without a simulated sender", spec.channel());
             }
             _ => panic!("{}: builds as neither what its settings say", spec.channel()),

@@ -265,12 +265,7 @@ impl crate::spec::ChannelSpec for Config {
     }
 
     #[cfg(feature = "sim")]
-    fn sender(
-        &self,
-        feed: crate::sim::Feed,
-        target: &str,
-        cancel: tokio_util::sync::CancellationToken,
-    ) -> Result<Option<crate::sim::Sending>, crate::spec::SettingError> {
-        Ok(Some(sim::sender(self, feed, target, cancel)))
+    fn sender(&self, to: crate::sim::SendTo) -> Result<Option<crate::sim::Sending>, crate::spec::SettingError> {
+        Ok(Some(sim::sender(self, to)))
     }
 }

@@ -159,10 +159,11 @@ fn render(e: &Entry) -> serde_json::Value {
 /// The simulated sender for the registry: grid workers' phones pushing
 /// `feed` to `target`, signed with the secret of `cfg`. Grid answers carry
 /// nothing to check, so no replies are counted.
-pub(crate) fn sender(cfg: &super::Config, feed: crate::sim::Feed, target: &str, cancel: CancellationToken) -> crate::sim::Sending {
+pub(crate) fn sender(cfg: &super::Config, to: crate::sim::SendTo) -> crate::sim::Sending {
+    let crate::sim::SendTo { feed, target, cancel } = to;
     let pusher = Pusher {
         feed,
-        target: target.to_owned(),
+        target,
         secret: cfg.secret.expose().to_owned(),
         batch_size: 50,
         concurrency: 16,

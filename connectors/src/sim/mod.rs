@@ -96,6 +96,14 @@ pub struct Upstream {
     pub injected: bool,
 }
 
+/// What a pushed channel's simulated sender sends, and where: its feed,
+/// our API's base URL, and when to stop.
+pub struct SendTo {
+    pub feed: Feed,
+    pub target: String,
+    pub cancel: tokio_util::sync::CancellationToken,
+}
+
 /// A pushed channel's simulated sender, ready to run.
 pub struct Sending {
     /// Sends the feed until it is done or cancelled.

@@ -410,12 +410,7 @@ impl crate::spec::ChannelSpec for Config {
     }
 
     #[cfg(feature = "sim")]
-    fn sender(
-        &self,
-        feed: crate::sim::Feed,
-        target: &str,
-        cancel: tokio_util::sync::CancellationToken,
-    ) -> Result<Option<crate::sim::Sending>, crate::spec::SettingError> {
-        sim::sender(self, feed, target, cancel).map(Some).map_err(aes_key)
+    fn sender(&self, to: crate::sim::SendTo) -> Result<Option<crate::sim::Sending>, crate::spec::SettingError> {
+        sim::sender(self, to).map(Some).map_err(aes_key)
     }
 }

@@ -261,16 +261,12 @@ impl Pusher {
 /// The simulated sender for the registry: WeChat pushing `feed` to
 /// `target` with the token and key of `cfg`, in the share of encrypted
 /// messages its mode implies.
-pub(crate) fn sender(
-    cfg: &super::Config,
-    feed: crate::sim::Feed,
-    target: &str,
-    cancel: CancellationToken,
-) -> Result<crate::sim::Sending, String> {
+pub(crate) fn sender(cfg: &super::Config, to: crate::sim::SendTo) -> Result<crate::sim::Sending, String> {
+    let crate::sim::SendTo { feed, target, cancel } = to;
     let stats = Arc::new(PushStats::default());
     let pusher = Pusher {
         feed,
-        target: target.to_owned(),
+        target,
         token: cfg.token.expose().to_owned(),
         crypt: WxCrypt::new(&cfg.encoding_aes_key, &cfg.app_id)?,
         account_id: cfg.account_id.clone(),
