@@ -16,6 +16,12 @@ use std::str::FromStr;
 /// Writes the channel enum and the settings struct from one list:
 /// `Variant = "id", settings_field: folder, pull|push;`.
 macro_rules! registry {
+    (@push push) => {
+        true
+    };
+    (@push pull) => {
+        false
+    };
     ($($variant:ident = $id:literal, $field:ident: $folder:ident, $how:ident;)+) => {
         /// How many channels there are.
         pub const COUNT: usize = [$($id),+].len();
@@ -41,7 +47,7 @@ macro_rules! registry {
             /// Push channels call us; the others are pulled on a schedule.
             pub fn is_push(self) -> bool {
                 match self {
-                    $(Channel::$variant => stringify!($how).as_bytes() == b"push",)+
+                    $(Channel::$variant => registry!(@push $how),)+
                 }
             }
 

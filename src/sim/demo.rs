@@ -115,7 +115,9 @@ pub struct Report {
     pub faults: FaultSummary,
     /// Passive replies the push senders checked and found right (WeChat:
     /// signature, decryption, acceptance number), and those they did not.
+    #[serde(rename = "wechat_replies_ok")]
     pub replies_ok: u64,
+    #[serde(rename = "wechat_replies_bad")]
     pub replies_bad: u64,
     /// What this run added to the workflow store and the warehouse.
     pub stores: Landed,

@@ -34,6 +34,11 @@ pub struct Counters {
     /// failed publish, a message the broker delivered again), counted here
     /// and in nothing else: they are not the channel's replays.
     pub redelivered: AtomicU64,
+    /// Replays published that turned out to be ours (see [`Seen`]), not
+    /// yet taken off `replays`: a counter Prometheus reads must never go
+    /// down, so they are paid from the replays published later, and the
+    /// snapshot subtracts what is still owed.
+    pub replay_debt: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -83,7 +88,7 @@ impl CountersSnapshot {
 
 #[derive(Debug, Default)]
 pub struct IntakeStats {
-    channels: [Counters; 7],
+    channels: [Counters; minqing_connectors::registry::COUNT],
     pub batches: AtomicU64,
     pub failures: AtomicU64,
 }
@@ -105,7 +110,7 @@ impl IntakeStats {
                     CountersSnapshot {
                         received: l(&k.received),
                         tickets: l(&k.tickets),
-                        replays: l(&k.replays),
+                        replays: l(&k.replays).saturating_sub(l(&k.replay_debt)),
                         updates: l(&k.updates),
                         duplicates: l(&k.duplicates),
                         quarantined: l(&k.quarantined),
@@ -265,18 +270,20 @@ impl Tally {
     }
 
     /// Adds the tally to the shared counters. Batches are published in the
-    /// order they were decided, so a replay taken back was published before.
+    /// order they were decided, so a replay taken back was published before;
+    /// it becomes a debt on `replays` (see [`Counters::replay_debt`]).
     pub(super) fn publish(self, stats: &IntakeStats) {
         for (c, t) in self.by_channel {
             let k = stats.channel(c);
             let over = self.overcounted.get(&c).copied().unwrap_or(0);
             k.received.fetch_add(t.received, Ordering::Relaxed);
             k.tickets.fetch_add(t.tickets, Ordering::Relaxed);
-            if t.replays >= over {
-                k.replays.fetch_add(t.replays - over, Ordering::Relaxed);
-            } else {
-                k.replays.fetch_sub(over - t.replays, Ordering::Relaxed);
-            }
+            // Only the settling task publishes, so reading the debt and
+            // writing it back cannot race another publish.
+            let debt = k.replay_debt.load(Ordering::Relaxed) + over;
+            let paid = debt.min(t.replays);
+            k.replays.fetch_add(t.replays - paid, Ordering::Relaxed);
+            k.replay_debt.store(debt - paid, Ordering::Relaxed);
             k.updates.fetch_add(t.updates, Ordering::Relaxed);
             k.duplicates.fetch_add(t.duplicates, Ordering::Relaxed);
             k.quarantined.fetch_add(t.quarantined, Ordering::Relaxed);
@@ -373,6 +380,28 @@ mod tests {
         // the first found the record held.
         let s = settle(vec![Ok(batch(7, false)), Ok(batch(7, true))]);
         assert_eq!((s.quarantined, s.replays, s.redelivered, s.received), (1, 0, 1, 2));
+    }
+
+    #[test]
+    fn a_replay_taken_back_never_makes_the_exported_counter_go_down() {
+        let stats = IntakeStats::default();
+        let mut seen = Seen::default();
+        for (o, fresh) in [(7, false), (7, true)] {
+            let mut t = batch(o, fresh);
+            t.ours(&mut seen);
+            t.publish(&stats);
+        }
+        let k = stats.channel(C);
+        assert_eq!(k.replays.load(Ordering::Relaxed), 1, "the counter keeps what it showed");
+        assert_eq!(stats.snapshot()[&C].replays, 0, "the snapshot is exact");
+        // The next replays pay the debt before the counter moves again.
+        for o in [8, 9] {
+            let mut t = batch(o, false);
+            t.ours(&mut seen);
+            t.publish(&stats);
+        }
+        assert_eq!(k.replays.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.snapshot()[&C].replays, 2);
     }
 
     #[test]

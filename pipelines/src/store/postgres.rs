@@ -419,9 +419,6 @@ impl StoreHealth for PgStore {
 /// maps to where it lives now, whatever order they came in), and moves
 /// the tickets of absorbed clusters, those of this batch included.
 async fn apply_merges(tx: &mut sqlx::Transaction<'_, Postgres>, events: &[&TicketEvent], tickets: &[&Ticket]) -> Result<(), StoreError> {
-    // Merges are recorded flattened (each absorbed cluster maps to where
-    // it lives now, whatever order they came in); tickets stored after
-    // their cluster was merged are moved too.
     for (into, from) in events.iter().filter_map(|e| e.merge()) {
         let into: String = sqlx::query_scalar("SELECT COALESCE((SELECT into_cluster FROM cluster_merges WHERE from_cluster = $1), $1)")
             .bind(into)
