@@ -418,185 +418,312 @@ const GROUP_BASE: u64 = 1 << 40;
 const BRIDGE_TITLE_CHARS: usize = 10;
 const SAME_CITIZEN_GAP_H: (i64, i64) = (74, 78);
 
-impl Scenario {
-    pub fn generate(settings: SimSettings) -> Scenario {
-        let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-        let span = Duration::hours(settings.span_hours.max(1));
-        let mut serial = 0u64;
-        let mut written = Written::default();
-        let mut fresh: BTreeMap<Channel, Vec<(EntryKind, SimAppeal)>> = BTreeMap::new();
-        let mut plan = BTreeMap::new();
-        let mut slots: BTreeMap<Channel, usize> = BTreeMap::new();
-        let mut assigned = 0usize;
-        for (i, c) in Channel::ALL.into_iter().enumerate() {
-            let left = settings.appeals - assigned;
-            let n = if i + 1 == Channel::ALL.len() {
-                left
-            } else {
-                ((settings.appeals as f64 * c.profile().weight).round() as usize).min(left)
-            };
-            assigned += n;
-            let malformed = (n as f64 * settings.malformed_rate).round() as usize;
-            let replays = (n as f64 * settings.replay_rate).round() as usize;
-            let dups = if c.profile().own_accounts {
-                0
-            } else {
-                (n as f64 * settings.duplicate_rate).round() as usize
-            };
-            // A tiny run may leave no originals; then nothing can be
-            // replayed or duplicated and the rest is malformed.
-            let originals = n.saturating_sub(malformed + replays + dups);
-            let (replays, dups, malformed) = if originals == 0 { (0, 0, n) } else { (replays, dups, malformed) };
-            plan.insert(c, (originals, dups, replays, malformed));
-            // Planned repeats come out of the originals; most stay fresh.
-            let repeats = ((n as f64 * settings.repeat_rate).round() as usize).min(originals / 2);
-            slots.insert(c, repeats);
-            let list = fresh.entry(c).or_default();
-            for _ in 0..originals - repeats {
-                let at = settings.start + random_offset(&mut rng, span);
-                list.push((EntryKind::Fresh, distinct_appeal(&mut rng, &mut written, c, serial, at)));
-                serial += 1;
-            }
-        }
+/// How one channel's deliveries divide.
+#[derive(Debug, Clone, Copy)]
+struct Share {
+    /// New appeals of its own, planned repeats included.
+    originals: usize,
+    /// Of the originals, the slots set aside for planned groups.
+    repeats: usize,
+    duplicates: usize,
+    replays: usize,
+    malformed: usize,
+}
 
-        let mut groups = plan_groups(&mut rng, &settings, &mut slots, &mut written, &mut serial, &mut fresh);
+/// Each channel's share of the run's deliveries. Counts only: nothing is
+/// drawn here, so it may be worked out before any appeal is written.
+fn shares(settings: &SimSettings) -> BTreeMap<Channel, Share> {
+    let mut shares = BTreeMap::new();
+    let mut assigned = 0usize;
+    for (i, c) in Channel::ALL.into_iter().enumerate() {
+        let left = settings.appeals - assigned;
+        // The last channel takes what rounding left over.
+        let n = if i + 1 == Channel::ALL.len() {
+            left
+        } else {
+            ((settings.appeals as f64 * c.profile().weight).round() as usize).min(left)
+        };
+        assigned += n;
+        shares.insert(c, share(settings, c, n));
+    }
+    shares
+}
+
+/// How `n` deliveries of channel `c` divide by the settings' rates.
+fn share(settings: &SimSettings, c: Channel, n: usize) -> Share {
+    let part = |rate: f64| (n as f64 * rate).round() as usize;
+    let malformed = part(settings.malformed_rate);
+    let replays = part(settings.replay_rate);
+    let duplicates = if c.profile().own_accounts {
+        0
+    } else {
+        part(settings.duplicate_rate)
+    };
+    // A tiny run may leave no originals; then nothing can be
+    // replayed or duplicated and the rest is malformed.
+    let originals = n.saturating_sub(malformed + replays + duplicates);
+    let (replays, duplicates, malformed) = if originals == 0 {
+        (0, 0, n)
+    } else {
+        (replays, duplicates, malformed)
+    };
+    // Planned repeats come out of the originals; most stay fresh.
+    let repeats = part(settings.repeat_rate).min(originals / 2);
+    Share {
+        originals,
+        repeats,
+        duplicates,
+        replays,
+        malformed,
+    }
+}
+
+/// A scenario being written. One generator draws everything, so the
+/// phases must run, and draw, in a fixed order: only then does a seed give
+/// the same scenario every time.
+struct Draft {
+    rng: ChaCha8Rng,
+    start: DateTime<FixedOffset>,
+    span: Duration,
+    /// The next appeal's serial number.
+    serial: u64,
+    written: Written,
+    /// Each channel's new appeals so far: fresh, repeats, duplicates.
+    fresh: BTreeMap<Channel, Vec<(EntryKind, SimAppeal)>>,
+    groups: Vec<PlannedGroup>,
+}
+
+impl Draft {
+    /// Seeds the generator; every channel starts with an empty list.
+    fn new(settings: &SimSettings) -> Draft {
+        Draft {
+            rng: ChaCha8Rng::seed_from_u64(settings.seed),
+            start: settings.start,
+            span: Duration::hours(settings.span_hours.max(1)),
+            serial: 0,
+            written: Written::default(),
+            fresh: Channel::ALL.into_iter().map(|c| (c, Vec::new())).collect(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// A receive time anywhere in the run.
+    fn any_time(&mut self) -> DateTime<FixedOffset> {
+        self.start + random_offset(&mut self.rng, self.span)
+    }
+
+    /// A new appeal on `c` received `at`, with the next serial number.
+    fn appeal(&mut self, c: Channel, at: DateTime<FixedOffset>) -> SimAppeal {
+        let a = make_appeal(&mut self.rng, c, self.serial, at);
+        self.serial += 1;
+        a
+    }
+
+    /// Adds a new appeal to `c`'s list.
+    fn push(&mut self, c: Channel, kind: EntryKind, a: SimAppeal) {
+        self.fresh.get_mut(&c).expect("every channel has a list").push((kind, a));
+    }
+
+    /// Writes `n` fresh appeals on `c`, each a case of its own.
+    fn fresh_appeals(&mut self, c: Channel, n: usize) {
+        for _ in 0..n {
+            let at = self.any_time();
+            let a = distinct_appeal(&mut self.rng, &mut self.written, c, self.serial, at);
+            self.push(c, EntryKind::Fresh, a);
+            self.serial += 1;
+        }
+    }
+
+    /// Cross-channel duplicates: up to `n` times, copies an original of
+    /// another phone channel to `c`, same citizen and text, received 5
+    /// minutes to 48 hours later. `used` holds the originals copied so far.
+    fn duplicates(&mut self, c: Channel, n: usize, used: &mut std::collections::HashSet<(Channel, usize)>) {
+        let sources: Vec<Channel> = Channel::ALL
+            .into_iter()
+            .filter(|o| *o != c && !o.profile().own_accounts && !self.fresh[o].is_empty())
+            .collect();
+        for _ in 0..n {
+            let Some(src) = sources.choose(&mut self.rng).copied() else { break };
+            let Some(idx) = self.original_to_copy(src, used) else { continue };
+            used.insert((src, idx));
+            let orig = &self.fresh[&src][idx].1;
+            let (received_at, text, person) = (orig.received_at, orig.text.clone(), orig.person.clone());
+            let at = received_at + Duration::minutes(self.rng.random_range(5..48 * 60));
+            let mut dup = self.appeal(c, at);
+            dup.text = text;
+            dup.phone_shown = corpus::phone_variant(&mut self.rng, &person.phone);
+            dup.person = person;
+            dup.anonymous = false;
+            self.push(c, EntryKind::Duplicate, dup);
+            self.groups.push(PlannedGroup {
+                kind: GroupKind::Duplicate,
+                members: 2,
+                citizens: 1,
+                most_by_one: 1,
+                most_by_one_secs: 0,
+            });
+        }
+    }
+
+    /// An entry of `src`'s list fit to be copied, if one of eight draws
+    /// finds one.
+    fn original_to_copy(&mut self, src: Channel, used: &std::collections::HashSet<(Channel, usize)>) -> Option<usize> {
+        let list = &self.fresh[&src];
+        // Only originals: a copy of a copy could fall outside the
+        // original's window and would not be a duplicate of it; an
+        // anonymous original carries no contact to match on.
+        (0..8)
+            .map(|_| self.rng.random_range(0..list.len()))
+            .find(|i| !used.contains(&(src, *i)) && list[*i].0 == EntryKind::Fresh && !list[*i].1.anonymous)
+    }
+
+    /// Channel `c`'s feed and what it should produce: its new appeals
+    /// delivered, then the replays and malformed records of its share.
+    fn feed(&mut self, c: Channel, share: &Share) -> (Vec<Entry>, Expected) {
+        let list = self.fresh.remove(&c).unwrap_or_default();
+        let mut exp = expect_new(c, &list);
+        let mut entries = deliver(&mut self.rng, list);
+        exp.replays = replay(&mut self.rng, c, &mut entries, share.replays);
+        exp.quarantined = self.malformed(c, share.malformed, &mut entries);
+        settle_delivery(&mut entries);
+        exp.generated = entries.len() as u64;
+        (entries, exp)
+    }
+
+    /// Appends `n` records of `c` broken in ways its wire allows; returns `n`.
+    fn malformed(&mut self, c: Channel, n: usize, entries: &mut Vec<Entry>) -> u64 {
+        let kinds = c.profile().malforms;
+        for _ in 0..n {
+            let at = self.any_time();
+            let a = self.appeal(c, at);
+            let kind = *kinds.choose(&mut self.rng).expect("every channel has malform kinds");
+            entries.push(Entry {
+                kind: EntryKind::Malformed(kind),
+                delivered_at: at + Duration::seconds(30),
+                appeal: Arc::new(a),
+            });
+        }
+        n as u64
+    }
+}
+
+/// What channel `c`'s new appeals should become: each a ticket, and all
+/// but the duplicates triaged.
+fn expect_new(c: Channel, list: &[(EntryKind, SimAppeal)]) -> Expected {
+    let mut exp = Expected {
+        tickets: list.len() as u64,
+        duplicates: list.iter().filter(|(k, _)| *k == EntryKind::Duplicate).count() as u64,
+        ..Expected::default()
+    };
+    // A duplicate is linked, not triaged again.
+    for (_, a) in list.iter().filter(|(k, _)| *k != EntryKind::Duplicate) {
+        exp.triage.count(a.expected_scope(c));
+    }
+    exp
+}
+
+/// New appeals as entries, each visible 1 to 119 s after it was received,
+/// in delivery order.
+fn deliver(rng: &mut impl Rng, list: Vec<(EntryKind, SimAppeal)>) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = list
+        .into_iter()
+        .map(|(kind, a)| Entry {
+            kind,
+            delivered_at: a.received_at + Duration::seconds(rng.random_range(1..120)),
+            appeal: Arc::new(a),
+        })
+        .collect();
+    entries.sort_by_key(|e| e.delivered_at);
+    entries
+}
+
+/// Sends `n` of the records in `entries` again, as channel `c` does;
+/// returns how many entries it added.
+fn replay(rng: &mut impl Rng, c: Channel, entries: &mut Vec<Entry>, n: usize) -> u64 {
+    let originals = entries.len();
+    let mut r = 0;
+    while r < n && originals > 0 {
+        // Pull channels re-send a run of consecutive records, as a
+        // re-sent page does; WeChat retries one message 5-15 s later,
+        // as it does when our answer is late.
+        let retry = c.profile().resend == Resend::Retry;
+        let run = if retry { 1 } else { rng.random_range(1..=8).min(n - r) };
+        let first = rng.random_range(0..originals);
+        let later = if retry {
+            Duration::seconds(rng.random_range(5..15))
+        } else {
+            Duration::seconds(rng.random_range(60..6 * 3600))
+        };
+        let resent_at = entries[first].delivered_at + later;
+        for k in 0..run {
+            let edit = c.profile().edits && (r + k) % 2 == 0;
+            let again = resent(&entries[(first + k) % originals], edit, resent_at, k);
+            entries.push(again);
+        }
+        r += run;
+    }
+    r as u64
+}
+
+/// `src` sent again as the `k`th record of a run re-sent at `resent_at`
+/// (and never before it was first sent); with `edit`, as a newer version.
+fn resent(src: &Entry, edit: bool, resent_at: DateTime<FixedOffset>, k: usize) -> Entry {
+    let appeal = if edit {
+        let mut a = (*src.appeal).clone();
+        a.version += 1;
+        a.text.content.push_str("（补充：情况仍未改善，请尽快处理。）");
+        Arc::new(a)
+    } else {
+        src.appeal.clone()
+    };
+    Entry {
+        kind: if edit { EntryKind::Edit } else { EntryKind::Replay },
+        appeal,
+        delivered_at: resent_at.max(src.delivered_at + Duration::seconds(1)) + Duration::seconds(k as i64),
+    }
+}
+
+/// Puts a feed in delivery order at strictly increasing whole seconds, as
+/// the time-cursor contracts assume.
+fn settle_delivery(entries: &mut [Entry]) {
+    for e in entries.iter_mut() {
+        e.delivered_at = truncate_secs(e.delivered_at);
+    }
+    entries.sort_by_key(|e| e.delivered_at);
+    for i in 1..entries.len() {
+        let prev = entries[i - 1].delivered_at;
+        if entries[i].delivered_at <= prev {
+            entries[i].delivered_at = prev + Duration::seconds(1);
+        }
+    }
+}
+
+impl Scenario {
+    /// Generates the scenario of `settings`: the same settings, the same
+    /// scenario. The phases run in a fixed order, each drawing from one
+    /// generator.
+    pub fn generate(settings: SimSettings) -> Scenario {
+        let shares = shares(&settings);
+        let mut d = Draft::new(&settings);
+        let mut slots: BTreeMap<Channel, usize> = BTreeMap::new();
+        for c in Channel::ALL {
+            let s = shares[&c];
+            slots.insert(c, s.repeats);
+            d.fresh_appeals(c, s.originals - s.repeats);
+        }
+        plan_groups(&mut d, &mut slots);
         // Slots no group could use are ordinary appeals.
         for (c, left) in slots {
-            for _ in 0..left {
-                let at = settings.start + random_offset(&mut rng, span);
-                let a = distinct_appeal(&mut rng, &mut written, c, serial, at);
-                fresh.get_mut(&c).expect("every channel has a list").push((EntryKind::Fresh, a));
-                serial += 1;
-            }
+            d.fresh_appeals(c, left);
         }
-
-        // Cross-channel duplicates: copy an original of another phone channel,
-        // same citizen and text, received 5 minutes to 48 hours later.
         let mut used = std::collections::HashSet::new();
         for c in Channel::ALL {
-            let dups = plan[&c].1;
-            let sources: Vec<Channel> = Channel::ALL
-                .into_iter()
-                .filter(|o| *o != c && !o.profile().own_accounts && !fresh[o].is_empty())
-                .collect();
-            for _ in 0..dups {
-                let Some(src) = sources.choose(&mut rng).copied() else { break };
-                let list = &fresh[&src];
-                // Only originals: a copy of a copy could fall outside the
-                // original's window and would not be a duplicate of it; an
-                // anonymous original carries no contact to match on.
-                let idx = (0..8)
-                    .map(|_| rng.random_range(0..list.len()))
-                    .find(|i| !used.contains(&(src, *i)) && list[*i].0 == EntryKind::Fresh && !list[*i].1.anonymous);
-                let Some(idx) = idx else { continue };
-                used.insert((src, idx));
-                let orig = &list[idx].1;
-                let at = orig.received_at + Duration::minutes(rng.random_range(5..48 * 60));
-                let mut dup = make_appeal(&mut rng, c, serial, at);
-                serial += 1;
-                dup.text = orig.text.clone();
-                dup.person = orig.person.clone();
-                dup.phone_shown = corpus::phone_variant(&mut rng, &orig.person.phone);
-                dup.anonymous = false;
-                fresh
-                    .get_mut(&c)
-                    .expect("every channel has a list")
-                    .push((EntryKind::Duplicate, dup));
-                groups.push(PlannedGroup {
-                    kind: GroupKind::Duplicate,
-                    members: 2,
-                    citizens: 1,
-                    most_by_one: 1,
-                    most_by_one_secs: 0,
-                });
-            }
+            d.duplicates(c, shares[&c].duplicates, &mut used);
         }
-
         let mut feeds = BTreeMap::new();
         let mut expected = BTreeMap::new();
         for c in Channel::ALL {
-            let (_, _, replays, malformed) = plan[&c];
-            let list = fresh.remove(&c).unwrap_or_default();
-            let mut exp = Expected {
-                tickets: list.len() as u64,
-                duplicates: list.iter().filter(|(k, _)| *k == EntryKind::Duplicate).count() as u64,
-                ..Expected::default()
-            };
-            // A duplicate is linked, not triaged again.
-            for (_, a) in list.iter().filter(|(k, _)| *k != EntryKind::Duplicate) {
-                exp.triage.count(a.expected_scope(c));
-            }
-            let mut entries: Vec<Entry> = list
-                .into_iter()
-                .map(|(kind, a)| Entry {
-                    kind,
-                    delivered_at: a.received_at + Duration::seconds(rng.random_range(1..120)),
-                    appeal: Arc::new(a),
-                })
-                .collect();
-            let originals = entries.len();
-            entries.sort_by_key(|e| e.delivered_at);
-            let mut r = 0;
-            while r < replays && originals > 0 {
-                // Pull channels re-send a run of consecutive records, as a
-                // re-sent page does; WeChat retries one message 5-15 s later,
-                // as it does when our answer is late.
-                let retry = c.profile().resend == Resend::Retry;
-                let run = if retry { 1 } else { rng.random_range(1..=8).min(replays - r) };
-                let first = rng.random_range(0..originals);
-                let later = if retry {
-                    Duration::seconds(rng.random_range(5..15))
-                } else {
-                    Duration::seconds(rng.random_range(60..6 * 3600))
-                };
-                let resent_at = entries[first].delivered_at + later;
-                for k in 0..run {
-                    let src = entries[(first + k) % originals].clone();
-                    let edit = c.profile().edits && (r + k) % 2 == 0;
-                    let appeal = if edit {
-                        let mut a = (*src.appeal).clone();
-                        a.version += 1;
-                        a.text.content.push_str("（补充：情况仍未改善，请尽快处理。）");
-                        Arc::new(a)
-                    } else {
-                        src.appeal.clone()
-                    };
-                    let kind = if edit { EntryKind::Edit } else { EntryKind::Replay };
-                    let at = resent_at.max(src.delivered_at + Duration::seconds(1)) + Duration::seconds(k as i64);
-                    entries.push(Entry {
-                        kind,
-                        appeal,
-                        delivered_at: at,
-                    });
-                    exp.replays += 1;
-                }
-                r += run;
-            }
-            let kinds = c.profile().malforms;
-            for _ in 0..malformed {
-                let at = settings.start + random_offset(&mut rng, span);
-                let a = make_appeal(&mut rng, c, serial, at);
-                serial += 1;
-                let kind = *kinds.choose(&mut rng).expect("every channel has malform kinds");
-                entries.push(Entry {
-                    kind: EntryKind::Malformed(kind),
-                    delivered_at: at + Duration::seconds(30),
-                    appeal: Arc::new(a),
-                });
-                exp.quarantined += 1;
-            }
-            for e in &mut entries {
-                e.delivered_at = truncate_secs(e.delivered_at);
-            }
-            entries.sort_by_key(|e| e.delivered_at);
-            // Strictly increasing whole seconds, as the time-cursor contracts assume.
-            for i in 1..entries.len() {
-                let prev = entries[i - 1].delivered_at;
-                if entries[i].delivered_at <= prev {
-                    entries[i].delivered_at = prev + Duration::seconds(1);
-                }
-            }
-            exp.generated = entries.len() as u64;
+            let (entries, exp) = d.feed(c, &shares[&c]);
             feeds.insert(c, Arc::new(entries));
             expected.insert(c, exp);
         }
@@ -604,7 +731,7 @@ impl Scenario {
             settings,
             feeds,
             expected,
-            groups,
+            groups: d.groups,
         }
     }
 
@@ -673,124 +800,152 @@ fn settle(rng: &mut impl Rng, written: &mut Written, t: &mut corpus::Text, group
 
 /// Writes the planned same-issue groups into the slots each channel set
 /// aside, in [`GROUP_CYCLE`] order, until a group no longer fits.
-fn plan_groups(
-    rng: &mut impl Rng,
-    settings: &SimSettings,
-    slots: &mut BTreeMap<Channel, usize>,
-    written: &mut Written,
-    serial: &mut u64,
-    fresh: &mut BTreeMap<Channel, Vec<(EntryKind, SimAppeal)>>,
-) -> Vec<PlannedGroup> {
-    let span = Duration::hours(settings.span_hours.max(1));
-    let gap = |rng: &mut dyn rand::RngCore| Duration::minutes(rng.random_range(SAME_CITIZEN_GAP_H.0 * 60..SAME_CITIZEN_GAP_H.1 * 60));
-    let mut groups = Vec::new();
+fn plan_groups(d: &mut Draft, slots: &mut BTreeMap<Channel, usize>) {
     for (n, (kind, size)) in GROUP_CYCLE.into_iter().cycle().enumerate() {
         let group = GROUP_BASE + n as u64;
         // One citizen's reports are three days apart, beyond the
         // duplicate window; a run too short for them gets neighbours.
         let kind = match kind {
-            GroupKind::SameCitizen if span < Duration::hours(SAME_CITIZEN_GAP_H.1 * (size as i64 - 1) + 1) => GroupKind::Neighbours,
+            GroupKind::SameCitizen if d.span < Duration::hours(SAME_CITIZEN_GAP_H.1 * (size as i64 - 1) + 1) => GroupKind::Neighbours,
             k => k,
         };
-        let Some(channels) = take_slots(rng, slots, kind, size) else {
+        let Some(channels) = take_slots(&mut d.rng, slots, kind, size) else {
             break;
         };
-        let mut members: Vec<SimAppeal> = Vec::with_capacity(size);
-        match kind {
-            GroupKind::Neighbours | GroupKind::SameCitizen => {
-                let same = kind == GroupKind::SameCitizen;
-                let latest = if same {
-                    span - Duration::hours(SAME_CITIZEN_GAP_H.1 * (size as i64 - 1))
-                } else {
-                    span / 2
-                };
-                let t0 = settings.start + random_offset(rng, latest);
-                let first = founder(rng, written, channels[0], *serial, t0, group, 0);
-                *serial += 1;
-                let mut at = t0;
-                for &c in &channels[1..] {
-                    at = if same {
-                        at + gap(rng)
-                    } else {
-                        t0 + Duration::minutes(rng.random_range(30..(span.num_minutes() / 2).max(31)))
-                    };
-                    let mut a = make_appeal(rng, c, *serial, at);
-                    *serial += 1;
-                    a.text = retold(rng, written, &first.text, same, group, &[]);
-                    written.add(&a.text, bigrams(&a.text), group);
-                    if same {
-                        a.person = first.person.clone();
-                        a.phone_shown = corpus::phone_variant(rng, &first.person.phone);
-                    }
-                    members.push(speaking(a));
-                }
-                members.insert(0, first);
-            }
+        let members = match kind {
+            GroupKind::Neighbours | GroupKind::SameCitizen => d.retellings(&channels, kind == GroupKind::SameCitizen, group),
             GroupKind::Bridge => {
-                let t0 = settings.start + random_offset(rng, span / 3);
-                let a = founder(rng, written, channels[0], *serial, t0, group, BRIDGE_TITLE_CHARS);
-                *serial += 1;
-                let ab = bigrams(&a.text);
-                // A second case of the same kind in the same place, apart
-                // from the first; the letter about both contains each, and
-                // the shared title (long enough to count) links it to both.
-                let b_text = (0..DRAFTS).find_map(|_| {
-                    let mut t = corpus::sibling(rng, *serial, &a.text);
-                    settle(rng, written, &mut t, group, &[&ab]).then_some(t)
-                });
-                let Some(b_text) = b_text else {
+                let Some(members) = d.bridge(&channels, group) else {
                     // The place has no room for a second case: the slots
                     // go back to ordinary appeals.
-                    written.forget(group);
                     *slots.get_mut(&channels[0]).expect("taken from it") += size;
                     continue;
                 };
-                let mut at = t0;
-                let step = |rng: &mut dyn rand::RngCore| Duration::minutes(rng.random_range(30..(span.num_minutes() / 12).max(31)));
-                at += step(rng);
-                let mut b = make_appeal(rng, channels[1], *serial, at);
-                *serial += 1;
-                b.text = b_text;
-                let a2_text = retold(rng, written, &a.text, false, group, &[&b.text]);
-                let b2_text = retold(rng, written, &b.text, false, group, &[&a.text, &a2_text]);
-                for text in [a2_text, b2_text] {
-                    at += step(rng);
-                    let mut m = make_appeal(rng, channels[0], *serial, at);
-                    *serial += 1;
-                    written.add(&text, bigrams(&text), group);
-                    m.text = text;
-                    members.push(speaking(m));
-                }
-                at += step(rng) + Duration::hours(6);
-                let mut letter = make_appeal(rng, channels[4], *serial, at);
-                *serial += 1;
-                letter.text = corpus::joined(&a.text, &b.text);
-                members.insert(0, speaking(b));
-                members.insert(0, a);
-                members.push(speaking(letter));
+                members
             }
             GroupKind::Duplicate => unreachable!("duplicates are planned apart"),
+        };
+        d.add_group(kind, members, channels);
+    }
+}
+
+impl Draft {
+    /// One issue told once per channel in `channels`: by neighbours within
+    /// half the run, or (`same`) by one citizen every three days or so.
+    fn retellings(&mut self, channels: &[Channel], same: bool, group: u64) -> Vec<SimAppeal> {
+        let (size, span) = (channels.len(), self.span);
+        let gap = |rng: &mut dyn rand::RngCore| Duration::minutes(rng.random_range(SAME_CITIZEN_GAP_H.0 * 60..SAME_CITIZEN_GAP_H.1 * 60));
+        let latest = if same {
+            span - Duration::hours(SAME_CITIZEN_GAP_H.1 * (size as i64 - 1))
+        } else {
+            span / 2
+        };
+        let t0 = self.start + random_offset(&mut self.rng, latest);
+        let first = founder(&mut self.rng, &mut self.written, channels[0], self.serial, t0, group, 0);
+        self.serial += 1;
+        let mut members: Vec<SimAppeal> = Vec::with_capacity(size);
+        let mut at = t0;
+        for &c in &channels[1..] {
+            at = if same {
+                at + gap(&mut self.rng)
+            } else {
+                t0 + Duration::minutes(self.rng.random_range(30..(span.num_minutes() / 2).max(31)))
+            };
+            let mut a = self.appeal(c, at);
+            a.text = retold(&mut self.rng, &self.written, &first.text, same, group, &[]);
+            self.written.add(&a.text, bigrams(&a.text), group);
+            if same {
+                a.person = first.person.clone();
+                a.phone_shown = corpus::phone_variant(&mut self.rng, &first.person.phone);
+            }
+            members.push(speaking(a));
         }
-        let citizens: std::collections::HashSet<&str> = members.iter().map(|m| m.person.phone.as_str()).collect();
+        members.insert(0, first);
+        members
+    }
+
+    /// A bridge on `channels` (one titled channel five times): two cases
+    /// of two citizens each, then one letter about both; `None`, with the
+    /// group forgotten, if the place has no room for a second case.
+    fn bridge(&mut self, channels: &[Channel], group: u64) -> Option<Vec<SimAppeal>> {
+        let span = self.span;
+        let t0 = self.start + random_offset(&mut self.rng, span / 3);
+        let a = founder(
+            &mut self.rng,
+            &mut self.written,
+            channels[0],
+            self.serial,
+            t0,
+            group,
+            BRIDGE_TITLE_CHARS,
+        );
+        self.serial += 1;
+        let Some(b_text) = self.second_case(&a.text, group) else {
+            self.written.forget(group);
+            return None;
+        };
+        let mut members: Vec<SimAppeal> = Vec::with_capacity(channels.len());
+        let mut at = t0;
+        let step = |rng: &mut dyn rand::RngCore| Duration::minutes(rng.random_range(30..(span.num_minutes() / 12).max(31)));
+        at += step(&mut self.rng);
+        let mut b = self.appeal(channels[1], at);
+        b.text = b_text;
+        let a2_text = retold(&mut self.rng, &self.written, &a.text, false, group, &[&b.text]);
+        let b2_text = retold(&mut self.rng, &self.written, &b.text, false, group, &[&a.text, &a2_text]);
+        for text in [a2_text, b2_text] {
+            at += step(&mut self.rng);
+            let mut m = self.appeal(channels[0], at);
+            self.written.add(&text, bigrams(&text), group);
+            m.text = text;
+            members.push(speaking(m));
+        }
+        at += step(&mut self.rng) + Duration::hours(6);
+        let mut letter = self.appeal(channels[4], at);
+        letter.text = corpus::joined(&a.text, &b.text);
+        members.insert(0, speaking(b));
+        members.insert(0, a);
+        members.push(speaking(letter));
+        Some(members)
+    }
+
+    /// A bridge's second case: of the same kind in the same place as `a`,
+    /// apart from it. The letter about both contains each, and the shared
+    /// title (long enough to count) links it to both.
+    fn second_case(&mut self, a: &corpus::Text, group: u64) -> Option<corpus::Text> {
+        let ab = bigrams(a);
+        (0..DRAFTS).find_map(|_| {
+            let mut t = corpus::sibling(&mut self.rng, self.serial, a);
+            settle(&mut self.rng, &mut self.written, &mut t, group, &[&ab]).then_some(t)
+        })
+    }
+
+    /// Records a written group and files each member, as a repeat, under
+    /// the channel it came by.
+    fn add_group(&mut self, kind: GroupKind, members: Vec<SimAppeal>, channels: Vec<Channel>) {
+        let size = members.len();
+        let citizens = members
+            .iter()
+            .map(|m| m.person.phone.as_str())
+            .collect::<std::collections::HashSet<&str>>()
+            .len();
         let (most, secs) = if kind == GroupKind::SameCitizen {
             let (lo, hi) = (members[0].received_at, members[size - 1].received_at);
             (size as u32, (hi - lo).num_seconds())
         } else {
             (1, 0)
         };
-        groups.push(PlannedGroup {
+        self.groups.push(PlannedGroup {
             kind,
             members: size as u32,
-            citizens: citizens.len() as u32,
+            citizens: citizens as u32,
             most_by_one: most,
             most_by_one_secs: secs,
         });
         for (mut m, c) in members.into_iter().zip(channels) {
-            m.group = Some(groups.len() - 1);
-            fresh.get_mut(&c).expect("every channel has a list").push((EntryKind::Repeat, m));
+            m.group = Some(self.groups.len() - 1);
+            self.push(c, EntryKind::Repeat, m);
         }
     }
-    groups
 }
 
 /// Channels for a group's members, taken from the slots: a citizen's own

@@ -3,7 +3,7 @@
 use crate::appeal::{Channel, Contact, GeoPoint, MEDIA_PLACEHOLDERS, RawAppeal};
 use crate::timefmt::shanghai;
 use crate::xml::cdata;
-use chrono::TimeZone;
+use chrono::{DateTime, FixedOffset, TimeZone};
 use serde::Deserialize;
 
 /// A message or event pushed by WeChat (plaintext, or decrypted).
@@ -78,52 +78,8 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
         .filter(|s| !s.trim().is_empty())
         .ok_or("element <MsgId> is missing")?;
     let openid = m.from_user.clone().ok_or("element <FromUserName> is missing")?;
-    let ts = m.create_time.ok_or("element <CreateTime> is missing")?;
-    let received_at = shanghai()
-        .timestamp_opt(ts, 0)
-        .single()
-        .ok_or_else(|| format!("element <CreateTime>: {ts} is not a unix time"))?;
-    let received_at = crate::appeal::check_pushed_time(received_at, "element <CreateTime>")?;
-    let mut attachments = Vec::new();
-    let mut coordinates = None;
-    let mut location = None;
-    let content = match kind {
-        "text" => m
-            .content
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .ok_or("element <Content> is missing or empty")?,
-        "image" => {
-            let url = m.pic_url.clone().ok_or("element <PicUrl> is missing")?;
-            attachments.push(url.clone());
-            format!("{} {url}", MEDIA_PLACEHOLDERS[0])
-        }
-        "location" => {
-            let (lat, lon) = m
-                .location_x
-                .zip(m.location_y)
-                .ok_or("elements <Location_X>/<Location_Y> are missing")?;
-            coordinates = Some(GeoPoint { lat, lon });
-            location = m.label.clone();
-            format!(
-                "{} {}",
-                MEDIA_PLACEHOLDERS[1],
-                m.label.clone().unwrap_or_else(|| format!("{lat},{lon}"))
-            )
-        }
-        "voice" => match &m.recognition {
-            Some(r) if !r.trim().is_empty() => r.clone(),
-            _ => format!("{} {}", MEDIA_PLACEHOLDERS[2], m.media_id.clone().unwrap_or_default()),
-        },
-        "video" | "shortvideo" => format!("{} {}", MEDIA_PLACEHOLDERS[3], m.media_id.clone().unwrap_or_default()),
-        "link" => format!(
-            "{} {} {}",
-            m.title.clone().unwrap_or_default(),
-            m.description.clone().unwrap_or_default(),
-            m.url.clone().unwrap_or_default()
-        ),
-        other => return Err(format!("element <MsgType>: `{other}` is not a WeChat message type")),
-    };
+    let received_at = create_time(m)?;
+    let body = body(m, kind)?;
     Ok(Meaning::Appeal(Box::new(RawAppeal {
         occurrence: None,
         channel: Channel::Wechat,
@@ -131,21 +87,105 @@ pub fn interpret(m: &Message, raw: &str) -> Result<Meaning, String> {
         version: 0,
         received_at,
         title: None,
-        content,
+        content: body.content,
         contact: Contact {
             name: None,
             phone: None,
             openid: Some(openid),
             anonymous: false,
         },
-        location,
-        coordinates,
+        location: body.location,
+        coordinates: body.coordinates,
         appeal_type_code: None,
         category_code: None,
-        attachments,
+        attachments: body.attachments,
         raw: raw.to_owned(),
         accepted_at: None,
     })))
+}
+
+/// The message's `<CreateTime>`, a unix time, in Shanghai time.
+fn create_time(m: &Message) -> Result<DateTime<FixedOffset>, String> {
+    let ts = m.create_time.ok_or("element <CreateTime> is missing")?;
+    let received_at = shanghai()
+        .timestamp_opt(ts, 0)
+        .single()
+        .ok_or_else(|| format!("element <CreateTime>: {ts} is not a unix time"))?;
+    crate::appeal::check_pushed_time(received_at, "element <CreateTime>")
+}
+
+/// What a message says, by its kind: the text, or a placeholder naming
+/// the media (with the picture's address, or the place, beside it).
+#[derive(Default)]
+struct Body {
+    content: String,
+    attachments: Vec<String>,
+    coordinates: Option<GeoPoint>,
+    location: Option<String>,
+}
+
+impl Body {
+    /// A body that is text only.
+    fn text(content: String) -> Body {
+        Body {
+            content,
+            ..Body::default()
+        }
+    }
+}
+
+/// The body of a message of kind `kind` (`<MsgType>`, not an event).
+fn body(m: &Message, kind: &str) -> Result<Body, String> {
+    let media_id = || m.media_id.clone().unwrap_or_default();
+    Ok(match kind {
+        "text" => Body::text(
+            m.content
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or("element <Content> is missing or empty")?,
+        ),
+        "image" => {
+            let url = m.pic_url.clone().ok_or("element <PicUrl> is missing")?;
+            Body {
+                content: format!("{} {url}", MEDIA_PLACEHOLDERS[0]),
+                attachments: vec![url],
+                ..Body::default()
+            }
+        }
+        "location" => location(m)?,
+        // A voice message WeChat recognized is its words.
+        "voice" => Body::text(match &m.recognition {
+            Some(r) if !r.trim().is_empty() => r.clone(),
+            _ => format!("{} {}", MEDIA_PLACEHOLDERS[2], media_id()),
+        }),
+        "video" | "shortvideo" => Body::text(format!("{} {}", MEDIA_PLACEHOLDERS[3], media_id())),
+        "link" => Body::text(format!(
+            "{} {} {}",
+            m.title.clone().unwrap_or_default(),
+            m.description.clone().unwrap_or_default(),
+            m.url.clone().unwrap_or_default()
+        )),
+        other => return Err(format!("element <MsgType>: `{other}` is not a WeChat message type")),
+    })
+}
+
+/// A location message: its coordinates, and its label (or the
+/// coordinates) as the text.
+fn location(m: &Message) -> Result<Body, String> {
+    let (lat, lon) = m
+        .location_x
+        .zip(m.location_y)
+        .ok_or("elements <Location_X>/<Location_Y> are missing")?;
+    Ok(Body {
+        content: format!(
+            "{} {}",
+            MEDIA_PLACEHOLDERS[1],
+            m.label.clone().unwrap_or_else(|| format!("{lat},{lon}"))
+        ),
+        coordinates: Some(GeoPoint { lat, lon }),
+        location: m.label.clone(),
+        ..Body::default()
+    })
 }
 
 /// A passive text reply (被动回复消息).

@@ -232,12 +232,51 @@ impl Rng {
 
 /// Trains a model on `examples`.
 pub fn train(examples: &[Example], spec: &FeatureSpec, params: &TrainParams) -> Result<Model, ClassifyError> {
+    check_settings(spec, params)?;
+    let labels = labels_of(examples)?;
+    let prepared: Vec<Vec<char>> = examples.iter().map(|e| features::prepare(&e.text)).collect();
+    let vocab = vocabulary(spec, &prepared);
+    let xs: Vec<Sparse> = prepared
+        .iter()
+        .map(|c| features::vectorize(spec, c, &vocab.idf, |k| vocab.index.get(&k).copied()))
+        .collect();
+    let ys: Vec<usize> = examples
+        .iter()
+        .map(|e| labels.binary_search(&e.label).expect("label listed"))
+        .collect();
+    let cost = costs(&ys, labels.len(), params);
+    let (weights, bias) = one_vs_rest(&xs, &ys, labels.len(), vocab.names.len(), &cost, params);
+    Ok(Model {
+        file: ModelFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            trained_at: chrono::Utc::now().to_rfc3339(),
+            examples: examples.len(),
+            spec: spec.clone(),
+            params: params.clone(),
+            labels,
+            features: vocab.names,
+            idf: vocab.idf,
+            weights,
+            bias,
+        },
+        index: vocab.index,
+    })
+}
+
+/// Refuses feature and training settings no model can come of.
+fn check_settings(spec: &FeatureSpec, params: &TrainParams) -> Result<(), ClassifyError> {
     if spec.ngrams.is_empty() || spec.ngrams.contains(&0) {
         return Err(ClassifyError::Data("ngrams must list lengths of at least 1".into()));
     }
     if params.c.is_nan() || params.c <= 0.0 {
         return Err(ClassifyError::Data(format!("C must be positive, got {}", params.c)));
     }
+    Ok(())
+}
+
+/// The distinct labels of `examples`, sorted; at least two.
+fn labels_of(examples: &[Example]) -> Result<Vec<String>, ClassifyError> {
     let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
     labels.sort();
     labels.dedup();
@@ -247,26 +286,28 @@ pub fn train(examples: &[Example], spec: &FeatureSpec, params: &TrainParams) -> 
             labels.len()
         )));
     }
-    let prepared: Vec<Vec<char>> = examples.iter().map(|e| features::prepare(&e.text)).collect();
+    Ok(labels)
+}
 
-    // Vocabulary and document frequencies.
-    let mut df: KeyMap<(String, u32)> = KeyMap::default();
-    let mut seen: HashSet<u64, BuildHasherDefault<KeyHasher>> = HashSet::default();
-    for chars in &prepared {
-        seen.clear();
-        features::for_each_gram(spec, chars, |block, key, gram| {
-            if seen.insert(key) {
-                df.entry(key).or_insert_with(|| (features::name(block, gram), 0)).1 += 1;
-            }
-        });
-    }
-    let mut kept: Vec<(u64, String, u32)> = df
+/// The features a model keeps, in index order.
+struct Vocabulary {
+    /// Key → feature index, with `HEAD_BIT` on head features.
+    index: KeyMap<u32>,
+    names: Vec<String>,
+    idf: Vec<f32>,
+}
+
+/// The n-grams found in at least `spec.min_df` of the `prepared` texts,
+/// indexed in name order (so a model's layout does not depend on hashing),
+/// each with its IDF weight.
+fn vocabulary(spec: &FeatureSpec, prepared: &[Vec<char>]) -> Vocabulary {
+    let mut kept: Vec<(u64, String, u32)> = document_frequencies(spec, prepared)
         .into_iter()
         .filter(|(_, (_, n))| *n >= spec.min_df)
         .map(|(k, (name, n))| (k, name, n))
         .collect();
     kept.sort_by(|a, b| a.1.cmp(&b.1));
-    let n_docs = examples.len() as f32;
+    let n_docs = prepared.len() as f32;
     let mut index = KeyMap::default();
     let mut names = Vec::with_capacity(kept.len());
     let mut idf = Vec::with_capacity(kept.len());
@@ -277,57 +318,57 @@ pub fn train(examples: &[Example], spec: &FeatureSpec, params: &TrainParams) -> 
         names.push(name);
         idf.push(w);
     }
-    let xs: Vec<Sparse> = prepared
-        .iter()
-        .map(|c| features::vectorize(spec, c, &idf, |k| index.get(&k).copied()))
-        .collect();
-    let ys: Vec<usize> = examples
-        .iter()
-        .map(|e| labels.binary_search(&e.label).expect("label listed"))
-        .collect();
+    Vocabulary { index, names, idf }
+}
 
-    let k = labels.len();
+/// Every n-gram of the `prepared` texts by key: its name and how many
+/// texts it occurs in.
+fn document_frequencies(spec: &FeatureSpec, prepared: &[Vec<char>]) -> KeyMap<(String, u32)> {
+    let mut df: KeyMap<(String, u32)> = KeyMap::default();
+    let mut seen: HashSet<u64, BuildHasherDefault<KeyHasher>> = HashSet::default();
+    for chars in prepared {
+        seen.clear();
+        features::for_each_gram(spec, chars, |block, key, gram| {
+            if seen.insert(key) {
+                df.entry(key).or_insert_with(|| (features::name(block, gram), 0)).1 += 1;
+            }
+        });
+    }
+    df
+}
+
+/// Each example's cost: `C`, weighed (if `balanced`) inversely to its
+/// class's share of the `k` classes.
+fn costs(ys: &[usize], k: usize, params: &TrainParams) -> Vec<f64> {
     let counts = ys.iter().fold(vec![0usize; k], |mut c, &y| {
         c[y] += 1;
         c
     });
-    let cost: Vec<f64> = ys
-        .iter()
+    ys.iter()
         .map(|&y| {
             let w = if params.balanced {
-                xs.len() as f64 / (k as f64 * counts[y] as f64)
+                ys.len() as f64 / (k as f64 * counts[y] as f64)
             } else {
                 1.0
             };
             params.c * w
         })
-        .collect();
-    let v = names.len();
-    let mut weights = vec![0f32; v * k];
+        .collect()
+}
+
+/// One binary SVM per class of the `k`: the weights (`dims × k`,
+/// feature-major) and the biases, as the model file stores them.
+fn one_vs_rest(xs: &[Sparse], ys: &[usize], k: usize, dims: usize, cost: &[f64], params: &TrainParams) -> (Vec<f32>, Vec<f32>) {
+    let mut weights = vec![0f32; dims * k];
     let mut bias = vec![0f32; k];
     for class in 0..k {
-        let (w, b) = binary_svm(&xs, &ys, class, &cost, v, params);
+        let (w, b) = binary_svm(xs, ys, class, cost, dims, params);
         for (i, wi) in w.iter().enumerate() {
             weights[i * k + class] = *wi as f32;
         }
         bias[class] = b as f32;
     }
-    Ok(Model {
-        file: ModelFile {
-            format: FORMAT.into(),
-            version: VERSION,
-            trained_at: chrono::Utc::now().to_rfc3339(),
-            examples: examples.len(),
-            spec: spec.clone(),
-            params: params.clone(),
-            labels,
-            features: names,
-            idf,
-            weights,
-            bias,
-        },
-        index,
-    })
+    (weights, bias)
 }
 
 /// One class against the rest: dual coordinate descent for the L2-loss SVM,
