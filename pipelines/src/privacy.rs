@@ -162,19 +162,16 @@ impl Masker {
             EventPayload::Received { ticket } => EventPayload::Received {
                 ticket: Box::new(self.ticket_for_analysis(ticket)),
             },
-            EventPayload::Updated {
-                version,
-                title,
-                content,
-                content_truncated,
-                text_hash,
-            } => EventPayload::Updated {
-                version: *version,
-                title: title.as_deref().map(|t| self.mask(t).into_owned()),
-                content: self.mask(content).into_owned(),
-                content_truncated: *content_truncated,
-                text_hash: text_hash.clone(),
-            },
+            EventPayload::Updated { .. } => {
+                let edit = e.edit().expect("an updated event carries an edit");
+                EventPayload::Updated {
+                    version: edit.version,
+                    title: edit.title.map(|t| self.mask(t).into_owned()),
+                    content: self.mask(edit.content).into_owned(),
+                    content_truncated: edit.content_truncated,
+                    text_hash: edit.text_hash.to_owned(),
+                }
+            }
             EventPayload::Workflow {
                 action,
                 actor,
