@@ -304,7 +304,7 @@ fn check_backends(s: &Settings, p: &mut Vec<String>) {
     if let Some(g) = &s.gazetteer
         && let Err(e) = std::fs::read_to_string(g)
             .map_err(|e| e.to_string())
-            .and_then(|t| normalize::Gazetteer::from_toml(&t))
+            .and_then(|t| normalize::Gazetteer::from_toml(&t).map_err(|e| e.to_string()))
     {
         p.push(format!("`gazetteer`: {}: {e}", g.display()));
     }

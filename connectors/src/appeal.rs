@@ -292,6 +292,6 @@ mod tests {
             assert_eq!(c.id().parse::<Channel>().unwrap(), c);
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.id()));
         }
-        assert!("fax".parse::<Channel>().unwrap_err().contains("hotline_12345"));
+        assert!("fax".parse::<Channel>().unwrap_err().to_string().contains("hotline_12345"));
     }
 }

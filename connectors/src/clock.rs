@@ -39,10 +39,14 @@ impl Warp {
 
 static WARP: OnceLock<Warp> = OnceLock::new();
 
+/// The clock of this process was warped already.
+#[derive(Debug, thiserror::Error)]
+#[error("the clock of this process was warped already; a paced demo runs once per process")]
+pub struct AlreadyWarped;
+
 /// Runs this process's clock as `w` from now on; an error if it was set.
-pub fn warp(w: Warp) -> Result<(), String> {
-    WARP.set(w)
-        .map_err(|_| "the clock of this process was warped already; a paced demo runs once per process".to_owned())
+pub fn warp(w: Warp) -> Result<(), AlreadyWarped> {
+    WARP.set(w).map_err(|_| AlreadyWarped)
 }
 
 /// Now, in Asia/Shanghai: real time, or the paced demo's scenario time.

@@ -30,9 +30,9 @@ pub fn now() -> DateTime<FixedOffset> {
 /// `fmt`) or `backfill_days` before now.
 pub fn initial_time(start_from: Option<&str>, fmt: &str, backfill_days: u32) -> Result<DateTime<FixedOffset>, ConnectorError> {
     match start_from {
-        Some(s) => parse_local(s, fmt).map_err(|reason| ConnectorError::Contract {
+        Some(s) => parse_local(s, fmt).map_err(|e| ConnectorError::Contract {
             endpoint: "config start_from".into(),
-            reason,
+            reason: e.to_string(),
         }),
         None => Ok(now() - Duration::days(i64::from(backfill_days))),
     }

@@ -97,13 +97,20 @@ impl fmt::Display for Channel {
     }
 }
 
+/// A channel id that no registered channel has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown channel `{given}`; expected one of {}", Channel::ALL.map(Channel::id).join(", "))]
+pub struct UnknownChannel {
+    pub given: String,
+}
+
 impl FromStr for Channel {
-    type Err = String;
+    type Err = UnknownChannel;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Channel::ALL.into_iter().find(|c| c.id() == s).ok_or_else(|| {
-            let ids: Vec<_> = Channel::ALL.iter().map(|c| c.id()).collect();
-            format!("unknown channel `{s}`; expected one of {}", ids.join(", "))
-        })
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.id() == s)
+            .ok_or_else(|| UnknownChannel { given: s.to_owned() })
     }
 }
 

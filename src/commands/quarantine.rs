@@ -89,7 +89,7 @@ pub fn remap(settings: &Settings, row: &QuarantineRow) -> Result<RawAppeal, Stri
             "a refused unauthenticated request is kept as a digest only, never replayed: the sender must send it again, signed".into(),
         );
     }
-    let channel = Channel::from_str(&row.channel)?;
+    let channel = Channel::from_str(&row.channel).map_err(|e| e.to_string())?;
     settings.connectors.spec(channel).remap(&row.raw).map_err(|e| e.reason)
 }
 

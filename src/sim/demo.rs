@@ -315,7 +315,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     let before = Before::count(&settings).await?;
     let started = Instant::now();
     if let Some((start, speed)) = planned.pace {
-        clock::warp(Warp::new(start, speed, started)).map_err(anyhow::Error::msg)?;
+        clock::warp(Warp::new(start, speed, started))?;
     }
     let start = StartOptions {
         poll_at_start: true,

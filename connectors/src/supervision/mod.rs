@@ -96,7 +96,7 @@ impl PullConnector for Supervision {
                 }
             }
         };
-        let from = parse_local(&cur.from, WINDOW_FMT).map_err(|reason| ConnectorError::Cursor { reason })?;
+        let from = parse_local(&cur.from, WINDOW_FMT).map_err(|e| ConnectorError::Cursor { reason: e.to_string() })?;
         let Some((to, horizon)) = cursor::next_window(from, self.cfg.window_hours, self.cfg.lag_seconds) else {
             return Ok(Page::default());
         };

@@ -22,7 +22,7 @@ use minqing_connectors::RawAppeal;
 use minqing_connectors::timefmt::shanghai;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-pub use town::Gazetteer;
+pub use town::{Gazetteer, GazetteerError};
 
 /// A channel's own record id longer than this is refused: ids key tickets
 /// and indexes, and no upstream's is near it.

@@ -33,29 +33,40 @@ pub struct Gazetteer {
     owner: Vec<usize>,
 }
 
+/// Why a gazetteer cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum GazetteerError {
+    #[error("gazetteer: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("gazetteer: `{pattern}` under {town} is too short to match safely")]
+    TooShort { pattern: String, town: String },
+    #[error("gazetteer: {0}")]
+    Matcher(#[from] aho_corasick::BuildError),
+}
+
 impl Gazetteer {
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        let file: GazetteerFile = toml::from_str(text).map_err(|e| format!("gazetteer: {e}"))?;
+    pub fn from_toml(text: &str) -> Result<Self, GazetteerError> {
+        let file: GazetteerFile = toml::from_str(text)?;
         Self::new(file.towns)
     }
 
-    pub fn new(towns: Vec<TownEntry>) -> Result<Self, String> {
+    pub fn new(towns: Vec<TownEntry>) -> Result<Self, GazetteerError> {
         let mut patterns = Vec::new();
         let mut owner = Vec::new();
         for (i, t) in towns.iter().enumerate() {
             for p in std::iter::once(&t.name).chain(&t.aliases).chain(&t.places) {
                 if p.chars().count() < 2 {
-                    return Err(format!("gazetteer: `{p}` under {} is too short to match safely", t.name));
+                    return Err(GazetteerError::TooShort {
+                        pattern: p.clone(),
+                        town: t.name.clone(),
+                    });
                 }
                 patterns.push(p.clone());
                 owner.push(i);
             }
         }
         // Leftmost-longest: in 黄金湖村 the village wins over the alias 金湖.
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&patterns)
-            .map_err(|e| format!("gazetteer: {e}"))?;
+        let matcher = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&patterns)?;
         Ok(Gazetteer { towns, matcher, owner })
     }
 
