@@ -4,7 +4,7 @@
 //! (NFKC, phone formats, towns) is the pipeline's job, so the raw values here
 //! are what an auditor would want to see.
 
-pub use crate::registry::Channel;
+pub use crate::channel::Channel;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

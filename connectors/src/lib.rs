@@ -3,8 +3,8 @@
 //!
 //! # Layout
 //!
-//! - [`registry`]: one line per channel gives [`Channel`] and its settings
-//!   table; [`spec`]: [`spec::ChannelSpec`], what each channel's `Config`
+//! - [`channel`]: one line per channel gives [`Channel`]; [`registry`]: its
+//!   settings table; [`spec`]: [`spec::ChannelSpec`], what each channel's `Config`
 //!   tells the rest of minqing (checks, secrets, build, quarantine remap,
 //!   simulator).
 //! - [`appeal`]: [`RawAppeal`] (what a channel said) and [`Inbound`]
@@ -31,6 +31,7 @@
 //!   the simulators serve from.
 
 pub mod appeal;
+pub mod channel;
 pub mod clock;
 pub mod cursor;
 pub mod error;

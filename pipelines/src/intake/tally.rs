@@ -88,7 +88,7 @@ impl CountersSnapshot {
 
 #[derive(Debug, Default)]
 pub struct IntakeStats {
-    channels: [Counters; minqing_connectors::registry::COUNT],
+    channels: [Counters; minqing_connectors::channel::COUNT],
     pub batches: AtomicU64,
     pub failures: AtomicU64,
 }
