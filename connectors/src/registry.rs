@@ -57,7 +57,7 @@ impl Connectors {
 
     /// The spec of `channel`.
     pub fn spec(&self, channel: Channel) -> &dyn ChannelSpec {
-        self.all()
+        self.listed()
             .into_iter()
             .find(|s| s.channel() == channel)
             .expect("every channel is registered (tested)")

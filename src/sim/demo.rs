@@ -293,7 +293,6 @@ impl Before {
         let store = crate::runtime::open_store(settings).await?;
         store.clear_checkpoints(&Channel::ALL).await?;
         let landed = landed(store.as_ref(), crate::runtime::open_warehouse(settings).await?.as_ref()).await?;
-        let store = crate::runtime::open_store(settings).await?;
         Ok(Before {
             landed,
             forwards: store.forward_counts().await?,

@@ -213,6 +213,11 @@ impl Order {
         })
     }
 
+    /// Refuses to `what` the order unless its state allows it (`ok`).
+    fn only_if(&self, ok: bool, what: &str) -> Result<(), Refusal> {
+        if ok { Ok(()) } else { Err(self.wrong_state(what)) }
+    }
+
     fn wrong_state(&self, what: &str) -> Refusal {
         refuse(
             RefusalKind::Conflict,
@@ -225,9 +230,7 @@ impl Order {
     fn on_dispatch(&self, o: &mut Order, cx: &mut Step<'_>, unit: &str) -> Result<(), Refusal> {
         use RefusalKind::*;
         let today = cx.today;
-        if self.state != State::AwaitingDispatch {
-            return Err(self.wrong_state("dispatch"));
-        }
+        self.only_if(self.state == State::AwaitingDispatch, "dispatch")?;
         if unit.trim().is_empty() {
             return Err(refuse(Invalid, "dispatch_unit", "dispatch needs the unit's code"));
         }
@@ -257,9 +260,7 @@ impl Order {
     /// The unit takes it on; the reply is due on its category's clock.
     fn on_sign(&self, o: &mut Order, cx: &mut Step<'_>) -> Result<(), Refusal> {
         let today = cx.today;
-        if self.state != State::Dispatched {
-            return Err(self.wrong_state("sign"));
-        }
+        self.only_if(self.state == State::Dispatched, "sign")?;
         o.state = State::Signed;
         o.signed_at = Some(cx.at);
         o.reply_due = Some(cx.days.on_sign(today, self.category.as_deref(), cx.rules));
@@ -270,9 +271,7 @@ impl Order {
     fn on_return(&self, o: &mut Order, cx: &mut Step<'_>, reason: &str) -> Result<(), Refusal> {
         use RefusalKind::*;
         let today = cx.today;
-        if !matches!(self.state, State::Dispatched | State::Signed) {
-            return Err(self.wrong_state("return"));
-        }
+        self.only_if(matches!(self.state, State::Dispatched | State::Signed), "return")?;
         if reason.trim().is_empty() {
             return Err(refuse(Invalid, "return_reason", "a return needs a written reason"));
         }
@@ -309,9 +308,7 @@ impl Order {
     /// The unit answers.
     fn on_reply(&self, o: &mut Order, _cx: &mut Step<'_>, text: &str) -> Result<(), Refusal> {
         use RefusalKind::*;
-        if !self.state.awaits_reply() {
-            return Err(self.wrong_state("reply to"));
-        }
+        self.only_if(self.state.awaits_reply(), "reply to")?;
         if text.trim().is_empty() {
             return Err(refuse(Invalid, "reply_text", "a reply needs its text"));
         }
@@ -324,9 +321,7 @@ impl Order {
     fn on_put_on_account(&self, o: &mut Order, cx: &mut Step<'_>, plan: &str, target: &NaiveDate) -> Result<(), Refusal> {
         use RefusalKind::*;
         let today = cx.today;
-        if self.state != State::Signed {
-            return Err(self.wrong_state("put on account"));
-        }
+        self.only_if(self.state == State::Signed, "put on account")?;
         if plan.trim().is_empty() {
             return Err(refuse(
                 Invalid,
@@ -361,9 +356,7 @@ impl Order {
     /// The unit asks for more working days, within the limit.
     fn on_request_extension(&self, o: &mut Order, cx: &mut Step<'_>, workdays: &u32, reason: &str) -> Result<(), Refusal> {
         use RefusalKind::*;
-        if !matches!(self.state, State::Signed | State::OnAccount) {
-            return Err(self.wrong_state("extend"));
-        }
+        self.only_if(matches!(self.state, State::Signed | State::OnAccount), "extend")?;
         if *workdays == 0 || reason.trim().is_empty() {
             return Err(refuse(
                 Invalid,
@@ -408,9 +401,7 @@ impl Order {
     fn on_visit(&self, o: &mut Order, cx: &mut Step<'_>, trust: &u8, satisfaction: &Satisfaction) -> Result<(), Refusal> {
         use RefusalKind::*;
         let today = cx.today;
-        if self.state != State::Replied {
-            return Err(self.wrong_state("visit"));
-        }
+        self.only_if(self.state == State::Replied, "visit")?;
         if !(1..=5).contains(trust) {
             return Err(refuse(Invalid, "visit_trust", "trust is rated 1 to 5"));
         }
@@ -428,9 +419,7 @@ impl Order {
     /// The unit asks for a deduction (核减), approved by its head.
     fn on_request_deduction(&self, o: &mut Order, _cx: &mut Step<'_>, reason: &str, approved_by: &str) -> Result<(), Refusal> {
         use RefusalKind::*;
-        if !matches!(self.state, State::Reassigned) {
-            return Err(self.wrong_state("request a deduction for"));
-        }
+        self.only_if(matches!(self.state, State::Reassigned), "request a deduction for")?;
         if reason.trim().is_empty() || approved_by.trim().is_empty() {
             return Err(refuse(
                 Invalid,
@@ -446,9 +435,7 @@ impl Order {
     fn on_decide_deduction(&self, o: &mut Order, cx: &mut Step<'_>, approve: &bool, reason: &str) -> Result<(), Refusal> {
         use RefusalKind::*;
         let today = cx.today;
-        if self.state != State::DeductionRequested {
-            return Err(self.wrong_state("decide a deduction for"));
-        }
+        self.only_if(self.state == State::DeductionRequested, "decide a deduction for")?;
         if reason.trim().is_empty() {
             return Err(refuse(Invalid, "deduction_reason", "a deduction decision needs its reason"));
         }
