@@ -96,8 +96,35 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn WorkflowStore>> {
     })
 }
 
-/// Opens the configured warehouse (and migrates it).
+/// Opens the configured warehouse, migrates it and loads its dimension
+/// tables from the config in force.
 pub async fn open_warehouse(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
+    let warehouse = open_warehouse_only(settings).await?;
+    warehouse
+        .load_dimensions(&dimensions(settings)?)
+        .await
+        .context("loading the warehouse's dimension tables (units, categories, towns, channels, calendar)")?;
+    Ok(warehouse)
+}
+
+/// The dimension tables' rows: units and categories from the triage
+/// rules, towns from the gazetteer, the channels, and the calendar.
+pub fn dimensions(settings: &Settings) -> Result<minqing_pipelines::warehouse::dims::Dimensions> {
+    let gazetteer = settings.gazetteer()?;
+    let triage = crate::rules::triage(&settings.triage, &gazetteer)?;
+    let calendar = crate::rules::calendar(&settings.calendar)?;
+    let today = chrono::Utc::now()
+        .with_timezone(&minqing_connectors::timefmt::shanghai())
+        .date_naive();
+    Ok(minqing_pipelines::warehouse::dims::Dimensions::new(
+        &triage,
+        gazetteer.towns(),
+        &calendar,
+        today,
+    ))
+}
+
+async fn open_warehouse_only(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
     Ok(match settings.warehouse.backend {
         WarehouseBackend::Sqlite => {
             let path = settings.warehouse_path();

@@ -9,18 +9,18 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Hands the channel list to `$then`, a macro that writes something per
-/// channel: `Variant = "id", settings_field: folder, pull|push;`. A new
+/// channel: `Variant = "id", settings_field: folder, pull|push, "名称";`. A new
 /// channel is one line here.
 macro_rules! channels {
     ($then:ident) => {
         $then! {
-            Hotline12345 = "hotline_12345", hotline_12345: hotline12345, pull;
-            Supervision = "supervision", supervision: supervision, pull;
-            YunshangApp = "yunshang_app", yunshang_app: yunshang, pull;
-            Wechat = "wechat", wechat: wechat, push;
-            Police110 = "police_110", police_110: police110, pull;
-            Tax12366 = "tax_12366", tax_12366: tax12366, pull;
-            Grid = "grid", grid: grid, push;
+            Hotline12345 = "hotline_12345", hotline_12345: hotline12345, pull, "12345热线";
+            Supervision = "supervision", supervision: supervision, pull, "互联网+监督";
+            YunshangApp = "yunshang_app", yunshang_app: yunshang, pull, "云上大冶";
+            Wechat = "wechat", wechat: wechat, push, "今日大冶微信";
+            Police110 = "police_110", police_110: police110, pull, "110联动";
+            Tax12366 = "tax_12366", tax_12366: tax12366, pull, "12366纳税服务热线";
+            Grid = "grid", grid: grid, push, "网格员";
         }
     };
 }
@@ -34,7 +34,7 @@ macro_rules! channel_enum {
     (@push pull) => {
         false
     };
-    ($($variant:ident = $id:literal, $field:ident: $folder:ident, $how:ident;)+) => {
+    ($($variant:ident = $id:literal, $field:ident: $folder:ident, $how:ident, $label:literal;)+) => {
         /// How many channels there are.
         pub const COUNT: usize = [$($id),+].len();
 
@@ -57,6 +57,13 @@ macro_rules! channel_enum {
             }
 
             /// Push channels call us; the others are pulled on a schedule.
+            /// The channel's name as the centre says it (`12345热线`…).
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(Channel::$variant => $label,)+
+                }
+            }
+
             pub fn is_push(self) -> bool {
                 match self {
                     $(Channel::$variant => channel_enum!(@push $how),)+

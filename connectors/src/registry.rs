@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Writes the settings struct and the profiles from the channel list.
 macro_rules! connectors {
-    ($($variant:ident = $id:literal, $field:ident: $folder:ident, $how:ident;)+) => {
+    ($($variant:ident = $id:literal, $field:ident: $folder:ident, $how:ident, $label:literal;)+) => {
         impl Channel {
             /// How the channel's traffic looks in the demo.
             #[cfg(feature = "sim")]

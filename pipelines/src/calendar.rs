@@ -216,6 +216,12 @@ impl Calendar {
         self.years.contains_key(&year)
     }
 
+    /// The holiday a weekday off belongs to, or the holiday a make-up
+    /// working day serves.
+    pub fn holiday(&self, d: NaiveDate) -> Option<&str> {
+        self.off.get(&d).or_else(|| self.on.get(&d)).map(String::as_str)
+    }
+
     pub fn day(&self, d: NaiveDate) -> Day {
         let known = self
             .first

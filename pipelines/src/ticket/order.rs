@@ -103,6 +103,83 @@ pub enum Satisfaction {
     Unsatisfied,
 }
 
+impl Satisfaction {
+    pub fn id(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Unsatisfied => "unsatisfied",
+        }
+    }
+}
+
+/// What the last return visit found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitOutcome {
+    pub contacted: bool,
+    pub resolved: bool,
+    pub satisfaction: Satisfaction,
+}
+
+/// What has happened to an order so far, beside its state: when it was
+/// returned, replied to, visited and closed, what the visit found, where
+/// and when its ticket came. Every event carries the whole order, so the
+/// warehouse makes one fact row per order version from the event alone
+/// (`warehouse::orders`). Absent from orders stored before it existed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Record {
+    /// When the ticket was received, and its town: what the order's facts
+    /// are dated and placed by.
+    #[serde(with = "minqing_connectors::timeserde::fixed_opt")]
+    pub received_at: Option<DateTime<FixedOffset>>,
+    pub town: Option<String>,
+    /// Dispatches so far; more than one is a re-dispatch.
+    pub dispatches: u32,
+    #[serde(with = "minqing_connectors::timeserde::fixed_opt")]
+    pub returned_at: Option<DateTime<FixedOffset>>,
+    #[serde(with = "minqing_connectors::timeserde::fixed_opt")]
+    pub replied_at: Option<DateTime<FixedOffset>>,
+    #[serde(with = "minqing_connectors::timeserde::fixed_opt")]
+    pub visited_at: Option<DateTime<FixedOffset>>,
+    #[serde(with = "minqing_connectors::timeserde::fixed_opt")]
+    pub closed_at: Option<DateTime<FixedOffset>>,
+    /// Put on account (挂账) at some point.
+    pub on_account: bool,
+    pub visit: Option<VisitOutcome>,
+    /// Deductions (核减) the unit asked for.
+    pub deduction_requests: u32,
+}
+
+impl Record {
+    /// Notes `action`, accepted at `at`.
+    pub fn note(&mut self, action: &Action, at: DateTime<FixedOffset>) {
+        match action {
+            Action::Dispatch { .. } => self.dispatches += 1,
+            Action::Return { .. } => self.returned_at = Some(at),
+            Action::Reply { .. } => self.replied_at = Some(at),
+            Action::OnAccount { .. } => self.on_account = true,
+            Action::Visit {
+                contacted,
+                resolved,
+                satisfaction,
+                ..
+            } => {
+                self.visited_at = Some(at);
+                self.visit = Some(VisitOutcome {
+                    contacted: *contacted,
+                    resolved: *resolved,
+                    satisfaction: *satisfaction,
+                });
+            }
+            Action::RequestDeduction { .. } => self.deduction_requests += 1,
+            Action::Close => self.closed_at = Some(at),
+            Action::DecideDeduction { approve: true, .. } => self.closed_at = Some(at),
+            Action::Sign | Action::RequestExtension { .. } | Action::GrantExtension { .. } | Action::DecideDeduction { .. } => {}
+        }
+    }
+}
+
 /// An action on an order, as the API takes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
@@ -258,4 +335,6 @@ pub struct Order {
     pub provisional: bool,
     /// Transitions applied; stores update only the version they read.
     pub version: u32,
+    #[serde(default)]
+    pub record: Record,
 }

@@ -163,6 +163,11 @@ impl Triage {
         &self.router
     }
 
+    /// The category names, in the order of `triage.toml`.
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
     pub fn knowledge(&self) -> &Knowledge {
         &self.knowledge
     }

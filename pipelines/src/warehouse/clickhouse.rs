@@ -69,6 +69,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "005_citizen_key_links",
         include_str!("../../../migrations/clickhouse/005_citizen_key_links.sql"),
     ),
+    ("006_analysts", include_str!("../../../migrations/clickhouse/006_analysts.sql")),
 ];
 
 /// An id ClickHouse gave back that is not a UUID.
@@ -561,6 +562,7 @@ impl ClickhouseWarehouse {
         }
         let moves = self.record_merges(&events, now).await?;
         self.rewrite(&edits, &moves, now).await?;
+        super::clickhouse_facts::write(&self.client, &events, now).await?;
         let mut inserter = self
             .client
             .inserter::<EventRow>("ticket_events")
@@ -593,6 +595,33 @@ impl ClickhouseWarehouse {
 impl Warehouse for ClickhouseWarehouse {
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
         self.bounded("writing a batch", self.write_batch(events)).await
+    }
+
+    async fn select(&self, sql: &str) -> Result<super::saved::Table, WarehouseError> {
+        self.bounded("running a query", async {
+            let mut cursor = self.client.query(sql).fetch_bytes("TabSeparatedWithNamesAndTypes")?;
+            let mut body = Vec::new();
+            while let Some(chunk) = cursor.next().await? {
+                body.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8_lossy(&body);
+            super::saved::Table::from_tsv(&text).map_err(|what| WarehouseError::Unreadable {
+                what: format!("a query's answer: {what}"),
+            })
+        })
+        .await
+    }
+
+    fn dialect(&self) -> super::saved::Dialect {
+        super::saved::Dialect::Clickhouse
+    }
+
+    async fn load_dimensions(&self, dims: &super::dims::Dimensions) -> Result<(), WarehouseError> {
+        self.bounded(
+            "loading the dimension tables",
+            super::clickhouse_facts::load_dimensions(&self.client, dims),
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {

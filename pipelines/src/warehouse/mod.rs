@@ -12,6 +12,10 @@
 //! default and [`clickhouse`] for production.
 
 pub mod clickhouse;
+mod clickhouse_facts;
+pub mod dims;
+pub mod orders;
+pub mod saved;
 pub mod sqlite;
 
 use crate::ticket::{Edit, Ticket, TicketEvent};
@@ -142,6 +146,12 @@ pub trait Warehouse: Send + Sync {
     /// ids of events left out because their ticket is neither stored nor in
     /// the batch; their delivery should come again later.
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError>;
+    /// Runs a read-only query (a saved query rendered for [`Warehouse::dialect`]).
+    async fn select(&self, sql: &str) -> Result<saved::Table, WarehouseError>;
+    /// The SQL this warehouse speaks.
+    fn dialect(&self) -> saved::Dialect;
+    /// Replaces the dimension tables with `dims` (config, at open).
+    async fn load_dimensions(&self, dims: &dims::Dimensions) -> Result<(), WarehouseError>;
     /// Cheap reachability probe for /readyz.
     async fn ping(&self) -> Result<(), WarehouseError>;
     async fn counts(&self) -> Result<WarehouseCounts, WarehouseError>;

@@ -5,6 +5,9 @@
 //! the writer adds the facts each INSERT reports as new, in the same
 //! transaction.
 
+use super::dims::Dimensions;
+use super::orders::{OrderFact, Oversight, local_date, local_text};
+use super::saved::{Cell, Dialect, Table};
 use super::{FactRow, Warehouse, WarehouseCounts, WarehouseError, event_payload, facts};
 use crate::db::sqlite_direct::{self, apply_merges, id_text, merged_into, ticket_seqs, write};
 use crate::ticket::{TicketEvent, referenced_elsewhere, split_deferred};
@@ -23,6 +26,8 @@ const CACHE_KIB: i64 = 32768;
 pub struct SqliteWarehouse {
     /// Migrations and reads.
     pool: SqlitePool,
+    /// The file, for the analysts' read-only connections.
+    path: std::path::PathBuf,
     /// The file's one writer.
     writer: sqlite_direct::Writer,
 }
@@ -39,7 +44,11 @@ impl SqliteWarehouse {
             .await?;
         sqlx::migrate!("../migrations/sqlite_warehouse").run(&pool).await?;
         let writer = sqlite_direct::open(path, CACHE_KIB, true)?;
-        Ok(SqliteWarehouse { pool, writer })
+        Ok(SqliteWarehouse {
+            pool,
+            writer,
+            path: path.to_owned(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -174,6 +183,7 @@ fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result
          payload, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut event_buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    let mut oversight = Oversight::default();
     for e in &events {
         let Some(seq) = seqs.get(&e.ticket_id) else {
             // Not reachable while every event's ticket is checked above;
@@ -181,7 +191,7 @@ fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result
             deferred.push(e.event_id);
             continue;
         };
-        insert.execute(params![
+        let inserted = insert.execute(params![
             seq,
             id_text(&e.event_id, &mut event_buf),
             id_text(&e.ticket_id, &mut buf),
@@ -192,14 +202,204 @@ fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result
             event_payload(e),
             stamp,
         ])?;
+        // The analysts' rows of an event come with it, once: a redelivered
+        // event inserts nothing and adds nothing.
+        if inserted == 1 {
+            if let Some(o) = OrderFact::of(e) {
+                insert_order_fact(tx, *seq, &o, &stamp)?;
+            }
+            oversight.add(e);
+        }
     }
+    insert_oversight(tx, &oversight, &stamp)?;
     Ok(deferred)
+}
+
+/// One order version; its trigger keeps `orders` and `unit_daily`.
+fn insert_order_fact(tx: &Transaction<'_>, seq: i64, o: &OrderFact, stamp: &str) -> rusqlite::Result<()> {
+    let t = |x: &Option<chrono::DateTime<chrono::FixedOffset>>| x.as_ref().map(local_text);
+    let d = |x: &Option<NaiveDate>| x.map(|d| d.to_string());
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO order_facts (ticket_seq, ticket_id, version, event_type, actor_role, actor_unit, occurred_at, \
+         occurred_date, received_date, channel, category, town, unit, state, dispatches, returns, dispatched_at, sign_due, \
+         signed_at, signed_on_time, reply_due, replied_at, replied_on_time, returned_at, visited_at, closed_at, sign_overdue, \
+         reply_overdue, extended_workdays, on_account, visit_contacted, visit_resolved, satisfaction, unsatisfied_visits, \
+         deduction_requests, deducted, confirmed_unsatisfied, supervision, clue_transferred, loaded_at) VALUES (?1, ?2, ?3, \
+         ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, \
+         ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
+    )?
+    .execute(rusqlite::params_from_iter::<[&dyn rusqlite::ToSql; 40]>([
+        &seq,
+        &o.ticket_id.to_string(),
+        &o.version,
+        &o.event_type,
+        &o.actor_role,
+        &o.actor_unit,
+        &local_text(&o.occurred_at),
+        &local_date(&o.occurred_at).to_string(),
+        &o.received_date.to_string(),
+        &o.channel,
+        &o.category,
+        &o.town,
+        &o.unit,
+        &o.state,
+        &o.dispatches,
+        &o.returns,
+        &t(&o.dispatched_at),
+        &d(&o.sign_due),
+        &t(&o.signed_at),
+        &o.signed_on_time,
+        &d(&o.reply_due),
+        &t(&o.replied_at),
+        &o.replied_on_time,
+        &t(&o.returned_at),
+        &t(&o.visited_at),
+        &t(&o.closed_at),
+        &o.sign_overdue,
+        &o.reply_overdue,
+        &o.extended_workdays,
+        &o.on_account,
+        &o.visit_contacted,
+        &o.visit_resolved,
+        &o.satisfaction,
+        &o.unsatisfied_visits,
+        &o.deduction_requests,
+        &o.deducted,
+        &o.confirmed_unsatisfied,
+        &o.supervision,
+        &o.clue_transferred,
+        &stamp,
+    ]))?;
+    Ok(())
+}
+
+/// Runs `sql` on a read-only connection of its own, so a long query
+/// neither waits for nor holds up the writer (WAL lets it read the last
+/// commit).
+fn select(path: &Path, sql: &str) -> Result<Table, WarehouseError> {
+    use rusqlite::types::ValueRef;
+    let db = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = db.prepare(sql)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let n = columns.len();
+    let mut rows = Vec::new();
+    let mut cursor = stmt.query([])?;
+    while let Some(r) = cursor.next()? {
+        let mut row = Vec::with_capacity(n);
+        for i in 0..n {
+            row.push(match r.get_ref(i)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(v) => Cell::Int(v),
+                ValueRef::Real(v) => Cell::Float(v),
+                ValueRef::Text(t) | ValueRef::Blob(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+            });
+        }
+        rows.push(row);
+    }
+    Ok(Table { columns, rows })
+}
+
+/// Replaces every dimension table, in one transaction.
+fn load_dimensions(tx: &Transaction<'_>, d: &Dimensions) -> rusqlite::Result<()> {
+    for t in ["dim_units", "dim_categories", "dim_towns", "dim_channels", "dim_calendar"] {
+        tx.execute(&format!("DELETE FROM {t}"), [])?;
+    }
+    for u in &d.units {
+        tx.prepare_cached("INSERT OR REPLACE INTO dim_units (code, name, kind, town) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![u.code, u.name, u.kind, u.town])?;
+    }
+    for (i, c) in d.categories.iter().enumerate() {
+        tx.prepare_cached("INSERT OR REPLACE INTO dim_categories (name, position) VALUES (?1, ?2)")?
+            .execute(params![c, i as i64])?;
+    }
+    for t in &d.towns {
+        tx.prepare_cached("INSERT OR REPLACE INTO dim_towns (name, kind, code) VALUES (?1, ?2, ?3)")?
+            .execute(params![t.name, t.kind, t.code])?;
+    }
+    for c in &d.channels {
+        tx.prepare_cached("INSERT OR REPLACE INTO dim_channels (id, name, direction) VALUES (?1, ?2, ?3)")?
+            .execute(params![c.id, c.name, c.direction])?;
+    }
+    let mut day = tx.prepare_cached(
+        "INSERT OR REPLACE INTO dim_calendar (day, workday, provisional, holiday, weekday, week_start, month) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for x in &d.calendar {
+        day.execute(params![
+            x.day.to_string(),
+            x.workday,
+            x.provisional,
+            x.holiday,
+            x.weekday,
+            x.week_start.to_string(),
+            x.month
+        ])?;
+    }
+    Ok(())
+}
+
+/// A batch's supervision and escalation rows.
+fn insert_oversight(tx: &Transaction<'_>, x: &Oversight, stamp: &str) -> rusqlite::Result<()> {
+    for s in &x.supervisions {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO supervision_facts (event_id, ticket_id, occurred_at, occurred_date, level, \"trigger\", \
+             proposed, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            s.event_id.to_string(),
+            s.ticket_id.to_string(),
+            local_text(&s.occurred_at),
+            local_date(&s.occurred_at).to_string(),
+            s.level,
+            s.trigger,
+            s.proposed,
+            stamp,
+        ])?;
+    }
+    for e in &x.escalations {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO escalation_facts (event_id, ticket_id, cluster_id, occurred_at, occurred_date, \"trigger\", \
+             citizen_key, count, members, citizens, proposal, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            e.event_id.to_string(),
+            e.ticket_id.to_string(),
+            e.cluster_id,
+            local_text(&e.occurred_at),
+            local_date(&e.occurred_at).to_string(),
+            e.trigger,
+            e.citizen_key,
+            e.count,
+            e.members,
+            e.citizens,
+            e.proposal,
+            stamp,
+        ])?;
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
     async fn write(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
         write(&self.writer, |tx| write_batch(tx, events)).map_err(WarehouseError::from)
+    }
+
+    async fn select(&self, sql: &str) -> Result<Table, WarehouseError> {
+        let (path, sql) = (self.path.clone(), sql.to_owned());
+        tokio::task::spawn_blocking(move || select(&path, &sql))
+            .await
+            .map_err(|e| WarehouseError::Unreadable {
+                what: format!("a query's thread failed: {e}"),
+            })?
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn load_dimensions(&self, dims: &Dimensions) -> Result<(), WarehouseError> {
+        write(&self.writer, |tx| load_dimensions(tx, dims)).map_err(WarehouseError::from)
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {

@@ -149,6 +149,7 @@ impl Order {
             reply_overdue_for: None,
             provisional: false,
             version: 0,
+            record: Default::default(),
         }
     }
 
@@ -204,6 +205,7 @@ impl Order {
             Action::Close => self.on_close(&mut o, &mut cx)?,
         }
         o.provisional |= cx.days.provisional;
+        o.record.note(action, at);
         o.version += 1;
         Ok(Transition {
             order: o,

@@ -41,7 +41,9 @@ pub fn first_order(t: &Ticket, d: &Deadlines) -> Option<Order> {
     if t.duplicate_of.is_some() || decision.scope != crate::triage::ScopeKind::Dispatch {
         return None;
     }
-    let order = Order::new(t.ticket_id, t.channel, decision.category.clone());
+    let mut order = Order::new(t.ticket_id, t.channel, decision.category.clone());
+    order.record.received_at = Some(t.received_at);
+    order.record.town = t.town.clone();
     match (&decision.unit, decision.manual) {
         (Some(unit), false) => order
             .apply(
