@@ -104,11 +104,78 @@ pub enum Command {
         #[command(subcommand)]
         action: TriageAction,
     },
+    /// The analysts' saved queries (queries/*.sql) on the configured
+    /// warehouse; without a name, the list of them.
+    Query {
+        /// A saved query's name (`minqing query` lists them).
+        name: Option<String>,
+        /// First day of the period, YYYY-MM-DD (default: six days before --to).
+        #[arg(long, value_parser = day)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day of the period (default: today).
+        #[arg(long, value_parser = day)]
+        to: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        out: crate::commands::tables::OutputArgs,
+    },
+    /// Counts per day, week or month by category, town, channel or unit:
+    /// share, change against the previous period and a year before, and
+    /// whether it rises against its trailing periods.
+    Trends {
+        /// category, town, channel or unit (orders dispatched to it).
+        #[arg(long)]
+        by: minqing_pipelines::analysis::trends::By,
+        /// day, week or month.
+        #[arg(long, default_value = "week")]
+        period: minqing_pipelines::analysis::trends::Period,
+        /// First day, YYYY-MM-DD (default: eight weeks before --to).
+        #[arg(long, value_parser = day)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (default: today).
+        #[arg(long, value_parser = day)]
+        to: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        out: crate::commands::tables::OutputArgs,
+    },
+    /// Hotspots: one issue at one place raised by many people, ranked by
+    /// heat, with every appeal of each (the Teddy Cup's two tables).
+    Hotspots {
+        /// First day, YYYY-MM-DD (default: six days before --to; a CSV: all).
+        #[arg(long, value_parser = day)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (default: today; a CSV: its last message's day).
+        #[arg(long, value_parser = day)]
+        to: Option<chrono::NaiveDate>,
+        /// How many hotspots (default: analysis.hotspots.top).
+        #[arg(long)]
+        top: Option<usize>,
+        /// Only appeals placed in this town (the gazetteer's name).
+        #[arg(long)]
+        town: Option<String>,
+        /// Only appeals of this category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Read messages from a CSV (id,user,title,time,text,down_votes,
+        /// up_votes) instead of the warehouse.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Compare the ranking with hand-labelled issues
+        /// (rank,issue,place,message_ids) and print how they match.
+        #[arg(long, value_name = "LABELS", requires = "input")]
+        evaluate: Option<PathBuf>,
+        #[command(flatten)]
+        out: crate::commands::tables::OutputArgs,
+    },
     /// Measure parts of the system on this machine.
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+/// A day on the command line, with an error that says the form.
+fn day(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a day; write it as YYYY-MM-DD, e.g. 2026-06-01"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -49,6 +49,10 @@ pub struct Settings {
     /// The work-order deadlines, in working days.
     #[serde(default)]
     pub workflow: minqing_pipelines::workflow::Rules,
+    /// The analysts' factors and thresholds: the satisfaction rate's
+    /// weights, rising detection, hotspots.
+    #[serde(default)]
+    pub analysis: minqing_pipelines::analysis::AnalysisSettings,
     pub simulators: SimulatorSettings,
     pub connectors: Connectors,
 }
@@ -228,6 +232,7 @@ pub fn validate(s: &Settings) -> Vec<String> {
     check_backends(s, &mut p);
     check_forwarder(s, &mut p);
     check_rules(s, &mut p);
+    p.extend(s.analysis.problems().into_iter().map(|x| format!("`{}", x.replacen(' ', "` ", 1))));
     p
 }
 

@@ -10,7 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::Result;
 use clap::Parser;
 use minqing::cli::{BenchCommand, Cli, Command, DedupAction, PrivacyAction};
-use minqing::commands::{bench, classifier, dedup, quarantine};
+use minqing::commands::{analysts, bench, classifier, dedup, quarantine};
 use minqing::secrets::{self, Gate};
 use minqing::sim::{demo, fleet as sims};
 use minqing::{config, runtime, telemetry};
@@ -83,6 +83,30 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Triage { action } => minqing::commands::triage::command(&settings, action)?,
         Command::Migrate => runtime::migrate(&settings).await?,
         Command::Quarantine { action } => quarantine::command(&settings, action).await?,
+        Command::Query { name, from, to, out } => analysts::query(&settings, name, from, to, out).await?,
+        Command::Trends { by, period, from, to, out } => analysts::trends(&settings, by, period, from, to, out).await?,
+        Command::Hotspots {
+            from,
+            to,
+            top,
+            town,
+            category,
+            input,
+            evaluate,
+            out,
+        } => {
+            let args = analysts::HotspotArgs {
+                from,
+                to,
+                top,
+                town,
+                category,
+                input,
+                evaluate,
+                out,
+            };
+            analysts::hotspots(&settings, args).await?
+        }
         Command::CheckConfig | Command::Classifier { .. } => unreachable!("handled above"),
     };
     print!("{out}");

@@ -31,6 +31,7 @@
 //! - [`triage`]: scope (forward, reject, answer online, dispatch), category
 //!   and routing to a handling unit.
 
+pub mod analysis;
 pub mod bus;
 pub mod calendar;
 pub mod classify;

@@ -2,6 +2,7 @@
 //! answers one operator's or analyst's question from the configuration,
 //! the stores or a file, and returns what to print.
 
+pub mod analysts;
 pub mod bench;
 pub mod calendar;
 pub mod classifier;
@@ -10,5 +11,6 @@ pub mod forward;
 pub mod privacy;
 pub mod quarantine;
 pub mod relay;
+pub mod tables;
 pub mod tickets;
 pub mod triage;

@@ -1,0 +1,205 @@
+//! The analysts' commands on the configured warehouse: `minqing query`
+//! (the saved queries), `minqing trends` and `minqing hotspots` (also over a
+//! CSV of messages), each writing its tables as text, CSV, JSON or XLSX.
+
+use super::tables::{Named, OutputArgs, write};
+use crate::config::Settings;
+use anyhow::{Context, Result, bail};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use minqing_pipelines::analysis::hotspots::{self, Message};
+use minqing_pipelines::analysis::trends::{self, By, Period};
+use minqing_pipelines::warehouse::Warehouse;
+use minqing_pipelines::warehouse::saved::{self, Cell, Params, SAVED, Table};
+use std::path::PathBuf;
+
+/// Today in Daye.
+fn today() -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&minqing_connectors::timefmt::shanghai())
+        .date_naive()
+}
+
+/// `--from`/`--to` with their defaults: `back` days before `to`, today.
+fn period(from: Option<NaiveDate>, to: Option<NaiveDate>, back: i64) -> Result<(NaiveDate, NaiveDate)> {
+    let to = to.unwrap_or_else(today);
+    let from = from.unwrap_or(to - Duration::days(back));
+    if from > to {
+        bail!("the period runs backwards: --from {from} is after --to {to}; swap them");
+    }
+    Ok((from, to))
+}
+
+/// `minqing query [NAME]`.
+pub async fn query(
+    settings: &Settings,
+    name: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    out: OutputArgs,
+) -> Result<String> {
+    let Some(name) = name else {
+        let mut s = String::from("saved queries (minqing query NAME --from YYYY-MM-DD --to YYYY-MM-DD):\n");
+        for q in SAVED {
+            s += &format!("  {:<28} {}\n  {:<28} {}\n", q.name, q.title(), "", q.about());
+        }
+        return Ok(s);
+    };
+    let q = saved::find(&name)?;
+    let (from, to) = period(from, to, 6)?;
+    let w = crate::runtime::open_warehouse(settings).await?;
+    let sql = saved::render(q.sql, w.dialect(), &Params::new(from, to, settings.analysis.weights())?)?;
+    let table = w.select(&sql).await.with_context(|| format!("running saved query {name}"))?;
+    write(
+        &out,
+        &[Named {
+            name: q.name,
+            table: &table,
+        }],
+    )
+}
+
+/// `minqing trends`.
+pub async fn trends(
+    settings: &Settings,
+    by: By,
+    period_: Period,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    out: OutputArgs,
+) -> Result<String> {
+    let (from, to) = period(from, to, 55)?;
+    let w = crate::runtime::open_warehouse(settings).await?;
+    let table = trends::trends(w.as_ref(), by, period_, from, to, &settings.analysis.rising).await?;
+    write(
+        &out,
+        &[Named {
+            name: "trends",
+            table: &table,
+        }],
+    )
+}
+
+/// What `minqing hotspots` was asked.
+pub struct HotspotArgs {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub top: Option<usize>,
+    pub town: Option<String>,
+    pub category: Option<String>,
+    pub input: Option<PathBuf>,
+    pub evaluate: Option<PathBuf>,
+    pub out: OutputArgs,
+}
+
+/// `minqing hotspots`.
+pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
+    let s = &settings.analysis;
+    let (messages, to) = match &a.input {
+        Some(path) => {
+            if a.town.is_some() || a.category.is_some() {
+                bail!("--town and --category filter the warehouse's tickets; a CSV of messages has neither");
+            }
+            let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let all = hotspots::csv::read(file, &path.display().to_string())?;
+            let to = a.to.or_else(|| hotspots::last_day(&all)).unwrap_or_else(today);
+            if let Some(from) = a.from.filter(|f| *f > to) {
+                bail!("the period runs backwards: --from {from} is after --to {to}; swap them");
+            }
+            (hotspots::within(all, a.from, Some(to)), to)
+        }
+        None => {
+            let (from, to) = period(a.from, a.to, 6)?;
+            let w = crate::runtime::open_warehouse(settings).await?;
+            (
+                from_warehouse(w.as_ref(), from, to, a.town.as_deref(), a.category.as_deref()).await?,
+                to,
+            )
+        }
+    };
+    if messages.is_empty() {
+        bail!("no appeals in the period (to {to}); widen --from/--to or check the filters");
+    }
+    if let Some(labels) = &a.evaluate {
+        let text = std::fs::read_to_string(labels).with_context(|| format!("reading {}", labels.display()))?;
+        let labels = hotspots::eval::labels(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.evaluate.as_ref().map_or(String::new(), |p| p.display().to_string())))?;
+        let all = hotspots::hotspots(&messages, &s.hotspots, &s.rising, to, usize::MAX);
+        let report = hotspots::eval::evaluate(&messages, &all, &labels);
+        return Ok(if a.out.json {
+            serde_json::to_string_pretty(&report)? + "\n"
+        } else {
+            report.text()
+        });
+    }
+    let hot = hotspots::hotspots(&messages, &s.hotspots, &s.rising, to, a.top.unwrap_or(s.hotspots.top));
+    let (table, detail) = hotspots::tables(&messages, &hot);
+    write(
+        &a.out,
+        &[
+            Named {
+                name: "hotspots",
+                table: &table,
+            },
+            Named {
+                name: "details",
+                table: &detail,
+            },
+        ],
+    )
+}
+
+/// The appeals of `from..=to` in the warehouse, in the town and category
+/// asked (each checked against the dimension tables first).
+async fn from_warehouse(
+    w: &dyn Warehouse,
+    from: NaiveDate,
+    to: NaiveDate,
+    town: Option<&str>,
+    category: Option<&str>,
+) -> Result<Vec<Message>> {
+    for (what, value, table) in [("town", town, "dim_towns"), ("category", category, "dim_categories")] {
+        let Some(value) = value else { continue };
+        let known: Vec<String> = w
+            .select(&format!("SELECT name FROM {table} ORDER BY name"))
+            .await?
+            .rows
+            .iter()
+            .map(|r| r[0].to_string())
+            .collect();
+        if !known.iter().any(|k| k == value) {
+            bail!("unknown {what} `{value}`; the {what} names are: {}", known.join(", "));
+        }
+    }
+    let sql = saved::render(
+        "SELECT short_no, citizen_key, title, content, received_at, cluster_id, town, category FROM ticket_facts {final} \
+         WHERE received_date >= {from} AND received_date <= {to} ORDER BY received_at, short_no",
+        w.dialect(),
+        &Params::new(from, to, Default::default())?,
+    )?;
+    let t: Table = w.select(&sql).await?;
+    let mut out = Vec::with_capacity(t.rows.len());
+    for r in &t.rows {
+        let text = |i: usize| r[i].to_string();
+        if town.is_some_and(|x| text(6) != x) || category.is_some_and(|x| text(7) != x) {
+            continue;
+        }
+        let at = NaiveDateTime::parse_from_str(&text(4), "%Y-%m-%d %H:%M:%S")
+            .with_context(|| format!("ticket {}: received_at {:?} is not a time", text(0), text(4)))?;
+        // Anonymous appeals are each their own citizen.
+        let key = match &r[1] {
+            Cell::Text(k) if !k.is_empty() => k.chars().take(8).collect(),
+            _ => format!("匿名-{}", text(0)),
+        };
+        out.push(Message {
+            id: text(0),
+            user: key,
+            title: text(2),
+            text: text(3),
+            at,
+            up_votes: 0,
+            down_votes: 0,
+            cluster: Some(text(5)),
+        });
+    }
+    Ok(out)
+}
