@@ -109,8 +109,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::CheckConfig | Command::Classifier { .. } => unreachable!("handled above"),
     };
-    print!("{out}");
-    Ok(ExitCode::SUCCESS)
+    // A reader that stops early (`| head`) is not an error of ours.
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// Runs the commands that must work without (or despite) the gateway's

@@ -124,6 +124,16 @@ pub fn dimensions(settings: &Settings) -> Result<minqing_pipelines::warehouse::d
     ))
 }
 
+/// Names too wide to be one hotspot's place: the gazetteer's towns and
+/// their aliases (东岳路 is a street government, not a road).
+pub fn wide_places(settings: &Settings) -> Result<std::collections::HashSet<String>> {
+    let g = settings.gazetteer()?;
+    Ok(g.towns()
+        .iter()
+        .flat_map(|t| std::iter::once(t.name.clone()).chain(t.aliases.iter().cloned()))
+        .collect())
+}
+
 async fn open_warehouse_only(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
     Ok(match settings.warehouse.backend {
         WarehouseBackend::Sqlite => {

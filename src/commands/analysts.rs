@@ -5,11 +5,10 @@
 use super::tables::{Named, OutputArgs, write};
 use crate::config::Settings;
 use anyhow::{Context, Result, bail};
-use chrono::{Duration, NaiveDate, NaiveDateTime};
-use minqing_pipelines::analysis::hotspots::{self, Message};
+use chrono::{Duration, NaiveDate};
+use minqing_pipelines::analysis::hotspots;
 use minqing_pipelines::analysis::trends::{self, By, Period};
-use minqing_pipelines::warehouse::Warehouse;
-use minqing_pipelines::warehouse::saved::{self, Cell, Params, SAVED, Table};
+use minqing_pipelines::warehouse::saved::{self, Params, SAVED};
 use std::path::PathBuf;
 
 /// Today in Daye.
@@ -111,10 +110,16 @@ pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
             let (from, to) = period(a.from, a.to, 6)?;
             let w = crate::runtime::open_warehouse(settings).await?;
             (
-                from_warehouse(w.as_ref(), from, to, a.town.as_deref(), a.category.as_deref()).await?,
+                hotspots::stored::messages(w.as_ref(), from, to, a.town.as_deref(), a.category.as_deref()).await?,
                 to,
             )
         }
+    };
+    // A CSV is another city's board: Daye's towns mean nothing there.
+    let wide = if a.input.is_some() {
+        Default::default()
+    } else {
+        crate::runtime::wide_places(settings)?
     };
     if messages.is_empty() {
         bail!("no appeals in the period (to {to}); widen --from/--to or check the filters");
@@ -123,7 +128,7 @@ pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
         let text = std::fs::read_to_string(labels).with_context(|| format!("reading {}", labels.display()))?;
         let labels = hotspots::eval::labels(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", a.evaluate.as_ref().map_or(String::new(), |p| p.display().to_string())))?;
-        let all = hotspots::hotspots(&messages, &s.hotspots, &s.rising, to, usize::MAX);
+        let all = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, to, usize::MAX, &wide);
         let report = hotspots::eval::evaluate(&messages, &all, &labels);
         return Ok(if a.out.json {
             serde_json::to_string_pretty(&report)? + "\n"
@@ -131,7 +136,7 @@ pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
             report.text()
         });
     }
-    let hot = hotspots::hotspots(&messages, &s.hotspots, &s.rising, to, a.top.unwrap_or(s.hotspots.top));
+    let hot = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, to, a.top.unwrap_or(s.hotspots.top), &wide);
     let (table, detail) = hotspots::tables(&messages, &hot);
     write(
         &a.out,
@@ -146,60 +151,4 @@ pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
             },
         ],
     )
-}
-
-/// The appeals of `from..=to` in the warehouse, in the town and category
-/// asked (each checked against the dimension tables first).
-async fn from_warehouse(
-    w: &dyn Warehouse,
-    from: NaiveDate,
-    to: NaiveDate,
-    town: Option<&str>,
-    category: Option<&str>,
-) -> Result<Vec<Message>> {
-    for (what, value, table) in [("town", town, "dim_towns"), ("category", category, "dim_categories")] {
-        let Some(value) = value else { continue };
-        let known: Vec<String> = w
-            .select(&format!("SELECT name FROM {table} ORDER BY name"))
-            .await?
-            .rows
-            .iter()
-            .map(|r| r[0].to_string())
-            .collect();
-        if !known.iter().any(|k| k == value) {
-            bail!("unknown {what} `{value}`; the {what} names are: {}", known.join(", "));
-        }
-    }
-    let sql = saved::render(
-        "SELECT short_no, citizen_key, title, content, received_at, cluster_id, town, category FROM ticket_facts {final} \
-         WHERE received_date >= {from} AND received_date <= {to} ORDER BY received_at, short_no",
-        w.dialect(),
-        &Params::new(from, to, Default::default())?,
-    )?;
-    let t: Table = w.select(&sql).await?;
-    let mut out = Vec::with_capacity(t.rows.len());
-    for r in &t.rows {
-        let text = |i: usize| r[i].to_string();
-        if town.is_some_and(|x| text(6) != x) || category.is_some_and(|x| text(7) != x) {
-            continue;
-        }
-        let at = NaiveDateTime::parse_from_str(&text(4), "%Y-%m-%d %H:%M:%S")
-            .with_context(|| format!("ticket {}: received_at {:?} is not a time", text(0), text(4)))?;
-        // Anonymous appeals are each their own citizen.
-        let key = match &r[1] {
-            Cell::Text(k) if !k.is_empty() => k.chars().take(8).collect(),
-            _ => format!("匿名-{}", text(0)),
-        };
-        out.push(Message {
-            id: text(0),
-            user: key,
-            title: text(2),
-            text: text(3),
-            at,
-            up_votes: 0,
-            down_votes: 0,
-            cluster: Some(text(5)),
-        });
-    }
-    Ok(out)
 }

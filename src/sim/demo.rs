@@ -104,6 +104,10 @@ pub struct Report {
     /// what their plan should produce under `expected`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow: Option<crate::sim::units::WorkflowReport>,
+    /// The simulated week's top hotspots from the warehouse, checked
+    /// against the planned same-issue groups (a fresh store only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hotspots: Option<crate::sim::hotspots::HotspotReport>,
     /// What triage decided for new, non-duplicate tickets.
     pub triage: ExpectedTriage,
     /// What the Huangshi 12345 simulator received in this run.
@@ -240,6 +244,8 @@ struct Planned {
     clusters: u64,
     escalations: u64,
     planning: Duration,
+    /// The planned same-issue groups, for the week's hotspots.
+    hotspots: crate::sim::hotspots::Plan,
 }
 
 impl Planned {
@@ -264,6 +270,7 @@ impl Planned {
             (0, 0)
         };
         let planned = Planned {
+            hotspots: crate::sim::hotspots::Plan::of(&scenario),
             by_channel: scenario.expected.clone(),
             pace,
             clusters,
@@ -340,6 +347,12 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     } else {
         None
     };
+    // The week's hotspots, against the plan (which only a fresh store matches).
+    let hotspots = if fresh_store {
+        Some(crate::sim::hotspots::check(runtime.warehouse.as_ref(), &planned.hotspots, &settings).await?)
+    } else {
+        None
+    };
     args.progress.then(|| eprintln!());
     let snap = runtime.intake_stats.snapshot();
     let latency = LatencyReport {
@@ -364,6 +377,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         planning_ms: planned.planning.as_millis() as u64,
         expected,
         workflow,
+        hotspots,
         clusters: clusters.0.saturating_sub(before.clusters.0),
         escalations: clusters.1.saturating_sub(before.clusters.1),
         triage,
@@ -546,6 +560,12 @@ impl Report {
         if self.totals.missing != 0 {
             return Some(format!("{} appeal(s) not accounted for", self.totals.missing));
         }
+        if let Some(h) = self.hotspots.as_ref().filter(|h| !h.as_planned) {
+            return Some(format!(
+                "a planned many-citizen group is missing from the week's hotspots: planned groups ranked {:?}",
+                h.planned_ranks
+            ));
+        }
         let s = &self.stores;
         if s.workflow_tickets != self.totals.tickets || s.warehouse_tickets != self.totals.tickets {
             return Some(format!(
@@ -651,6 +671,9 @@ impl Report {
                 l.p50_ms, l.p99_ms, l.max_ms, l.count
             ));
         }
+        if let Some(h) = &self.hotspots {
+            out.push_str(&hotspot_lines(h));
+        }
         if let Some(r) = self.rate {
             out.push_str(&format!("paced: the simulators' week of appeals played at {r} appeals/s\n"));
         }
@@ -663,7 +686,37 @@ impl Report {
         ));
         out
     }
+}
 
+/// The week's hotspots as the demo's table shows them.
+fn hotspot_lines(h: &crate::sim::hotspots::HotspotReport) -> String {
+    let found = h.planned_ranks.iter().filter(|r| r.is_some()).count();
+    let mut out = format!(
+        "hotspots of the week ({found} of {} planned many-citizen groups found, ranked {}): rank, heat, citizens, appeals, purity, place, description\n",
+        h.planned_ranks.len(),
+        h.planned_ranks
+            .iter()
+            .map(|r| r.map_or("-".into(), |r| r.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for t in &h.top {
+        out.push_str(&format!(
+            "  {:>2} {:>6.2} {:>3} {:>3} {:>5.2}  {}{}  {}\n",
+            t.rank,
+            t.heat,
+            t.citizens,
+            t.appeals,
+            t.purity,
+            t.place,
+            if t.planned { " (planned)" } else { "" },
+            t.description
+        ));
+    }
+    out
+}
+
+impl Report {
     /// Whether what was observed is what was injected, with nothing missing.
     pub fn checks_out(&self) -> bool {
         self.totals.missing == 0

@@ -5,5 +5,6 @@
 pub mod apibench;
 pub mod demo;
 pub mod fleet;
+pub mod hotspots;
 pub mod seed;
 pub mod units;

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+/// The analysts' commands: saved queries, trends, hotspots, their errors.
+mod analysts;
 /// `/api/v1`: tokens and roles, refusals, idempotent retries, concurrency.
 mod api;
 /// Every registered channel through the same checks.

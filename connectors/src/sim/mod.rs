@@ -373,6 +373,8 @@ type Kind = (usize, Option<&'static str>);
 #[derive(Default)]
 struct Written {
     by_kind: std::collections::HashMap<Kind, corpus::Family<u64>>,
+    /// (issue template, town, village) of every unplanned appeal.
+    spots: std::collections::HashSet<(usize, Option<&'static str>, &'static str)>,
 }
 
 impl Written {
@@ -769,11 +771,26 @@ fn random_offset(rng: &mut impl Rng, span: Duration) -> Duration {
     Duration::seconds(rng.random_range(0..span.num_seconds().max(1)))
 }
 
-/// A fresh appeal, redrawn until it is a case of its own.
+/// Draws of an unplanned appeal's issue and place before one already used
+/// is accepted.
+const FRESH_SPOT_DRAWS: usize = 30;
+
+/// A fresh appeal, redrawn until it is a case of its own: apart in words
+/// from what was written, and, while the run leaves room, about an issue
+/// at a village no other unplanned appeal raised. Thirty citizens writing
+/// of one village's overloaded lorries are a hotspot to an operator (and
+/// to `minqing hotspots`); only the planned groups should be.
 fn distinct_appeal(rng: &mut impl Rng, written: &mut Written, c: Channel, serial: u64, at: DateTime<FixedOffset>) -> SimAppeal {
+    let mut draws = 0;
     loop {
         let mut a = make_appeal(rng, c, serial, at);
+        let spot = (a.text.template, a.text.town, a.text.village);
+        draws += 1;
+        if draws < FRESH_SPOT_DRAWS && written.spots.contains(&spot) {
+            continue;
+        }
         if settle(rng, written, &mut a.text, serial, &[]) {
+            written.spots.insert(spot);
             return a;
         }
     }

@@ -113,6 +113,7 @@ fn message(rec: &csv::StringRecord, at: &[usize]) -> Result<Message, String> {
         down_votes: votes(5)?,
         up_votes: votes(6)?,
         cluster: None,
+        town: None,
     })
 }
 

@@ -23,13 +23,14 @@
 pub mod csv;
 pub mod eval;
 pub mod place;
+pub mod stored;
 mod vectors;
 
 use super::rising::{RisingSettings, rises};
 use crate::warehouse::saved::{Cell, Table};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// `[analysis.hotspots]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -53,7 +54,7 @@ impl Default for HotspotSettings {
     fn default() -> Self {
         HotspotSettings {
             place_similarity: 0.14,
-            text_similarity: 0.5,
+            text_similarity: 0.6,
             min_citizens: 2,
             half_life_days: 14.0,
             growth_days: 7,
@@ -76,6 +77,8 @@ pub struct Message {
     pub down_votes: i64,
     /// The near-duplicate engine's same-issue cluster, where known.
     pub cluster: Option<String>,
+    /// The gazetteer's town, where known: one place is in one town.
+    pub town: Option<String>,
 }
 
 /// One hotspot issue.
@@ -93,31 +96,86 @@ pub struct Hotspot {
     pub rising: bool,
 }
 
-/// Union-find over message indexes.
-struct Groups(Vec<usize>);
+/// Issues as they form: a union-find over message indexes, with each
+/// issue's summed problem vector, so that two issues join only if they
+/// are alike as wholes (their centroids), not through one chain of pairs.
+/// Single links chained the simulators' templated appeals of one street
+/// into an "issue" of 1,600 citizens.
+struct Groups {
+    parent: Vec<usize>,
+    sums: Vec<HashMap<u32, f32>>,
+    /// The places and towns each issue's appeals name: an appeal that names
+    /// none must not bridge two issues at different places.
+    places: Vec<BTreeSet<String>>,
+    towns: Vec<BTreeSet<String>>,
+}
 
 impl Groups {
+    fn new(vecs: &[vectors::Vector], places: &[Vec<String>], messages: &[Message]) -> Groups {
+        Groups {
+            parent: (0..vecs.len()).collect(),
+            sums: vecs.iter().map(|v| v.iter().copied().collect()).collect(),
+            places: places.iter().map(|p| p.iter().cloned().collect()).collect(),
+            towns: messages.iter().map(|m| m.town.iter().cloned().collect()).collect(),
+        }
+    }
+
+    /// Whether the issues of `a` and `b` are placed apart: both name places
+    /// (or towns) and share none.
+    fn apart(&mut self, a: usize, b: usize) -> bool {
+        let (a, b) = (self.find(a), self.find(b));
+        disjoint(&self.places[a], &self.places[b]) || disjoint(&self.towns[a], &self.towns[b])
+    }
+
     fn find(&mut self, mut x: usize) -> usize {
-        while self.0[x] != x {
-            self.0[x] = self.0[self.0[x]];
-            x = self.0[x];
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
         }
         x
     }
 
     fn union(&mut self, a: usize, b: usize) {
         let (a, b) = (self.find(a), self.find(b));
-        if a != b {
-            self.0[a.max(b)] = a.min(b);
+        if a == b {
+            return;
         }
+        let (keep, gone) = if self.sums[a].len() >= self.sums[b].len() { (a, b) } else { (b, a) };
+        let moved = std::mem::take(&mut self.sums[gone]);
+        for (t, w) in moved {
+            *self.sums[keep].entry(t).or_default() += w;
+        }
+        let places = std::mem::take(&mut self.places[gone]);
+        self.places[keep].extend(places);
+        let towns = std::mem::take(&mut self.towns[gone]);
+        self.towns[keep].extend(towns);
+        self.parent[gone] = keep;
+    }
+
+    /// The cosine of the issues of `a` and `b` (their summed vectors).
+    fn alike(&mut self, a: usize, b: usize) -> f64 {
+        let (a, b) = (self.find(a), self.find(b));
+        if a == b {
+            return 1.0;
+        }
+        let (x, y) = (&self.sums[a], &self.sums[b]);
+        let (small, large) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+        let dot: f32 = small.iter().filter_map(|(t, w)| large.get(t).map(|v| v * w)).sum();
+        let norm = |m: &HashMap<u32, f32>| m.values().map(|w| w * w).sum::<f32>().sqrt();
+        f64::from(dot / (norm(x) * norm(y)).max(f32::MIN_POSITIVE))
     }
 }
 
-/// Joins `messages` into issues; each issue's member indexes.
-pub fn group(messages: &[Message], s: &HotspotSettings) -> Vec<Vec<usize>> {
-    let places: Vec<Vec<String>> = messages.iter().map(places_of).collect();
+/// Joins `messages` into issues; each issue's member indexes. `wide` are
+/// names too wide to be one place (the gazetteer's towns and aliases).
+pub fn group(messages: &[Message], s: &HotspotSettings, wide: &HashSet<String>) -> Vec<Vec<usize>> {
+    let places: Vec<Vec<String>> = messages
+        .iter()
+        .map(|m| places_of(m).into_iter().filter(|p| !wide.contains(p)).collect())
+        .collect();
     let vecs = problem_vectors(messages, &places);
-    let mut g = Groups((0..messages.len()).collect());
+    let keys: Vec<Vec<String>> = messages.iter().map(|m| key_places(m, wide)).collect();
+    let mut g = Groups::new(&vecs, &keys, messages);
     let mut by_cluster: HashMap<&str, usize> = HashMap::new();
     for (i, m) in messages.iter().enumerate() {
         if let Some(c) = m.cluster.as_deref().filter(|c| !c.is_empty()) {
@@ -125,10 +183,25 @@ pub fn group(messages: &[Message], s: &HotspotSettings) -> Vec<Vec<usize>> {
             g.union(first, i);
         }
     }
-    for (a, b) in vectors::candidates(&vecs, &places) {
-        let cos = vectors::cosine(&vecs[a], &vecs[b]);
-        let same_place = places[a].iter().any(|p| places[b].contains(p));
-        if cos >= s.text_similarity || (same_place && cos >= s.place_similarity) {
+    // Strongest links first, each joining two issues only if they are
+    // alike as wholes by the same measure.
+    let mut links: Vec<(f64, f64, usize, usize)> = vectors::candidates(&vecs, &places)
+        .into_iter()
+        .filter_map(|(a, b)| {
+            let cos = vectors::cosine(&vecs[a], &vecs[b]);
+            let need = match place_relation(messages, &places, &keys, a, b) {
+                Place::Same => s.place_similarity,
+                Place::Unknown => s.text_similarity,
+                // The same words about two places are two issues (a broken
+                // lamp here and one there).
+                Place::Different => return None,
+            };
+            (cos >= need).then_some((cos, need, a, b))
+        })
+        .collect();
+    links.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.2, x.3).cmp(&(y.2, y.3))));
+    for (_, need, a, b) in links {
+        if !g.apart(a, b) && g.alike(a, b) >= need {
             g.union(a, b);
         }
     }
@@ -145,7 +218,33 @@ pub fn group(messages: &[Message], s: &HotspotSettings) -> Vec<Vec<usize>> {
     out
 }
 
-/// The places an appeal names, its title's first.
+enum Place {
+    /// They name one place, in one town.
+    Same,
+    /// Both are placed, and not at one place.
+    Different,
+    /// At least one names no place.
+    Unknown,
+}
+
+/// Where two appeals are, as far as their words and towns tell: at one
+/// place if any place they name is one; apart if the places they are
+/// about (`keys`) are not.
+fn place_relation(messages: &[Message], places: &[Vec<String>], keys: &[Vec<String>], a: usize, b: usize) -> Place {
+    let towns_differ = matches!((&messages[a].town, &messages[b].town), (Some(x), Some(y)) if x != y);
+    let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<String>>();
+    if towns_differ || disjoint(&set(&keys[a]), &set(&keys[b])) {
+        Place::Different
+    } else if places[a].iter().any(|p| places[b].iter().any(|q| same_name(p, q))) {
+        Place::Same
+    } else if places[a].is_empty() || places[b].is_empty() {
+        Place::Unknown
+    } else {
+        Place::Different
+    }
+}
+
+/// The places an appeal names: its title's, then its text's.
 fn places_of(m: &Message) -> Vec<String> {
     let mut p = place::places(&m.title);
     for x in place::places(head(&m.text)) {
@@ -156,12 +255,36 @@ fn places_of(m: &Message) -> Vec<String> {
     p
 }
 
+/// The places an appeal is about, to tell two issues apart: those its
+/// title names, or else all it names. A text also says where the citizen
+/// lives ("本人是某小区的住户"), which two appeals about different places
+/// may share.
+fn key_places(m: &Message, wide: &HashSet<String>) -> Vec<String> {
+    let title: Vec<String> = place::places(&m.title).into_iter().filter(|p| !wide.contains(p)).collect();
+    if title.is_empty() {
+        places_of(m).into_iter().filter(|p| !wide.contains(p)).collect()
+    } else {
+        title
+    }
+}
+
+/// One place named two ways: the same name, or one the end of the other
+/// (伊景园滨河苑 and 滨河苑).
+fn same_name(a: &str, b: &str) -> bool {
+    a == b || (a.chars().count() >= 3 && b.ends_with(a)) || (b.chars().count() >= 3 && a.ends_with(b))
+}
+
+/// Two sets of places have none in common.
+fn disjoint(x: &BTreeSet<String>, y: &BTreeSet<String>) -> bool {
+    !x.is_empty() && !y.is_empty() && !x.iter().any(|a| y.iter().any(|b| same_name(a, b)))
+}
+
 /// What each appeal is about, apart from where: its title and the start of
 /// its text with the places it names taken out, as TF-IDF vectors. Two
 /// appeals about one compound would otherwise look alike for the
 /// compound's name alone.
 fn problem_vectors(messages: &[Message], places: &[Vec<String>]) -> Vec<vectors::Vector> {
-    let strip = |t: &str, ps: &[String]| ps.iter().fold(t.to_owned(), |t, p| t.replace(p.as_str(), " "));
+    let strip = |t: &str, ps: &[String]| ps.iter().fold(without_links(t), |t, p| t.replace(p.as_str(), " "));
     let titles: Vec<String> = messages.iter().zip(places).map(|(m, p)| strip(&m.title, p)).collect();
     let texts: Vec<String> = messages
         .iter()
@@ -170,6 +293,15 @@ fn problem_vectors(messages: &[Message], places: &[Vec<String>]) -> Vec<vectors:
         .map(|((m, p), t)| format!("{t}\n{}", strip(head(&m.text), p)))
         .collect();
     vectors::tfidf(&texts, &titles.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A text without its links (a WeChat picture arrives as its URL, and
+/// every such URL looks like every other).
+fn without_links(t: &str) -> String {
+    t.split_whitespace()
+        .filter(|w| !(w.starts_with("http://") || w.starts_with("https://")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The start of a text, where the issue and the place are named.
@@ -182,7 +314,19 @@ fn head(text: &str) -> &str {
 
 /// The hotspots among `messages` as of `to`, hottest first, at most `top`.
 pub fn hotspots(messages: &[Message], s: &HotspotSettings, rising: &RisingSettings, to: NaiveDate, top: usize) -> Vec<Hotspot> {
-    let mut out: Vec<Hotspot> = group(messages, s)
+    hotspots_in(messages, s, rising, to, top, &HashSet::new())
+}
+
+/// [`hotspots`], with names too wide to be one place.
+pub fn hotspots_in(
+    messages: &[Message],
+    s: &HotspotSettings,
+    rising: &RisingSettings,
+    to: NaiveDate,
+    top: usize,
+    wide: &HashSet<String>,
+) -> Vec<Hotspot> {
+    let mut out: Vec<Hotspot> = group(messages, s, wide)
         .into_iter()
         .filter_map(|m| describe(messages, m, s, rising, to))
         .collect();

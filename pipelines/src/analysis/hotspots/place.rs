@@ -52,7 +52,7 @@ const SUFFIXES: &[&str] = &[
 
 /// Characters that end a name when walking back: function words, verbs
 /// and pronouns that come before a place in a sentence.
-const STOPS: &str = "的在是了和与及对于我们你他她它这那该本此其个位到从向把被给让请问求关反映投诉举报咨询建议希望要求为因就都也又还有没无不很太里上下内外边旁附近周围导致排入进去过将已再仍需想使令而且但并或等、，。,.!?！？：:；;（）()【】[]《》<>“”\"' \t\n";
+const STOPS: &str = "的在是了和与及对于我们你他她它这那该本此其个位到从向把被给让请问求关反映投诉举报咨询建议希望要求为因就都也又没不很附近周围导致排入进去过将已再仍需想使令而且但并或等、，。,.!?！？：:；;（）()【】[]《》<>“”\"' \t\n";
 
 /// Administrative words a name is cut after (`A2区暮云街道丽发新城` →
 /// `丽发新城`).
@@ -82,6 +82,38 @@ const NOT_PLACES: &[&str] = &[
     "助贷",
 ];
 
+/// A place word followed by one of these starts another word instead
+/// (路灯, 村民, 城管, 市场监管): not a place.
+const NOT_BEFORE: &[(&str, &str)] = &[
+    ("路", "灯面边段况基肩牌标"),
+    ("街", "头边坊道"),
+    ("村", "民委干务庄"),
+    ("城", "管区市乡建"),
+    ("市场", "监管价"),
+    ("厂", "房家区商"),
+    ("园", "林区艺"),
+    ("湾", "区"),
+    ("社区", "居工"),
+];
+
+/// Words that say where without naming a place (外地小区: "a compound
+/// elsewhere").
+const GENERIC: &[&str] = &[
+    "外地",
+    "本地",
+    "当地",
+    "我家",
+    "家门口",
+    "门口",
+    "楼下",
+    "对面",
+    "隔壁",
+    "这条",
+    "那条",
+    "一个",
+    "某",
+];
+
 /// Names this long at most, besides the place word.
 const MAX_NAME: usize = 8;
 
@@ -104,9 +136,14 @@ pub fn places(text: &str) -> Vec<String> {
             continue;
         };
         let end = i + suffix.chars().count();
+        let next = chars.get(end).copied().unwrap_or(' ');
+        if NOT_BEFORE.iter().any(|(w, after)| w == suffix && after.contains(next)) {
+            i += 1;
+            continue;
+        }
         if let Some(name) = name_before(&chars[floor..], i - floor) {
             let place = format!("{name}{suffix}");
-            if NOT_PLACES.iter().any(|w| place.ends_with(w)) {
+            if NOT_PLACES.iter().any(|w| place.ends_with(w)) || GENERIC.contains(&name.as_str()) {
                 i = end;
                 continue;
             }
@@ -169,5 +206,7 @@ mod tests {
         assert_eq!(places("A市58车贷恶性退出，老板跑路"), ["58车贷"]);
         assert_eq!(places("余易贷平台受害人"), ["余易贷"]);
         assert_eq!(places("镇人民政府门口"), Vec::<String>::new());
+        assert_eq!(places("小区门口路灯不亮，表扬市场监管所"), Vec::<String>::new());
+        assert_eq!(places("外地小区施工噪音"), Vec::<String>::new());
     }
 }

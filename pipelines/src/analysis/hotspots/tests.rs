@@ -15,6 +15,7 @@ fn m(id: &str, user: &str, day: u32, title: &str, text: &str, up: i64) -> Messag
         up_votes: up,
         down_votes: 0,
         cluster: None,
+        town: None,
     }
 }
 

@@ -1,0 +1,138 @@
+//! The demo's hotspots: the top five of the simulated week, read back from
+//! the warehouse the way `minqing hotspots` reads it, and checked against
+//! what the scenario wrote. The simulators know which appeals are one
+//! issue at one place: a planned same-issue group (neighbours in their own
+//! words, bridged cases), or unplanned appeals written from one issue
+//! template about one village (a large run cannot keep every one of those
+//! apart, and an operator would call thirty of them a hotspot too). Every
+//! planned group of three citizens or more must be found as one hotspot,
+//! wherever it ranks; each listed hotspot's purity (the share of it that
+//! is one written issue) is reported. The simulators' appeals share a
+//! citizen's boilerplate ("本人是某小区的住户…算起来这种状况已经…"), which
+//! joins unlike appeals of one community; purity shows how much.
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use minqing_connectors::sim::{PlannedGroup, Scenario};
+use minqing_pipelines::analysis::hotspots::{self, stored};
+use minqing_pipelines::warehouse::Warehouse;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Hotspots the demo lists.
+const TOP: usize = 5;
+
+/// What the scenario planned, kept before the scenario goes to the
+/// simulators: each appeal's group by acceptance number, and the week.
+pub struct Plan {
+    issue_of: HashMap<String, Issue>,
+    groups: Vec<PlannedGroup>,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// One issue at one place, as the scenario wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Issue {
+    Planned(usize),
+    /// Issue template, town, village.
+    Spot(usize, Option<&'static str>, &'static str),
+}
+
+impl Plan {
+    pub fn of(s: &Scenario) -> Plan {
+        let mut issue_of = HashMap::new();
+        let (mut from, mut to) = (NaiveDate::MAX, NaiveDate::MIN);
+        for (channel, feed) in &s.feeds {
+            for e in feed.iter() {
+                let day = e.appeal.received_at.date_naive();
+                (from, to) = (from.min(day), to.max(day));
+                let t = &e.appeal.text;
+                let issue = e.appeal.group.map_or(Issue::Spot(t.template, t.town, t.village), Issue::Planned);
+                let id = minqing_pipelines::ticket::ticket_id(*channel, &e.appeal.source_id);
+                issue_of.insert(minqing_pipelines::ticket::short_no(&id), issue);
+            }
+        }
+        Plan {
+            issue_of,
+            groups: s.groups.clone(),
+            from: from.min(to),
+            to,
+        }
+    }
+}
+
+/// One of the week's hotspots.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DemoHotspot {
+    pub rank: usize,
+    pub heat: f64,
+    pub citizens: usize,
+    pub appeals: usize,
+    pub place: String,
+    pub description: String,
+    /// The share of its appeals the scenario wrote as its main issue.
+    pub purity: f64,
+    /// Whether that issue is a planned same-issue group.
+    pub planned: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct HotspotReport {
+    pub top: Vec<DemoHotspot>,
+    /// Where each planned group of three citizens or more ranks (none: not found).
+    pub planned_ranks: Vec<Option<usize>>,
+    /// Every planned group of three citizens or more was found.
+    pub as_planned: bool,
+}
+
+/// A hotspot's main written issue and its share of the appeals.
+fn main_issue(plan: &Plan, messages: &[hotspots::Message], members: &[usize]) -> Option<(Issue, f64)> {
+    let mut n: HashMap<Issue, usize> = HashMap::new();
+    for &i in members {
+        if let Some(k) = plan.issue_of.get(&messages[i].id) {
+            *n.entry(*k).or_default() += 1;
+        }
+    }
+    let (k, c) = n.into_iter().max_by_key(|(k, c)| (*c, matches!(k, Issue::Planned(_))))?;
+    Some((k, c as f64 / members.len() as f64))
+}
+
+/// The week's top hotspots from `w`, checked against `plan`.
+pub async fn check(w: &dyn Warehouse, plan: &Plan, settings: &crate::config::Settings) -> Result<HotspotReport> {
+    let s = &settings.analysis;
+    let messages = stored::messages(w, plan.from, plan.to, None, None).await?;
+    let wide = crate::runtime::wide_places(settings)?;
+    let all = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, plan.to, usize::MAX, &wide);
+    let mains: Vec<Option<(Issue, f64)>> = all.iter().map(|h| main_issue(plan, &messages, &h.members)).collect();
+    let top: Vec<DemoHotspot> = all
+        .iter()
+        .zip(&mains)
+        .take(TOP)
+        .map(|(h, m)| DemoHotspot {
+            rank: h.rank,
+            heat: h.heat,
+            citizens: h.citizens,
+            appeals: h.members.len(),
+            place: h.place.clone(),
+            description: h.description.clone(),
+            purity: m.map_or(0.0, |(_, p)| (p * 100.0).round() / 100.0),
+            planned: matches!(m, Some((Issue::Planned(_), _))),
+        })
+        .collect();
+    let planned_ranks: Vec<Option<usize>> = (0..plan.groups.len())
+        .filter(|g| plan.groups[*g].citizens >= 3)
+        .map(|g| {
+            all.iter()
+                .zip(&mains)
+                .find(|(_, m)| matches!(m, Some((Issue::Planned(x), p)) if *x == g && *p >= 0.5))
+                .map(|(h, _)| h.rank)
+        })
+        .collect();
+    let as_planned = planned_ranks.iter().all(Option::is_some);
+    Ok(HotspotReport {
+        top,
+        planned_ranks,
+        as_planned,
+    })
+}
