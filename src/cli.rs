@@ -116,7 +116,7 @@ pub enum Command {
         #[arg(long, value_parser = day)]
         to: Option<chrono::NaiveDate>,
         #[command(flatten)]
-        out: crate::commands::tables::OutputArgs,
+        out: OutputArgs,
     },
     /// Counts per day, week or month by category, town, channel or unit:
     /// share, change against the previous period and a year before, and
@@ -135,7 +135,7 @@ pub enum Command {
         #[arg(long, value_parser = day)]
         to: Option<chrono::NaiveDate>,
         #[command(flatten)]
-        out: crate::commands::tables::OutputArgs,
+        out: OutputArgs,
     },
     /// Hotspots: one issue at one place raised by many people, ranked by
     /// heat, with every appeal of each (the Teddy Cup's two tables).
@@ -164,13 +164,27 @@ pub enum Command {
         #[arg(long, value_name = "LABELS", requires = "input")]
         evaluate: Option<PathBuf>,
         #[command(flatten)]
-        out: crate::commands::tables::OutputArgs,
+        out: OutputArgs,
     },
     /// Measure parts of the system on this machine.
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+/// Where an analysts' command's tables go (`commands::tables` writes them).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputArgs {
+    /// One JSON object: each table's columns and rows.
+    #[arg(long, conflicts_with_all = ["csv", "xlsx"])]
+    pub json: bool,
+    /// CSV (tables one after another, each after a `# name` line).
+    #[arg(long, conflicts_with = "xlsx")]
+    pub csv: bool,
+    /// An XLSX workbook at this path, one sheet per table.
+    #[arg(long, value_name = "FILE")]
+    pub xlsx: Option<PathBuf>,
 }
 
 /// A day on the command line, with an error that says the form.
@@ -232,6 +246,21 @@ pub enum BenchCommand {
         model: Option<PathBuf>,
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The analysts' queries at scale: synthetic facts generated inside
+    /// ClickHouse (`<warehouse.clickhouse.database>_bench`, dropped first)
+    /// and a temporary SQLite warehouse, then the hotspot read, a trend and
+    /// the three rates timed over a week and a month, with the rows
+    /// ClickHouse read.
+    Warehouse {
+        /// Tickets (and as many order versions) in ClickHouse.
+        #[arg(long, default_value_t = 50_000_000)]
+        rows: u64,
+        /// Tickets (and as many order versions) in SQLite.
+        #[arg(long, default_value_t = 1_000_000)]
+        sqlite_rows: u64,
         #[arg(long)]
         json: bool,
     },

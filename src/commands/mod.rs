@@ -4,6 +4,7 @@
 
 pub mod analysts;
 pub mod bench;
+pub mod bench_warehouse;
 pub mod calendar;
 pub mod classifier;
 pub mod dedup;

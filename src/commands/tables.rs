@@ -5,21 +5,8 @@
 
 use anyhow::{Context, Result};
 use minqing_pipelines::warehouse::saved::{Cell, Table};
-use std::path::{Path, PathBuf};
-
-/// Where a command's tables go; flags shared by every analysts' command.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct OutputArgs {
-    /// One JSON object: each table's columns and rows.
-    #[arg(long, conflicts_with_all = ["csv", "xlsx"])]
-    pub json: bool,
-    /// CSV (tables one after another, each after a `# name` line).
-    #[arg(long, conflicts_with = "xlsx")]
-    pub csv: bool,
-    /// An XLSX workbook at this path, one sheet per table.
-    #[arg(long, value_name = "FILE")]
-    pub xlsx: Option<PathBuf>,
-}
+pub use crate::cli::OutputArgs;
+use std::path::Path;
 
 /// A table with the name its sheet gets.
 pub struct Named<'a> {

@@ -54,6 +54,12 @@ impl SqliteWarehouse {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// Runs SQL statements in one transaction on the file's writer: for
+    /// tools that fill a warehouse in bulk (`minqing bench warehouse`).
+    pub fn run_script(&self, sql: &str) -> Result<(), WarehouseError> {
+        write(&self.writer, |tx| tx.execute_batch(sql)).map_err(WarehouseError::from)
+    }
 }
 
 /// Tickets and duplicates per (day, channel, category, town).
