@@ -3,7 +3,7 @@
 SELECT unit,
        sum(replied) AS replies,
        sum(replied_late) AS replied_after_deadline,
-       round(1.0 * (sum(replied) - sum(replied_late)) / nullIf(sum(replied), 0), 4) AS on_time_rate,
+       1.0 * (sum(replied) - sum(replied_late)) / nullIf(sum(replied), 0) AS on_time_rate,
        sum(reply_overdue) AS reported_overdue,
        sum(returned) AS returns
 FROM unit_daily

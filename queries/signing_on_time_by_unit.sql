@@ -4,7 +4,7 @@ SELECT unit,
        sum(dispatched) AS dispatched_orders,
        sum(signed) AS signed_orders,
        sum(signed_late) AS signed_after_deadline,
-       round(1.0 * (sum(signed) - sum(signed_late)) / nullIf(sum(signed), 0), 4) AS on_time_rate,
+       1.0 * (sum(signed) - sum(signed_late)) / nullIf(sum(signed), 0) AS on_time_rate,
        sum(sign_overdue) AS reported_overdue
 FROM unit_daily
 WHERE day >= {from} AND day <= {to} AND unit != ''

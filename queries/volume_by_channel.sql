@@ -3,7 +3,7 @@
 SELECT t.channel AS channel,
        count(*) AS tickets,
        sum(t.duplicate_of != '') AS duplicates,
-       round(1.0 * count(*) / (SELECT count(*) FROM ticket_facts {final} WHERE received_date >= {from} AND received_date <= {to}), 4) AS share
+       1.0 * count(*) / (SELECT count(*) FROM ticket_facts {final} WHERE received_date >= {from} AND received_date <= {to}) AS share
 FROM ticket_facts AS t {final}
 WHERE t.received_date >= {from} AND t.received_date <= {to}
 GROUP BY t.channel

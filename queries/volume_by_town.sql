@@ -3,7 +3,7 @@
 SELECT t.town AS town,
        count(*) AS tickets,
        count(DISTINCT t.citizen_key) AS citizens,
-       round(1.0 * count(*) / (SELECT count(*) FROM ticket_facts {final} WHERE received_date >= {from} AND received_date <= {to}), 4) AS share
+       1.0 * count(*) / (SELECT count(*) FROM ticket_facts {final} WHERE received_date >= {from} AND received_date <= {to}) AS share
 FROM ticket_facts AS t {final}
 WHERE t.received_date >= {from} AND t.received_date <= {to}
 GROUP BY t.town

@@ -134,6 +134,21 @@ pub fn wide_places(settings: &Settings) -> Result<std::collections::HashSet<Stri
         .collect())
 }
 
+/// Opens the configured warehouse for the analysts' commands: migrated,
+/// but its dimension tables left as the gateway loaded them (an analyst's
+/// own config must not replace them, and ClickHouse replaces a table by
+/// emptying it first).
+pub async fn open_warehouse_for_reading(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
+    let warehouse = open_warehouse_only(settings).await?;
+    // A warehouse no gateway has opened yet has empty dimensions: load them
+    // once, so names can be checked.
+    let towns = warehouse.select("SELECT count(*) FROM dim_towns").await?;
+    if towns.rows.first().and_then(|r| r.first()).is_some_and(|c| c.to_string() == "0") {
+        warehouse.load_dimensions(&dimensions(settings)?).await?;
+    }
+    Ok(warehouse)
+}
+
 async fn open_warehouse_only(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
     Ok(match settings.warehouse.backend {
         WarehouseBackend::Sqlite => {

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS ticket_facts (
     received_at       DateTime('Asia/Shanghai'),
     received_date     Date,
     received_hour     UInt8,
+    -- Days since 1970-01-01: a span in days is a difference of two.
+    received_day      UInt32,
     title             String,
     content           String,
     content_truncated UInt8,
@@ -47,14 +49,14 @@ ORDER BY (received_date, ticket_id);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ticket_facts_mv TO ticket_facts AS
 SELECT ticket_id, short_no, channel, source_id, version, is_update, received_at, received_date,
-       toHour(received_at) AS received_hour, title, content, content_truncated, appeal_type, category, town,
+       toHour(received_at) AS received_hour, toUInt32(received_date) AS received_day, title, content, content_truncated, appeal_type, category, town,
        location, lat, lon, has_coordinates, citizen_key, citizen_key_id, anonymous, attachments, text_hash,
        duplicate_of, cluster_id, status, scope, scope_rule, unit, loaded_at
 FROM tickets;
 
 INSERT INTO ticket_facts
 SELECT ticket_id, short_no, channel, source_id, version, is_update, received_at, received_date,
-       toHour(received_at) AS received_hour, title, content, content_truncated, appeal_type, category, town,
+       toHour(received_at) AS received_hour, toUInt32(received_date) AS received_day, title, content, content_truncated, appeal_type, category, town,
        location, lat, lon, has_coordinates, citizen_key, citizen_key_id, anonymous, attachments, text_hash,
        duplicate_of, cluster_id, status, scope, scope_rule, unit, loaded_at
 FROM tickets FINAL;
@@ -107,47 +109,8 @@ PARTITION BY toYYYYMM(received_date)
 ORDER BY (received_date, ticket_id, version);
 
 -- Every order as it stands now: the latest version wins after FINAL.
-CREATE TABLE IF NOT EXISTS orders (
-    ticket_id             UUID,
-    version               UInt32,
-    event_type            String,
-    actor_role            String,
-    actor_unit            String,
-    occurred_at           DateTime('Asia/Shanghai'),
-    occurred_date         Date,
-    received_date         Date,
-    channel               String,
-    category              String,
-    town                  String,
-    unit                  String,
-    state                 String,
-    dispatches            UInt32,
-    returns               UInt32,
-    dispatched_at         Nullable(DateTime('Asia/Shanghai')),
-    sign_due              Nullable(Date),
-    signed_at             Nullable(DateTime('Asia/Shanghai')),
-    signed_on_time        Nullable(UInt8),
-    reply_due             Nullable(Date),
-    replied_at            Nullable(DateTime('Asia/Shanghai')),
-    replied_on_time       Nullable(UInt8),
-    returned_at           Nullable(DateTime('Asia/Shanghai')),
-    visited_at            Nullable(DateTime('Asia/Shanghai')),
-    closed_at             Nullable(DateTime('Asia/Shanghai')),
-    sign_overdue          UInt8,
-    reply_overdue         UInt8,
-    extended_workdays     UInt32,
-    on_account            UInt8,
-    visit_contacted       Nullable(UInt8),
-    visit_resolved        Nullable(UInt8),
-    satisfaction          String,
-    unsatisfied_visits    UInt32,
-    deduction_requests    UInt32,
-    deducted              UInt8,
-    confirmed_unsatisfied UInt32,
-    supervision           String,
-    clue_transferred      UInt8,
-    loaded_at             DateTime
-) ENGINE = ReplacingMergeTree(version)
+CREATE TABLE IF NOT EXISTS orders AS order_facts
+ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(received_date)
 ORDER BY (received_date, ticket_id);
 
@@ -180,7 +143,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS unit_daily_mv TO unit_daily AS
 SELECT
     occurred_date AS day,
     if(actor_unit != '', actor_unit, unit) AS unit,
-    toUInt64(sum(event_type = 'dispatched')) AS dispatched,
+    toUInt64(sum(event_type = 'dispatched' AND state = 'dispatched')) AS dispatched,
     toUInt64(sum(event_type = 'signed')) AS signed,
     toUInt64(sum(event_type = 'signed' AND coalesce(signed_on_time, 1) = 0)) AS signed_late,
     toUInt64(sum(event_type = 'returned')) AS returned,
@@ -230,21 +193,13 @@ PARTITION BY toYYYYMM(occurred_date)
 ORDER BY (occurred_date, event_id);
 
 -- Daily tickets per category and town (every channel together), the
--- aggregate behind trends and bulletins; daily_tickets keeps the channel.
-CREATE TABLE IF NOT EXISTS category_town_daily (
-    day        Date,
-    category   String,
-    town       String,
-    tickets    UInt64,
-    duplicates UInt64
-) ENGINE = SummingMergeTree
-PARTITION BY toYYYYMM(day)
-ORDER BY (day, category, town);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS category_town_daily_mv TO category_town_daily AS
-SELECT day, category, town, tickets, duplicates FROM daily_tickets;
-
-INSERT INTO category_town_daily SELECT day, category, town, tickets, duplicates FROM daily_tickets;
+-- aggregate behind trends and bulletins: a view over daily_tickets, which
+-- is small and ordered by day already (a second materialized view and its
+-- backfill could count the rows inserted between them twice).
+CREATE VIEW IF NOT EXISTS category_town_daily AS
+SELECT day, category, town, sum(tickets) AS tickets, sum(duplicates) AS duplicates
+FROM daily_tickets
+GROUP BY day, category, town;
 
 -- Dimensions, loaded from config when the warehouse opens (`migrate`, the
 -- gateway's start): replaced whole each time.

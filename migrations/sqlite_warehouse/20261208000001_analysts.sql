@@ -11,7 +11,8 @@ CREATE INDEX tickets_received_date ON tickets (received_date);
 CREATE VIEW ticket_facts AS
 SELECT ticket_id, short_no, channel, source_id, version, 0 AS is_update,
        replace(substr(received_at, 1, 19), 'T', ' ') AS received_at, received_date,
-       CAST(substr(received_at, 12, 2) AS INTEGER) AS received_hour, title, content, content_truncated,
+       CAST(substr(received_at, 12, 2) AS INTEGER) AS received_hour,
+       CAST(julianday(received_date) - 2440587.5 AS INTEGER) AS received_day, title, content, content_truncated,
        appeal_type, category, town, location, coalesce(lat, 0) AS lat, coalesce(lon, 0) AS lon,
        lat IS NOT NULL AS has_coordinates, citizen_key, citizen_key_id, anonymous, attachments, text_hash,
        duplicate_of, cluster_id, status, scope, scope_rule, unit, loaded_at
@@ -98,11 +99,11 @@ BEGIN
     INSERT INTO unit_daily (day, unit, dispatched, signed, signed_late, returned, replied, replied_late, visits,
                             contacted, resolved, satisfied, basically, unsatisfied, sign_overdue, reply_overdue)
     VALUES (NEW.occurred_date, CASE WHEN NEW.actor_unit != '' THEN NEW.actor_unit ELSE NEW.unit END,
-            NEW.event_type = 'dispatched', NEW.event_type = 'signed',
-            NEW.event_type = 'signed' AND NEW.signed_on_time = 0, NEW.event_type = 'returned',
-            NEW.event_type = 'replied', NEW.event_type = 'replied' AND NEW.replied_on_time = 0,
-            NEW.event_type = 'visited', NEW.event_type = 'visited' AND NEW.visit_contacted = 1,
-            NEW.event_type = 'visited' AND NEW.visit_resolved = 1,
+            NEW.event_type = 'dispatched' AND NEW.state = 'dispatched', NEW.event_type = 'signed',
+            NEW.event_type = 'signed' AND coalesce(NEW.signed_on_time, 1) = 0, NEW.event_type = 'returned',
+            NEW.event_type = 'replied', NEW.event_type = 'replied' AND coalesce(NEW.replied_on_time, 1) = 0,
+            NEW.event_type = 'visited', NEW.event_type = 'visited' AND coalesce(NEW.visit_contacted, 0) = 1,
+            NEW.event_type = 'visited' AND coalesce(NEW.visit_resolved, 0) = 1,
             NEW.event_type = 'visited' AND NEW.satisfaction = 'satisfied',
             NEW.event_type = 'visited' AND NEW.satisfaction = 'basically_satisfied',
             NEW.event_type = 'visited' AND NEW.satisfaction = 'unsatisfied',

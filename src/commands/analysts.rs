@@ -45,8 +45,25 @@ pub async fn query(
     };
     let q = saved::find(&name)?;
     let (from, to) = period(from, to, 6)?;
-    let w = crate::runtime::open_warehouse(settings).await?;
-    let sql = saved::render(q.sql, w.dialect(), &Params::new(from, to, settings.analysis.weights())?)?;
+    let w = crate::runtime::open_warehouse_for_reading(settings).await?;
+    let params = Params::new(from, to, settings.analysis.weights())?;
+    // A period with no tickets at all is a wrong date, not an answer of
+    // zeros (the calendar's query needs none).
+    if q.name != "workdays_in_period" {
+        let n = w
+            .select(&saved::render(
+                "SELECT count(*) FROM ticket_facts {final} WHERE received_date >= {from} AND received_date <= {to}",
+                w.dialect(),
+                &params,
+            )?)
+            .await?;
+        if n.rows.first().and_then(|r| r.first()).is_some_and(|c| c.to_string() == "0") {
+            bail!(
+                "the warehouse holds no tickets between {from} and {to}; check the dates (and that the warehouse is the one the gateway writes)"
+            );
+        }
+    }
+    let sql = saved::render(q.sql, w.dialect(), &params)?;
     let table = w.select(&sql).await.with_context(|| format!("running saved query {name}"))?;
     write(
         &out,
@@ -67,7 +84,7 @@ pub async fn trends(
     out: OutputArgs,
 ) -> Result<String> {
     let (from, to) = period(from, to, 55)?;
-    let w = crate::runtime::open_warehouse(settings).await?;
+    let w = crate::runtime::open_warehouse_for_reading(settings).await?;
     let table = trends::trends(w.as_ref(), by, period_, from, to, &settings.analysis.rising).await?;
     write(
         &out,
@@ -93,7 +110,7 @@ pub struct HotspotArgs {
 /// `minqing hotspots`.
 pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
     let s = &settings.analysis;
-    let (messages, to) = match &a.input {
+    let (messages, span) = match &a.input {
         Some(path) => {
             if a.town.is_some() || a.category.is_some() {
                 bail!("--town and --category filter the warehouse's tickets; a CSV of messages has neither");
@@ -104,15 +121,18 @@ pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
             if let Some(from) = a.from.filter(|f| *f > to) {
                 bail!("the period runs backwards: --from {from} is after --to {to}; swap them");
             }
-            (hotspots::within(all, a.from, Some(to)), to)
+            (hotspots::within(all, a.from, Some(to)), hotspots::Period { from: a.from, to })
         }
         None => {
             let (from, to) = period(a.from, a.to, 6)?;
-            let w = crate::runtime::open_warehouse(settings).await?;
-            (
-                hotspots::stored::messages(w.as_ref(), from, to, a.town.as_deref(), a.category.as_deref()).await?,
-                to,
-            )
+            let w = crate::runtime::open_warehouse_for_reading(settings).await?;
+            let span = hotspots::Period { from: Some(from), to };
+            let since = span.history_from(&s.hotspots, &s.rising).unwrap_or(from);
+            let all = hotspots::stored::messages(w.as_ref(), since, to, a.town.as_deref(), a.category.as_deref()).await?;
+            if !all.iter().any(|m| m.at.date() >= from) {
+                bail!("no appeals between {from} and {to}; widen --from/--to or check the filters");
+            }
+            (all, span)
         }
     };
     // A CSV is another city's board: Daye's towns mean nothing there.
@@ -122,13 +142,13 @@ pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
         crate::runtime::wide_places(settings)?
     };
     if messages.is_empty() {
-        bail!("no appeals in the period (to {to}); widen --from/--to or check the filters");
+        bail!("no appeals in the period (to {}); widen --from/--to or check the filters", span.to);
     }
     if let Some(labels) = &a.evaluate {
         let text = std::fs::read_to_string(labels).with_context(|| format!("reading {}", labels.display()))?;
         let labels = hotspots::eval::labels(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", a.evaluate.as_ref().map_or(String::new(), |p| p.display().to_string())))?;
-        let all = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, to, usize::MAX, &wide);
+        let all = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, span, usize::MAX, &wide);
         let report = hotspots::eval::evaluate(&messages, &all, &labels);
         return Ok(if a.out.json {
             serde_json::to_string_pretty(&report)? + "\n"
@@ -136,7 +156,7 @@ pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {
             report.text()
         });
     }
-    let hot = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, to, a.top.unwrap_or(s.hotspots.top), &wide);
+    let hot = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, span, a.top.unwrap_or(s.hotspots.top), &wide);
     let (table, detail) = hotspots::tables(&messages, &hot);
     write(
         &a.out,

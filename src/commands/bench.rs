@@ -62,7 +62,11 @@ pub async fn with_settings(settings: &Settings, what: BenchCommand) -> Result<St
         } => broker(settings, messages, items, item_bytes, publishers, json).await,
         BenchCommand::Warehouse { rows, sqlite_rows, json } => {
             let r = super::bench_warehouse::run(settings, rows, sqlite_rows).await?;
-            Ok(if json { serde_json::to_string(&r)? + "\n" } else { super::bench_warehouse::table(&r) })
+            Ok(if json {
+                serde_json::to_string(&r)? + "\n"
+            } else {
+                super::bench_warehouse::table(&r)
+            })
         }
         BenchCommand::Sweep { orders, late, json } => {
             let r = crate::sim::seed::bench(settings, orders, late).await?;

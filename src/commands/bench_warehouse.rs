@@ -24,10 +24,12 @@ use std::time::Instant;
 /// The synthetic data's first day; it spans `DAYS` days.
 const START: &str = "2025-01-01";
 const DAYS: u64 = 730;
-const CHANNELS: &str = "['hotline_12345','hotline_12345','hotline_12345','wechat','wechat','yunshang_app','supervision','grid','police_110','tax_12366']";
+const CHANNELS: &str =
+    "['hotline_12345','hotline_12345','hotline_12345','wechat','wechat','yunshang_app','supervision','grid','police_110','tax_12366']";
 const CATEGORIES: &str = "['城乡建设','环境保护','交通运输','劳动和社会保障','教育文体','商贸旅游','卫生计生']";
 const TOWNS: &str = "['东岳路街道','东风路街道','金湖街道','罗家桥街道','金山店镇','还地桥镇','殷祖镇','刘仁八镇','陈贵镇','灵乡镇','金牛镇','保安镇','茗山乡','大箕铺镇','汪仁镇','金湖生态旅游区','大冶经济开发区','陈贵工业园']";
-const ISSUES: &str = "['路灯不亮','噪音扰民','道路破损','垃圾清运不及时','停车难','拖欠工资','油烟扰民','违章建筑','供水停水','学校周边交通拥堵']";
+const ISSUES: &str =
+    "['路灯不亮','噪音扰民','道路破损','垃圾清运不及时','停车难','拖欠工资','油烟扰民','违章建筑','供水停水','学校周边交通拥堵']";
 const EVENTS: &str = "['dispatched','signed','replied','visited']";
 const SATISFACTION: &str = "['satisfied','satisfied','satisfied','basically_satisfied','unsatisfied']";
 
@@ -80,7 +82,11 @@ fn queries(dialect: Dialect, from: NaiveDate, to: NaiveDate) -> Result<Vec<(&'st
                 "SELECT day, category AS k, sum(tickets) AS n FROM daily_tickets WHERE day >= '{base}' AND day <= '{to}' GROUP BY day, category"
             ),
         ),
-        ("three_rates", "unit_daily", saved::render(saved::find("three_rates_by_unit")?.sql, dialect, &p)?),
+        (
+            "three_rates",
+            "unit_daily",
+            saved::render(saved::find("three_rates_by_unit")?.sql, dialect, &p)?,
+        ),
     ])
 }
 
@@ -140,7 +146,9 @@ async fn clickhouse(settings: &crate::config::Settings, rows: u64) -> Result<(f6
     let mut cfg = settings.warehouse.clickhouse.clone();
     cfg.database = bench_database(settings);
     cfg.timeout_secs = cfg.timeout_secs.max(3600);
-    let w = ClickhouseWarehouse::open(&cfg).await.context("opening ClickHouse (warehouse.clickhouse.url)")?;
+    let w = ClickhouseWarehouse::open(&cfg)
+        .await
+        .context("opening ClickHouse (warehouse.clickhouse.url)")?;
     w.client().query(&format!("DROP DATABASE `{}`", cfg.database)).execute().await?;
     let w = ClickhouseWarehouse::open(&cfg).await?;
     let t = Instant::now();
@@ -234,7 +242,12 @@ async fn timed_clickhouse(w: &ClickhouseWarehouse, name: &'static str, table: &s
 async fn sqlite(path: &std::path::Path, rows: u64) -> Result<(f64, SqliteWarehouse)> {
     let w = SqliteWarehouse::open(path).await?;
     let t = Instant::now();
-    let list = |a: &str| a.trim_matches(['[', ']']).split(',').map(|s| s.trim_matches('\'').to_owned()).collect::<Vec<_>>();
+    let list = |a: &str| {
+        a.trim_matches(['[', ']'])
+            .split(',')
+            .map(|s| s.trim_matches('\'').to_owned())
+            .collect::<Vec<_>>()
+    };
     let pick = |a: &str, expr: &str| {
         let items = list(a);
         let cases: String = items.iter().enumerate().map(|(i, v)| format!(" WHEN {i} THEN '{v}'")).collect();

@@ -3,9 +3,9 @@
 //! for the spreadsheets government offices live in (Chinese headers, the
 //! header row frozen, columns as wide as their contents).
 
+pub use crate::cli::OutputArgs;
 use anyhow::{Context, Result};
 use minqing_pipelines::warehouse::saved::{Cell, Table};
-pub use crate::cli::OutputArgs;
 use std::path::Path;
 
 /// A table with the name its sheet gets.
@@ -35,7 +35,8 @@ pub fn write(out: &OutputArgs, tables: &[Named<'_>]) -> Result<String> {
 }
 
 fn csv(tables: &[Named<'_>]) -> Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // Tables of different widths one after another.
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
     for (i, t) in tables.iter().enumerate() {
         if tables.len() > 1 {
             if i > 0 {
@@ -45,11 +46,27 @@ fn csv(tables: &[Named<'_>]) -> Result<String> {
         }
         w.write_record(&t.table.columns)?;
         for r in &t.table.rows {
-            w.write_record(r.iter().map(ToString::to_string))?;
+            w.write_record(r.iter().map(|c| spreadsheet_safe(&c.to_string())))?;
         }
     }
     w.flush()?;
     Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// A citizen's text as a spreadsheet will not run it: a cell starting with
+/// `= + - @` is a formula to Excel and WPS, so it gets a leading `'`.
+fn spreadsheet_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// A cell for a terminal: control characters (a text's escape sequences)
+/// shown as spaces.
+fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// Columns in a terminal: CJK characters take two cells.
@@ -58,7 +75,12 @@ pub fn width(s: &str) -> usize {
 }
 
 fn text(t: &Named<'_>) -> String {
-    let cells: Vec<Vec<String>> = t.table.rows.iter().map(|r| r.iter().map(ToString::to_string).collect()).collect();
+    let cells: Vec<Vec<String>> = t
+        .table
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(&c.to_string())).collect())
+        .collect();
     let widths: Vec<usize> = (0..t.table.columns.len())
         .map(|c| {
             cells
@@ -157,6 +179,7 @@ const HEADERS: &[(&str, &str)] = &[
     ("days_off", "休息日"),
     ("holidays", "节假日"),
     ("period", "时段"),
+    ("days", "天数"),
     ("key", "分组"),
     ("count", "件数"),
     ("previous", "上期"),
@@ -255,6 +278,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(csv, "town,tickets,share\n金湖街道,12,0.75\n陈贵镇,4,\n");
+        // Two tables of different widths, and a text a spreadsheet would run.
+        let other = Table {
+            columns: vec!["title".into()],
+            rows: vec![vec![Cell::Text("=HYPERLINK(\"x\")".into())], vec![Cell::Int(-3)]],
+        };
+        let both = [
+            Named { name: "towns", table: &t },
+            Named {
+                name: "titles",
+                table: &other,
+            },
+        ];
+        let csv = write(
+            &OutputArgs {
+                csv: true,
+                ..Default::default()
+            },
+            &both,
+        )
+        .unwrap();
+        assert!(
+            csv.starts_with("# towns\n") && csv.contains("\n# titles\ntitle\n\"'=HYPERLINK(\"\"x\"\")\"\n-3\n"),
+            "{csv}"
+        );
     }
 
     /// The workbook is a real XLSX: a zip whose sheet holds the Chinese

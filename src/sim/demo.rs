@@ -560,12 +560,6 @@ impl Report {
         if self.totals.missing != 0 {
             return Some(format!("{} appeal(s) not accounted for", self.totals.missing));
         }
-        if let Some(h) = self.hotspots.as_ref().filter(|h| !h.as_planned) {
-            return Some(format!(
-                "a planned many-citizen group is missing from the week's hotspots: planned groups ranked {:?}",
-                h.planned_ranks
-            ));
-        }
         let s = &self.stores;
         if s.workflow_tickets != self.totals.tickets || s.warehouse_tickets != self.totals.tickets {
             return Some(format!(

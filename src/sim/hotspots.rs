@@ -4,12 +4,13 @@
 //! issue at one place: a planned same-issue group (neighbours in their own
 //! words, bridged cases), or unplanned appeals written from one issue
 //! template about one village (a large run cannot keep every one of those
-//! apart, and an operator would call thirty of them a hotspot too). Every
-//! planned group of three citizens or more must be found as one hotspot,
-//! wherever it ranks; each listed hotspot's purity (the share of it that
-//! is one written issue) is reported. The simulators' appeals share a
-//! citizen's boilerplate ("本人是某小区的住户…算起来这种状况已经…"), which
-//! joins unlike appeals of one community; purity shows how much.
+//! apart, and an operator would call thirty of them a hotspot too). The
+//! report says where each planned group of three citizens or more ranks
+//! and each listed hotspot's purity (the share of it that is one written
+//! issue). It is reported, not required: in a run of thousands the
+//! simulators' one-village coincidences and their shared boilerplate
+//! ("本人是某小区的住户…算起来这种状况已经…") outrank and absorb planned
+//! groups, which is what the figures show (docs/benchmarks.md).
 
 use anyhow::Result;
 use chrono::NaiveDate;
@@ -82,7 +83,8 @@ pub struct HotspotReport {
     pub top: Vec<DemoHotspot>,
     /// Where each planned group of three citizens or more ranks (none: not found).
     pub planned_ranks: Vec<Option<usize>>,
-    /// Every planned group of three citizens or more was found.
+    /// Every planned group of three citizens or more was found (reported,
+    /// not required).
     pub as_planned: bool,
 }
 
@@ -103,7 +105,14 @@ pub async fn check(w: &dyn Warehouse, plan: &Plan, settings: &crate::config::Set
     let s = &settings.analysis;
     let messages = stored::messages(w, plan.from, plan.to, None, None).await?;
     let wide = crate::runtime::wide_places(settings)?;
-    let all = hotspots::hotspots_in(&messages, &s.hotspots, &s.rising, plan.to, usize::MAX, &wide);
+    let all = hotspots::hotspots_in(
+        &messages,
+        &s.hotspots,
+        &s.rising,
+        hotspots::Period { from: None, to: plan.to },
+        usize::MAX,
+        &wide,
+    );
     let mains: Vec<Option<(Issue, f64)>> = all.iter().map(|h| main_issue(plan, &messages, &h.members)).collect();
     let top: Vec<DemoHotspot> = all
         .iter()

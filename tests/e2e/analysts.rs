@@ -115,6 +115,9 @@ fn bad_periods_towns_and_queries_get_clear_errors() {
     let (code, _, err) = minqing(&["query", "volume_by_town", "--from", "June 1"], d);
     assert_ne!(code, 0);
     assert!(err.contains("write it as YYYY-MM-DD"), "{err}");
+    let (code, _, err) = minqing(&["query", "volume_by_town", "--from", "2001-01-01", "--to", "2001-01-07"], d);
+    assert_ne!(code, 0);
+    assert!(err.contains("holds no tickets between 2001-01-01 and 2001-01-07"), "{err}");
     let (code, _, err) = minqing(&["hotspots", "--town", "火星镇"], d);
     assert_ne!(code, 0);
     assert!(err.contains("unknown town `火星镇`") && err.contains("金湖街道"), "{err}");
@@ -140,6 +143,16 @@ fn hotspots_over_a_csv_of_messages_and_its_broken_rows() {
     assert_eq!(lines[0], "hotspots");
     assert!(lines[2].starts_with("1     1      ") && lines[2].contains("桂花园小区"), "{out}");
     assert!(out.contains("details") && out.contains("p6"), "{out}");
+    let (code, out, err) = minqing(&["hotspots", "--input", &board, "--csv"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("# hotspots\nrank,issue,heat,span,place,description,citizens,messages,rising\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# details\nissue,message,user,title,time,text,up_votes,down_votes\n"),
+        "{out}"
+    );
     let xlsx = d.join("hot.xlsx");
     let (code, out, err) = minqing(&["hotspots", "--input", &board, "--xlsx", xlsx.to_str().unwrap()], d);
     assert_eq!(code, 0, "{err}");

@@ -42,6 +42,7 @@ impl AnalysisSettings {
         crate::warehouse::saved::Weights {
             satisfied_weight: self.satisfied_weight,
             basically_weight: self.basically_weight,
+            repeat_days: self.repeat_days,
         }
     }
 

@@ -112,8 +112,10 @@ fn sql(by: By, from: NaiveDate, to: NaiveDate) -> String {
         By::Channel => ("daily_tickets", "channel", "tickets"),
         By::Unit => ("unit_daily", "unit", "dispatched"),
     };
+    // A unit's row "" holds what no unit did (the centre's queue).
+    let known = if by == By::Unit { " AND unit != ''" } else { "" };
     format!(
-        "SELECT day, {key} AS k, sum({count}) AS n FROM {table} WHERE day >= '{from}' AND day <= '{to}' \
+        "SELECT day, {key} AS k, sum({count}) AS n FROM {table} WHERE day >= '{from}' AND day <= '{to}'{known} \
          GROUP BY day, {key} ORDER BY day, k"
     )
 }
@@ -159,15 +161,28 @@ pub async fn trends(
     let ly_from = period.year_before(first);
     let ly_to = period.year_before(period.start(to)) + (to - period.start(to));
     let ly = counts(w, by, period, ly_from, ly_to.max(ly_from)).await?;
-    let table = build(&now, &ly, period, first, to, s);
+    let table = build(&now, &ly, period, from, to, s);
     if table.rows.is_empty() {
         return Err(TrendError::Empty { from, to });
     }
     Ok(table)
 }
 
-/// The rows: every period from `first` to `to` and every key seen in it.
-fn build(now: &Counts, ly: &Counts, period: Period, first: NaiveDate, to: NaiveDate, s: &RisingSettings) -> Table {
+/// The period after the one starting `start`.
+fn next(period: Period, start: NaiveDate) -> Option<NaiveDate> {
+    match period {
+        Period::Day => start.checked_add_signed(Duration::days(1)),
+        Period::Week => start.checked_add_signed(Duration::weeks(1)),
+        Period::Month => start.checked_add_months(Months::new(1)),
+    }
+}
+
+/// The rows: every period from the one holding `from` to the one holding
+/// `to`, and every key seen in them. `days` says how many of a period's
+/// days fall within `from..=to`: a first or last period cut short counts
+/// only those, against whole periods before it.
+fn build(now: &Counts, ly: &Counts, period: Period, from: NaiveDate, to: NaiveDate, s: &RisingSettings) -> Table {
+    let first = period.start(from);
     let keys: BTreeSet<&String> = now.keys().filter(|(d, _)| *d >= first).map(|(_, k)| k).collect();
     let mut rows = Vec::new();
     let mut start = first;
@@ -195,6 +210,7 @@ fn build(now: &Counts, ly: &Counts, period: Period, first: NaiveDate, to: NaiveD
             };
             rows.push(vec![
                 Cell::Text(period.label(start)),
+                Cell::Int(days_within(period, start, from, to)),
                 Cell::Text((*k).clone()),
                 Cell::Int(x as i64),
                 if total == 0 {
@@ -234,6 +250,12 @@ fn build(now: &Counts, ly: &Counts, period: Period, first: NaiveDate, to: NaiveD
     }
 }
 
+/// Days of the period starting `start` within `from..=to`.
+fn days_within(period: Period, start: NaiveDate, from: NaiveDate, to: NaiveDate) -> i64 {
+    let end = next(period, start).map_or(to, |n| n - Duration::days(1));
+    ((end.min(to) - start.max(from)).num_days() + 1).max(0)
+}
+
 fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
@@ -268,23 +290,33 @@ mod tests {
         now.insert((first, "环境保护".into()), 5);
         let mut ly = Counts::new();
         ly.insert((d("2025-06-02"), "城乡建设".into()), 10);
-        let t = build(&now, &ly, Period::Week, first, d("2026-06-07"), &RisingSettings::default());
+        // From a Wednesday: the first week has five days in the period.
+        let t = build(
+            &now,
+            &ly,
+            Period::Week,
+            d("2026-06-03"),
+            d("2026-06-07"),
+            &RisingSettings::default(),
+        );
         assert_eq!(t.rows.len(), 2);
         let city = &t.rows[0];
         assert_eq!(
-            city[..5],
+            city[..6],
             [
                 Cell::Text("2026-06-01".into()),
+                Cell::Int(5),
                 Cell::Text("城乡建设".into()),
                 Cell::Int(20),
                 Cell::Float(0.8),
                 Cell::Int(4)
             ]
         );
-        assert_eq!(city[5], Cell::Float(4.0), "(20 - 4) / 4");
-        assert_eq!((city[6].clone(), city[7].clone()), (Cell::Int(10), Cell::Float(1.0)));
-        assert_eq!(city[8], Cell::Int(1), "rising");
-        assert_eq!(t.rows[1][8], Cell::Int(0), "环境保护 fell");
-        assert_eq!(t.rows[1][7], Cell::Null, "no tickets a year before");
+        assert_eq!(city[6], Cell::Float(4.0), "(20 - 4) / 4");
+        assert_eq!((city[7].clone(), city[8].clone()), (Cell::Int(10), Cell::Float(1.0)));
+        assert_eq!(city[9], Cell::Int(1), "rising");
+        assert_eq!(t.rows[1][9], Cell::Int(0), "环境保护 fell");
+        assert_eq!(t.rows[1][8], Cell::Null, "no tickets a year before");
+        assert_eq!(days_within(Period::Month, d("2026-02-01"), d("2026-01-20"), d("2026-03-31")), 28);
     }
 }

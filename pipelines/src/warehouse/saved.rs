@@ -6,10 +6,12 @@
 //! what it answers. Placeholders: `{from}` and `{to}` (the period, as date
 //! literals), `{final}` (`FINAL` on ClickHouse, where replacing tables
 //! must be read merged; nothing on SQLite), and the weights of the
-//! satisfaction rate, `{satisfied_weight}` and `{basically_weight}`
-//! (`[analysis]` in config). The SQL keeps to what both engines share:
-//! `count(*)`, `sum(condition)`, `CASE`, `nullIf`, `round(1.0 * a / b, 4)`,
-//! one JOIN per SELECT and no `WITH` (docs/analysts.md lists the rules).
+//! satisfaction rate, `{satisfied_weight}` and `{basically_weight}`, and
+//! `{repeat_days}` (`[analysis]` in config). The SQL keeps to what both
+//! engines share: `count(*)`, `sum(condition)`, `CASE`, `nullIf`,
+//! `1.0 * a / nullIf(b, 0)`, one JOIN per SELECT and no `WITH`
+//! (docs/analysts.md lists the rules). Ratios are rounded when shown, not
+//! in SQL: the engines round a tie differently.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -83,7 +85,8 @@ pub fn find(name: &str) -> Result<&'static Saved, QueryError> {
     })
 }
 
-/// `[analysis]`: the factors the rates are counted with.
+/// From `[analysis]`: the factors the rates are counted with, and the
+/// window of a repeat complaint.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Weights {
@@ -91,6 +94,8 @@ pub struct Weights {
     pub satisfied_weight: f64,
     /// 基本满意 counts this much in 满意率 (0.9 in the operating rules).
     pub basically_weight: f64,
+    /// A repeat complaint falls within this many days of the first.
+    pub repeat_days: u32,
 }
 
 impl Default for Weights {
@@ -98,6 +103,7 @@ impl Default for Weights {
         Weights {
             satisfied_weight: 1.0,
             basically_weight: 0.9,
+            repeat_days: 30,
         }
     }
 }
@@ -156,6 +162,7 @@ pub fn render(sql: &str, dialect: Dialect, p: &Params) -> Result<String, QueryEr
             "final" => String::new(),
             "satisfied_weight" => float(p.weights.satisfied_weight),
             "basically_weight" => float(p.weights.basically_weight),
+            "repeat_days" => p.weights.repeat_days.to_string(),
             _ => return Err(QueryError::Placeholder(key.to_owned())),
         };
         out.push_str(&value);
@@ -187,7 +194,8 @@ impl fmt::Display for Cell {
         match self {
             Cell::Null => Ok(()),
             Cell::Int(n) => write!(f, "{n}"),
-            Cell::Float(x) => write!(f, "{x}"),
+            // Four decimals at most, rounded here (half away from zero).
+            Cell::Float(x) => write!(f, "{}", (x * 10_000.0).round() / 10_000.0),
             Cell::Text(s) => f.write_str(s),
         }
     }

@@ -40,6 +40,9 @@ pub struct HotspotSettings {
     pub place_similarity: f64,
     /// Cosine from which two appeals are one issue wherever they are.
     pub text_similarity: f64,
+    /// Two issues join when the mean cosine between their appeals reaches
+    /// this share of the threshold of the pair that links them.
+    pub issue_share: f64,
     /// An issue needs this many distinct citizens to be a hotspot.
     pub min_citizens: usize,
     /// Days in which the recency term halves.
@@ -55,6 +58,7 @@ impl Default for HotspotSettings {
         HotspotSettings {
             place_similarity: 0.14,
             text_similarity: 0.6,
+            issue_share: 0.5,
             min_citizens: 2,
             half_life_days: 14.0,
             growth_days: 7,
@@ -96,25 +100,31 @@ pub struct Hotspot {
     pub rising: bool,
 }
 
-/// Issues as they form: a union-find over message indexes, with each
-/// issue's summed problem vector, so that two issues join only if they
-/// are alike as wholes (their centroids), not through one chain of pairs.
+/// Issues as they form: a union-find over message indexes that keeps each
+/// issue's members, so that two issues join only if they are alike as
+/// wholes: the mean cosine between (up to [`SAMPLE`] of) their members.
 /// Single links chained the simulators' templated appeals of one street
-/// into an "issue" of 1,600 citizens.
-struct Groups {
+/// into an "issue" of 1,600 citizens, and summed vectors drifted towards
+/// the words every letter shares.
+struct Groups<'v> {
     parent: Vec<usize>,
-    sums: Vec<HashMap<u32, f32>>,
+    members: Vec<Vec<usize>>,
+    vecs: &'v [vectors::Vector],
     /// The places and towns each issue's appeals name: an appeal that names
     /// none must not bridge two issues at different places.
     places: Vec<BTreeSet<String>>,
     towns: Vec<BTreeSet<String>>,
 }
 
-impl Groups {
-    fn new(vecs: &[vectors::Vector], places: &[Vec<String>], messages: &[Message]) -> Groups {
+/// Members of each issue compared when two issues may join.
+const SAMPLE: usize = 8;
+
+impl<'v> Groups<'v> {
+    fn new(vecs: &'v [vectors::Vector], places: &[Vec<String>], messages: &[Message]) -> Groups<'v> {
         Groups {
             parent: (0..vecs.len()).collect(),
-            sums: vecs.iter().map(|v| v.iter().copied().collect()).collect(),
+            members: (0..vecs.len()).map(|i| vec![i]).collect(),
+            vecs,
             places: places.iter().map(|p| p.iter().cloned().collect()).collect(),
             towns: messages.iter().map(|m| m.town.iter().cloned().collect()).collect(),
         }
@@ -140,11 +150,13 @@ impl Groups {
         if a == b {
             return;
         }
-        let (keep, gone) = if self.sums[a].len() >= self.sums[b].len() { (a, b) } else { (b, a) };
-        let moved = std::mem::take(&mut self.sums[gone]);
-        for (t, w) in moved {
-            *self.sums[keep].entry(t).or_default() += w;
-        }
+        let (keep, gone) = if self.members[a].len() >= self.members[b].len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let moved = std::mem::take(&mut self.members[gone]);
+        self.members[keep].extend(moved);
         let places = std::mem::take(&mut self.places[gone]);
         self.places[keep].extend(places);
         let towns = std::mem::take(&mut self.towns[gone]);
@@ -152,17 +164,30 @@ impl Groups {
         self.parent[gone] = keep;
     }
 
-    /// The cosine of the issues of `a` and `b` (their summed vectors).
+    /// Evenly spaced members of the issues of `a` and `b`.
+    fn samples(&mut self, a: usize, b: usize) -> (Vec<usize>, Vec<usize>) {
+        let (a, b) = (self.find(a), self.find(b));
+        let sample = |m: &[usize]| -> Vec<usize> {
+            let step = m.len().div_ceil(SAMPLE).max(1);
+            m.iter().step_by(step).copied().collect()
+        };
+        (sample(&self.members[a]), sample(&self.members[b]))
+    }
+
+    /// The mean cosine between the issues of `a` and `b`, over evenly
+    /// spaced samples of their members.
     fn alike(&mut self, a: usize, b: usize) -> f64 {
         let (a, b) = (self.find(a), self.find(b));
         if a == b {
             return 1.0;
         }
-        let (x, y) = (&self.sums[a], &self.sums[b]);
-        let (small, large) = if x.len() <= y.len() { (x, y) } else { (y, x) };
-        let dot: f32 = small.iter().filter_map(|(t, w)| large.get(t).map(|v| v * w)).sum();
-        let norm = |m: &HashMap<u32, f32>| m.values().map(|w| w * w).sum::<f32>().sqrt();
-        f64::from(dot / (norm(x) * norm(y)).max(f32::MIN_POSITIVE))
+        let (x, y) = self.samples(a, b);
+        let total: f64 = x
+            .iter()
+            .flat_map(|&i| y.iter().map(move |&j| (i, j)))
+            .map(|(i, j)| vectors::cosine(&self.vecs[i], &self.vecs[j]))
+            .sum();
+        total / (x.len() * y.len()).max(1) as f64
     }
 }
 
@@ -201,7 +226,7 @@ pub fn group(messages: &[Message], s: &HotspotSettings, wide: &HashSet<String>) 
         .collect();
     links.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.2, x.3).cmp(&(y.2, y.3))));
     for (_, need, a, b) in links {
-        if !g.apart(a, b) && g.alike(a, b) >= need {
+        if !g.apart(a, b) && !mostly_apart(&mut g, messages, &places, &keys, a, b) && g.alike(a, b) >= need * s.issue_share {
             g.union(a, b);
         }
     }
@@ -216,6 +241,20 @@ pub fn group(messages: &[Message], s: &HotspotSettings, wide: &HashSet<String>) 
     }
     out.sort_by_key(|m| m[0]);
     out
+}
+
+/// Whether most of the sampled pairs across the issues of `a` and `b` are
+/// about different places: an issue's place set grows with it, so the
+/// pairs, not the sets, decide.
+fn mostly_apart(g: &mut Groups<'_>, messages: &[Message], places: &[Vec<String>], keys: &[Vec<String>], a: usize, b: usize) -> bool {
+    let (x, y) = g.samples(a, b);
+    let n = x.len() * y.len();
+    let apart = x
+        .iter()
+        .flat_map(|&i| y.iter().map(move |&j| (i, j)))
+        .filter(|&(i, j)| matches!(place_relation(messages, places, keys, i, j), Place::Different))
+        .count();
+    2 * apart > n
 }
 
 enum Place {
@@ -314,21 +353,39 @@ fn head(text: &str) -> &str {
 
 /// The hotspots among `messages` as of `to`, hottest first, at most `top`.
 pub fn hotspots(messages: &[Message], s: &HotspotSettings, rising: &RisingSettings, to: NaiveDate, top: usize) -> Vec<Hotspot> {
-    hotspots_in(messages, s, rising, to, top, &HashSet::new())
+    let period = Period { from: None, to };
+    hotspots_in(messages, s, rising, period, top, &HashSet::new())
 }
 
-/// [`hotspots`], with names too wide to be one place.
+/// The period hotspots are ranked for. Appeals before `from` are history:
+/// they join issues and give growth its baseline, but an issue is listed
+/// for its appeals in the period, and only if it has some.
+#[derive(Debug, Clone, Copy)]
+pub struct Period {
+    pub from: Option<NaiveDate>,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// The first day whose appeals the growth baseline needs.
+    pub fn history_from(&self, s: &HotspotSettings, r: &RisingSettings) -> Option<NaiveDate> {
+        self.from
+            .map(|f| f - Duration::days(s.growth_days.max(1) * r.baseline_periods as i64))
+    }
+}
+
+/// [`hotspots`] for a period, with names too wide to be one place.
 pub fn hotspots_in(
     messages: &[Message],
     s: &HotspotSettings,
     rising: &RisingSettings,
-    to: NaiveDate,
+    period: Period,
     top: usize,
     wide: &HashSet<String>,
 ) -> Vec<Hotspot> {
     let mut out: Vec<Hotspot> = group(messages, s, wide)
         .into_iter()
-        .filter_map(|m| describe(messages, m, s, rising, to))
+        .filter_map(|m| describe(messages, m, s, rising, period))
         .collect();
     out.sort_by(|a, b| b.heat.total_cmp(&a.heat).then(a.first.cmp(&b.first)));
     out.truncate(top);
@@ -338,8 +395,17 @@ pub fn hotspots_in(
     out
 }
 
-/// An issue as a hotspot, if enough citizens raised it.
-fn describe(messages: &[Message], members: Vec<usize>, s: &HotspotSettings, r: &RisingSettings, to: NaiveDate) -> Option<Hotspot> {
+/// An issue as a hotspot, if enough citizens raised it in the period.
+fn describe(messages: &[Message], all: Vec<usize>, s: &HotspotSettings, r: &RisingSettings, period: Period) -> Option<Hotspot> {
+    let to = period.to;
+    let (z, rising) = growth(messages, &all, s, r, to);
+    let members: Vec<usize> = all
+        .into_iter()
+        .filter(|&i| period.from.is_none_or(|f| messages[i].at.date() >= f))
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
     let citizens = members.iter().map(|&i| messages[i].user.as_str()).collect::<BTreeSet<_>>().len();
     if citizens < s.min_citizens {
         return None;
@@ -347,7 +413,6 @@ fn describe(messages: &[Message], members: Vec<usize>, s: &HotspotSettings, r: &
     let first = messages[members[0]].at;
     let last = messages[*members.last()?].at;
     let votes: i64 = members.iter().map(|&i| messages[i].up_votes.max(0)).sum();
-    let (z, rising) = growth(messages, &members, s, r, to);
     let age = (to - last.date()).num_days().max(0) as f64;
     Some(Hotspot {
         rank: 0,
