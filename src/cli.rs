@@ -122,7 +122,8 @@ pub enum Command {
     /// share, change against the previous period and a year before, and
     /// whether it rises against its trailing periods.
     Trends {
-        /// category, town, channel or unit (orders dispatched to it).
+        /// category, town, category_town (each category in each town),
+        /// channel or unit (orders dispatched to it).
         #[arg(long)]
         by: minqing_pipelines::analysis::trends::By,
         /// day, week or month.
@@ -140,37 +141,44 @@ pub enum Command {
     /// Hotspots: one issue at one place raised by many people, ranked by
     /// heat, with every appeal of each (the Teddy Cup's two tables).
     Hotspots {
-        /// First day, YYYY-MM-DD (default: six days before --to; a CSV: all).
-        #[arg(long, value_parser = day)]
-        from: Option<chrono::NaiveDate>,
-        /// Last day (default: today; a CSV: its last message's day).
-        #[arg(long, value_parser = day)]
-        to: Option<chrono::NaiveDate>,
-        /// How many hotspots (default: analysis.hotspots.top).
-        #[arg(long)]
-        top: Option<usize>,
-        /// Only appeals placed in this town (the gazetteer's name).
-        #[arg(long)]
-        town: Option<String>,
-        /// Only appeals of this category.
-        #[arg(long)]
-        category: Option<String>,
-        /// Read messages from a CSV (id,user,title,time,text,down_votes,
-        /// up_votes) instead of the warehouse.
-        #[arg(long, value_name = "FILE")]
-        input: Option<PathBuf>,
-        /// Compare the ranking with hand-labelled issues
-        /// (rank,issue,place,message_ids) and print how they match.
-        #[arg(long, value_name = "LABELS", requires = "input")]
-        evaluate: Option<PathBuf>,
         #[command(flatten)]
-        out: OutputArgs,
+        args: HotspotArgs,
     },
     /// Measure parts of the system on this machine.
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+/// What `minqing hotspots` is asked.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HotspotArgs {
+    /// First day, YYYY-MM-DD (default: six days before --to; a CSV: all).
+    #[arg(long, value_parser = day)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day (default: today; a CSV: its last message's day).
+    #[arg(long, value_parser = day)]
+    pub to: Option<chrono::NaiveDate>,
+    /// How many hotspots (default: analysis.hotspots.top).
+    #[arg(long)]
+    pub top: Option<usize>,
+    /// Only appeals placed in this town (the gazetteer's name).
+    #[arg(long)]
+    pub town: Option<String>,
+    /// Only appeals of this category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Read messages from a CSV (id,user,title,time,text,down_votes,
+    /// up_votes) instead of the warehouse.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Compare the ranking with hand-labelled issues
+    /// (rank,issue,place,message_ids) and print how they match.
+    #[arg(long, value_name = "LABELS", requires = "input")]
+    pub evaluate: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// Where an analysts' command's tables go (`commands::tables` writes them).

@@ -85,28 +85,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Quarantine { action } => quarantine::command(&settings, action).await?,
         Command::Query { name, from, to, out } => analysts::query(&settings, name, from, to, out).await?,
         Command::Trends { by, period, from, to, out } => analysts::trends(&settings, by, period, from, to, out).await?,
-        Command::Hotspots {
-            from,
-            to,
-            top,
-            town,
-            category,
-            input,
-            evaluate,
-            out,
-        } => {
-            let args = analysts::HotspotArgs {
-                from,
-                to,
-                top,
-                town,
-                category,
-                input,
-                evaluate,
-                out,
-            };
-            analysts::hotspots(&settings, args).await?
-        }
+        Command::Hotspots { args } => analysts::hotspots(&settings, args).await?,
         Command::CheckConfig | Command::Classifier { .. } => unreachable!("handled above"),
     };
     // A reader that stops early (`| head`) is not an error of ours.

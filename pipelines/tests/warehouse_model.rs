@@ -472,7 +472,7 @@ fn assert_same(name: &str, a: &BTreeMap<&'static str, Table>, b: &BTreeMap<&'sta
     }
 }
 
-async fn sqlite_answers(dir: &std::path::Path, events: &[TicketEvent]) -> BTreeMap<&'static str, Table> {
+async fn sqlite_warehouse(dir: &std::path::Path, events: &[TicketEvent]) -> SqliteWarehouse {
     let w = SqliteWarehouse::open(&dir.join("w.db")).await.unwrap();
     w.load_dimensions(&dims()).await.unwrap();
     // Twice, and in two halves: a redelivery must add nothing.
@@ -480,7 +480,29 @@ async fn sqlite_answers(dir: &std::path::Path, events: &[TicketEvent]) -> BTreeM
     let (x, y) = events.split_at(events.len() / 2);
     w.write(x).await.unwrap();
     w.write(y).await.unwrap();
-    answers(&w).await
+    w
+}
+
+/// Trends by every grouping and the week's hotspots, as tables by name:
+/// they are computed from what each engine answers, so they must agree too.
+async fn analyses(w: &dyn Warehouse) -> BTreeMap<String, Table> {
+    use minqing_pipelines::analysis::{hotspots, rising::RisingSettings, trends};
+    let mut out = BTreeMap::new();
+    let (from, to) = (week().from, week().to);
+    for by in ["category", "town", "category_town", "channel", "unit"] {
+        let b: trends::By = by.parse().unwrap();
+        let t = trends::trends(w, b, trends::Period::Day, from, to, &RisingSettings::default())
+            .await
+            .unwrap();
+        out.insert(format!("trends by {by}"), t);
+    }
+    let messages = hotspots::stored::messages(w, from, to, None, None).await.unwrap();
+    let s = hotspots::HotspotSettings::default();
+    let hot = hotspots::hotspots(&messages, &s, &RisingSettings::default(), to, 10);
+    let (table, detail) = hotspots::tables(&messages, &hot);
+    out.insert("hotspots".into(), table);
+    out.insert("hotspot details".into(), detail);
+    out
 }
 
 fn dims() -> minqing_pipelines::warehouse::dims::Dimensions {
@@ -527,14 +549,26 @@ async fn clickhouse(events: &[TicketEvent]) -> Option<(ClickhouseWarehouse, Stri
 async fn every_saved_query_answers_the_same_on_every_engine() {
     let events = fixture();
     let dir = tempfile::tempdir().unwrap();
-    let lite = sqlite_answers(dir.path(), &events).await;
+    let lite_w = sqlite_warehouse(dir.path(), &events).await;
+    let lite = answers(&lite_w).await;
     check_known(&lite);
+    let lite_analyses = analyses(&lite_w).await;
+    assert!(!lite_analyses["hotspots"].rows.is_empty(), "K1 is raised by three citizens");
+    assert!(!lite_analyses["trends by category_town"].rows.is_empty());
     let Some((ch, database)) = clickhouse(&events).await else {
         return;
     };
     let house = answers(&ch).await;
     check_known(&house);
     assert_same("ClickHouse 18.16 against SQLite", &lite, &house);
+    let house_analyses = analyses(&ch).await;
+    for (name, t) in &lite_analyses {
+        assert_eq!(
+            t.normalized(),
+            house_analyses[name].normalized(),
+            "{name}: SQLite and ClickHouse differ"
+        );
+    }
     match chdb_answers(&ch, dir.path()).await {
         Some(new) => assert_same("ClickHouse 26.x (chdb) against SQLite", &lite, &new),
         None => skip("python3 with chdb is not installed (scripts/test installs it)"),

@@ -9,7 +9,6 @@ use chrono::{Duration, NaiveDate};
 use minqing_pipelines::analysis::hotspots;
 use minqing_pipelines::analysis::trends::{self, By, Period};
 use minqing_pipelines::warehouse::saved::{self, Params, SAVED};
-use std::path::PathBuf;
 
 /// Today in Daye.
 fn today() -> NaiveDate {
@@ -95,17 +94,7 @@ pub async fn trends(
     )
 }
 
-/// What `minqing hotspots` was asked.
-pub struct HotspotArgs {
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    pub top: Option<usize>,
-    pub town: Option<String>,
-    pub category: Option<String>,
-    pub input: Option<PathBuf>,
-    pub evaluate: Option<PathBuf>,
-    pub out: OutputArgs,
-}
+pub use crate::cli::HotspotArgs;
 
 /// `minqing hotspots`.
 pub async fn hotspots(settings: &Settings, a: HotspotArgs) -> Result<String> {

@@ -347,12 +347,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     } else {
         None
     };
-    // The week's hotspots, against the plan (which only a fresh store matches).
-    let hotspots = if fresh_store {
-        Some(crate::sim::hotspots::check(runtime.warehouse.as_ref(), &planned.hotspots, &settings).await?)
-    } else {
-        None
-    };
+    let hotspots = week_hotspots(&runtime, &planned, &settings, fresh_store).await?;
     args.progress.then(|| eprintln!());
     let snap = runtime.intake_stats.snapshot();
     let latency = LatencyReport {
@@ -392,6 +387,21 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
         backends: Backends::of(&settings),
         data_dir: settings.data_dir,
     })
+}
+
+/// The week's hotspots, against the plan (which only a fresh store matches).
+async fn week_hotspots(
+    runtime: &Runtime,
+    planned: &Planned,
+    settings: &Settings,
+    fresh_store: bool,
+) -> Result<Option<crate::sim::hotspots::HotspotReport>> {
+    if !fresh_store {
+        return Ok(None);
+    }
+    Ok(Some(
+        crate::sim::hotspots::check(runtime.warehouse.as_ref(), &planned.hotspots, settings).await?,
+    ))
 }
 
 /// Waits until intake has accounted for every appeal the simulators sent

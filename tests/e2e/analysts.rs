@@ -123,7 +123,7 @@ fn bad_periods_towns_and_queries_get_clear_errors() {
     assert!(err.contains("unknown town `火星镇`") && err.contains("金湖街道"), "{err}");
     let (code, _, err) = minqing(&["trends", "--by", "weather"], d);
     assert_ne!(code, 0);
-    assert!(err.contains("category, town, channel or unit"), "{err}");
+    assert!(err.contains("category, town, category_town, channel or unit"), "{err}");
     let (code, _, err) = minqing(&["trends", "--by", "town", "--from", "2001-01-01", "--to", "2001-01-31"], d);
     assert_ne!(code, 0);
     assert!(err.contains("no tickets between 2001-01-01 and 2001-01-31"), "{err}");

@@ -508,6 +508,27 @@ impl ClickhouseWarehouse {
         })
     }
 
+    /// A rotation's key links of the batch's new tickets.
+    async fn write_links(&self, events: &[&TicketEvent], now: DateTime<Utc>) -> Result<(), WarehouseError> {
+        let links = super::key_links(events);
+        if links.is_empty() {
+            return Ok(());
+        }
+        let mut inserter = self.client.inserter::<LinkRow>("citizen_key_links");
+        for l in links {
+            let row = LinkRow {
+                previous_key_id: l.previous_key_id,
+                previous_key: l.previous_key,
+                key_id: l.key_id,
+                citizen_key: l.citizen_key,
+                loaded_at: now,
+            };
+            inserter.write(&row).await?;
+        }
+        inserter.end().await?;
+        Ok(())
+    }
+
     async fn write_batch(&self, events: &[TicketEvent]) -> Result<Vec<Uuid>, WarehouseError> {
         let mut ids: Vec<Uuid> = events.iter().map(|e| e.ticket_id).collect();
         ids.sort_unstable();
@@ -545,21 +566,7 @@ impl ClickhouseWarehouse {
             inserter.commit().await?;
         }
         inserter.end().await?;
-        let links = super::key_links(&events);
-        if !links.is_empty() {
-            let mut inserter = self.client.inserter::<LinkRow>("citizen_key_links");
-            for l in links {
-                let row = LinkRow {
-                    previous_key_id: l.previous_key_id,
-                    previous_key: l.previous_key,
-                    key_id: l.key_id,
-                    citizen_key: l.citizen_key,
-                    loaded_at: now,
-                };
-                inserter.write(&row).await?;
-            }
-            inserter.end().await?;
-        }
+        self.write_links(&events, now).await?;
         let moves = self.record_merges(&events, now).await?;
         self.rewrite(&edits, &moves, now).await?;
         super::clickhouse_facts::write(&self.client, &events, now).await?;

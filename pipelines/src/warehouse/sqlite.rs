@@ -183,14 +183,26 @@ fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result
     // Tickets of merged clusters move to the surviving one (the
     // aggregate counts by town and category, not cluster).
     apply_merges(tx, events.iter().filter_map(|e| e.merge()))?;
+    insert_events(tx, &events, &seqs, &mut deferred)?;
+    Ok(deferred)
+}
+
+/// The batch's events under their tickets' `seq`, each new one with its
+/// analysts' rows; an event whose ticket has no `seq` is deferred.
+fn insert_events(
+    tx: &Transaction<'_>,
+    events: &[&TicketEvent],
+    seqs: &HashMap<Uuid, i64>,
+    deferred: &mut Vec<Uuid>,
+) -> rusqlite::Result<()> {
     let stamp = Utc::now().with_timezone(&shanghai()).to_rfc3339();
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO ticket_events (ticket_seq, event_id, ticket_id, event_type, channel, occurred_at, schema_version, \
          payload, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
-    let mut event_buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    let (mut buf, mut event_buf) = ([0; uuid::fmt::Hyphenated::LENGTH], [0; uuid::fmt::Hyphenated::LENGTH]);
     let mut oversight = Oversight::default();
-    for e in &events {
+    for e in events {
         let Some(seq) = seqs.get(&e.ticket_id) else {
             // Not reachable while every event's ticket is checked above;
             // deferring is the safe answer if it ever is.
@@ -217,8 +229,7 @@ fn write_batch(tx: &Transaction<'_>, events: &[TicketEvent]) -> rusqlite::Result
             oversight.add(e);
         }
     }
-    insert_oversight(tx, &oversight, &stamp)?;
-    Ok(deferred)
+    insert_oversight(tx, &oversight, &stamp)
 }
 
 /// One order version; its trigger keeps `orders` and `unit_daily`.
