@@ -107,9 +107,16 @@ pub fn towns(gazetteer: &Gazetteer) -> Vec<String> {
     gazetteer.towns().iter().map(|t| t.name.clone()).collect()
 }
 
-/// Reloads the rules on every SIGHUP until the process ends.
+/// Reloads the rules on every SIGHUP until the process ends; `reloaded`
+/// runs after each reload that took (the warehouse's dimensions follow
+/// the rules).
 #[cfg(unix)]
-pub fn reload_on_sighup(live: Live, t: TriageSettings, towns: impl Fn() -> Result<Vec<String>> + Send + 'static) {
+pub fn reload_on_sighup(
+    live: Live,
+    t: TriageSettings,
+    towns: impl Fn() -> Result<Vec<String>> + Send + 'static,
+    reloaded: impl Fn() + Send + 'static,
+) {
     // Registered here, not in the task: until it is, SIGHUP's default action
     // ends the process, and the task may first run after "Listening.".
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -124,6 +131,7 @@ pub fn reload_on_sighup(live: Live, t: TriageSettings, towns: impl Fn() -> Resul
                 Ok(rules) => {
                     live.replace(rules);
                     tracing::info!("Triage rules reloaded.");
+                    reloaded();
                 }
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}").replace('\n', " "), "Triage rules NOT reloaded; the previous rules stay in force. Fix the files and send SIGHUP again.")

@@ -107,6 +107,18 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
     Ok(warehouse)
 }
 
+/// Loads the dimension tables again after the rules changed (SIGHUP).
+async fn reload_dimensions(settings: &Settings, warehouse: &dyn Warehouse) {
+    let loaded = match dimensions(settings) {
+        Ok(d) => warehouse.load_dimensions(&d).await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok(()) => tracing::info!("Warehouse dimensions reloaded."),
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "Warehouse dimensions NOT reloaded; the previous ones stay."),
+    }
+}
+
 /// The dimension tables' rows: units and categories from the triage
 /// rules, towns from the gazetteer, the channels, and the calendar.
 pub fn dimensions(settings: &Settings) -> Result<minqing_pipelines::warehouse::dims::Dimensions> {
@@ -384,9 +396,13 @@ impl Runtime {
         #[cfg(unix)]
         {
             let s = settings.clone();
-            crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), move || {
-                Ok(crate::rules::towns(&s.gazetteer()?))
-            });
+            let towns = move || Ok(crate::rules::towns(&s.gazetteer()?));
+            let (s, w) = (settings.clone(), warehouse.clone());
+            let reloaded = move || {
+                let (s, w) = (s.clone(), w.clone());
+                tokio::spawn(async move { reload_dimensions(&s, w.as_ref()).await });
+            };
+            crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), towns, reloaded);
         }
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let scheduler = Scheduler::new(tracker.clone(), cancel.clone());

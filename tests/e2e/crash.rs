@@ -182,8 +182,9 @@ impl Drop for Logged {
     }
 }
 
-/// SIGHUP re-reads the triage rules; a broken file is refused with an error
-/// in the log and the rules in force stay.
+/// SIGHUP re-reads the triage rules (and loads the warehouse's dimension
+/// tables again); a broken file is refused with an error in the log and
+/// the rules in force stay.
 #[test]
 fn sighup_reloads_the_triage_rules_and_a_bad_file_keeps_the_old_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,6 +207,8 @@ fn sighup_reloads_the_triage_rules_and_a_bad_file_keeps_the_old_ones() {
     std::fs::write(&rules, good.replace("forward_window_chars = 12", "forward_window_chars = 20")).unwrap();
     gw.signal("HUP");
     gw.wait_for("Triage rules reloaded.");
+    // The warehouse's dimensions follow the rules.
+    gw.wait_for("Warehouse dimensions reloaded.");
     std::fs::write(&rules, good.replace("id = \"express\"", "id = \"bank\"")).unwrap();
     gw.signal("HUP");
     let line = gw.wait_for("NOT reloaded");
