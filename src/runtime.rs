@@ -107,6 +107,20 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Arc<dyn Warehouse>> {
     Ok(warehouse)
 }
 
+/// On SIGHUP: the triage rules again (with the gazetteer's towns), then
+/// the warehouse's dimension tables.
+#[cfg(unix)]
+fn reload_on_sighup(settings: &Settings, triage: &minqing_pipelines::triage::Live, warehouse: &Arc<dyn Warehouse>) {
+    let s = settings.clone();
+    let towns = move || Ok(crate::rules::towns(&s.gazetteer()?));
+    let (s, w) = (settings.clone(), warehouse.clone());
+    let reloaded = move || {
+        let (s, w) = (s.clone(), w.clone());
+        tokio::spawn(async move { reload_dimensions(&s, w.as_ref()).await });
+    };
+    crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), towns, reloaded);
+}
+
 /// Loads the dimension tables again after the rules changed (SIGHUP).
 async fn reload_dimensions(settings: &Settings, warehouse: &dyn Warehouse) {
     let loaded = match dimensions(settings) {
@@ -394,16 +408,7 @@ impl Runtime {
             relay,
         } = start_pipeline(settings, &tracker, &cancel).await?;
         #[cfg(unix)]
-        {
-            let s = settings.clone();
-            let towns = move || Ok(crate::rules::towns(&s.gazetteer()?));
-            let (s, w) = (settings.clone(), warehouse.clone());
-            let reloaded = move || {
-                let (s, w) = (s.clone(), w.clone());
-                tokio::spawn(async move { reload_dimensions(&s, w.as_ref()).await });
-            };
-            crate::rules::reload_on_sighup(triage.clone(), settings.triage.clone(), towns, reloaded);
-        }
+        reload_on_sighup(settings, &triage, &warehouse);
         let sink: Arc<dyn AppealSink> = Arc::new(BusSink(bus.clone()));
         let scheduler = Scheduler::new(tracker.clone(), cancel.clone());
         let (channels, router) = wire_channels(settings, &opts, &store, &sink, &scheduler)?;

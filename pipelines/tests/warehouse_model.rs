@@ -472,14 +472,18 @@ fn assert_same(name: &str, a: &BTreeMap<&'static str, Table>, b: &BTreeMap<&'sta
     }
 }
 
-async fn sqlite_warehouse(dir: &std::path::Path, events: &[TicketEvent]) -> SqliteWarehouse {
-    let w = SqliteWarehouse::open(&dir.join("w.db")).await.unwrap();
-    w.load_dimensions(&dims()).await.unwrap();
-    // Twice, and in two halves: a redelivery must add nothing.
+/// Writes `events`, then again in two halves: a redelivery must add nothing.
+async fn deliver_twice(w: &dyn Warehouse, events: &[TicketEvent]) {
     w.write(events).await.unwrap();
     let (x, y) = events.split_at(events.len() / 2);
     w.write(x).await.unwrap();
     w.write(y).await.unwrap();
+}
+
+async fn sqlite_warehouse(dir: &std::path::Path, events: &[TicketEvent]) -> SqliteWarehouse {
+    let w = SqliteWarehouse::open(&dir.join("w.db")).await.unwrap();
+    w.load_dimensions(&dims()).await.unwrap();
+    deliver_twice(&w, events).await;
     w
 }
 
@@ -538,10 +542,7 @@ async fn clickhouse(events: &[TicketEvent]) -> Option<(ClickhouseWarehouse, Stri
     };
     let w = ClickhouseWarehouse::open(&cfg).await.unwrap();
     w.load_dimensions(&dims()).await.unwrap();
-    w.write(events).await.unwrap();
-    let (x, y) = events.split_at(events.len() / 2);
-    w.write(x).await.unwrap();
-    w.write(y).await.unwrap();
+    deliver_twice(&w, events).await;
     Some((w, database))
 }
 

@@ -194,12 +194,8 @@ impl<'v> Groups<'v> {
 /// Joins `messages` into issues; each issue's member indexes. `wide` are
 /// names too wide to be one place (the gazetteer's towns and aliases).
 pub fn group(messages: &[Message], s: &HotspotSettings, wide: &HashSet<String>) -> Vec<Vec<usize>> {
-    let places: Vec<Vec<String>> = messages
-        .iter()
-        .map(|m| places_of(m).into_iter().filter(|p| !wide.contains(p)).collect())
-        .collect();
+    let (places, keys): (Vec<Vec<String>>, Vec<Vec<String>>) = messages.iter().map(|m| named_places(m, wide)).unzip();
     let vecs = problem_vectors(messages, &places);
-    let keys: Vec<Vec<String>> = messages.iter().map(|m| key_places(m, wide)).collect();
     let mut g = Groups::new(&vecs, &keys, messages);
     let mut by_cluster: HashMap<&str, usize> = HashMap::new();
     for (i, m) in messages.iter().enumerate() {
@@ -283,32 +279,26 @@ fn place_relation(messages: &[Message], places: &[Vec<String>], keys: &[Vec<Stri
     }
 }
 
-/// The places an appeal names: its title's, then its text's.
-fn places_of(m: &Message) -> Vec<String> {
-    let mut p = place::places(&m.title);
+/// The places an appeal names (its title's, then its text's), and those it
+/// is about, to tell two issues apart: its title's, or else all it names. A
+/// text also says where the citizen lives ("本人是某小区的住户"), which two
+/// appeals about different places may share. Names in `wide` are left out.
+fn named_places(m: &Message, wide: &HashSet<String>) -> (Vec<String>, Vec<String>) {
+    let title: Vec<String> = place::places(&m.title);
+    let mut all = title.clone();
     for x in place::places(head(&m.text)) {
-        if !p.contains(&x) {
-            p.push(x);
+        if !all.contains(&x) {
+            all.push(x);
         }
     }
-    p
-}
-
-/// The places an appeal is about, to tell two issues apart: those its
-/// title names, or else all it names. A text also says where the citizen
-/// lives ("本人是某小区的住户"), which two appeals about different places
-/// may share.
-fn key_places(m: &Message, wide: &HashSet<String>) -> Vec<String> {
-    let title: Vec<String> = place::places(&m.title).into_iter().filter(|p| !wide.contains(p)).collect();
-    if title.is_empty() {
-        places_of(m).into_iter().filter(|p| !wide.contains(p)).collect()
-    } else {
-        title
-    }
+    let keep = |v: Vec<String>| -> Vec<String> { v.into_iter().filter(|p| !wide.contains(p)).collect() };
+    let (all, title) = (keep(all), keep(title));
+    let key = if title.is_empty() { all.clone() } else { title };
+    (all, key)
 }
 
 /// One place named two ways: the same name, or one the end of the other
-/// (伊景园滨河苑 and 滨河苑).
+/// (翠景园临江苑 and 临江苑).
 fn same_name(a: &str, b: &str) -> bool {
     a == b || (a.chars().count() >= 3 && b.ends_with(a)) || (b.chars().count() >= 3 && a.ends_with(b))
 }
@@ -458,7 +448,7 @@ fn growth(messages: &[Message], members: &[usize], s: &HotspotSettings, r: &Risi
 fn common_place(messages: &[Message], members: &[usize]) -> String {
     let mut n: HashMap<String, usize> = HashMap::new();
     for &i in members {
-        for p in places_of(&messages[i]) {
+        for p in named_places(&messages[i], &HashSet::new()).0 {
             *n.entry(p).or_default() += 1;
         }
     }

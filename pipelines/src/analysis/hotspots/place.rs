@@ -1,7 +1,7 @@
 //! Finer places than the gazetteer's towns, read from an appeal's own
 //! words: a name that ends in a place word (小区, 花园, 路, 村, 学校, 市场,
 //! 公司…). Walking back from the place word over the characters of a name
-//! gives `丽发新城` in `暮云街道丽发新城的搅拌站`; an administrative prefix
+//! gives `桂香新城` in `松岭街道桂香新城的搅拌站`; an administrative prefix
 //! (市, 区, 县, 街道, 镇, 乡) is cut off, since a district is too wide to
 //! be "one place", and a bare `我们小区` or `该路段` gives nothing.
 
@@ -46,7 +46,7 @@ const SUFFIXES: &[&str] = &[
     "园",
     "厂",
     // Named schemes and lenders, whose victims are one group of people:
-    // 58车贷, 余易贷.
+    // 66车贷, 鑫易贷.
     "贷",
 ];
 
@@ -54,8 +54,8 @@ const SUFFIXES: &[&str] = &[
 /// and pronouns that come before a place in a sentence.
 const STOPS: &str = "的在是了和与及对于我们你他她它这那该本此其个位到从向把被给让请问求关反映投诉举报咨询建议希望要求为因就都也又没不很附近周围导致排入进去过将已再仍需想使令而且但并或等、，。,.!?！？：:；;（）()【】[]《》<>“”\"' \t\n";
 
-/// Administrative words a name is cut after (`A2区暮云街道丽发新城` →
-/// `丽发新城`).
+/// Administrative words a name is cut after (`A2区松岭街道桂香新城` →
+/// `桂香新城`).
 const ADMIN: &[&str] = &["街道", "市", "区", "县", "镇", "乡", "省"];
 
 /// Words that end in a place word without being places (跑路: absconded).
@@ -187,7 +187,7 @@ fn name_before(chars: &[char], at: usize) -> Option<String> {
     if n > MAX_NAME {
         name = name.chars().skip(n - MAX_NAME).collect();
     }
-    // Two characters at least, not all digits (`58车贷` is a name, `3号` is not).
+    // Two characters at least, not all digits (`66车贷` is a name, `3号` is not).
     let letters = name.chars().filter(|c| !c.is_ascii_digit()).count();
     (name.chars().count() >= 2 && letters >= 1 && !(letters == 1 && name.chars().count() > 3)).then_some(name)
 }
@@ -198,13 +198,13 @@ mod tests {
 
     #[test]
     fn names_before_place_words_without_districts_or_pronouns() {
-        assert_eq!(places("暮云街道丽发新城附近的搅拌站噪音大"), ["丽发新城"]);
+        assert_eq!(places("松岭街道桂香新城附近的搅拌站噪音大"), ["桂香新城"]);
         assert_eq!(places("反映A7县春华镇金鼎村水泥路到户的问题"), ["金鼎村", "水泥路"]);
         assert_eq!(places("我们小区门口的路灯坏了"), Vec::<String>::new());
         assert_eq!(places("关于东方红幼儿园收费"), ["东方红幼儿园"]);
         assert_eq!(places("金湖街道桂花园小区停车难"), ["桂花园小区"]);
-        assert_eq!(places("A市58车贷恶性退出，老板跑路"), ["58车贷"]);
-        assert_eq!(places("余易贷平台受害人"), ["余易贷"]);
+        assert_eq!(places("A市66车贷恶性退出，老板跑路"), ["66车贷"]);
+        assert_eq!(places("鑫易贷平台受害人"), ["鑫易贷"]);
         assert_eq!(places("镇人民政府门口"), Vec::<String>::new());
         assert_eq!(places("小区门口路灯不亮，表扬市场监管所"), Vec::<String>::new());
         assert_eq!(places("外地小区施工噪音"), Vec::<String>::new());
