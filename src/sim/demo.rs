@@ -577,6 +577,12 @@ impl Report {
                 self.totals.tickets, s.workflow_tickets, s.warehouse_tickets
             ));
         }
+        if let Some(h) = self.hotspots.as_ref().filter(|h| !h.as_planned) {
+            return Some(format!(
+                "the planned hotspots rank {:?} in the week's hotspots; each should be in the top five",
+                h.hotspot_ranks
+            ));
+        }
         None
     }
 
@@ -694,15 +700,17 @@ impl Report {
 
 /// The week's hotspots as the demo's table shows them.
 fn hotspot_lines(h: &crate::sim::hotspots::HotspotReport) -> String {
-    let found = h.planned_ranks.iter().filter(|r| r.is_some()).count();
-    let mut out = format!(
-        "hotspots of the week ({found} of {} planned many-citizen groups found, ranked {}): rank, heat, citizens, appeals, purity, place, description\n",
-        h.planned_ranks.len(),
-        h.planned_ranks
-            .iter()
+    let ranks = |v: &[Option<usize>]| {
+        v.iter()
             .map(|r| r.map_or("-".into(), |r| r.to_string()))
             .collect::<Vec<_>>()
             .join(", ")
+    };
+    let found = h.planned_ranks.iter().filter(|r| r.is_some()).count();
+    let mut out = format!(
+        "hotspots of the week (planned hotspots ranked {}; {found} of {} other planned many-citizen groups found): rank, heat, citizens, appeals, purity, place, description\n",
+        ranks(&h.hotspot_ranks),
+        h.planned_ranks.len(),
     );
     for t in &h.top {
         out.push_str(&format!(
@@ -736,6 +744,7 @@ impl Report {
                     && self.escalations == self.expected.escalations
                     && self.workflow.as_ref().is_none_or(|w| w.counts == w.expected)))
             && self.huangshi.received == self.triage.forwarded
+            && self.hotspots.as_ref().is_none_or(|h| h.as_planned)
     }
 }
 

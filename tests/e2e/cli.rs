@@ -77,6 +77,12 @@ fn the_demo_command_prints_json_with_every_channel() {
     assert_eq!(v["totals"]["generated"], 700);
     assert_eq!(v["totals"]["quarantined"], v["expected"]["quarantined"]);
     assert!(v["elapsed_ms"].as_u64().is_some() && v["appeals_per_sec"].as_f64().is_some());
+    // The week's planned hotspot ranks in its top five.
+    let h = &v["hotspots"];
+    assert_eq!(h["as_planned"], true, "{h}");
+    let ranks = h["hotspot_ranks"].as_array().unwrap();
+    assert!(!ranks.is_empty() && ranks.iter().all(|r| r.as_u64().is_some_and(|r| r <= 5)), "{h}");
+    assert!(h["top"].as_array().unwrap().iter().any(|t| t["planned"] == true), "{h}");
 
     // Every dispatched ticket opened a work order, and the simulated units
     // worked them: what stays open waits in the centre's queue (never

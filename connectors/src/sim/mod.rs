@@ -41,6 +41,10 @@ pub struct SimSettings {
     /// reporting the same thing, one citizen coming back after three days,
     /// letters that bridge two cases (see [`PlannedGroup`]).
     pub repeat_rate: f64,
+    /// Share of appeals in planned hotspots: one issue at one place raised
+    /// by [`HOT_CITIZENS`] neighbours in their own words, at most
+    /// [`HOT_MAX`] of them (the demo's week must rank each in its top five).
+    pub hotspot_rate: f64,
     pub http: HttpFaults,
 }
 
@@ -55,6 +59,7 @@ impl Default for SimSettings {
             replay_rate: 0.03,
             duplicate_rate: 0.02,
             repeat_rate: 0.03,
+            hotspot_rate: 0.02,
             http: HttpFaults::default(),
         }
     }
@@ -329,6 +334,8 @@ pub enum GroupKind {
     SameCitizen,
     /// Two cases of two citizens each, then one letter about both.
     Bridge,
+    /// Many neighbours report one issue at one place: a hotspot.
+    Hotspot,
 }
 
 /// A same-issue group: one cluster once every member has arrived.
@@ -415,6 +422,17 @@ const GROUP_CYCLE: [(GroupKind, usize); 6] = [
     (GroupKind::Bridge, 5),
 ];
 const GROUP_BASE: u64 = 1 << 40;
+/// Planned hotspots' group numbers start here, apart from the cycle's.
+const HOT_BASE: u64 = GROUP_BASE + (1 << 20);
+/// Citizens of one planned hotspot: more than the simulators' unplanned
+/// appeals ever put on one issue at one place by chance (at most eight in
+/// a week of 5,000), so that a hotspot ranking can tell them apart.
+pub const HOT_CITIZENS: std::ops::RangeInclusive<usize> = 12..=16;
+/// Appeals in a run for which [`HOT_CITIZENS`] is the size; a run n times
+/// larger has hotspots n times larger.
+const HOT_SCALE: usize = 5000;
+/// Planned hotspots at most, whatever the run's size.
+pub const HOT_MAX: usize = 3;
 /// A bridge's title is long enough for the gateway's title view (eight
 /// character pairs at the default `min_head_shingles`).
 const BRIDGE_TITLE_CHARS: usize = 10;
@@ -427,6 +445,8 @@ struct Share {
     originals: usize,
     /// Of the originals, the slots set aside for planned groups.
     repeats: usize,
+    /// Of those, the slots meant for planned hotspots.
+    hot: usize,
     duplicates: usize,
     replays: usize,
     malformed: usize,
@@ -469,11 +489,13 @@ fn share(settings: &SimSettings, c: Channel, n: usize) -> Share {
     } else {
         (replays, duplicates, malformed)
     };
-    // Planned repeats come out of the originals; most stay fresh.
-    let repeats = part(settings.repeat_rate).min(originals / 2);
+    // Planned repeats and hotspots come out of the originals; most stay fresh.
+    let hot = part(settings.hotspot_rate);
+    let repeats = (part(settings.repeat_rate) + hot).min(originals / 2);
     Share {
         originals,
         repeats,
+        hot,
         duplicates,
         replays,
         malformed,
@@ -493,6 +515,8 @@ struct Draft {
     /// Each channel's new appeals so far: fresh, repeats, duplicates.
     fresh: BTreeMap<Channel, Vec<(EntryKind, SimAppeal)>>,
     groups: Vec<PlannedGroup>,
+    /// The run's deliveries, which sets the planned hotspots' size.
+    appeals: usize,
 }
 
 impl Draft {
@@ -506,6 +530,7 @@ impl Draft {
             written: Written::default(),
             fresh: Channel::ALL.into_iter().map(|c| (c, Vec::new())).collect(),
             groups: Vec::new(),
+            appeals: settings.appeals,
         }
     }
 
@@ -713,6 +738,7 @@ impl Scenario {
             slots.insert(c, s.repeats);
             d.fresh_appeals(c, s.originals - s.repeats);
         }
+        plan_hotspots(&mut d, &mut slots, shares.values().map(|s| s.hot).sum());
         plan_groups(&mut d, &mut slots);
         // Slots no group could use are ordinary appeals.
         for (c, left) in slots {
@@ -815,6 +841,26 @@ fn settle(rng: &mut impl Rng, written: &mut Written, t: &mut corpus::Text, group
     false
 }
 
+/// Writes the planned hotspots, each [`HOT_CITIZENS`] neighbours on one
+/// issue at one place, into at most `budget` of the slots set aside.
+fn plan_hotspots(d: &mut Draft, slots: &mut BTreeMap<Channel, usize>, budget: usize) {
+    let mut left = budget;
+    for n in 0..HOT_MAX as u64 {
+        if left < *HOT_CITIZENS.start() {
+            break;
+        }
+        // Chance coincidences grow with the run; a hotspot grows with them.
+        let scale = (d.appeals / HOT_SCALE).max(1);
+        let size = (d.rng.random_range(HOT_CITIZENS) * scale).min(left);
+        let Some(channels) = take_slots(&mut d.rng, slots, GroupKind::Neighbours, size) else {
+            break;
+        };
+        left -= size;
+        let members = d.retellings(&channels, false, HOT_BASE + n);
+        d.add_group(GroupKind::Hotspot, members, channels);
+    }
+}
+
 /// Writes the planned same-issue groups into the slots each channel set
 /// aside, in [`GROUP_CYCLE`] order, until a group no longer fits.
 fn plan_groups(d: &mut Draft, slots: &mut BTreeMap<Channel, usize>) {
@@ -840,7 +886,7 @@ fn plan_groups(d: &mut Draft, slots: &mut BTreeMap<Channel, usize>) {
                 };
                 members
             }
-            GroupKind::Duplicate => unreachable!("duplicates are planned apart"),
+            GroupKind::Duplicate | GroupKind::Hotspot => unreachable!("duplicates and hotspots are planned apart"),
         };
         d.add_group(kind, members, channels);
     }
@@ -1114,6 +1160,31 @@ mod tests {
         assert_eq!(a.expected[&Channel::Wechat].duplicates, 0);
     }
 
+    /// A hotspot needs a dozen slots: a small run has one, a run twice the
+    /// yardstick has hotspots twice the size.
+    #[test]
+    fn planned_hotspots_scale_with_the_run() {
+        let hot = |appeals: usize| {
+            let s = Scenario::generate(SimSettings {
+                appeals,
+                ..SimSettings::default()
+            });
+            s.groups
+                .iter()
+                .filter(|g| g.kind == GroupKind::Hotspot)
+                .map(|g| g.citizens as usize)
+                .collect::<Vec<_>>()
+        };
+        assert!(hot(300).is_empty());
+        assert_eq!(hot(700).len(), 1);
+        let big = hot(2 * HOT_SCALE);
+        assert_eq!(big.len(), HOT_MAX);
+        assert!(
+            big.iter().all(|c| (2 * HOT_CITIZENS.start()..=2 * HOT_CITIZENS.end()).contains(c)),
+            "{big:?}"
+        );
+    }
+
     /// Every pair of appeals of one kind and town, compared by the
     /// simulators' own measure: planned members close, the rest apart.
     #[test]
@@ -1124,6 +1195,14 @@ mod tests {
         });
         let kinds = |k: GroupKind| s.groups.iter().filter(|g| g.kind == k).count();
         assert!(kinds(GroupKind::Neighbours) >= 10 && kinds(GroupKind::SameCitizen) >= 5 && kinds(GroupKind::Bridge) >= 2);
+        // Planned hotspots: as many as fit, each of distinct neighbours.
+        assert_eq!(kinds(GroupKind::Hotspot), HOT_MAX);
+        assert!(
+            s.groups
+                .iter()
+                .filter(|g| g.kind == GroupKind::Hotspot)
+                .all(|g| HOT_CITIZENS.contains(&(g.citizens as usize)) && g.citizens == g.members)
+        );
         assert_eq!(
             kinds(GroupKind::Duplicate) as u64,
             s.expected.values().map(|e| e.duplicates).sum::<u64>()

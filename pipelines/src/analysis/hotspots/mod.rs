@@ -195,7 +195,7 @@ impl<'v> Groups<'v> {
 /// names too wide to be one place (the gazetteer's towns and aliases).
 pub fn group(messages: &[Message], s: &HotspotSettings, wide: &HashSet<String>) -> Vec<Vec<usize>> {
     let (places, keys): (Vec<Vec<String>>, Vec<Vec<String>>) = messages.iter().map(|m| named_places(m, wide)).unzip();
-    let vecs = problem_vectors(messages, &places);
+    let vecs = problem_vectors(messages, &places, wide);
     let mut g = Groups::new(&vecs, &keys, messages);
     let mut by_cluster: HashMap<&str, usize> = HashMap::new();
     for (i, m) in messages.iter().enumerate() {
@@ -309,11 +309,18 @@ fn disjoint(x: &BTreeSet<String>, y: &BTreeSet<String>) -> bool {
 }
 
 /// What each appeal is about, apart from where: its title and the start of
-/// its text with the places it names taken out, as TF-IDF vectors. Two
-/// appeals about one compound would otherwise look alike for the
-/// compound's name alone.
-fn problem_vectors(messages: &[Message], places: &[Vec<String>]) -> Vec<vectors::Vector> {
-    let strip = |t: &str, ps: &[String]| ps.iter().fold(without_links(t), |t, p| t.replace(p.as_str(), " "));
+/// its text with the places it names (and the towns, `wide`) taken out, as
+/// TF-IDF vectors. Two appeals about one compound, or one town, would
+/// otherwise look alike for its name alone.
+fn problem_vectors(messages: &[Message], places: &[Vec<String>], wide: &HashSet<String>) -> Vec<vectors::Vector> {
+    // Longest first, so a town's full name goes before its short alias.
+    let mut wide: Vec<&String> = wide.iter().collect();
+    wide.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    let strip = |t: &str, ps: &[String]| {
+        let t = ps.iter().fold(without_links(t), |t, p| t.replace(p.as_str(), " "));
+        wide.iter()
+            .fold(t, |t, w| if t.contains(w.as_str()) { t.replace(w.as_str(), " ") } else { t })
+    };
     let titles: Vec<String> = messages.iter().zip(places).map(|(m, p)| strip(&m.title, p)).collect();
     let texts: Vec<String> = messages
         .iter()
@@ -444,16 +451,18 @@ fn growth(messages: &[Message], members: &[usize], s: &HotspotSettings, r: &Risi
     (z.unwrap_or(0.0), rising)
 }
 
-/// The place most of the appeals name.
+/// The place most of the appeals name, a title's place counting
+/// twice (a text also says where the citizen lives).
 fn common_place(messages: &[Message], members: &[usize]) -> String {
     let mut n: HashMap<String, usize> = HashMap::new();
     for &i in members {
-        for p in named_places(&messages[i], &HashSet::new()).0 {
+        let (all, about) = named_places(&messages[i], &HashSet::new());
+        for p in all.into_iter().chain(about) {
             *n.entry(p).or_default() += 1;
         }
     }
     n.into_iter()
-        .filter(|(_, c)| *c >= 2 || members.len() < 2)
+        .filter(|(_, c)| *c >= 3 || members.len() < 2)
         .max_by(|a, b| {
             a.1.cmp(&b.1)
                 .then(b.0.chars().count().cmp(&a.0.chars().count()).reverse())

@@ -70,6 +70,8 @@ const NOT_PLACES: &[&str] = &[
     "退路",
     "弯路",
     "一路",
+    "道路",
+    "马路",
     "网站",
     "花园式",
     "政府",
@@ -136,25 +138,52 @@ pub fn places(text: &str) -> Vec<String> {
             continue;
         };
         let end = i + suffix.chars().count();
-        let next = chars.get(end).copied().unwrap_or(' ');
-        if NOT_BEFORE.iter().any(|(w, after)| w == suffix && after.contains(next)) {
+        if !is_place_word(&chars, i, suffix) {
             i += 1;
             continue;
         }
-        if let Some(name) = name_before(&chars[floor..], i - floor) {
-            let place = format!("{name}{suffix}");
-            if NOT_PLACES.iter().any(|w| place.ends_with(w)) || GENERIC.contains(&name.as_str()) {
-                i = end;
-                continue;
-            }
-            if !out.contains(&place) {
-                out.push(place);
-            }
-            floor = end;
+        // A district named after a road (东风路街道) is a district.
+        if district_next(&chars[end..]) {
+            i = end;
+            continue;
         }
+        let Some(name) = name_before(&chars[floor..], i - floor) else {
+            i = end;
+            continue;
+        };
+        let place = format!("{name}{suffix}");
         i = end;
+        if NOT_PLACES.iter().any(|w| place.ends_with(w)) || GENERIC.contains(&name.as_str()) {
+            continue;
+        }
+        if !out.contains(&place) {
+            out.push(place);
+        }
+        floor = end;
     }
     out
+}
+
+/// Whether the place word `suffix` at `at` ends a name rather than
+/// starting another word (路灯, 村民, 城管).
+fn is_place_word(chars: &[char], at: usize, suffix: &str) -> bool {
+    let next = chars.get(at + suffix.chars().count()).copied().unwrap_or(' ');
+    !NOT_BEFORE.iter().any(|(w, after)| *w == suffix && after.contains(next))
+}
+
+/// Whether `chars` starts with an administrative word (街道, 镇) rather
+/// than a longer place word (市场).
+fn district_next(chars: &[char]) -> bool {
+    let len = |words: &[&str]| {
+        words
+            .iter()
+            .filter(|w| starts_with(chars, w))
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let admin = len(ADMIN);
+    admin > 0 && admin >= len(SUFFIXES)
 }
 
 fn starts_with(chars: &[char], s: &str) -> bool {
@@ -208,5 +237,9 @@ mod tests {
         assert_eq!(places("镇人民政府门口"), Vec::<String>::new());
         assert_eq!(places("小区门口路灯不亮，表扬市场监管所"), Vec::<String>::new());
         assert_eq!(places("外地小区施工噪音"), Vec::<String>::new());
+        // A district named after a road is no place.
+        assert_eq!(places("东风路街道车站社区12号楼"), ["车站社区"]);
+        // A road in general is no one place.
+        assert_eq!(places("货车超载损坏道路"), Vec::<String>::new());
     }
 }

@@ -201,3 +201,36 @@ fn an_issue_raised_all_at_once_rises_and_evaluation_matches_labels() {
     );
     assert_eq!(r.matches[1].rank, Some(2));
 }
+
+/// Appeals in one town about different things at different communities
+/// are apart, though each names the town (东风路街道, whose 东风路 is no
+/// road) and the town's name is most of what they share; neighbours of
+/// one community on one problem still join.
+#[test]
+fn a_towns_name_joins_nothing() {
+    let t = |id: &str, user: &str, place: &str, what: &str| {
+        // Titles without a place, as one in ten is.
+        let mut x = m(
+            id,
+            user,
+            3,
+            what,
+            &format!("东风路街道{place}12号楼{what}，这个问题已经一个多月了，希望有关部门尽快处理。"),
+            0,
+        );
+        x.town = Some("东风路街道".into());
+        x
+    };
+    let msgs = vec![
+        t("a1", "u1", "车站社区", "货车超载损坏路面"),
+        t("a2", "u2", "车站社区", "超载货车把路面压坏了"),
+        t("b1", "u3", "城北社区", "广场舞噪音扰民"),
+        t("c1", "u4", "湛月社区", "自来水停水多日"),
+        t("d1", "u5", "东风社区", "垃圾清运不及时"),
+    ];
+    let wide: HashSet<String> = ["东风路街道".to_owned()].into();
+    let groups = group(&msgs, &settings(), &wide);
+    let of = |id: &str| groups.iter().position(|g| g.iter().any(|&i| msgs[i].id == id)).unwrap();
+    assert_eq!(of("a1"), of("a2"), "{groups:?}");
+    assert_eq!(groups.len(), 4, "{groups:?}");
+}
