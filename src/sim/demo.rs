@@ -347,7 +347,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     } else {
         None
     };
-    let hotspots = week_hotspots(&runtime, &planned, &settings, fresh_store).await?;
+    let hotspots = week_hotspots(&runtime, &planned, &settings, &before.landed).await?;
     args.progress.then(|| eprintln!());
     let snap = runtime.intake_stats.snapshot();
     let latency = LatencyReport {
@@ -389,14 +389,15 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<Report> {
     })
 }
 
-/// The week's hotspots, against the plan (which only a fresh store matches).
+/// The week's hotspots, against the plan, which only fresh stores match:
+/// another run's appeals in the same week would compete with it.
 async fn week_hotspots(
     runtime: &Runtime,
     planned: &Planned,
     settings: &Settings,
-    fresh_store: bool,
+    before: &Landed,
 ) -> Result<Option<crate::sim::hotspots::HotspotReport>> {
-    if !fresh_store {
+    if before.workflow_tickets != 0 || before.warehouse_tickets != 0 {
         return Ok(None);
     }
     Ok(Some(
@@ -579,8 +580,8 @@ impl Report {
         }
         if let Some(h) = self.hotspots.as_ref().filter(|h| !h.as_planned) {
             return Some(format!(
-                "the planned hotspots rank {:?} in the week's hotspots; each should be in the top five",
-                h.hotspot_ranks
+                "the planned hotspots rank {} in the week's hotspots; each should be in the top five",
+                ranks(&h.hotspot_ranks)
             ));
         }
         None
@@ -698,14 +699,19 @@ impl Report {
     }
 }
 
+/// Ranks as the demo prints them: `-` for one not found.
+fn ranks(v: &[Option<usize>]) -> String {
+    if v.is_empty() {
+        return "none planned".into();
+    }
+    v.iter()
+        .map(|r| r.map_or("-".into(), |r| r.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The week's hotspots as the demo's table shows them.
 fn hotspot_lines(h: &crate::sim::hotspots::HotspotReport) -> String {
-    let ranks = |v: &[Option<usize>]| {
-        v.iter()
-            .map(|r| r.map_or("-".into(), |r| r.to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let found = h.planned_ranks.iter().filter(|r| r.is_some()).count();
     let mut out = format!(
         "hotspots of the week (planned hotspots ranked {}; {found} of {} other planned many-citizen groups found): rank, heat, citizens, appeals, purity, place, description\n",

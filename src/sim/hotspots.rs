@@ -97,7 +97,14 @@ fn main_issue(plan: &Plan, messages: &[hotspots::Message], members: &[usize]) ->
             *n.entry(*k).or_default() += 1;
         }
     }
-    let (k, c) = n.into_iter().max_by_key(|(k, c)| (*c, matches!(k, Issue::Planned(_))))?;
+    // Ties go to a planned group, then the lowest: the same every run.
+    let (k, c) = n.into_iter().max_by_key(|(k, c)| {
+        let g = match k {
+            Issue::Planned(g) => std::cmp::Reverse(*g),
+            Issue::Spot(..) => std::cmp::Reverse(usize::MAX),
+        };
+        (*c, matches!(k, Issue::Planned(_)), g)
+    })?;
     Some((k, c as f64 / members.len() as f64))
 }
 
@@ -130,11 +137,25 @@ pub async fn check(w: &dyn Warehouse, plan: &Plan, settings: &crate::config::Set
             planned: matches!(m, Some((Issue::Planned(_), _))),
         })
         .collect();
+    // A planned group ranks where the first listed issue holding at least
+    // half of its appeals does, whatever else that issue joined.
+    let size: HashMap<usize, usize> = plan.issue_of.values().fold(HashMap::new(), |mut n, i| {
+        if let Issue::Planned(g) = i {
+            *n.entry(*g).or_default() += 1;
+        }
+        n
+    });
     let rank_of = |g: usize| {
         all.iter()
-            .zip(&mains)
-            .find(|(_, m)| matches!(m, Some((Issue::Planned(x), p)) if *x == g && *p >= 0.5))
-            .map(|(h, _)| h.rank)
+            .find(|h| {
+                let held = h
+                    .members
+                    .iter()
+                    .filter(|&&i| plan.issue_of.get(&messages[i].id) == Some(&Issue::Planned(g)))
+                    .count();
+                held > 0 && 2 * held >= size.get(&g).copied().unwrap_or(0)
+            })
+            .map(|h| h.rank)
     };
     let kinds = |hot: bool| {
         (0..plan.groups.len())

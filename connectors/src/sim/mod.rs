@@ -41,9 +41,10 @@ pub struct SimSettings {
     /// reporting the same thing, one citizen coming back after three days,
     /// letters that bridge two cases (see [`PlannedGroup`]).
     pub repeat_rate: f64,
-    /// Share of appeals in planned hotspots: one issue at one place raised
-    /// by [`HOT_CITIZENS`] neighbours in their own words, at most
-    /// [`HOT_MAX`] of them (the demo's week must rank each in its top five).
+    /// Share of appeals set aside for planned hotspots: one issue at one
+    /// place raised by [`HOT_CITIZENS`] neighbours in their own words, at
+    /// most [`HOT_MAX`] of them (the demo's week must rank each in its top
+    /// five); what they leave goes to the other planned groups.
     pub hotspot_rate: f64,
     pub http: HttpFaults,
 }
@@ -428,8 +429,8 @@ const HOT_BASE: u64 = GROUP_BASE + (1 << 20);
 /// appeals ever put on one issue at one place by chance (at most eight in
 /// a week of 5,000), so that a hotspot ranking can tell them apart.
 pub const HOT_CITIZENS: std::ops::RangeInclusive<usize> = 12..=16;
-/// Appeals in a run for which [`HOT_CITIZENS`] is the size; a run n times
-/// larger has hotspots n times larger.
+/// Appeals in a run for which [`HOT_CITIZENS`] is the size; a larger run
+/// has hotspots larger in proportion, a smaller one keeps that size.
 const HOT_SCALE: usize = 5000;
 /// Planned hotspots at most, whatever the run's size.
 pub const HOT_MAX: usize = 3;
@@ -850,8 +851,8 @@ fn plan_hotspots(d: &mut Draft, slots: &mut BTreeMap<Channel, usize>, budget: us
             break;
         }
         // Chance coincidences grow with the run; a hotspot grows with them.
-        let scale = (d.appeals / HOT_SCALE).max(1);
-        let size = (d.rng.random_range(HOT_CITIZENS) * scale).min(left);
+        let draw = d.rng.random_range(HOT_CITIZENS);
+        let size = (draw * d.appeals).div_ceil(HOT_SCALE).max(draw).min(left);
         let Some(channels) = take_slots(&mut d.rng, slots, GroupKind::Neighbours, size) else {
             break;
         };

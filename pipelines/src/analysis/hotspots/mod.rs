@@ -315,7 +315,7 @@ fn disjoint(x: &BTreeSet<String>, y: &BTreeSet<String>) -> bool {
 fn problem_vectors(messages: &[Message], places: &[Vec<String>], wide: &HashSet<String>) -> Vec<vectors::Vector> {
     // Longest first, so a town's full name goes before its short alias.
     let mut wide: Vec<&String> = wide.iter().collect();
-    wide.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    wide.sort_by_key(|w| (std::cmp::Reverse(w.chars().count()), *w));
     let strip = |t: &str, ps: &[String]| {
         let t = ps.iter().fold(without_links(t), |t, p| t.replace(p.as_str(), " "));
         wide.iter()
@@ -456,8 +456,8 @@ fn growth(messages: &[Message], members: &[usize], s: &HotspotSettings, r: &Risi
 fn common_place(messages: &[Message], members: &[usize]) -> String {
     let mut n: HashMap<String, usize> = HashMap::new();
     for &i in members {
-        let (all, about) = named_places(&messages[i], &HashSet::new());
-        for p in all.into_iter().chain(about) {
+        let m = &messages[i];
+        for p in named_places(m, &HashSet::new()).0.into_iter().chain(place::places(&m.title)) {
             *n.entry(p).or_default() += 1;
         }
     }

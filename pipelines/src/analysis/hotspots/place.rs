@@ -171,19 +171,11 @@ fn is_place_word(chars: &[char], at: usize, suffix: &str) -> bool {
     !NOT_BEFORE.iter().any(|(w, after)| *w == suffix && after.contains(next))
 }
 
-/// Whether `chars` starts with an administrative word (街道, 镇) rather
-/// than a longer place word (市场).
+/// Whether `chars` starts with the end of a district's name (街道, 镇, 乡):
+/// the place word before it is part of that name. Not 市 or 区, which
+/// start words as often (小区市民, 街区).
 fn district_next(chars: &[char]) -> bool {
-    let len = |words: &[&str]| {
-        words
-            .iter()
-            .filter(|w| starts_with(chars, w))
-            .map(|w| w.chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let admin = len(ADMIN);
-    admin > 0 && admin >= len(SUFFIXES)
+    ["街道", "镇", "乡"].iter().any(|w| starts_with(chars, w))
 }
 
 fn starts_with(chars: &[char], s: &str) -> bool {
@@ -239,6 +231,7 @@ mod tests {
         assert_eq!(places("外地小区施工噪音"), Vec::<String>::new());
         // A district named after a road is no place.
         assert_eq!(places("东风路街道车站社区12号楼"), ["车站社区"]);
+        assert_eq!(places("桂花园小区市民用水难"), ["桂花园小区"]);
         // A road in general is no one place.
         assert_eq!(places("货车超载损坏道路"), Vec::<String>::new());
     }

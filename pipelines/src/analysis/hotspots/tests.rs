@@ -202,10 +202,10 @@ fn an_issue_raised_all_at_once_rises_and_evaluation_matches_labels() {
     assert_eq!(r.matches[1].rank, Some(2));
 }
 
-/// Appeals in one town about different things at different communities
-/// are apart, though each names the town (东风路街道, whose 东风路 is no
-/// road) and the town's name is most of what they share; neighbours of
-/// one community on one problem still join.
+/// Appeals in one district about different things at different
+/// communities are apart, though each names the district (东风路街道, whose
+/// 东风路 is no road: read as one, it put every appeal there at one place);
+/// neighbours of one community on one problem still join.
 #[test]
 fn a_towns_name_joins_nothing() {
     let t = |id: &str, user: &str, place: &str, what: &str| {
